@@ -1,0 +1,102 @@
+//! `vmlife ls`: every VM in a table or as JSON.
+
+use std::io::Write;
+
+use chrono::{DateTime, Utc};
+
+use super::format::{self, NONE};
+use super::{RunError, Session, VmRecord};
+use crate::poll::{Poller, PollerOptions, VmView};
+
+/// Poll once and list every VM, sorted by name.
+pub fn run(
+    s: &Session,
+    now: DateTime<Utc>,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<(), RunError> {
+    let views = poll_once(s, now)?;
+    if json {
+        let records: Vec<VmRecord> = views
+            .iter()
+            .map(|v| VmRecord::new(v, &s.uri, now))
+            .collect();
+        serde_json::to_writer_pretty(&mut *out, &records)?;
+        writeln!(out)?;
+    } else {
+        write_table(&views, now.timestamp(), out)?;
+    }
+    Ok(())
+}
+
+/// One poll of every VM, sorted by name.
+pub fn poll_once(s: &Session, now: DateTime<Utc>) -> Result<Vec<VmView>, RunError> {
+    let mut poller = Poller::new(s.hv.clone(), PollerOptions::default());
+    let mut views = poller.poll(now)?;
+    views.sort_by(|a, b| a.snapshot.vm_name.cmp(&b.snapshot.vm_name));
+    Ok(views)
+}
+
+const HEADERS: [&str; 10] = [
+    "NAME", "STATE", "MODE", "TTL", "RESTARTS", "CPU", "MEM", "DISK", "IP", "UPTIME",
+];
+
+/// The table, with notes for VMs whose policy is invalid.
+pub fn write_table(views: &[VmView], now: i64, out: &mut impl Write) -> std::io::Result<()> {
+    let rows: Vec<[String; 10]> = views
+        .iter()
+        .map(|v| {
+            let s = &v.snapshot;
+            [
+                s.vm_name.clone(),
+                s.vm_state.to_string(),
+                format::mode(v),
+                format::ttl(v.ttl(now)),
+                format::restarts(v),
+                format::cpu(s.cpu_usage_percent),
+                format::mem_mb(s.memory_usage_mb),
+                format::disk_gb(s.disk_usage_gb),
+                s.ip_addresses
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| NONE.into()),
+                format::uptime(s.vm_state, s.uptime_seconds),
+            ]
+        })
+        .collect();
+    let mut widths = HEADERS.map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let mut l = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i + 1 == cells.len() {
+                l.push_str(cell);
+            } else {
+                l.push_str(cell);
+                l.push_str(&" ".repeat(w - cell.chars().count() + 2));
+            }
+        }
+        l
+    };
+    writeln!(out, "{}", line(&HEADERS.map(String::from)))?;
+    for row in &rows {
+        writeln!(out, "{}", line(row))?;
+    }
+    if views.is_empty() {
+        writeln!(out, "(no domains)")?;
+    }
+    for v in views {
+        if let Some(err) = v.policy_error() {
+            writeln!(
+                out,
+                "\n{}: invalid policy, never acted on automatically: {err}",
+                v.snapshot.vm_name
+            )?;
+        }
+    }
+    Ok(())
+}

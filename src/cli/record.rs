@@ -1,0 +1,43 @@
+//! The JSON shape of one VM, shared by `ls --json` and `show --json`.
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde::Serialize;
+
+use crate::model::{VmPersistence, VmStateSnapshot};
+use crate::poll::VmView;
+
+/// One VM in `ls --json`: every VmStateSnapshot field under its contract name, plus
+/// identity, the persistence record and TTL figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct VmRecord {
+    #[serde(flatten)]
+    pub snapshot: VmStateSnapshot,
+    pub uuid: String,
+    pub uri: String,
+    /// `null` when the VM's policy is invalid (see `policy_error`).
+    pub persistence: Option<VmPersistence>,
+    /// RFC 3339; `null` for permanent VMs.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Negative once expired; `null` for permanent VMs.
+    pub ttl_remaining_seconds: Option<i64>,
+    /// `null`, or why the VM's vmlife metadata is invalid.
+    pub policy_error: Option<String>,
+}
+
+impl VmRecord {
+    /// The record of `view` at `now`.
+    pub fn new(view: &VmView, uri: &str, now: DateTime<Utc>) -> Self {
+        let ttl = view.ttl(now.timestamp());
+        VmRecord {
+            snapshot: view.snapshot.clone(),
+            uuid: view.uuid.clone(),
+            uri: uri.to_string(),
+            persistence: view.persistence().cloned(),
+            expires_at: ttl
+                .and_then(|t| t.expires_at())
+                .and_then(|s| Utc.timestamp_opt(s, 0).single()),
+            ttl_remaining_seconds: ttl.and_then(|t| t.remaining_seconds()),
+            policy_error: view.policy_error(),
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! The config file: host defaults, cleanup policy, connection, dashboard settings.
+//!
+//! TOML, found at `--config PATH`, else `$VMLIFE_CONFIG`, else the platform config dir
+//! (`~/.config/vmlife/config.toml`). A missing default file means built-in defaults; a
+//! missing file that was named explicitly is an error. Sections hold the contract
+//! records under their contract field names, so `nickel export --format toml` of a
+//! config written against the contract loads as is. Unknown keys are errors: a typo
+//! silently ignored is a policy silently not applied.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{VmCleanupPolicy, VmLifecyclePolicy};
+
+/// The default connection when neither `-c`, `LIBVIRT_DEFAULT_URI` nor the config says.
+pub const DEFAULT_URI: &str = "qemu:///system";
+
+/// The whole config file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub connection: ConnectionConfig,
+    /// Host defaults of the lifecycle policy; each VM's metadata may override fields.
+    pub policy: VmLifecyclePolicy,
+    /// When and how cleanup rounds run.
+    pub cleanup: VmCleanupPolicy,
+    /// What a cleanup removes besides the domain.
+    pub cleanup_actions: CleanupActions,
+    pub dashboard: DashboardConfig,
+}
+
+/// Which hypervisor to talk to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConnectionConfig {
+    /// libvirt URI; `-c` and `LIBVIRT_DEFAULT_URI` take precedence.
+    pub uri: Option<String>,
+}
+
+/// Host-wide choices about what a cleanup deletes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CleanupActions {
+    /// Also delete the VM's storage volumes (off: disks outlive the domain).
+    pub remove_storage: bool,
+}
+
+/// Dashboard cadence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DashboardConfig {
+    /// Seconds between polls of the costly stats groups (CPU, memory, disk) for running
+    /// VMs. Each such poll wakes every running guest's QEMU monitor, so not under 1.
+    pub refresh_seconds: f64,
+}
+
+impl Default for DashboardConfig {
+    fn default() -> Self {
+        // Two seconds: CPU % stays readable while a 500-domain host pays well under 1 %
+        // of a core (docs/PERFORMANCE.md).
+        Self {
+            refresh_seconds: 2.0,
+        }
+    }
+}
+
+/// A config that could not be read, naming the file and, for TOML errors, the line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "config file {}: {}", self.path.display(), self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Where the config file is looked for when nothing names one.
+pub fn default_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "vmlife").map(|d| d.config_dir().join("config.toml"))
+}
+
+/// Where the state store lives when `--state-dir` does not say.
+pub fn default_state_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "vmlife")
+        .map(|d| d.state_dir().unwrap_or(d.data_local_dir()).to_path_buf())
+}
+
+impl Config {
+    /// Load `explicit` (from `--config` or `VMLIFE_CONFIG`), else the default file if it
+    /// exists, else the built-in defaults.
+    pub fn load(explicit: Option<&Path>) -> Result<(Config, Option<PathBuf>), ConfigError> {
+        match explicit {
+            Some(p) => Ok((Self::load_file(p)?, Some(p.to_path_buf()))),
+            None => match default_path() {
+                Some(p) if p.exists() => Ok((Self::load_file(&p)?, Some(p))),
+                _ => Ok((Config::default(), None)),
+            },
+        }
+    }
+
+    /// Read and check one file.
+    pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
+        let err = |message: String| ConfigError {
+            path: path.to_path_buf(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        Self::parse(&text).map_err(err)
+    }
+
+    /// Parse and check config text; the error says where.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let config: Config = toml::from_str(text).map_err(|e| one_line(&e.to_string()))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Checks serde cannot express: ranges that would make the engine misbehave.
+    fn check(&self) -> Result<(), String> {
+        let c = &self.cleanup;
+        if c.check_interval_minutes == 0 {
+            return Err("cleanup.check_interval_minutes must be at least 1".into());
+        }
+        if c.max_concurrent_cleanups == 0 {
+            return Err("cleanup.max_concurrent_cleanups must be at least 1".into());
+        }
+        let r = self.dashboard.refresh_seconds;
+        if !r.is_finite() || r < 1.0 {
+            return Err(format!(
+                "dashboard.refresh_seconds must be at least 1, not {r}"
+            ));
+        }
+        if let Some(uri) = &self.connection.uri {
+            if uri.trim().is_empty() {
+                return Err("connection.uri is empty".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// toml's messages span several lines (a source excerpt with a caret); keep the first
+/// line (it has the line and column) and the explanation, joined on one line.
+fn one_line(msg: &str) -> String {
+    let lines: Vec<&str> = msg
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let head = lines.first().copied().unwrap_or("invalid TOML");
+    let tail = lines.last().copied().unwrap_or_default();
+    if lines.len() > 1 && tail != head {
+        format!("{head}: {tail}")
+    } else {
+        head.to_string()
+    }
+}
+
+/// The connection URI by precedence: `-c`, `LIBVIRT_DEFAULT_URI`, config, default.
+pub fn resolve_uri(flag: Option<&str>, env: Option<&str>, config: &Config) -> String {
+    flag.or(env.filter(|e| !e.is_empty()))
+        .or(config.connection.uri.as_deref())
+        .unwrap_or(DEFAULT_URI)
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{HhMm, HostShutdownAction};
+
+    #[test]
+    fn empty_file_is_all_defaults() {
+        assert_eq!(Config::parse("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn sections_use_contract_names() {
+        let c = Config::parse(
+            "[policy]\non_host_shutdown = \"save_state\"\n[cleanup]\ncleanup_window_start = \"22:00\"\ndry_run_mode = true\n",
+        )
+        .unwrap();
+        assert_eq!(c.policy.on_host_shutdown, HostShutdownAction::SaveState);
+        assert_eq!(c.cleanup.cleanup_window_start, HhMm::new(22, 0));
+        assert!(c.cleanup.dry_run_mode);
+        assert_eq!(c.cleanup.retention_days, 7);
+    }
+
+    #[test]
+    fn errors_name_line_and_key() {
+        let cases = [
+            (
+                "[cleanup]\nretention_dayz = 3\n",
+                "line 2",
+                "unknown field `retention_dayz`",
+            ),
+            (
+                "[policy]\non_host_reboot = \"explode\"\n",
+                "line 2",
+                "unknown variant `explode`",
+            ),
+            (
+                "[cleanup]\ncleanup_window_end = \"25:00\"\n",
+                "line 2",
+                "\"25:00\" is not a time of day",
+            ),
+            (
+                "[cleanup]\nmax_concurrent_cleanups = -1\n",
+                "line 2",
+                "invalid value",
+            ),
+            ("[cleanup\n", "line 1", ""),
+        ];
+        for (text, line, what) in cases {
+            let e = Config::parse(text).unwrap_err();
+            assert!(e.contains(line) && e.contains(what), "{text:?} gave {e:?}");
+            assert!(!e.contains('\n'), "one line: {e:?}");
+        }
+        assert_eq!(
+            Config::parse("[cleanup]\ncheck_interval_minutes = 0\n").unwrap_err(),
+            "cleanup.check_interval_minutes must be at least 1"
+        );
+        assert!(Config::parse("[dashboard]\nrefresh_seconds = 0.1\n").is_err());
+    }
+
+    #[test]
+    fn load_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "[policy]\nbogus = 1\n").unwrap();
+        let e = Config::load(Some(&p)).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!("config file {}: ", p.display())),
+            "{e}"
+        );
+        let missing = dir.path().join("missing.toml");
+        let e = Config::load(Some(&missing)).unwrap_err().to_string();
+        assert!(
+            e.contains("missing.toml") && e.contains("No such file"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn uri_precedence() {
+        let mut c = Config::default();
+        assert_eq!(resolve_uri(None, None, &c), DEFAULT_URI);
+        c.connection.uri = Some("qemu+ssh://h/system".into());
+        assert_eq!(resolve_uri(None, None, &c), "qemu+ssh://h/system");
+        assert_eq!(
+            resolve_uri(None, Some("test:///default"), &c),
+            "test:///default"
+        );
+        assert_eq!(resolve_uri(None, Some(""), &c), "qemu+ssh://h/system");
+        assert_eq!(
+            resolve_uri(Some("qemu:///session"), Some("x"), &c),
+            "qemu:///session"
+        );
+    }
+}

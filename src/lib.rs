@@ -1,0 +1,22 @@
+//! vmlife: a terminal dashboard and lifecycle engine for libvirt/KVM hosts.
+//!
+//! Module map (layers as in DESIGN.md §3, lower layers first):
+//! - [`model`]: the lifecycle contracts as Rust types (`assets/vm_lifecycle.ncl`).
+//! - [`metadata`]: the per-VM `<vmlife:lifecycle>` element in domain metadata.
+//! - [`lifecycle`]: pure policy functions of (facts, policy, now): TTLs, statuses.
+//! - [`hypervisor`]: the trait vmlife needs from libvirt, and the libvirt adapter
+//!   (the only user of the `virt` crate, and the only `unsafe` code).
+//! - [`poll`]: turns bulk polls into [`model::VmStateSnapshot`]s (CPU deltas, uptime,
+//!   cached domain details).
+//! - [`config`]: the TOML config file (host defaults, cleanup policy, connections).
+//! - [`demo`]: the bundled demo VMs on libvirt's test driver.
+//! - [`cli`]: command-line parsing and the scriptable commands.
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod hypervisor;
+pub mod lifecycle;
+pub mod metadata;
+pub mod model;
+pub mod poll;

@@ -1,0 +1,8 @@
+//! The pure lifecycle core: functions of (facts, policy, now) → statuses and plans.
+//!
+//! No IO, no clock reads, no tokio, no ratatui, no virt: callers pass `now` in. Everything
+//! the dashboard and the CLI show about TTLs and cleanup comes from here.
+
+pub mod ttl;
+
+pub use ttl::TtlStatus;

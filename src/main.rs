@@ -1,0 +1,18 @@
+//! The `vmlife` binary: parse the command line, run it, report errors as one line.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = vmlife::cli::Cli::parse();
+    match vmlife::cli::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if !e.message.is_empty() {
+                eprintln!("vmlife: error: {}", e.message);
+            }
+            ExitCode::from(e.code)
+        }
+    }
+}

@@ -1,0 +1,502 @@
+//! The poller: one bulk poll of the hypervisor in, one [`VmView`] per domain out.
+//!
+//! The bulk poll (one or two `virConnectGetAllDomainStats` calls) is the only per-tick
+//! cost in the steady state. Domain XML (MACs, disks, the vmlife metadata) is read when a
+//! domain is new, when its run state changed, when the caller invalidates it (after
+//! writing its metadata) and otherwise at most every `details_max_age`, a bounded number
+//! per poll so a large host never pays for all of them at once. Addresses are asked only
+//! of active domains, on their own slower cadence.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::hypervisor::{
+    shutoff_reason, DomainDetails, HvResult, Hypervisor, RawDomain, RunState, StatsGroups, Uuid,
+};
+use crate::lifecycle::ttl::{self, TtlStatus};
+use crate::metadata::{self, LifecycleMeta, MetaError};
+use crate::model::{VmPersistence, VmState, VmStateSnapshot};
+
+/// libvirt's `VIR_DOMAIN_PAUSED_STARTING_UP`: paused while the domain is being started.
+const PAUSED_STARTING_UP: i32 = 11;
+
+/// How often the poller refreshes what does not come with the bulk stats.
+#[derive(Debug, Clone)]
+pub struct PollerOptions {
+    /// Stats groups asked of active domains.
+    pub groups: StatsGroups,
+    /// Domain XML older than this is re-read (metadata written by another tool shows up
+    /// within this time even without events).
+    pub details_max_age_ms: i64,
+    /// Most domain XML re-reads per poll that are due only to age.
+    pub details_budget: usize,
+    /// Addresses of active domains older than this are re-asked.
+    pub addresses_max_age_ms: i64,
+    /// Most address look-ups per poll that are due only to age.
+    pub addresses_budget: usize,
+}
+
+impl Default for PollerOptions {
+    fn default() -> Self {
+        Self {
+            groups: StatsGroups::ALL,
+            // A minute: metadata edited with virsh appears within it; events (when
+            // subscribed) make it immediate.
+            details_max_age_ms: 60_000,
+            details_budget: 32,
+            // Leases change rarely; agent and ARP look-ups cost a round trip each.
+            addresses_max_age_ms: 30_000,
+            addresses_budget: 16,
+        }
+    }
+}
+
+/// One VM as the dashboard and the CLI see it: facts, snapshot and its lifecycle settings.
+#[derive(Debug, Clone)]
+pub struct VmView {
+    pub uuid: Uuid,
+    pub raw: RawDomain,
+    pub snapshot: VmStateSnapshot,
+    /// The VM's lifecycle settings, or why they are invalid ("invalid policy").
+    pub meta: Result<LifecycleMeta, MetaError>,
+    /// Unix seconds when this process first saw the VM (stands in for a missing
+    /// `created_at_unix`).
+    pub first_seen_unix: i64,
+    /// From the domain XML; `None` when it could not be read.
+    pub details: Option<DomainDetails>,
+}
+
+impl VmView {
+    /// The persistence record, or `None` when the VM's policy is invalid.
+    pub fn persistence(&self) -> Option<&VmPersistence> {
+        self.meta.as_ref().ok().map(|m| &m.persistence)
+    }
+
+    /// TTL status at `now` (unix seconds); `None` when the VM's policy is invalid.
+    pub fn ttl(&self, now: i64) -> Option<TtlStatus> {
+        self.persistence()
+            .map(|p| ttl::status(p, self.first_seen_unix, now))
+    }
+
+    /// The policy error message, if any.
+    pub fn policy_error(&self) -> Option<String> {
+        self.meta.as_ref().err().map(|e| e.to_string())
+    }
+}
+
+/// What the poller remembers about one domain between polls.
+#[derive(Debug)]
+struct Tracked {
+    first_seen_unix: i64,
+    details: Option<DomainDetails>,
+    details_at_ms: i64,
+    details_stale: bool,
+    meta: Result<LifecycleMeta, MetaError>,
+    addresses: Vec<String>,
+    addresses_at_ms: Option<i64>,
+    /// Last (wall ms, cpu ns) sample for the CPU delta.
+    cpu_sample: Option<(i64, u64)>,
+    last_state: Option<RunState>,
+    /// Unix seconds of a start this process saw happen.
+    started_unix: Option<i64>,
+}
+
+/// Builds snapshots from bulk polls; keep one per connection and call [`Poller::poll`].
+pub struct Poller {
+    hv: Arc<dyn Hypervisor>,
+    options: PollerOptions,
+    tracked: HashMap<Uuid, Tracked>,
+    /// Domains whose addresses are refreshed every poll (the dashboard's selection).
+    focus: Option<Uuid>,
+}
+
+impl Poller {
+    pub fn new(hv: Arc<dyn Hypervisor>, options: PollerOptions) -> Self {
+        Self {
+            hv,
+            options,
+            tracked: HashMap::new(),
+            focus: None,
+        }
+    }
+
+    /// The hypervisor this poller reads.
+    pub fn hypervisor(&self) -> &Arc<dyn Hypervisor> {
+        &self.hv
+    }
+
+    /// Re-read this domain's XML and metadata on the next poll (after writing them).
+    pub fn invalidate(&mut self, uuid: &str) {
+        if let Some(t) = self.tracked.get_mut(uuid) {
+            t.details_stale = true;
+            t.addresses_at_ms = None;
+        }
+    }
+
+    /// Keep this domain's addresses fresh on every poll (the selected VM).
+    pub fn set_focus(&mut self, uuid: Option<Uuid>) {
+        self.focus = uuid;
+    }
+
+    /// One poll at `now`: a bulk stats call, then cached or refreshed details.
+    pub fn poll(&mut self, now: DateTime<Utc>) -> HvResult<Vec<VmView>> {
+        let raws = self.hv.poll(self.options.groups)?;
+        Ok(self.build(raws, now))
+    }
+
+    /// Turn one bulk poll's records into views, refreshing details within the budgets.
+    pub fn build(&mut self, raws: Vec<RawDomain>, now: DateTime<Utc>) -> Vec<VmView> {
+        let now_ms = now.timestamp_millis();
+        let now_s = now.timestamp();
+        let seen: HashSet<&str> = raws.iter().map(|r| r.uuid.as_str()).collect();
+        self.tracked.retain(|uuid, _| seen.contains(uuid.as_str()));
+
+        let mut details_budget = self.options.details_budget;
+        let mut address_budget = self.options.addresses_budget;
+        let mut views = Vec::with_capacity(raws.len());
+        for raw in raws {
+            let state = raw.state;
+            let active = state.is_some_and(RunState::is_active);
+            let t = self
+                .tracked
+                .entry(raw.uuid.clone())
+                .or_insert_with(|| Tracked {
+                    first_seen_unix: now_s,
+                    details: None,
+                    details_at_ms: 0,
+                    details_stale: true,
+                    meta: Ok(LifecycleMeta::default()),
+                    addresses: Vec::new(),
+                    addresses_at_ms: None,
+                    cpu_sample: None,
+                    last_state: None,
+                    started_unix: None,
+                });
+
+            // A state change may change the live XML (MACs, disks) and restarts the
+            // uptime clock when the domain became active.
+            let was_active = t.last_state.map(RunState::is_active);
+            if t.last_state.is_some() && t.last_state != state {
+                t.details_stale = true;
+                t.addresses_at_ms = None;
+            }
+            if active && was_active == Some(false) {
+                t.started_unix = Some(now_s);
+            }
+            if !active {
+                t.started_unix = None;
+                t.cpu_sample = None;
+                t.addresses.clear();
+            }
+            t.last_state = state;
+
+            let aged = now_ms - t.details_at_ms >= self.options.details_max_age_ms;
+            if t.details_stale || (aged && details_budget > 0) {
+                if !t.details_stale {
+                    details_budget -= 1;
+                }
+                refresh_details(self.hv.as_ref(), &raw.uuid, t, now_ms);
+            }
+
+            let focused = self.focus.as_deref() == Some(raw.uuid.as_str());
+            let addr_due = match t.addresses_at_ms {
+                None => true,
+                Some(at) => focused || now_ms - at >= self.options.addresses_max_age_ms,
+            };
+            if active && addr_due && (t.addresses_at_ms.is_none() || focused || address_budget > 0)
+            {
+                if t.addresses_at_ms.is_some() && !focused {
+                    address_budget -= 1;
+                }
+                // An address failure is not a poll failure: keep the last ones.
+                if let Ok(addrs) = self.hv.addresses(&raw.uuid) {
+                    t.addresses = addrs;
+                }
+                t.addresses_at_ms = Some(now_ms);
+            }
+
+            let snapshot = snapshot_of(&raw, t, now, now_ms);
+            views.push(VmView {
+                uuid: raw.uuid.clone(),
+                snapshot,
+                meta: t.meta.clone(),
+                first_seen_unix: t.first_seen_unix,
+                details: t.details.clone(),
+                raw,
+            });
+        }
+        views
+    }
+}
+
+/// Re-read one domain's XML and metadata into `t`.
+fn refresh_details(hv: &dyn Hypervisor, uuid: &str, t: &mut Tracked, now_ms: i64) {
+    t.details_stale = false;
+    t.details_at_ms = now_ms;
+    match hv.details(uuid) {
+        Ok(d) => {
+            t.meta = match &d.lifecycle_xml {
+                Some(xml) => metadata::parse(xml),
+                None => Ok(LifecycleMeta::default()),
+            };
+            t.details = Some(d);
+        }
+        // Keep what we had; the domain may be mid-change. It is retried next age-out.
+        Err(_) => {}
+    }
+}
+
+/// The contract's six states from libvirt's state and reason.
+pub fn vm_state(state: Option<RunState>, reason: i32) -> VmState {
+    match state {
+        Some(RunState::Running | RunState::Blocked) => VmState::Running,
+        Some(RunState::Paused) if reason == PAUSED_STARTING_UP => VmState::Starting,
+        Some(RunState::Paused | RunState::PmSuspended) => VmState::Paused,
+        Some(RunState::ShuttingDown) => VmState::Stopping,
+        Some(RunState::Shutoff)
+            if reason == shutoff_reason::CRASHED || reason == shutoff_reason::FAILED =>
+        {
+            VmState::Error
+        }
+        Some(RunState::Shutoff) => VmState::Stopped,
+        Some(RunState::Crashed | RunState::NoState | RunState::Unknown(_)) | None => VmState::Error,
+    }
+}
+
+/// Build one snapshot, updating the CPU sample in `t`.
+fn snapshot_of(
+    raw: &RawDomain,
+    t: &mut Tracked,
+    now: DateTime<Utc>,
+    now_ms: i64,
+) -> VmStateSnapshot {
+    let vm_state = vm_state(raw.state, raw.reason);
+    let active = raw.state.is_some_and(RunState::is_active);
+    let mut s = VmStateSnapshot::empty(raw.name.clone(), now, vm_state);
+
+    if active {
+        let vcpus = raw
+            .vcpus
+            .or_else(|| t.details.as_ref().and_then(|d| d.vcpus))
+            .unwrap_or(1)
+            .max(1);
+        if let Some(cpu_ns) = raw.cpu_time_ns {
+            if let Some((prev_ms, prev_ns)) = t.cpu_sample {
+                s.cpu_usage_percent = cpu_percent(prev_ms, prev_ns, now_ms, cpu_ns, vcpus);
+            }
+            t.cpu_sample = Some((now_ms, cpu_ns));
+        }
+        s.memory_usage_mb = raw
+            .balloon_current_kib
+            .or_else(|| t.details.as_ref().and_then(|d| d.memory_kib))
+            .map(|kib| kib / 1024);
+        s.ip_addresses = t.addresses.clone();
+    } else {
+        s.memory_usage_mb = Some(0);
+        s.cpu_usage_percent = Some(0.0);
+    }
+    s.disk_usage_gb = raw.block_allocation_bytes.map(|b| b as f64 / 1e9);
+    if let Some(d) = &t.details {
+        s.mac_addresses = d.mac_addresses.clone();
+    }
+
+    let meta = t.meta.as_ref().ok();
+    s.restart_count = meta.map_or(0, |m| m.state.restart_count);
+    s.uptime_seconds = if !active {
+        Some(0)
+    } else {
+        // A start seen by this process, else one vmlife recorded in the metadata.
+        let started = t
+            .started_unix
+            .or_else(|| meta.and_then(|m| m.persistence.last_state_change));
+        started.map(|at| now.timestamp().saturating_sub(at).max(0) as u64)
+    };
+    s
+}
+
+/// CPU use between two samples as a share of all the VM's vCPUs (100 = all busy).
+/// `None` when the samples do not allow a meaningful figure (clock went back, counter
+/// reset after a restart).
+pub fn cpu_percent(
+    prev_ms: i64,
+    prev_ns: u64,
+    now_ms: i64,
+    now_ns: u64,
+    vcpus: u32,
+) -> Option<f64> {
+    let wall_ns = (now_ms - prev_ms) as f64 * 1e6;
+    if wall_ns <= 0.0 || now_ns < prev_ns {
+        return None;
+    }
+    let pct = (now_ns - prev_ns) as f64 / (wall_ns * f64::from(vcpus.max(1))) * 100.0;
+    Some(pct.clamp(0.0, 100.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+
+    use crate::hypervisor::fake::{running, FakeHypervisor};
+    use chrono::TimeZone;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(secs, 0).unwrap()
+    }
+
+    fn poller(fake: &Arc<FakeHypervisor>) -> Poller {
+        Poller::new(fake.clone(), PollerOptions::default())
+    }
+
+    #[test]
+    fn uptime_unknown_when_first_seen_running_then_tracked_from_an_observed_start() {
+        let fake = Arc::new(FakeHypervisor::new());
+        fake.put(running("u1", "vm"));
+        let mut p = poller(&fake);
+        let v = p.poll(at(1000)).unwrap();
+        assert_eq!(v[0].snapshot.uptime_seconds, None, "a VM already running has unknown uptime");
+        fake.destroy("u1").unwrap();
+        let v = p.poll(at(1010)).unwrap();
+        assert_eq!(v[0].snapshot.uptime_seconds, Some(0));
+        assert_eq!(v[0].snapshot.vm_state, VmState::Stopped);
+        fake.start("u1").unwrap();
+        p.poll(at(1020)).unwrap();
+        let v = p.poll(at(1085)).unwrap();
+        assert_eq!(v[0].snapshot.uptime_seconds, Some(65));
+    }
+
+    #[test]
+    fn uptime_from_last_state_change_in_metadata() {
+        let fake = Arc::new(FakeHypervisor::new());
+        let mut d = running("u1", "vm");
+        let mut meta = LifecycleMeta::default();
+        meta.persistence.last_state_change = Some(400);
+        d.metadata = Some(metadata::to_xml(&meta));
+        fake.put(d);
+        let v = poller(&fake).poll(at(1000)).unwrap();
+        assert_eq!(v[0].snapshot.uptime_seconds, Some(600));
+    }
+
+    #[test]
+    fn cpu_percent_from_deltas_and_unknown_on_first_poll() {
+        let fake = Arc::new(FakeHypervisor::new());
+        let mut d = running("u1", "vm");
+        d.raw.vcpus = Some(2);
+        fake.put(d);
+        let mut p = poller(&fake);
+        assert_eq!(p.poll(at(1000)).unwrap()[0].snapshot.cpu_usage_percent, None);
+        fake.update("u1", |d| d.raw.cpu_time_ns = Some(1_000_000_000));
+        // One CPU-second over two wall seconds on two vCPUs: 25 %.
+        let v = p.poll(at(1002)).unwrap();
+        assert_eq!(v[0].snapshot.cpu_usage_percent, Some(25.0));
+        assert_eq!(v[0].snapshot.memory_usage_mb, Some(1024));
+    }
+
+    #[test]
+    fn details_read_once_then_on_state_change_or_invalidate() {
+        let fake = Arc::new(FakeHypervisor::new());
+        fake.put(running("u1", "vm"));
+        let mut p = poller(&fake);
+        p.poll(at(1000)).unwrap();
+        p.poll(at(1001)).unwrap();
+        let details = |f: &FakeHypervisor| f.calls().iter().filter(|c| c.starts_with("details")).count();
+        assert_eq!(details(&fake), 1, "steady state reads no XML");
+        fake.suspend("u1").unwrap();
+        p.poll(at(1002)).unwrap();
+        assert_eq!(details(&fake), 2, "a state change re-reads the XML");
+        p.invalidate("u1");
+        p.poll(at(1003)).unwrap();
+        assert_eq!(details(&fake), 3, "invalidate re-reads the XML");
+        p.poll(at(1000 + 61)).unwrap();
+        assert_eq!(details(&fake), 4, "aged details are re-read");
+    }
+
+    #[test]
+    fn aged_refreshes_are_bounded_per_poll() {
+        let fake = Arc::new(FakeHypervisor::new());
+        for i in 0..100 {
+            fake.put(running(&format!("u{i}"), &format!("vm{i}")));
+        }
+        let mut p = poller(&fake);
+        p.poll(at(1000)).unwrap();
+        fake.clear_calls();
+        p.poll(at(2000)).unwrap();
+        let calls = fake.calls();
+        let details = calls.iter().filter(|c| c.starts_with("details")).count();
+        let addrs = calls.iter().filter(|c| c.starts_with("addresses")).count();
+        assert_eq!(details, PollerOptions::default().details_budget);
+        assert_eq!(addrs, PollerOptions::default().addresses_budget);
+    }
+
+    #[test]
+    fn invalid_metadata_is_kept_as_policy_error() {
+        let fake = Arc::new(FakeHypervisor::new());
+        let mut d = running("u1", "vm");
+        d.metadata = Some(
+            "<vmlife:lifecycle xmlns:vmlife=\"urn:vmlife:lifecycle:1\"><vmlife:persistence restart_policy=\"sometimes\"/></vmlife:lifecycle>".into(),
+        );
+        fake.put(d);
+        let v = poller(&fake).poll(at(1000)).unwrap();
+        let err = v[0].policy_error().unwrap();
+        assert!(err.contains("restart_policy") && err.contains("sometimes"), "{err}");
+        assert!(v[0].ttl(1000).is_none());
+    }
+
+    #[test]
+    fn vanished_domains_are_forgotten_and_poll_errors_pass_through() {
+        let fake = Arc::new(FakeHypervisor::new());
+        fake.put(running("u1", "vm"));
+        let mut p = poller(&fake);
+        p.poll(at(1000)).unwrap();
+        fake.undefine("u1").unwrap();
+        assert!(p.poll(at(1001)).unwrap().is_empty());
+        assert!(p.tracked.is_empty());
+        fake.fail_polls(Some(crate::hypervisor::HvError::new(crate::hypervisor::HvErrorKind::Connection, "gone")));
+        assert!(p.poll(at(1002)).is_err());
+    }
+
+    #[test]
+    fn state_mapping_table() {
+        use shutoff_reason::*;
+        let cases = [
+            (Some(RunState::Running), 1, VmState::Running),
+            (Some(RunState::Blocked), 0, VmState::Running),
+            (Some(RunState::Paused), 1, VmState::Paused),
+            (
+                Some(RunState::Paused),
+                PAUSED_STARTING_UP,
+                VmState::Starting,
+            ),
+            (Some(RunState::PmSuspended), 0, VmState::Paused),
+            (Some(RunState::ShuttingDown), 1, VmState::Stopping),
+            (Some(RunState::Shutoff), SHUTDOWN, VmState::Stopped),
+            (Some(RunState::Shutoff), DESTROYED, VmState::Stopped),
+            (Some(RunState::Shutoff), SAVED, VmState::Stopped),
+            (Some(RunState::Shutoff), CRASHED, VmState::Error),
+            (Some(RunState::Shutoff), FAILED, VmState::Error),
+            (Some(RunState::Crashed), 0, VmState::Error),
+            (Some(RunState::NoState), 0, VmState::Error),
+            (Some(RunState::Unknown(42)), 0, VmState::Error),
+            (None, 0, VmState::Error),
+        ];
+        for (state, reason, want) in cases {
+            assert_eq!(vm_state(state, reason), want, "{state:?}/{reason}");
+        }
+    }
+
+    #[test]
+    fn cpu_percent_table() {
+        // One second of wall time, half a second of CPU on one vCPU: 50 %.
+        assert_eq!(cpu_percent(0, 0, 1000, 500_000_000, 1), Some(50.0));
+        // The same on two vCPUs is a quarter of the VM.
+        assert_eq!(cpu_percent(0, 0, 1000, 500_000_000, 2), Some(25.0));
+        // Counter went back (restart): unknown, not negative.
+        assert_eq!(cpu_percent(0, 10, 1000, 5, 1), None);
+        // No wall time passed: unknown, not infinite.
+        assert_eq!(cpu_percent(1000, 0, 1000, 5, 1), None);
+        // Rounding noise above 100 % is clamped.
+        assert_eq!(cpu_percent(0, 0, 1000, 1_100_000_000, 1), Some(100.0));
+    }
+}
