@@ -1,1 +1,81 @@
-fn main(){}
+//! One poll (bulk stats + snapshot build) next to the raw bulk-stats call alone, at 100
+//! and 1000 domains on libvirt's test driver (node files generated here).
+//!
+//! `cargo bench --bench poll`; figures and the ratio go to docs/PERFORMANCE.md.
+//! Target: `poll` at most 1.5× `raw_bulk_stats`.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use vmlife::hypervisor::libvirt::LibvirtHypervisor;
+use vmlife::hypervisor::{Hypervisor, StatsGroups};
+use vmlife::poll::{Poller, PollerOptions};
+
+/// libvirt's `VIR_DOMAIN_STATS_*` bits for state, cpu, balloon, vcpu and block: what a
+/// full poll asks for.
+const ALL_GROUPS: u32 = 1 | 2 | 4 | 8 | 32;
+
+/// A node file with `n` running test domains, a third of them temporary.
+fn write_node(dir: &Path, n: usize) -> String {
+    let mut xml = String::from("<node>\n");
+    for i in 0..n {
+        let meta = if i % 3 == 0 {
+            format!(
+                "<metadata><vmlife:lifecycle xmlns:vmlife='urn:vmlife:lifecycle:1'><vmlife:persistence mode='temporary' ttl_hours='{}' created_at_unix='1764201600'/></vmlife:lifecycle></metadata>",
+                1 + i % 48
+            )
+        } else {
+            String::new()
+        };
+        xml.push_str(&format!(
+            "<domain type='test'><name>vm-{i:05}</name><memory unit='MiB'>512</memory><vcpu>1</vcpu><os><type>hvm</type></os><devices><interface type='user'><mac address='52:54:00:{:02x}:{:02x}:{:02x}'/></interface></devices>{meta}</domain>\n",
+            (i >> 16) & 0xff,
+            (i >> 8) & 0xff,
+            i & 0xff
+        ));
+    }
+    xml.push_str("</node>\n");
+    let path = dir.join(format!("node-{n}.xml"));
+    std::fs::write(&path, xml).expect("write node file");
+    format!("test://{}", path.display())
+}
+
+fn bench_poll(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut group = c.benchmark_group("poll");
+    group.sample_size(30);
+    for n in [100usize, 1000] {
+        let uri = write_node(dir.path(), n);
+        let hv = Arc::new(LibvirtHypervisor::open(&uri, false).expect("open test driver"));
+        assert_eq!(hv.raw_bulk_stats(ALL_GROUPS, 0).expect("raw call"), n);
+
+        group.bench_with_input(BenchmarkId::new("raw_bulk_stats", n), &n, |b, _| {
+            b.iter(|| black_box(hv.raw_bulk_stats(ALL_GROUPS, 0).expect("raw call")))
+        });
+
+        let dyn_hv: Arc<dyn Hypervisor> = hv.clone();
+        let mut poller = Poller::new(dyn_hv, PollerOptions::default());
+        let now = chrono::Utc::now();
+        // Warm: the first poll reads every domain's XML and addresses once.
+        assert_eq!(poller.poll(now).expect("first poll").len(), n);
+        let mut tick = 0i64;
+        group.bench_with_input(BenchmarkId::new("poll_and_build", n), &n, |b, _| {
+            b.iter(|| {
+                // Advance a millisecond per poll: steady state, nothing ages out.
+                tick += 1;
+                let at = now + chrono::Duration::milliseconds(tick);
+                black_box(poller.poll(at).expect("poll"))
+            })
+        });
+
+        group.bench_with_input(BenchmarkId::new("adapter_poll_only", n), &n, |b, _| {
+            b.iter(|| black_box(hv.poll(StatsGroups::ALL).expect("poll")))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_poll);
+criterion_main!(benches);

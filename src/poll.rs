@@ -338,7 +338,6 @@ pub fn cpu_percent(
 mod tests {
     use super::*;
 
-
     use crate::hypervisor::fake::{running, FakeHypervisor};
     use chrono::TimeZone;
 
@@ -356,7 +355,10 @@ mod tests {
         fake.put(running("u1", "vm"));
         let mut p = poller(&fake);
         let v = p.poll(at(1000)).unwrap();
-        assert_eq!(v[0].snapshot.uptime_seconds, None, "a VM already running has unknown uptime");
+        assert_eq!(
+            v[0].snapshot.uptime_seconds, None,
+            "a VM already running has unknown uptime"
+        );
         fake.destroy("u1").unwrap();
         let v = p.poll(at(1010)).unwrap();
         assert_eq!(v[0].snapshot.uptime_seconds, Some(0));
@@ -386,7 +388,10 @@ mod tests {
         d.raw.vcpus = Some(2);
         fake.put(d);
         let mut p = poller(&fake);
-        assert_eq!(p.poll(at(1000)).unwrap()[0].snapshot.cpu_usage_percent, None);
+        assert_eq!(
+            p.poll(at(1000)).unwrap()[0].snapshot.cpu_usage_percent,
+            None
+        );
         fake.update("u1", |d| d.raw.cpu_time_ns = Some(1_000_000_000));
         // One CPU-second over two wall seconds on two vCPUs: 25 %.
         let v = p.poll(at(1002)).unwrap();
@@ -401,7 +406,12 @@ mod tests {
         let mut p = poller(&fake);
         p.poll(at(1000)).unwrap();
         p.poll(at(1001)).unwrap();
-        let details = |f: &FakeHypervisor| f.calls().iter().filter(|c| c.starts_with("details")).count();
+        let details = |f: &FakeHypervisor| {
+            f.calls()
+                .iter()
+                .filter(|c| c.starts_with("details"))
+                .count()
+        };
         assert_eq!(details(&fake), 1, "steady state reads no XML");
         fake.suspend("u1").unwrap();
         p.poll(at(1002)).unwrap();
@@ -409,7 +419,7 @@ mod tests {
         p.invalidate("u1");
         p.poll(at(1003)).unwrap();
         assert_eq!(details(&fake), 3, "invalidate re-reads the XML");
-        p.poll(at(1000 + 61)).unwrap();
+        p.poll(at(1003 + 61)).unwrap();
         assert_eq!(details(&fake), 4, "aged details are re-read");
     }
 
@@ -440,7 +450,10 @@ mod tests {
         fake.put(d);
         let v = poller(&fake).poll(at(1000)).unwrap();
         let err = v[0].policy_error().unwrap();
-        assert!(err.contains("restart_policy") && err.contains("sometimes"), "{err}");
+        assert!(
+            err.contains("restart_policy") && err.contains("sometimes"),
+            "{err}"
+        );
         assert!(v[0].ttl(1000).is_none());
     }
 
@@ -453,7 +466,10 @@ mod tests {
         fake.undefine("u1").unwrap();
         assert!(p.poll(at(1001)).unwrap().is_empty());
         assert!(p.tracked.is_empty());
-        fake.fail_polls(Some(crate::hypervisor::HvError::new(crate::hypervisor::HvErrorKind::Connection, "gone")));
+        fake.fail_polls(Some(crate::hypervisor::HvError::new(
+            crate::hypervisor::HvErrorKind::Connection,
+            "gone",
+        )));
         assert!(p.poll(at(1002)).is_err());
     }
 

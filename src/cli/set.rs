@@ -20,6 +20,7 @@ use crate::model::{
 
 /// The flags of `vmlife set`; each names a contract field.
 #[derive(Debug, Clone, Default, Args)]
+#[command(allow_negative_numbers = true)]
 pub struct SetArgs {
     /// Domain name or UUID.
     pub domain: String,

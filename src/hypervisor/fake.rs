@@ -82,7 +82,10 @@ impl FakeHypervisor {
         self.with(|s| {
             s.calls.push(format!("{call} {uuid}"));
             if readonly {
-                return Err(HvError::new(HvErrorKind::ReadOnly, format!("{call}: read-only connection")));
+                return Err(HvError::new(
+                    HvErrorKind::ReadOnly,
+                    format!("{call}: read-only connection"),
+                ));
             }
             match s.domains.get_mut(uuid) {
                 Some(d) => {
@@ -103,7 +106,10 @@ impl FakeHypervisor {
 }
 
 fn no_domain(uuid: &str) -> HvError {
-    HvError::new(HvErrorKind::NoDomain, format!("no domain with UUID {uuid:?}"))
+    HvError::new(
+        HvErrorKind::NoDomain,
+        format!("no domain with UUID {uuid:?}"),
+    )
 }
 
 fn set_state(d: &mut FakeDomain, state: RunState, reason: i32) {
@@ -148,7 +154,10 @@ impl Hypervisor for FakeHypervisor {
             s.domains
                 .values()
                 .find(|d| d.raw.uuid == name_or_uuid || d.raw.name == name_or_uuid)
-                .map(|d| DomainRef { uuid: d.raw.uuid.clone(), name: d.raw.name.clone() })
+                .map(|d| DomainRef {
+                    uuid: d.raw.uuid.clone(),
+                    name: d.raw.name.clone(),
+                })
                 .ok_or_else(|| {
                     HvError::new(
                         HvErrorKind::NoDomain,
@@ -175,7 +184,9 @@ impl Hypervisor for FakeHypervisor {
     }
 
     fn set_metadata(&self, uuid: &str, xml: Option<&str>) -> HvResult<()> {
-        self.act("set_metadata", uuid, |d| d.metadata = xml.map(str::to_string))
+        self.act("set_metadata", uuid, |d| {
+            d.metadata = xml.map(str::to_string)
+        })
     }
 
     fn start(&self, uuid: &str) -> HvResult<()> {
@@ -191,7 +202,9 @@ impl Hypervisor for FakeHypervisor {
     }
 
     fn destroy(&self, uuid: &str) -> HvResult<()> {
-        self.act("destroy", uuid, |d| set_state(d, RunState::Shutoff, shutoff_reason::DESTROYED))
+        self.act("destroy", uuid, |d| {
+            set_state(d, RunState::Shutoff, shutoff_reason::DESTROYED)
+        })
     }
 
     fn suspend(&self, uuid: &str) -> HvResult<()> {
@@ -203,7 +216,9 @@ impl Hypervisor for FakeHypervisor {
     }
 
     fn managed_save(&self, uuid: &str) -> HvResult<()> {
-        self.act("managed_save", uuid, |d| set_state(d, RunState::Shutoff, shutoff_reason::SAVED))
+        self.act("managed_save", uuid, |d| {
+            set_state(d, RunState::Shutoff, shutoff_reason::SAVED)
+        })
     }
 
     fn undefine(&self, uuid: &str) -> HvResult<()> {
@@ -213,7 +228,10 @@ impl Hypervisor for FakeHypervisor {
     }
 
     fn define(&self, _xml: &str) -> HvResult<Uuid> {
-        Err(HvError::new(HvErrorKind::Other, "the fake hypervisor cannot define domains"))
+        Err(HvError::new(
+            HvErrorKind::Other,
+            "the fake hypervisor cannot define domains",
+        ))
     }
 }
 

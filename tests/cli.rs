@@ -1,0 +1,376 @@
+//! The real binary: `ls`, `show`, `set` on the demo, and every CLI error path.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+/// The binary with a clean environment: no user config, no default URI.
+fn vmlife(home: &tempfile::TempDir) -> Command {
+    let mut c = Command::cargo_bin("vmlife").unwrap();
+    c.env_remove("LIBVIRT_DEFAULT_URI")
+        .env_remove("VMLIFE_CONFIG")
+        .env_remove("VMLIFE_STATE_DIR")
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .env("XDG_STATE_HOME", home.path().join("state"));
+    c
+}
+
+fn home() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+fn demo_json() -> Vec<Value> {
+    let h = home();
+    let out = vmlife(&h)
+        .args(["--demo", "ls", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("ls --json prints valid JSON");
+    v.as_array().expect("a JSON array").clone()
+}
+
+fn by_name<'a>(vms: &'a [Value], name: &str) -> &'a Value {
+    vms.iter()
+        .find(|v| v["vm_name"] == name)
+        .unwrap_or_else(|| panic!("{name} in demo"))
+}
+
+#[test]
+fn demo_ls_json_has_every_field_for_every_vm() {
+    let vms = demo_json();
+    assert_eq!(vms.len(), 12, "every demo VM");
+    let fields = [
+        "vm_name",
+        "snapshot_time",
+        "vm_state",
+        "cpu_usage_percent",
+        "memory_usage_mb",
+        "disk_usage_gb",
+        "ip_addresses",
+        "mac_addresses",
+        "uptime_seconds",
+        "restart_count",
+        "uuid",
+        "uri",
+        "persistence",
+        "expires_at",
+        "ttl_remaining_seconds",
+        "policy_error",
+    ];
+    for vm in &vms {
+        let obj = vm.as_object().unwrap();
+        for f in fields {
+            assert!(obj.contains_key(f), "{} lacks {f}", vm["vm_name"]);
+        }
+        assert_eq!(
+            obj.len(),
+            fields.len(),
+            "no extra fields: {:?}",
+            obj.keys().collect::<Vec<_>>()
+        );
+        let t = vm["snapshot_time"].as_str().unwrap();
+        chrono::DateTime::parse_from_rfc3339(t).expect("snapshot_time is RFC 3339");
+        assert!(vm["uri"].as_str().unwrap().starts_with("test:///"));
+        assert_eq!(vm["mac_addresses"].as_array().unwrap().len(), 1);
+    }
+}
+
+#[test]
+fn demo_ttls_are_relative_to_now() {
+    let vms = demo_json();
+    let soon = by_name(&vms, "ci-runner-17");
+    let left = soon["ttl_remaining_seconds"].as_i64().unwrap();
+    assert!((0..=15 * 60).contains(&left), "due within minutes: {left}");
+    chrono::DateTime::parse_from_rfc3339(soon["expires_at"].as_str().unwrap()).unwrap();
+    assert_eq!(soon["persistence"]["mode"], "temporary");
+
+    let expired = by_name(&vms, "pr-preview-482");
+    assert!(
+        expired["ttl_remaining_seconds"].as_i64().unwrap() < 0,
+        "expired"
+    );
+    assert_eq!(expired["vm_state"], "stopped");
+
+    let permanent = by_name(&vms, "web-1");
+    assert_eq!(permanent["expires_at"], Value::Null);
+    assert_eq!(permanent["ttl_remaining_seconds"], Value::Null);
+    assert_eq!(permanent["persistence"]["mode"], "permanent");
+    assert_eq!(permanent["policy_error"], Value::Null);
+
+    let legacy = by_name(&vms, "legacy-mail");
+    assert_eq!(
+        legacy["persistence"]["mode"], "permanent",
+        "no metadata = permanent"
+    );
+
+    let broken = by_name(&vms, "broken-policy");
+    assert_eq!(broken["persistence"], Value::Null);
+    let err = broken["policy_error"].as_str().unwrap();
+    assert!(
+        err.contains("restart_policy") && err.contains("sometimes"),
+        "{err}"
+    );
+
+    assert_eq!(by_name(&vms, "monitoring")["restart_count"], 2);
+    assert_eq!(by_name(&vms, "scratch-alice")["vm_state"], "paused");
+}
+
+#[test]
+fn demo_ls_table() {
+    let h = home();
+    vmlife(&h)
+        .args(["--demo", "ls"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("NAME").and(predicate::str::contains("ci-runner-17")))
+        .stdout(predicate::str::contains("expired"))
+        .stdout(predicate::str::contains("broken-policy: invalid policy"));
+}
+
+#[test]
+fn demo_show_text_and_json() {
+    let h = home();
+    vmlife(&h)
+        .args(["--demo", "show", "app-1"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("depends_on").and(predicate::str::contains("db-1")))
+        .stdout(predicate::str::contains("save_state *"));
+    let out = vmlife(&h)
+        .args(["--demo", "show", "app-1", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["vm_name"], "app-1");
+    assert_eq!(v["autostart"]["vm_name"], "app-1");
+    assert_eq!(v["autostart"]["depends_on"][0], "db-1");
+    assert_eq!(v["policy"]["on_host_shutdown"], "save_state");
+    assert_eq!(v["policy"]["on_host_reboot"], "start", "host default");
+    assert_eq!(v["policy_override"]["on_host_reboot"], Value::Null);
+    assert_eq!(v["cleanup_schedule"], Value::Null);
+    // By UUID too.
+    let uuid = v["uuid"].as_str().unwrap().to_string();
+    vmlife(&h)
+        .args(["--demo", "show", &uuid])
+        .assert()
+        .success();
+}
+
+#[test]
+fn set_dry_run_prints_the_metadata() {
+    let h = home();
+    vmlife(&h)
+        .args([
+            "--demo",
+            "set",
+            "web-1",
+            "--mode",
+            "temporary",
+            "--ttl-hours",
+            "1.5",
+            "--dry-run",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("urn:vmlife:lifecycle:1"))
+        .stdout(predicate::str::contains("mode=\"temporary\""))
+        .stdout(predicate::str::contains("ttl_hours=\"1.5\""))
+        .stdout(predicate::str::contains("created_at_unix=\""));
+}
+
+#[test]
+fn set_writes_within_the_process() {
+    let h = home();
+    vmlife(&h)
+        .args(["--demo", "set", "web-1", "--extend-ttl", "2"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("web-1: updated (permanent)"))
+        .stdout(predicate::str::contains("demo keeps changes only while"));
+}
+
+/// Run with args, expect failure with `code` and a one-line stderr containing `want`.
+fn fails(args: &[&str], code: i32, want: &str) {
+    let h = home();
+    let out = vmlife(&h).args(args).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+    assert!(err.contains(want), "{args:?}: want {want:?} in {err:?}");
+    assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
+    if code == 1 {
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err:?}");
+        assert!(err.starts_with("vmlife: error: "), "{err:?}");
+    }
+}
+
+#[test]
+fn no_such_domain() {
+    fails(
+        &["--demo", "show", "nosuch"],
+        1,
+        "no domain named or with UUID \"nosuch\"",
+    );
+    fails(
+        &["--demo", "set", "nosuch", "--ttl-hours", "1"],
+        1,
+        "\"nosuch\"",
+    );
+}
+
+#[test]
+fn unreachable_uri() {
+    fails(&["-c", "bogus:///nowhere", "ls"], 1, "bogus:///nowhere");
+    fails(
+        &["-c", "test:///nonexistent/node.xml", "ls"],
+        1,
+        "test:///nonexistent/node.xml",
+    );
+}
+
+#[test]
+fn bad_values_are_usage_errors() {
+    fails(
+        &["--demo", "set", "web-1", "--ttl-hours", "abc"],
+        2,
+        "not a number of hours",
+    );
+    fails(
+        &["--demo", "set", "web-1", "--ttl-hours", "-1"],
+        2,
+        "--ttl-hours",
+    );
+    fails(
+        &["--demo", "set", "web-1", "--mode", "forever"],
+        2,
+        "not one of permanent, temporary",
+    );
+    fails(
+        &["--demo", "set", "web-1", "--restart-policy", "sometimes"],
+        2,
+        "no, always, on_failure",
+    );
+    fails(
+        &["--demo", "set", "web-1", "--max-retries", "-3"],
+        2,
+        "--max-retries",
+    );
+    fails(
+        &["--demo", "set", "web-1", "--auto-start", "maybe"],
+        2,
+        "--auto-start",
+    );
+    fails(
+        &["--demo", "set", "web-1", "--created-at", "yesterday"],
+        2,
+        "neither unix seconds nor an RFC 3339 time",
+    );
+    fails(&["--demo", "frobnicate"], 2, "frobnicate");
+}
+
+#[test]
+fn set_refusals() {
+    fails(
+        &[
+            "--demo",
+            "--readonly",
+            "set",
+            "web-1",
+            "--mode",
+            "temporary",
+        ],
+        1,
+        "--readonly",
+    );
+    fails(
+        &["--demo", "set", "broken-policy", "--ttl-hours", "2"],
+        1,
+        "broken-policy: invalid policy",
+    );
+    fails(
+        &["--demo", "set", "web-1", "--depends-on", "nosuch"],
+        1,
+        "--depends-on \"nosuch\": no such domain",
+    );
+    fails(
+        &["--demo", "set", "web-1", "--depends-on", "web-1"],
+        1,
+        "cannot depend on itself",
+    );
+}
+
+#[test]
+fn invalid_policy_is_repaired_with_reset() {
+    let h = home();
+    vmlife(&h)
+        .args([
+            "--demo",
+            "set",
+            "broken-policy",
+            "--reset",
+            "--mode",
+            "permanent",
+        ])
+        .assert()
+        .success();
+}
+
+#[test]
+fn bad_config_names_file_and_line() {
+    let h = home();
+    let cfg = h.path().join("vmlife.toml");
+    std::fs::write(&cfg, "[cleanup]\ndry_run_mode = true\nretention_dayz = 3\n").unwrap();
+    let out = vmlife(&h)
+        .args(["--demo", "--config"])
+        .arg(&cfg)
+        .arg("ls")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&cfg.display().to_string())
+            && err.contains("line 3")
+            && err.contains("retention_dayz"),
+        "{err}"
+    );
+    // Also through the environment.
+    let out = vmlife(&h)
+        .env("VMLIFE_CONFIG", &cfg)
+        .args(["--demo", "ls"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    // A missing explicit config is an error too.
+    let out = vmlife(&h)
+        .args(["--demo", "--config", "/nonexistent/vmlife.toml", "ls"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/vmlife.toml"));
+}
+
+#[test]
+fn demo_and_connect_conflict() {
+    fails(
+        &["--demo", "-c", "test:///default", "ls"],
+        2,
+        "cannot be used with",
+    );
+}
+
+#[test]
+fn readonly_ls_works() {
+    let h = home();
+    vmlife(&h)
+        .args(["--readonly", "-c", "test:///default", "ls"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("test"));
+}
