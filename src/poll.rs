@@ -235,16 +235,11 @@ impl Poller {
 fn refresh_details(hv: &dyn Hypervisor, uuid: &str, t: &mut Tracked, now_ms: i64) {
     t.details_stale = false;
     t.details_at_ms = now_ms;
-    match hv.details(uuid) {
-        Ok(d) => {
-            t.meta = match &d.lifecycle_xml {
-                Some(xml) => metadata::parse(xml),
-                None => Ok(LifecycleMeta::default()),
-            };
-            t.details = Some(d);
-        }
-        // Keep what we had; the domain may be mid-change. It is retried next age-out.
-        Err(_) => {}
+    // On failure keep what we had: the domain may be mid-change; it is retried at the
+    // next age-out or state change.
+    if let Ok(d) = hv.details(uuid) {
+        t.meta = metadata::parse_or_default(d.lifecycle_xml.as_deref());
+        t.details = Some(d);
     }
 }
 

@@ -1,4 +1,5 @@
 //! The real binary: `ls`, `show`, `set` on the demo, and every CLI error path.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too: a test may panic
 
 use assert_cmd::Command;
 use predicates::prelude::*;

@@ -1,0 +1,116 @@
+//! Commands: the side effects the lifecycle plans and people ask for, as plain data.
+//!
+//! A [`Command`] names its VM by UUID (and the name the planner or the person saw, so the
+//! executor can refuse when the UUID now carries another name). The executor is the only
+//! place that runs them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::PersistenceMode;
+
+/// What to do to one VM.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    Start,
+    /// Ask the guest to shut down (ACPI); does not wait.
+    Shutdown,
+    Reboot,
+    /// Hard stop.
+    Destroy,
+    Suspend,
+    Resume,
+    ManagedSave,
+    /// Undefine with managed save, snapshot metadata and NVRAM.
+    Undefine,
+    /// Move the expiry `hours` later (from now when already expired).
+    ExtendTtl { hours: f64 },
+    /// Make the VM permanent or temporary (temporary stamps `created_at_unix` = now).
+    SetMode { mode: PersistenceMode },
+}
+
+impl Op {
+    /// The journal's name for the action.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Start => "start",
+            Op::Shutdown => "shutdown",
+            Op::Reboot => "reboot",
+            Op::Destroy => "destroy",
+            Op::Suspend => "suspend",
+            Op::Resume => "resume",
+            Op::ManagedSave => "managed_save",
+            Op::Undefine => "undefine",
+            Op::ExtendTtl { .. } => "extend_ttl",
+            Op::SetMode { .. } => "set_mode",
+        }
+    }
+
+    /// True for the steps that stop a guest or remove it: the executor re-checks the VM
+    /// right before them.
+    pub fn is_destructive(&self) -> bool {
+        matches!(self, Op::Shutdown | Op::Reboot | Op::Destroy | Op::ManagedSave | Op::Undefine)
+    }
+
+    /// True when the op calls libvirt to change something (all of them do; dry run
+    /// replaces each with a journal line).
+    pub fn is_mutating(&self) -> bool {
+        true
+    }
+
+    /// A short human description: `destroy (hard stop)`, `extend TTL by 1h`.
+    pub fn describe(&self) -> String {
+        match self {
+            Op::Start => "start".into(),
+            Op::Shutdown => "graceful shutdown (ACPI)".into(),
+            Op::Reboot => "reboot".into(),
+            Op::Destroy => "destroy (hard power-off)".into(),
+            Op::Suspend => "suspend (pause vCPUs)".into(),
+            Op::Resume => "resume".into(),
+            Op::ManagedSave => "managed save (memory to disk, then stop)".into(),
+            Op::Undefine => "undefine (remove the domain definition)".into(),
+            Op::ExtendTtl { hours } => format!("extend TTL by {hours}h"),
+            Op::SetMode { mode } => format!("make {mode}"),
+        }
+    }
+}
+
+/// Who asked: the journal's `actor`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "user", rename_all = "snake_case")]
+pub enum Actor {
+    /// The lifecycle engine, on its own.
+    Engine,
+    /// A person at the dashboard (their login name).
+    Dashboard(String),
+    /// A person at the command line (their login name).
+    Cli(String),
+}
+
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Actor::Engine => f.write_str("engine"),
+            Actor::Dashboard(u) => write!(f, "dashboard:{u}"),
+            Actor::Cli(u) => write!(f, "cli:{u}"),
+        }
+    }
+}
+
+/// One planned or requested side effect.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Command {
+    /// The VM's UUID: what the executor acts on.
+    pub vm_id: String,
+    /// The name the planner or person saw; a UUID that now has another name is refused.
+    pub vm_name: String,
+    pub op: Op,
+    /// Why, for the journal and the screen.
+    pub reason: String,
+}
+
+impl Command {
+    pub fn new(vm_id: impl Into<String>, vm_name: impl Into<String>, op: Op, reason: impl Into<String>) -> Self {
+        Self { vm_id: vm_id.into(), vm_name: vm_name.into(), op, reason: reason.into() }
+    }
+}

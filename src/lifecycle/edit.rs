@@ -1,0 +1,72 @@
+//! Edits of a VM's lifecycle settings that both the CLI and the dashboard make.
+
+use super::ttl;
+use crate::metadata::LifecycleMeta;
+use crate::model::PersistenceMode;
+
+/// Move the expiry `hours` later than the current expiry or `now`, whichever is later.
+/// Returns false (and changes nothing) for a permanent VM.
+pub fn extend_ttl(meta: &mut LifecycleMeta, first_seen: i64, now: i64, hours: f64) -> bool {
+    match ttl::extended(&meta.persistence, first_seen, now, hours) {
+        Some(at) => {
+            meta.persistence.scheduled_cleanup = Some(at);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Set the mode. Becoming temporary stamps `created_at_unix` with `now` (unless
+/// `created_at` is given) and drops a stale `scheduled_cleanup`, so a VM made temporary
+/// gets its full TTL rather than expiring on the spot.
+pub fn set_mode(meta: &mut LifecycleMeta, mode: PersistenceMode, now: i64, created_at: Option<i64>) {
+    let p = &mut meta.persistence;
+    let becomes_temporary = mode == PersistenceMode::Temporary && p.mode != PersistenceMode::Temporary;
+    p.mode = mode;
+    if becomes_temporary || (mode == PersistenceMode::Temporary && p.created_at_unix.is_none()) {
+        p.created_at_unix = Some(created_at.unwrap_or(now));
+        if becomes_temporary && created_at.is_none() {
+            p.scheduled_cleanup = None;
+        }
+    }
+    if let Some(at) = created_at {
+        p.created_at_unix = Some(at);
+    }
+}
+
+/// True when making the VM temporary at `now` would leave it already expired: the
+/// dashboard asks before doing that.
+pub fn temporary_would_be_expired(meta: &LifecycleMeta, first_seen: i64, now: i64) -> bool {
+    let mut m = meta.clone();
+    set_mode(&mut m, PersistenceMode::Temporary, now, None);
+    matches!(ttl::status(&m.persistence, first_seen, now), ttl::TtlStatus::Expired { .. })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn becoming_temporary_gets_a_full_ttl() {
+        let mut m = LifecycleMeta::default();
+        m.persistence.scheduled_cleanup = Some(5);
+        set_mode(&mut m, PersistenceMode::Temporary, 1000, None);
+        assert_eq!(m.persistence.created_at_unix, Some(1000));
+        assert_eq!(m.persistence.scheduled_cleanup, None);
+        assert!(!temporary_would_be_expired(&LifecycleMeta::default(), 0, 1000));
+    }
+
+    #[test]
+    fn zero_ttl_would_be_expired() {
+        let mut m = LifecycleMeta::default();
+        m.persistence.ttl_hours = 0.0;
+        assert!(temporary_would_be_expired(&m, 0, 1000));
+    }
+
+    #[test]
+    fn extend_permanent_is_refused() {
+        let mut m = LifecycleMeta::default();
+        assert!(!extend_ttl(&mut m, 0, 0, 1.0));
+        assert_eq!(m, LifecycleMeta::default());
+    }
+}
