@@ -1,0 +1,148 @@
+//! One command against the hypervisor: the op → trait call mapping and the metadata
+//! edits. Called on a blocking thread with the VM's queue slot held (see
+//! [`super::Executor`]).
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use crate::hypervisor::{HvResult, Hypervisor};
+use crate::lifecycle::{edit, ttl, Actor, Command, Op};
+use crate::metadata;
+use crate::model::PersistenceMode;
+
+use super::{precondition, Outcome};
+
+/// Runs `cmd`: re-checks, then the call (or, in dry run, nothing that changes anything).
+/// Returns the outcome and the journal's `detail`.
+pub(super) fn perform(
+    hv: &dyn Hypervisor,
+    cmd: &Command,
+    actor: &Actor,
+    dry_run: bool,
+    now: DateTime<Utc>,
+) -> (Outcome, Option<Value>) {
+    if let Err(refused) = precondition::recheck(hv, cmd, actor) {
+        return (refused, None);
+    }
+    let name = &cmd.vm_name;
+    // The op → trait method table; a fn pointer so dry run can skip the call.
+    type Call = fn(&dyn Hypervisor, &str) -> HvResult<()>;
+    let (call, done): (Call, String) = match cmd.op {
+        Op::Start => (|hv, u| hv.start(u), format!("started {name}")),
+        Op::Shutdown => (|hv, u| hv.shutdown(u), format!("asked {name} to shut down")),
+        Op::Reboot => (|hv, u| hv.reboot(u), format!("rebooting {name}")),
+        Op::Destroy => (|hv, u| hv.destroy(u), format!("destroyed {name}")),
+        Op::Suspend => (|hv, u| hv.suspend(u), format!("suspended {name}")),
+        Op::Resume => (|hv, u| hv.resume(u), format!("resumed {name}")),
+        Op::ManagedSave => (
+            |hv, u| hv.managed_save(u),
+            format!("saved {name} (managed save)"),
+        ),
+        Op::Undefine => (|hv, u| hv.undefine(u), format!("undefined {name}")),
+        Op::ExtendTtl { .. } | Op::SetMode { .. } => {
+            return edit_metadata(hv, cmd, dry_run, now);
+        }
+    };
+    if dry_run {
+        return (Outcome::DryRun(cmd.op.describe()), None);
+    }
+    match call(hv, &cmd.vm_id) {
+        Ok(()) => (Outcome::Ok(done), None),
+        Err(e) => (Outcome::Failed(e.message), None),
+    }
+}
+
+/// `ExtendTtl` and `SetMode`: read, parse, edit, write back the metadata element.
+///
+/// Invalid metadata is refused rather than overwritten: writing defaults over a typo
+/// would silently change policy the sysadmin wrote by hand.
+fn edit_metadata(
+    hv: &dyn Hypervisor,
+    cmd: &Command,
+    dry_run: bool,
+    now: DateTime<Utc>,
+) -> (Outcome, Option<Value>) {
+    let xml = match hv.metadata(&cmd.vm_id) {
+        Ok(xml) => xml,
+        Err(e) => return (Outcome::Failed(format!("reading metadata: {e}")), None),
+    };
+    let mut meta = match metadata::parse_or_default(xml.as_deref()) {
+        Ok(m) => m,
+        Err(e) => {
+            return (
+                Outcome::Refused(format!(
+                    "invalid policy: {e}; fix it with `vmlife set --reset`"
+                )),
+                None,
+            )
+        }
+    };
+    let before = meta.clone();
+    let now_s = now.timestamp();
+    let name = &cmd.vm_name;
+    let (message, detail) = match cmd.op {
+        Op::ExtendTtl { hours } => {
+            if !(hours.is_finite() && hours > 0.0) {
+                return (
+                    Outcome::Refused(format!(
+                        "a TTL extension must be a positive number of hours, not {hours}"
+                    )),
+                    None,
+                );
+            }
+            if meta.persistence.mode == PersistenceMode::Permanent {
+                return (Outcome::Refused("permanent VMs have no TTL".into()), None);
+            }
+            // The executor has no first-seen time; now is the safe stand-in (never
+            // "expired on sight"), and it is written back so it stops moving.
+            let created = *meta.persistence.created_at_unix.get_or_insert(now_s);
+            let previous = ttl::expires_at(&meta.persistence, created);
+            if !edit::extend_ttl(&mut meta, created, now_s, hours) {
+                return (Outcome::Refused("permanent VMs have no TTL".into()), None);
+            }
+            let at = meta.persistence.scheduled_cleanup;
+            (
+                format!(
+                    "extended {name} TTL by {hours}h (expires {})",
+                    at.map_or_else(|| "never".into(), show_time)
+                ),
+                json!({ "hours": hours, "previous_expiry": previous, "scheduled_cleanup": at }),
+            )
+        }
+        Op::SetMode { mode } => {
+            edit::set_mode(&mut meta, mode, now_s, None);
+            if meta == before {
+                // Nothing to write, in dry run or not.
+                return (Outcome::Ok(format!("{name} is already {mode}")), None);
+            }
+            (
+                format!("made {name} {mode}"),
+                json!({ "mode": mode, "previous_mode": before.persistence.mode }),
+            )
+        }
+        _ => {
+            return (
+                Outcome::Failed(format!(
+                    "internal error: {} is not a metadata edit",
+                    cmd.op.name()
+                )),
+                None,
+            )
+        }
+    };
+    if dry_run {
+        return (Outcome::DryRun(cmd.op.describe()), Some(detail));
+    }
+    match hv.set_metadata(&cmd.vm_id, Some(&metadata::to_xml(&meta))) {
+        Ok(()) => (Outcome::Ok(message), Some(detail)),
+        Err(e) => (Outcome::Failed(e.message), Some(detail)),
+    }
+}
+
+/// A unix time for a one-line message; the raw number if it is out of chrono's range.
+fn show_time(unix: i64) -> String {
+    DateTime::from_timestamp(unix, 0).map_or_else(
+        || unix.to_string(),
+        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+    )
+}

@@ -1,0 +1,453 @@
+//! The journal: an append-only JSON-lines record of every action vmlife took or refused.
+//!
+//! One [`JournalEntry`] per line in `<state_dir>/journal.jsonl`. Each line is written with
+//! a single `write` on a file opened `O_APPEND`, then fsynced, so lines from several
+//! threads or processes (the daemon and a dashboard) never interleave and an entry that
+//! [`Journal::append`] reported is on disk. A kill mid-write can leave at most a torn
+//! last line; [`Journal::read`] skips and counts it (and any other line that does not
+//! parse) instead of failing, because losing the whole history to one bad line would be
+//! worse than the bad line.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Write};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::lifecycle::{Actor, Command};
+
+/// The journal's file name inside the state directory.
+pub const JOURNAL_FILE: &str = "journal.jsonl";
+
+/// Permissions of a journal file vmlife creates (see the state directory's mode).
+const FILE_MODE: u32 = 0o600;
+
+/// One action and its result: one line of the journal, and one object of
+/// `vmlife journal --json`. The field names are that public format.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    /// When the action finished (RFC 3339, UTC).
+    pub time: DateTime<Utc>,
+    /// Who asked: `engine`, `dashboard:alice`, `cli:root` ([`Actor`]'s `Display`).
+    pub actor: String,
+    /// The VM's name as the requester saw it.
+    pub vm_name: String,
+    /// The VM's UUID: what vmlife acted on.
+    pub vm_id: String,
+    /// The action's name ([`crate::lifecycle::Op::name`]): `destroy`, `extend_ttl`.
+    pub action: String,
+    /// Why it was asked for.
+    pub reason: String,
+    /// `ok`, `error: …`, `refused: …` or `dry run: would …`.
+    pub result: String,
+    /// Facts specific to the action (the new expiry of an extended TTL); `null` when
+    /// there are none. Missing in a line means `null`, so older lines stay readable.
+    #[serde(default)]
+    pub detail: Option<serde_json::Value>,
+}
+
+impl JournalEntry {
+    /// The entry for `cmd`, asked for by `actor`, that ended with `result`.
+    pub fn for_command(
+        time: DateTime<Utc>,
+        actor: &Actor,
+        cmd: &Command,
+        result: impl Into<String>,
+        detail: Option<serde_json::Value>,
+    ) -> Self {
+        JournalEntry {
+            time,
+            actor: actor.to_string(),
+            vm_name: cmd.vm_name.clone(),
+            vm_id: cmd.vm_id.clone(),
+            action: cmd.op.name().to_string(),
+            reason: cmd.reason.clone(),
+            result: result.into(),
+            detail,
+        }
+    }
+}
+
+/// What reading a journal found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JournalRead {
+    /// The entries that parsed, oldest first.
+    pub entries: Vec<JournalEntry>,
+    /// Non-blank lines that did not parse (a torn last line after a kill, a hand edit).
+    pub skipped: usize,
+}
+
+/// The journal of one state directory (or an in-memory one for tests and the demo).
+///
+/// Shareable between threads (`Arc<Journal>`): [`Journal::append`] takes `&self`.
+#[derive(Debug)]
+pub struct Journal {
+    backend: Backend,
+}
+
+#[derive(Debug)]
+enum Backend {
+    File {
+        path: PathBuf,
+        file: File,
+        /// Serializes this process's appends, so the repair after a short write (see
+        /// [`Journal::append`]) cannot land in the middle of another thread's line.
+        write_lock: Mutex<()>,
+    },
+    /// The bytes of a journal file, in memory.
+    Memory(Mutex<Vec<u8>>),
+    /// Fails every append, so tests can see what callers do with a journal error.
+    #[cfg(test)]
+    Broken,
+}
+
+impl Journal {
+    /// Opens (creating when missing) `<state_dir>/journal.jsonl`, creating `state_dir`
+    /// owner-only when it does not exist.
+    ///
+    /// A torn last line left by a kill is closed with a newline first, so the next entry
+    /// starts on a line of its own instead of being glued to the torn one and lost with
+    /// it.
+    pub fn open(state_dir: &Path) -> io::Result<Journal> {
+        super::ensure_dir(state_dir).map_err(|e| with_path(e, state_dir))?;
+        let path = state_dir.join(JOURNAL_FILE);
+        let existed = path.exists();
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .mode(FILE_MODE)
+            .open(&path)
+            .map_err(|e| with_path(e, &path))?;
+        if !existed {
+            // Make the new file's directory entry durable too, not only its lines.
+            File::open(state_dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| with_path(e, state_dir))?;
+        }
+        close_torn_line(&file).map_err(|e| with_path(e, &path))?;
+        Ok(Journal {
+            backend: Backend::File {
+                path,
+                file,
+                write_lock: Mutex::new(()),
+            },
+        })
+    }
+
+    /// A journal kept in memory and lost on exit: for tests and the demo, which must
+    /// not write into a real state store.
+    pub fn in_memory() -> Journal {
+        Journal {
+            backend: Backend::Memory(Mutex::new(Vec::new())),
+        }
+    }
+
+    /// A journal whose appends all fail.
+    #[cfg(test)]
+    pub(crate) fn broken() -> Journal {
+        Journal {
+            backend: Backend::Broken,
+        }
+    }
+
+    /// The journal file, or `None` for an in-memory journal.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.backend {
+            Backend::File { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+
+    /// Appends one entry as one line and fsyncs it. Safe to call from several threads
+    /// at once; when it returns `Ok` the entry is on disk.
+    pub fn append(&self, entry: &JournalEntry) -> io::Result<()> {
+        // serde_json escapes newlines inside strings, so a line is always one line.
+        let mut line = serde_json::to_vec(entry).map_err(io::Error::other)?;
+        line.push(b'\n');
+        match &self.backend {
+            Backend::File {
+                path,
+                file,
+                write_lock,
+            } => {
+                {
+                    let _guard = lock(write_lock);
+                    write_line(file, &line).map_err(|e| with_path(e, path))?;
+                }
+                // Outside the lock: concurrent fsyncs of one file are fine, and a slow
+                // disk then delays only the fsync, not every other thread's write.
+                file.sync_data().map_err(|e| with_path(e, path))
+            }
+            Backend::Memory(buf) => {
+                lock(buf).extend_from_slice(&line);
+                Ok(())
+            }
+            #[cfg(test)]
+            Backend::Broken => Err(io::Error::other("journal is broken (test)")),
+        }
+    }
+
+    /// Reads a journal file, or `journal.jsonl` inside `path` when it is a directory.
+    ///
+    /// A state directory without a journal yet reads as empty (nothing has been done
+    /// there); a missing file named explicitly is an error. Lines that do not parse are
+    /// skipped and counted, blank lines ignored.
+    pub fn read(path: &Path) -> io::Result<JournalRead> {
+        let is_dir = path.is_dir();
+        let file_path = if is_dir {
+            path.join(JOURNAL_FILE)
+        } else {
+            path.to_path_buf()
+        };
+        match File::open(&file_path) {
+            Ok(f) => parse_lines(BufReader::new(f)).map_err(|e| with_path(e, &file_path)),
+            Err(e) if is_dir && e.kind() == io::ErrorKind::NotFound => Ok(JournalRead::default()),
+            Err(e) => Err(with_path(e, &file_path)),
+        }
+    }
+
+    /// Reads back this journal, file or in-memory, like [`Journal::read`].
+    pub fn read_all(&self) -> io::Result<JournalRead> {
+        match &self.backend {
+            Backend::File { path, .. } => Journal::read(path),
+            Backend::Memory(buf) => parse_lines(&lock(buf)[..]),
+            #[cfg(test)]
+            Backend::Broken => Err(io::Error::other("journal is broken (test)")),
+        }
+    }
+}
+
+/// One `write` of the whole line (retried only when interrupted before writing
+/// anything). Several writes could interleave with another process's line, so a short
+/// write is not continued: the torn line is closed with a newline, for readers to skip,
+/// and reported.
+fn write_line(mut file: &File, line: &[u8]) -> io::Result<()> {
+    let written = loop {
+        match file.write(line) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => break other?,
+        }
+    };
+    if written < line.len() {
+        // Best effort: if even this fails, `Journal::open` closes the line next time.
+        let _ = file.write(b"\n");
+        return Err(io::Error::new(
+            io::ErrorKind::WriteZero,
+            format!(
+                "short write ({written} of {} bytes); the entry is torn",
+                line.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Ends the file with a newline when its last line is torn.
+fn close_torn_line(file: &File) -> io::Result<()> {
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    let mut last = [0u8; 1];
+    file.read_exact_at(&mut last, len - 1)?;
+    if last[0] != b'\n' {
+        write_line(file, b"\n")?;
+        file.sync_data()?;
+    }
+    Ok(())
+}
+
+/// Parses JSON lines, skipping and counting the ones that are not entries.
+fn parse_lines(mut reader: impl BufRead) -> io::Result<JournalRead> {
+    let mut out = JournalRead::default();
+    // Bytes rather than `lines()`: a line torn inside a multi-byte character is not
+    // UTF-8, and must count as skipped rather than abort the read.
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Ok(out);
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<JournalEntry>(&line) {
+            Ok(entry) => out.entries.push(entry),
+            Err(_) => out.skipped += 1,
+        }
+    }
+}
+
+/// Locks `m`, ignoring poison: the guarded data is bytes or nothing, and a thread that
+/// panicked mid-append has at worst torn one line, which readers skip.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Prefixes an IO error with the path it concerns, so messages name the file.
+fn with_path(e: io::Error, path: &Path) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lifecycle::Op;
+    use std::sync::Arc;
+
+    fn entry(vm: &str, result: &str) -> JournalEntry {
+        JournalEntry::for_command(
+            Utc::now(),
+            &Actor::Dashboard("alice".into()),
+            &Command::new(format!("uuid-{vm}"), vm, Op::Destroy, "asked"),
+            result,
+            None,
+        )
+    }
+
+    #[test]
+    fn journal_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let mut with_detail = entry("b", "ok");
+        with_detail.detail = Some(serde_json::json!({"scheduled_cleanup": 1234}));
+        let written = vec![entry("a", "ok"), with_detail, entry("c", "refused: gone")];
+        for e in &written {
+            j.append(e).unwrap();
+        }
+        let from_dir = Journal::read(dir.path()).unwrap();
+        assert_eq!(from_dir.entries, written);
+        assert_eq!(from_dir.skipped, 0);
+        assert_eq!(Journal::read(j.path().unwrap()).unwrap(), from_dir);
+        assert_eq!(j.read_all().unwrap(), from_dir);
+    }
+
+    #[test]
+    fn journal_line_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        j.append(&entry("web-1", "ok")).unwrap();
+        let text = std::fs::read_to_string(dir.path().join(JOURNAL_FILE)).unwrap();
+        assert!(text.ends_with('\n'));
+        assert_eq!(text.lines().count(), 1);
+        let v: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut want = vec![
+            "time", "actor", "vm_name", "vm_id", "action", "reason", "result", "detail",
+        ];
+        want.sort_unstable();
+        let mut keys = keys;
+        keys.sort_unstable();
+        assert_eq!(keys, want);
+        assert_eq!(v["actor"], "dashboard:alice");
+        assert_eq!(v["action"], "destroy");
+        assert_eq!(v["vm_id"], "uuid-web-1");
+        assert!(v["detail"].is_null());
+        DateTime::parse_from_rfc3339(v["time"].as_str().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn torn_last_line_is_skipped_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(JOURNAL_FILE);
+        let first = vec![entry("a", "ok"), entry("b", "ok")];
+        {
+            let j = Journal::open(dir.path()).unwrap();
+            for e in &first {
+                j.append(e).unwrap();
+            }
+        }
+        // A kill in the middle of a write: half a line, no newline.
+        let line = serde_json::to_string(&entry("torn", "ok")).unwrap();
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(&line.as_bytes()[..line.len() / 2]).unwrap();
+        drop(f);
+
+        let read = Journal::read(dir.path()).unwrap();
+        assert_eq!(read.entries, first);
+        assert_eq!(read.skipped, 1);
+
+        // The next writer closes the torn line, so its own entry is not lost with it.
+        let j = Journal::open(dir.path()).unwrap();
+        let after = entry("c", "ok");
+        j.append(&after).unwrap();
+        let read = Journal::read(dir.path()).unwrap();
+        assert_eq!(read.entries.len(), 3);
+        assert_eq!(read.entries[2], after);
+        assert_eq!(read.skipped, 1);
+    }
+
+    #[test]
+    fn garbage_lines_are_counted_blank_lines_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let good = serde_json::to_string(&entry("a", "ok")).unwrap();
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(b"not json\n\n   \n{}\n");
+        bytes.extend_from_slice(good.as_bytes());
+        bytes.extend_from_slice(b"\n\xff\xfe{\n");
+        std::fs::write(&path, bytes).unwrap();
+        let read = Journal::read(&path).unwrap();
+        assert_eq!(read.entries.len(), 1);
+        assert_eq!(read.skipped, 3);
+    }
+
+    #[test]
+    fn concurrent_appends_all_parse() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Arc::new(Journal::open(dir.path()).unwrap());
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let j = Arc::clone(&j);
+                std::thread::spawn(move || {
+                    for i in 0..100 {
+                        j.append(&entry(&format!("t{t}-{i}"), "ok")).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let read = Journal::read(dir.path()).unwrap();
+        assert_eq!(read.skipped, 0);
+        assert_eq!(read.entries.len(), 800);
+        let mut names: Vec<_> = read.entries.iter().map(|e| e.vm_name.clone()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), 800);
+    }
+
+    #[test]
+    fn open_creates_an_owner_only_store() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("a").join("state");
+        let j = Journal::open(&state).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&state), 0o700);
+        assert_eq!(mode(j.path().unwrap()), 0o600);
+    }
+
+    #[test]
+    fn missing_journal_reads_empty_in_a_dir_but_not_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Journal::read(dir.path()).unwrap(), JournalRead::default());
+        let err = Journal::read(&dir.path().join("nope.jsonl")).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        assert!(err.to_string().contains("nope.jsonl"));
+    }
+
+    #[test]
+    fn in_memory_journal_round_trip() {
+        let j = Journal::in_memory();
+        assert_eq!(j.path(), None);
+        let e = entry("a", "dry run: would destroy (hard power-off)");
+        j.append(&e).unwrap();
+        assert_eq!(j.read_all().unwrap().entries, vec![e]);
+    }
+}
