@@ -7,6 +7,7 @@
 //! config written against the contract loads as is. Unknown keys are errors: a typo
 //! silently ignored is a policy silently not applied.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -28,6 +29,8 @@ pub struct Config {
     /// What a cleanup removes besides the domain.
     pub cleanup_actions: CleanupActions,
     pub dashboard: DashboardConfig,
+    /// Dashboard key bindings: `action = ["key", ...]` replaces that action's keys.
+    pub keys: BTreeMap<String, Vec<String>>,
 }
 
 /// Which hypervisor to talk to.
@@ -53,6 +56,8 @@ pub struct DashboardConfig {
     /// Seconds between polls of the costly stats groups (CPU, memory, disk) for running
     /// VMs. Each such poll wakes every running guest's QEMU monitor, so not under 1.
     pub refresh_seconds: f64,
+    /// Hours one press of the extend-TTL key adds.
+    pub extend_step_hours: f64,
 }
 
 impl Default for DashboardConfig {
@@ -61,6 +66,7 @@ impl Default for DashboardConfig {
         // of a core (docs/PERFORMANCE.md).
         Self {
             refresh_seconds: 2.0,
+            extend_step_hours: 1.0,
         }
     }
 }
@@ -136,6 +142,13 @@ impl Config {
                 "dashboard.refresh_seconds must be at least 1, not {r}"
             ));
         }
+        let step = self.dashboard.extend_step_hours;
+        if !step.is_finite() || step <= 0.0 {
+            return Err(format!(
+                "dashboard.extend_step_hours must be more than 0, not {step}"
+            ));
+        }
+        crate::tui::keymap::Keymap::build(&self.keys, false)?;
         if let Some(uri) = &self.connection.uri {
             if uri.trim().is_empty() {
                 return Err("connection.uri is empty".into());
@@ -227,6 +240,17 @@ mod tests {
             "cleanup.check_interval_minutes must be at least 1"
         );
         assert!(Config::parse("[dashboard]\nrefresh_seconds = 0.1\n").is_err());
+        assert_eq!(
+            Config::parse("[keys]\ndestroyy = [\"X\"]\n")
+                .unwrap_err()
+                .split(" (known")
+                .next(),
+            Some("keys.destroyy: unknown action")
+        );
+        assert_eq!(
+            Config::parse("[keys]\ndestroy = [\"j\"]\n").unwrap_err(),
+            "keys.destroy: j is already bound to down"
+        );
     }
 
     #[test]

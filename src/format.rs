@@ -1,4 +1,4 @@
-//! Text formatting shared by the table and detail outputs.
+//! Cell formatting shared by the CLI's tables and the dashboard.
 
 use crate::lifecycle::ttl::{format_duration, TtlStatus};
 use crate::model::{RestartPolicy, VmState};

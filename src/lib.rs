@@ -10,13 +10,19 @@
 //!   cached domain details).
 //! - [`config`]: the TOML config file (host defaults, cleanup policy, connections).
 //! - [`demo`]: the bundled demo VMs on libvirt's test driver.
+//! - [`format`]: how values read in tables (`4.0G`, `3h12m`, `—`), for CLI and dashboard.
+//! - [`tui`]: the dashboard (state, update, view, keymap, runtime).
 //! - [`cli`]: command-line parsing and the scriptable commands.
 
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod executor;
+pub mod format;
 pub mod hypervisor;
 pub mod lifecycle;
 pub mod metadata;
 pub mod model;
 pub mod poll;
+pub mod store;
+pub mod tui;

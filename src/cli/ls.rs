@@ -4,8 +4,8 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 
-use super::format::{self, NONE};
 use super::{RunError, Session, VmRecord};
+use crate::format::{self, NONE};
 use crate::poll::{Poller, PollerOptions, VmView};
 
 /// Poll once and list every VM, sorted by name.

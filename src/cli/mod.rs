@@ -3,7 +3,6 @@
 //! Every command opens one connection, does its work and reports errors as one line
 //! on stderr with a non-zero exit code (1 for a failure, 2 for bad usage).
 
-mod format;
 mod ls;
 mod record;
 mod set;
@@ -149,9 +148,13 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         }
     }
     let session = Session::open(&cli, now.timestamp())?;
+    let Some(command) = command else {
+        return crate::tui::app::run(session, cli.state_dir.clone());
+    };
     let mut out = std::io::stdout().lock();
-    let result = match command {
-        None | Some(Command::Ls { json: false }) => ls::run(&session, now, false, &mut out),
+    let result = match Some(command) {
+        None => return Ok(()),
+        Some(Command::Ls { json: false }) => ls::run(&session, now, false, &mut out),
         Some(Command::Ls { json: true }) => ls::run(&session, now, true, &mut out),
         Some(Command::Show { domain, json }) => show::run(&session, now, domain, *json, &mut out),
         Some(Command::Set(args)) => set::run(&session, now, args, &mut out),

@@ -5,8 +5,8 @@ use std::io::Write;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 
-use super::format::{self, NONE};
 use super::{ls, RunError, Session, VmRecord};
+use crate::format::{self, NONE};
 use crate::hypervisor::DiskInfo;
 use crate::metadata::VmCounters;
 use crate::model::{

@@ -24,9 +24,13 @@ pub enum Op {
     /// Undefine with managed save, snapshot metadata and NVRAM.
     Undefine,
     /// Move the expiry `hours` later (from now when already expired).
-    ExtendTtl { hours: f64 },
+    ExtendTtl {
+        hours: f64,
+    },
     /// Make the VM permanent or temporary (temporary stamps `created_at_unix` = now).
-    SetMode { mode: PersistenceMode },
+    SetMode {
+        mode: PersistenceMode,
+    },
 }
 
 impl Op {
@@ -49,7 +53,10 @@ impl Op {
     /// True for the steps that stop a guest or remove it: the executor re-checks the VM
     /// right before them.
     pub fn is_destructive(&self) -> bool {
-        matches!(self, Op::Shutdown | Op::Reboot | Op::Destroy | Op::ManagedSave | Op::Undefine)
+        matches!(
+            self,
+            Op::Shutdown | Op::Reboot | Op::Destroy | Op::ManagedSave | Op::Undefine
+        )
     }
 
     /// True when the op calls libvirt to change something (all of them do; dry run
@@ -110,7 +117,17 @@ pub struct Command {
 }
 
 impl Command {
-    pub fn new(vm_id: impl Into<String>, vm_name: impl Into<String>, op: Op, reason: impl Into<String>) -> Self {
-        Self { vm_id: vm_id.into(), vm_name: vm_name.into(), op, reason: reason.into() }
+    pub fn new(
+        vm_id: impl Into<String>,
+        vm_name: impl Into<String>,
+        op: Op,
+        reason: impl Into<String>,
+    ) -> Self {
+        Self {
+            vm_id: vm_id.into(),
+            vm_name: vm_name.into(),
+            op,
+            reason: reason.into(),
+        }
     }
 }

@@ -19,9 +19,15 @@ pub fn extend_ttl(meta: &mut LifecycleMeta, first_seen: i64, now: i64, hours: f6
 /// Set the mode. Becoming temporary stamps `created_at_unix` with `now` (unless
 /// `created_at` is given) and drops a stale `scheduled_cleanup`, so a VM made temporary
 /// gets its full TTL rather than expiring on the spot.
-pub fn set_mode(meta: &mut LifecycleMeta, mode: PersistenceMode, now: i64, created_at: Option<i64>) {
+pub fn set_mode(
+    meta: &mut LifecycleMeta,
+    mode: PersistenceMode,
+    now: i64,
+    created_at: Option<i64>,
+) {
     let p = &mut meta.persistence;
-    let becomes_temporary = mode == PersistenceMode::Temporary && p.mode != PersistenceMode::Temporary;
+    let becomes_temporary =
+        mode == PersistenceMode::Temporary && p.mode != PersistenceMode::Temporary;
     p.mode = mode;
     if becomes_temporary || (mode == PersistenceMode::Temporary && p.created_at_unix.is_none()) {
         p.created_at_unix = Some(created_at.unwrap_or(now));
@@ -39,7 +45,10 @@ pub fn set_mode(meta: &mut LifecycleMeta, mode: PersistenceMode, now: i64, creat
 pub fn temporary_would_be_expired(meta: &LifecycleMeta, first_seen: i64, now: i64) -> bool {
     let mut m = meta.clone();
     set_mode(&mut m, PersistenceMode::Temporary, now, None);
-    matches!(ttl::status(&m.persistence, first_seen, now), ttl::TtlStatus::Expired { .. })
+    matches!(
+        ttl::status(&m.persistence, first_seen, now),
+        ttl::TtlStatus::Expired { .. }
+    )
 }
 
 #[cfg(test)]
@@ -53,7 +62,11 @@ mod tests {
         set_mode(&mut m, PersistenceMode::Temporary, 1000, None);
         assert_eq!(m.persistence.created_at_unix, Some(1000));
         assert_eq!(m.persistence.scheduled_cleanup, None);
-        assert!(!temporary_would_be_expired(&LifecycleMeta::default(), 0, 1000));
+        assert!(!temporary_would_be_expired(
+            &LifecycleMeta::default(),
+            0,
+            1000
+        ));
     }
 
     #[test]

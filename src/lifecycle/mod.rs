@@ -5,6 +5,7 @@
 
 pub mod command;
 pub mod edit;
+pub mod status;
 pub mod ttl;
 
 pub use command::{Actor, Command, Op};

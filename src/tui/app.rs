@@ -1,0 +1,285 @@
+//! The dashboard's runtime: terminal, input thread, poll task, clock, executor.
+//!
+//! Everything that can fail on user input (config, key bindings, state dir, connection)
+//! is checked before the terminal enters raw mode. Redraws happen on input, resize, a
+//! snapshot, an action result, or a tick whose clock-driven text changed: there is no
+//! frame timer. The terminal is restored on every exit path: normal quit, error, panic
+//! (ratatui's hook), SIGTERM and SIGHUP (an SSH session that drops).
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use crossterm::event::{Event, KeyEventKind};
+use tokio::sync::{mpsc, watch, Notify};
+
+use super::keymap::Keymap;
+use super::state::{ActivityStatus, State};
+use super::theme::Theme;
+use super::update::{update, Effect, Msg};
+use super::view::{clock_signature, view};
+use crate::cli::{CliError, Session};
+use crate::executor::{ExecResult, Executor, Outcome};
+use crate::lifecycle::Actor;
+use crate::poll::{Poller, PollerOptions};
+use crate::store::Journal;
+
+/// The clock's cadence: countdowns show minutes (seconds under a minute), so a
+/// one-second clock is the coarsest that keeps them right. A tick redraws only when
+/// the text it drives changed.
+const CLOCK: Duration = Duration::from_secs(1);
+
+/// Who is at the keyboard, for the journal: the sudo caller when there is one.
+pub fn login_name() -> String {
+    ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Open the dashboard on `session` until the person quits.
+pub fn run(session: Session, state_dir: Option<PathBuf>) -> Result<(), CliError> {
+    if !std::io::stdout().is_terminal() {
+        return Err(CliError::new(
+            "the dashboard needs a terminal; for scripts use `vmlife ls` or `vmlife ls --json`",
+        ));
+    }
+    let keymap =
+        Keymap::build(&session.config.keys, session.hv.is_readonly()).map_err(CliError::new)?;
+    // The demo keeps its journal in a temp dir: its VMs are not the host's.
+    let demo_dir = if session.demo && state_dir.is_none() {
+        Some(
+            tempfile::Builder::new()
+                .prefix("vmlife-demo-state-")
+                .tempdir()
+                .map_err(|e| CliError::new(format!("cannot create the demo state dir: {e}")))?,
+        )
+    } else {
+        None
+    };
+    let dir = match (&demo_dir, state_dir) {
+        (Some(d), _) => d.path().to_path_buf(),
+        (None, Some(d)) => d,
+        (None, None) => crate::config::default_state_dir().ok_or_else(|| {
+            CliError::new("no home directory for the state store; pass --state-dir")
+        })?,
+    };
+    let journal = Journal::open(&dir)
+        .map_err(|e| CliError::new(format!("state dir {}: {e}", dir.display())))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(format!("cannot start the runtime: {e}")))?;
+    let result = rt.block_on(run_async(session, keymap, Arc::new(journal)));
+    // Blocking threads (an input read, a slow libvirt call) must not hold the exit.
+    rt.shutdown_timeout(Duration::from_millis(200));
+    result
+}
+
+async fn run_async(
+    session: Session,
+    keymap: Keymap,
+    journal: Arc<Journal>,
+) -> Result<(), CliError> {
+    let now = Utc::now();
+    let mut state = State::new(session.uri.clone(), keymap, now);
+    state.readonly = session.hv.is_readonly();
+    state.demo = session.demo;
+    state.theme = Theme::from_env();
+    state.host_policy = session.config.policy.clone();
+    state.extend_step_hours = session.config.dashboard.extend_step_hours;
+    state.engine = if session.demo {
+        "demo — manual actions only".into()
+    } else {
+        "manual actions only (no daemon)".into()
+    };
+
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    spawn_input(tx.clone());
+    spawn_clock(tx.clone());
+    let (focus_tx, focus_rx) = watch::channel::<Option<String>>(None);
+    let (invalidate_tx, invalidate_rx) = mpsc::unbounded_channel::<String>();
+    let poll_now = Arc::new(Notify::new());
+    let refresh = Duration::from_secs_f64(session.config.dashboard.refresh_seconds);
+    spawn_poller(
+        &session,
+        tx.clone(),
+        focus_rx,
+        invalidate_rx,
+        poll_now.clone(),
+        refresh,
+    );
+
+    let (results_tx, mut results_rx) = mpsc::unbounded_channel::<ExecResult>();
+    let executor = Executor::new(session.hv.clone(), journal, results_tx);
+    let actor = Actor::Dashboard(login_name());
+    {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while let Some(r) = results_rx.recv().await {
+                if tx.send(finished(&r)).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+
+    let mut sigterm = signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut sighup = signal(tokio::signal::unix::SignalKind::hangup())?;
+
+    let mut terminal = ratatui::init();
+    let size = terminal.size().unwrap_or_default();
+    update(&mut state, Msg::Resize(size.width, size.height));
+    let mut last_focus: Option<String> = None;
+    let mut draw_error = None;
+    loop {
+        if let Err(e) = draw(&mut terminal, &state) {
+            draw_error = Some(e);
+            break;
+        }
+        let last_clock = clock_signature(&state);
+        // Wait for the next message that changes what is on screen.
+        loop {
+            let msg = tokio::select! {
+                m = rx.recv() => match m { Some(m) => m, None => break },
+                _ = sigterm.recv() => { state.should_quit = true; break }
+                _ = sighup.recv() => { state.should_quit = true; break }
+            };
+            let tick = matches!(msg, Msg::Tick(_));
+            if let Msg::ActionFinished { vm_id, .. } = &msg {
+                let _ = invalidate_tx.send(vm_id.clone());
+            }
+            for effect in update(&mut state, msg) {
+                match effect {
+                    Effect::Execute(cmd) => {
+                        executor.submit(cmd, actor.clone());
+                    }
+                    Effect::PollNow => poll_now.notify_one(),
+                }
+            }
+            let focus = state.selected_vm().map(|v| v.uuid.clone());
+            if focus != last_focus {
+                let _ = focus_tx.send(focus.clone());
+                last_focus = focus;
+            }
+            if state.should_quit || !tick || clock_signature(&state) != last_clock {
+                break;
+            }
+        }
+        if state.should_quit {
+            break;
+        }
+    }
+    ratatui::restore();
+    match draw_error {
+        Some(e) => Err(CliError::new(format!("cannot draw: {e}"))),
+        None => Ok(()),
+    }
+}
+
+fn signal(kind: tokio::signal::unix::SignalKind) -> Result<tokio::signal::unix::Signal, CliError> {
+    tokio::signal::unix::signal(kind)
+        .map_err(|e| CliError::new(format!("cannot watch signals: {e}")))
+}
+
+/// One frame, wrapped in a synchronized update so a slow SSH link never shows half a frame.
+fn draw(terminal: &mut ratatui::DefaultTerminal, state: &State) -> std::io::Result<()> {
+    let mut out = std::io::stdout();
+    crossterm::execute!(out, crossterm::terminal::BeginSynchronizedUpdate)?;
+    let result = terminal.draw(|f| view(state, f)).map(|_| ());
+    crossterm::execute!(out, crossterm::terminal::EndSynchronizedUpdate)?;
+    out.flush()?;
+    result
+}
+
+/// The activity pane's view of an executor result.
+fn finished(r: &ExecResult) -> Msg {
+    let (status, text) = match &r.outcome {
+        Outcome::Ok(m) => (ActivityStatus::Ok, m.clone()),
+        Outcome::Failed(m) => (ActivityStatus::Failed, m.clone()),
+        Outcome::Refused(m) => (ActivityStatus::Refused, m.clone()),
+        Outcome::DryRun(m) => (ActivityStatus::DryRun, m.clone()),
+    };
+    Msg::ActionFinished {
+        vm_id: r.cmd.vm_id.clone(),
+        action: r.cmd.op.name().into(),
+        status,
+        text,
+    }
+}
+
+/// Terminal input on its own thread (crossterm's read blocks).
+fn spawn_input(tx: mpsc::UnboundedSender<Msg>) {
+    std::thread::spawn(move || loop {
+        let msg = match crossterm::event::read() {
+            Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => Msg::Key(k),
+            Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+            Ok(_) => continue,
+            Err(_) => break,
+        };
+        if tx.send(msg).is_err() {
+            break;
+        }
+    });
+}
+
+fn spawn_clock(tx: mpsc::UnboundedSender<Msg>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(CLOCK);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            every.tick().await;
+            if tx.send(Msg::Tick(Utc::now())).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+/// Polls off the UI task, one poll in flight at a time, every `refresh` or at once when
+/// an action asks for it.
+fn spawn_poller(
+    session: &Session,
+    tx: mpsc::UnboundedSender<Msg>,
+    focus: watch::Receiver<Option<String>>,
+    mut invalidate: mpsc::UnboundedReceiver<String>,
+    poll_now: Arc<Notify>,
+    refresh: Duration,
+) {
+    let poller = Poller::new(session.hv.clone(), PollerOptions::default());
+    tokio::spawn(async move {
+        let mut poller = Some(poller);
+        loop {
+            let Some(mut p) = poller.take() else { break };
+            p.set_focus(focus.borrow().clone());
+            while let Ok(uuid) = invalidate.try_recv() {
+                p.invalidate(&uuid);
+            }
+            let joined = tokio::task::spawn_blocking(move || {
+                let now = Utc::now();
+                let result = p.poll(now);
+                (p, result, now)
+            })
+            .await;
+            let Ok((p, result, at)) = joined else { break };
+            poller = Some(p);
+            let msg = match result {
+                Ok(vms) => Msg::Snapshot { vms, at },
+                Err(e) => Msg::PollFailed {
+                    error: e.message,
+                    at,
+                },
+            };
+            if tx.send(msg).is_err() {
+                break;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(refresh) => {}
+                _ = poll_now.notified() => {}
+            }
+        }
+    });
+}

@@ -1,0 +1,15 @@
+//! The dashboard: Elm-style. Facts arrive as [`update::Msg`]s, [`update::update`]
+//! changes the [`state::State`] and returns effects for the runtime, [`view::view`]
+//! draws the state (pure). The runtime in [`app`] owns the terminal, the poll task and
+//! the executor.
+
+pub mod action;
+pub mod app;
+pub mod keymap;
+pub mod state;
+pub mod theme;
+pub mod update;
+pub mod view;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,340 @@
+//! The dashboard's state: everything `view` draws, changed only by `update`.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+
+use chrono::{DateTime, Utc};
+
+use super::keymap::Keymap;
+use super::theme::Theme;
+use crate::lifecycle::{ttl::TtlStatus, Command};
+use crate::model::{VmLifecyclePolicy, VmState};
+use crate::poll::VmView;
+
+/// Most activity lines kept.
+pub const ACTIVITY_CAP: usize = 200;
+/// CPU samples kept per VM for the sparkline (at the 2 s default: two minutes).
+pub const CPU_HISTORY: usize = 60;
+/// How long a flash message stays.
+pub const FLASH_SECONDS: i64 = 6;
+/// Rows that expire within this many seconds stand out.
+pub const EXPIRING_SOON: i64 = 3600;
+
+/// Sortable table columns, in `s` cycling order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Name,
+    State,
+    Mode,
+    Ttl,
+    Restarts,
+    Cpu,
+    Memory,
+    Disk,
+    Uptime,
+}
+
+impl SortKey {
+    pub const ALL: [SortKey; 9] = [
+        SortKey::Name,
+        SortKey::State,
+        SortKey::Mode,
+        SortKey::Ttl,
+        SortKey::Restarts,
+        SortKey::Cpu,
+        SortKey::Memory,
+        SortKey::Disk,
+        SortKey::Uptime,
+    ];
+
+    /// The next column in cycling order.
+    pub fn next(self) -> SortKey {
+        let i = SortKey::ALL.iter().position(|k| *k == self).unwrap_or(0);
+        SortKey::ALL[(i + 1) % SortKey::ALL.len()]
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SortKey::Name => "name",
+            SortKey::State => "state",
+            SortKey::Mode => "mode",
+            SortKey::Ttl => "ttl",
+            SortKey::Restarts => "restarts",
+            SortKey::Cpu => "cpu",
+            SortKey::Memory => "mem",
+            SortKey::Disk => "disk",
+            SortKey::Uptime => "uptime",
+        }
+    }
+}
+
+/// Which pane has the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Table,
+    Detail,
+    Activity,
+}
+
+/// An overlay that takes the keyboard.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Popup {
+    Help,
+    Confirm(Confirm),
+}
+
+/// A dangerous action waiting for a yes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirm {
+    pub title: String,
+    /// What will happen, one line each.
+    pub lines: Vec<String>,
+    pub command: Command,
+}
+
+/// How an action ended (or that it has not yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActivityStatus {
+    Pending,
+    Ok,
+    Failed,
+    Refused,
+    DryRun,
+}
+
+impl ActivityStatus {
+    /// A word that carries the status without colour.
+    pub fn word(self) -> &'static str {
+        match self {
+            ActivityStatus::Pending => "…",
+            ActivityStatus::Ok => "ok",
+            ActivityStatus::Failed => "FAILED",
+            ActivityStatus::Refused => "refused",
+            ActivityStatus::DryRun => "dry run",
+        }
+    }
+}
+
+/// One line of the activity pane.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Activity {
+    pub at: DateTime<Utc>,
+    pub vm_id: String,
+    pub vm_name: String,
+    pub action: String,
+    pub status: ActivityStatus,
+    pub text: String,
+}
+
+/// The connection as the header shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Link {
+    /// No snapshot yet.
+    Connecting,
+    Live,
+    /// The last poll failed; the table shows the last good snapshot.
+    Stale(String),
+}
+
+/// Everything the dashboard shows.
+pub struct State {
+    pub uri: String,
+    pub readonly: bool,
+    pub demo: bool,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    /// Host defaults, for the detail pane's effective policy.
+    pub host_policy: VmLifecyclePolicy,
+    /// Hours one `+` adds.
+    pub extend_step_hours: f64,
+    /// Host time, advanced by ticks.
+    pub now: DateTime<Utc>,
+    pub link: Link,
+    /// When the last good snapshot was taken.
+    pub snapshot_at: Option<DateTime<Utc>>,
+    pub vms: Vec<VmView>,
+    /// Indices into `vms` after filter and sort: the table's rows.
+    pub rows: Vec<usize>,
+    /// Index into `rows`.
+    pub selected: usize,
+    pub filter: String,
+    pub filter_editing: bool,
+    pub sort: SortKey,
+    pub sort_reverse: bool,
+    pub focus: Pane,
+    pub show_detail: bool,
+    pub detail_scroll: u16,
+    pub activity_scroll: usize,
+    pub popup: Option<Popup>,
+    pub activity: VecDeque<Activity>,
+    pub cpu_history: HashMap<String, VecDeque<u64>>,
+    /// VMs with an action queued or running.
+    pub busy: BTreeSet<String>,
+    /// Terminal size.
+    pub size: (u16, u16),
+    /// The engine line of the header: who runs automatic actions.
+    pub engine: String,
+    /// A short message in place of the hints bar (a refusal, a cancel), with its time.
+    pub flash: Option<(String, DateTime<Utc>)>,
+    pub should_quit: bool,
+}
+
+impl State {
+    /// A fresh state for `uri`.
+    pub fn new(uri: impl Into<String>, keymap: Keymap, now: DateTime<Utc>) -> State {
+        State {
+            uri: uri.into(),
+            readonly: false,
+            demo: false,
+            keymap,
+            theme: Theme::color(),
+            host_policy: VmLifecyclePolicy::default(),
+            extend_step_hours: 1.0,
+            now,
+            link: Link::Connecting,
+            snapshot_at: None,
+            vms: Vec::new(),
+            rows: Vec::new(),
+            selected: 0,
+            filter: String::new(),
+            filter_editing: false,
+            sort: SortKey::Name,
+            sort_reverse: false,
+            focus: Pane::Table,
+            show_detail: false,
+            detail_scroll: 0,
+            activity_scroll: 0,
+            popup: None,
+            activity: VecDeque::new(),
+            cpu_history: HashMap::new(),
+            busy: BTreeSet::new(),
+            size: (80, 24),
+            engine: "manual actions only".into(),
+            flash: None,
+            should_quit: false,
+        }
+    }
+
+    /// The selected VM, if any row is shown.
+    pub fn selected_vm(&self) -> Option<&VmView> {
+        self.rows.get(self.selected).and_then(|&i| self.vms.get(i))
+    }
+
+    /// The TTL status of a VM at the state's `now`.
+    pub fn ttl(&self, vm: &VmView) -> Option<TtlStatus> {
+        vm.ttl(self.now.timestamp())
+    }
+
+    /// Recompute `rows` from `vms`, filter and sort, keeping the selection on the same
+    /// VM (by UUID) when it is still shown.
+    pub fn refresh_rows(&mut self) {
+        let keep = self.selected_vm().map(|v| v.uuid.clone());
+        let now = self.now.timestamp();
+        let terms: Vec<String> = self
+            .filter
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .collect();
+        let mut rows: Vec<usize> = (0..self.vms.len())
+            .filter(|&i| matches(&self.vms[i], &terms))
+            .collect();
+        let vms = &self.vms;
+        let key = self.sort;
+        rows.sort_by(|&a, &b| {
+            let (va, vb) = (&vms[a], &vms[b]);
+            compare(va, vb, key, now).then_with(|| va.snapshot.vm_name.cmp(&vb.snapshot.vm_name))
+        });
+        if self.sort_reverse {
+            rows.reverse();
+        }
+        self.rows = rows;
+        self.selected = keep
+            .and_then(|u| self.rows.iter().position(|&i| self.vms[i].uuid == u))
+            .unwrap_or_else(|| self.selected.min(self.rows.len().saturating_sub(1)));
+    }
+
+    /// Show a short message in the hints bar for [`FLASH_SECONDS`].
+    pub fn flash(&mut self, text: String) {
+        self.flash = Some((text, self.now));
+    }
+
+    /// Add an activity line, newest first.
+    pub fn push_activity(&mut self, a: Activity) {
+        self.activity.push_front(a);
+        self.activity.truncate(ACTIVITY_CAP);
+    }
+
+    /// VM counts by contract state and by mode, for the header.
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for v in &self.vms {
+            match v.snapshot.vm_state {
+                VmState::Running | VmState::Starting => c.running += 1,
+                VmState::Paused => c.paused += 1,
+                VmState::Stopped | VmState::Stopping => c.stopped += 1,
+                VmState::Error => c.error += 1,
+            }
+            match v.persistence().map(|p| p.mode) {
+                Some(crate::model::PersistenceMode::Permanent) => c.permanent += 1,
+                Some(crate::model::PersistenceMode::Temporary) => c.temporary += 1,
+                None => c.invalid += 1,
+            }
+        }
+        c
+    }
+}
+
+/// VM counts for the header.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub running: usize,
+    pub paused: usize,
+    pub stopped: usize,
+    pub error: usize,
+    pub permanent: usize,
+    pub temporary: usize,
+    pub invalid: usize,
+}
+
+/// True when every filter term is part of the VM's name or starts its state or mode
+/// (`temp` finds temporary VMs while it is being typed).
+fn matches(v: &VmView, terms: &[String]) -> bool {
+    terms.iter().all(|t| {
+        v.snapshot.vm_name.to_lowercase().contains(t.as_str())
+            || v.snapshot.vm_state.as_str().starts_with(t.as_str())
+            || v.persistence()
+                .map_or("invalid", |p| p.mode.as_str())
+                .starts_with(t.as_str())
+    })
+}
+
+fn compare(a: &VmView, b: &VmView, key: SortKey, now: i64) -> std::cmp::Ordering {
+    let fkey = |x: Option<f64>| x.unwrap_or(-1.0);
+    match key {
+        SortKey::Name => a.snapshot.vm_name.cmp(&b.snapshot.vm_name),
+        SortKey::State => a
+            .snapshot
+            .vm_state
+            .as_str()
+            .cmp(b.snapshot.vm_state.as_str()),
+        SortKey::Mode => mode_key(a).cmp(mode_key(b)),
+        // Soonest expiry first; permanent VMs last.
+        SortKey::Ttl => ttl_key(a, now).cmp(&ttl_key(b, now)),
+        SortKey::Restarts => b.snapshot.restart_count.cmp(&a.snapshot.restart_count),
+        SortKey::Cpu => {
+            fkey(b.snapshot.cpu_usage_percent).total_cmp(&fkey(a.snapshot.cpu_usage_percent))
+        }
+        SortKey::Memory => b.snapshot.memory_usage_mb.cmp(&a.snapshot.memory_usage_mb),
+        SortKey::Disk => fkey(b.snapshot.disk_usage_gb).total_cmp(&fkey(a.snapshot.disk_usage_gb)),
+        SortKey::Uptime => b.snapshot.uptime_seconds.cmp(&a.snapshot.uptime_seconds),
+    }
+}
+
+fn mode_key(v: &VmView) -> &'static str {
+    v.persistence().map_or("invalid", |p| p.mode.as_str())
+}
+
+fn ttl_key(v: &VmView, now: i64) -> i64 {
+    v.ttl(now)
+        .and_then(TtlStatus::remaining_seconds)
+        .unwrap_or(i64::MAX)
+}

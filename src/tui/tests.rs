@@ -1,0 +1,597 @@
+//! Screen snapshots (TestBackend + insta, clock frozen) and reducer tests for every key.
+
+use chrono::{DateTime, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+use super::action::Action;
+use super::keymap::{Key, Keymap};
+use super::state::{ActivityStatus, Link, Pane, Popup, SortKey, State};
+use super::theme::Theme;
+use super::update::{update, Effect, Msg};
+use super::view::view;
+use crate::hypervisor::{DomainDetails, RawDomain, RunState};
+use crate::lifecycle::Op;
+use crate::metadata::{self, LifecycleMeta};
+use crate::model::{PersistenceMode, RestartPolicy, VmState, VmStateSnapshot};
+use crate::poll::VmView;
+
+/// The frozen "now" of every screen test.
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
+}
+
+fn vm(
+    n: u32,
+    name: &str,
+    state: VmState,
+    meta: Result<LifecycleMeta, metadata::MetaError>,
+) -> VmView {
+    let now = now();
+    let running = matches!(state, VmState::Running | VmState::Paused);
+    let mut snap = VmStateSnapshot::empty(name, now, state);
+    snap.restart_count = meta.as_ref().map_or(0, |m| m.state.restart_count);
+    if running {
+        snap.cpu_usage_percent = Some(f64::from(n * 7 % 100));
+        snap.memory_usage_mb = Some(1024 * u64::from(n % 4 + 1));
+        snap.disk_usage_gb = Some(f64::from(n) * 2.5);
+        snap.ip_addresses = vec![format!("10.0.0.{n}")];
+        snap.uptime_seconds = Some(u64::from(n) * 3700);
+    } else {
+        snap.cpu_usage_percent = Some(0.0);
+        snap.memory_usage_mb = Some(0);
+        snap.uptime_seconds = Some(0);
+    }
+    snap.mac_addresses = vec![format!("52:54:00:00:00:{n:02x}")];
+    VmView {
+        uuid: format!("00000000-0000-4000-8000-{n:012}"),
+        raw: RawDomain {
+            uuid: format!("00000000-0000-4000-8000-{n:012}"),
+            name: name.into(),
+            state: Some(if running {
+                RunState::Running
+            } else {
+                RunState::Shutoff
+            }),
+            persistent: true,
+            ..RawDomain::default()
+        },
+        snapshot: snap,
+        meta,
+        first_seen_unix: now.timestamp() - 600,
+        details: Some(DomainDetails::default()),
+    }
+}
+
+fn permanent() -> Result<LifecycleMeta, metadata::MetaError> {
+    Ok(LifecycleMeta::default())
+}
+
+fn temporary(created_ago: i64, ttl_hours: f64) -> Result<LifecycleMeta, metadata::MetaError> {
+    let mut m = LifecycleMeta::default();
+    m.persistence.mode = PersistenceMode::Temporary;
+    m.persistence.ttl_hours = ttl_hours;
+    m.persistence.created_at_unix = Some(now().timestamp() - created_ago);
+    Ok(m)
+}
+
+fn fleet() -> Vec<VmView> {
+    let mut app = LifecycleMeta::default();
+    app.state.restart_count = 2;
+    app.persistence.restart_policy = RestartPolicy::OnFailure;
+    app.autostart = Some(crate::model::VmAutoStartConfig {
+        depends_on: vec!["db-1".into()],
+        start_order: 20,
+        ..Default::default()
+    });
+    let db = LifecycleMeta {
+        autostart: Some(crate::model::VmAutoStartConfig {
+            start_order: 10,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let broken = metadata::parse(
+        "<vmlife:lifecycle xmlns:vmlife=\"urn:vmlife:lifecycle:1\"><vmlife:persistence restart_policy=\"sometimes\"/></vmlife:lifecycle>",
+    );
+    vec![
+        vm(1, "db-1", VmState::Running, Ok(db)),
+        vm(2, "app-1", VmState::Running, Ok(app)),
+        vm(
+            3,
+            "ci-runner-17",
+            VmState::Running,
+            temporary(4 * 3600 - 540, 4.0),
+        ),
+        vm(
+            4,
+            "pr-preview-482",
+            VmState::Stopped,
+            temporary(25 * 3600, 24.0),
+        ),
+        vm(5, "scratch-alice", VmState::Paused, temporary(3600, 72.0)),
+        vm(6, "broken-policy", VmState::Running, broken),
+        vm(7, "legacy-mail", VmState::Stopped, permanent()),
+    ]
+}
+
+fn state_with(vms: Vec<VmView>, readonly: bool) -> State {
+    let keymap = Keymap::build(&Default::default(), readonly).unwrap();
+    let mut s = State::new("qemu:///system", keymap, now());
+    s.readonly = readonly;
+    s.theme = Theme::mono();
+    update(&mut s, Msg::Snapshot { vms, at: now() });
+    s
+}
+
+fn state() -> State {
+    state_with(fleet(), false)
+}
+
+fn screen(s: &mut State, w: u16, h: u16) -> String {
+    update(s, Msg::Resize(w, h));
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| view(s, f)).unwrap();
+    t.backend().to_string()
+}
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn ch(c: char) -> Msg {
+    key(KeyCode::Char(c))
+}
+
+fn press(s: &mut State, keys: &str) -> Vec<Effect> {
+    keys.chars().flat_map(|c| update(s, ch(c))).collect()
+}
+
+// ---- screens ----
+
+#[test]
+fn main_screen_80x24() {
+    insta::assert_snapshot!(screen(&mut state(), 80, 24));
+}
+
+#[test]
+fn main_screen_160x45() {
+    let mut s = state();
+    press(&mut s, "j");
+    insta::assert_snapshot!(screen(&mut s, 160, 45));
+}
+
+#[test]
+fn help_overlay() {
+    let mut s = state();
+    press(&mut s, "?");
+    insta::assert_snapshot!(screen(&mut s, 100, 40));
+}
+
+#[test]
+fn help_overlay_readonly_lists_no_actions() {
+    let mut s = state_with(fleet(), true);
+    press(&mut s, "?");
+    let text = screen(&mut s, 100, 40);
+    assert!(text.contains("READ-ONLY") && text.contains("actions are disabled"));
+    assert!(!text.contains("destroy"), "{text}");
+}
+
+#[test]
+fn confirm_popup() {
+    let mut s = state();
+    press(&mut s, "D");
+    insta::assert_snapshot!(screen(&mut s, 100, 30));
+}
+
+#[test]
+fn filter_in_use() {
+    let mut s = state();
+    press(&mut s, "/temp");
+    insta::assert_snapshot!(screen(&mut s, 100, 24));
+}
+
+#[test]
+fn stale_banner() {
+    let mut s = state();
+    update(&mut s, Msg::Tick(now() + chrono::Duration::seconds(75)));
+    update(
+        &mut s,
+        Msg::PollFailed {
+            error: "cannot connect to qemu:///system: Connection reset".into(),
+            at: now(),
+        },
+    );
+    insta::assert_snapshot!(screen(&mut s, 120, 24));
+}
+
+#[test]
+fn too_small_terminal() {
+    insta::assert_snapshot!(screen(&mut state(), 40, 10));
+    // Tiny terminals must not panic either (ratatui's TestBackend cannot be 0×0).
+    screen(&mut state(), 1, 1);
+    screen(&mut state(), 59, 200);
+    screen(&mut state(), 200, 14);
+}
+
+#[test]
+fn detail_pane_at_80x24() {
+    let mut s = state();
+    press(&mut s, "j");
+    update(&mut s, key(KeyCode::Enter));
+    insta::assert_snapshot!(screen(&mut s, 80, 24));
+}
+
+#[test]
+fn empty_host() {
+    let text = screen(&mut state_with(Vec::new(), false), 80, 24);
+    assert!(text.contains("no VMs on this connection"), "{text}");
+}
+
+#[test]
+fn every_status_reads_without_colour() {
+    // The mono theme carries meaning in text: expired, expiring (!), invalid, error.
+    let text = screen(&mut state(), 160, 45);
+    assert!(text.contains("expired 1h0"), "{text}");
+    assert!(
+        text.contains("!9m"),
+        "expiring within the hour is marked: {text}"
+    );
+    assert!(text.contains("INVALID"), "{text}");
+}
+
+#[test]
+fn large_fleets_render_without_panic() {
+    let vms: Vec<VmView> = (0..10_000)
+        .map(|i| vm(i, &format!("vm-{i:05}"), VmState::Running, permanent()))
+        .collect();
+    let mut s = state_with(vms, false);
+    press(&mut s, "G");
+    let text = screen(&mut s, 160, 45);
+    assert!(text.contains("vm-09999"));
+}
+
+// ---- reducer: every key ----
+
+#[test]
+fn navigation_keys() {
+    let mut s = state();
+    assert_eq!(
+        s.selected_vm().unwrap().snapshot.vm_name,
+        "app-1",
+        "sorted by name"
+    );
+    press(&mut s, "j");
+    assert_eq!(s.selected, 1);
+    update(&mut s, key(KeyCode::Down));
+    assert_eq!(s.selected, 2);
+    press(&mut s, "k");
+    update(&mut s, key(KeyCode::Up));
+    assert_eq!(s.selected, 0);
+    press(&mut s, "k");
+    assert_eq!(s.selected, 0, "clamped at the top");
+    press(&mut s, "G");
+    assert_eq!(s.selected, 6);
+    press(&mut s, "j");
+    assert_eq!(s.selected, 6, "clamped at the bottom");
+    press(&mut s, "g");
+    assert_eq!(s.selected, 0);
+    update(&mut s, key(KeyCode::End));
+    assert_eq!(s.selected, 6);
+    update(&mut s, key(KeyCode::Home));
+    assert_eq!(s.selected, 0);
+    update(&mut s, key(KeyCode::PageDown));
+    assert_eq!(s.selected, 6, "a page at 80x24 covers the fleet");
+    update(&mut s, key(KeyCode::PageUp));
+    assert_eq!(s.selected, 0);
+}
+
+#[test]
+fn sort_keys_keep_the_selection() {
+    let mut s = state();
+    press(&mut s, "jj");
+    let name = s.selected_vm().unwrap().snapshot.vm_name.clone();
+    press(&mut s, "s");
+    assert_eq!(s.sort, SortKey::State);
+    assert_eq!(
+        s.selected_vm().unwrap().snapshot.vm_name,
+        name,
+        "selection follows the VM"
+    );
+    press(&mut s, "sss");
+    assert_eq!(s.sort, SortKey::Restarts);
+    press(&mut s, "S");
+    assert!(s.sort_reverse);
+    press(&mut s, "sssss");
+    assert_eq!(s.sort, SortKey::Name, "cycles back");
+    // TTL sort: soonest first, permanent last.
+    let mut s = state();
+    s.sort = SortKey::Ttl;
+    s.refresh_rows();
+    assert_eq!(
+        s.selected_vm().map(|v| v.snapshot.vm_name.as_str()),
+        Some("app-1"),
+        "selection kept"
+    );
+    let first = &s.vms[s.rows[0]].snapshot.vm_name;
+    assert_eq!(first, "pr-preview-482", "expired first");
+}
+
+#[test]
+fn filter_keys() {
+    let mut s = state();
+    press(&mut s, "/");
+    assert!(s.filter_editing);
+    press(&mut s, "ci");
+    assert_eq!(s.rows.len(), 1);
+    update(&mut s, key(KeyCode::Backspace));
+    assert_eq!(s.filter, "c");
+    press(&mut s, "i");
+    update(&mut s, key(KeyCode::Enter));
+    assert!(!s.filter_editing);
+    assert_eq!(s.filter, "ci");
+    // Keys act again once the filter is committed.
+    press(&mut s, "q");
+    assert!(s.should_quit);
+    let mut s = state();
+    press(&mut s, "/stopped");
+    assert_eq!(s.rows.len(), 2, "state match");
+    update(&mut s, key(KeyCode::Esc));
+    assert!(s.filter.is_empty() && s.rows.len() == 7, "esc clears");
+    press(&mut s, "/temporary");
+    update(&mut s, key(KeyCode::Enter));
+    assert_eq!(s.rows.len(), 3, "mode match");
+    update(&mut s, key(KeyCode::Esc));
+    assert_eq!(s.rows.len(), 7, "esc clears a committed filter");
+}
+
+#[test]
+fn focus_detail_help_quit_keys() {
+    let mut s = state();
+    update(&mut s, Msg::Resize(80, 24));
+    update(&mut s, key(KeyCode::Tab));
+    assert_eq!(
+        s.focus,
+        Pane::Activity,
+        "no detail pane at 80 wide: table → activity"
+    );
+    update(&mut s, key(KeyCode::Tab));
+    assert_eq!(s.focus, Pane::Table);
+    update(&mut s, key(KeyCode::Enter));
+    assert!(s.show_detail);
+    update(&mut s, key(KeyCode::Tab));
+    assert_eq!(s.focus, Pane::Detail);
+    press(&mut s, "j");
+    assert_eq!(s.detail_scroll, 1, "j scrolls the focused detail pane");
+    update(&mut s, key(KeyCode::Enter));
+    assert!(!s.show_detail);
+    assert_eq!(s.focus, Pane::Table);
+    press(&mut s, "?");
+    assert_eq!(s.popup, Some(Popup::Help));
+    press(&mut s, "j");
+    assert_eq!(s.popup, Some(Popup::Help), "other keys keep help open");
+    update(&mut s, key(KeyCode::Esc));
+    assert_eq!(s.popup, None);
+    press(&mut s, "q");
+    assert!(s.should_quit);
+    let mut s = state();
+    press(&mut s, "/");
+    update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+    );
+    assert!(s.should_quit, "ctrl-c quits even while typing a filter");
+}
+
+fn select(s: &mut State, name: &str) {
+    let i = s
+        .rows
+        .iter()
+        .position(|&i| s.vms[i].snapshot.vm_name == name)
+        .unwrap();
+    s.selected = i;
+}
+
+fn executed(effects: &[Effect]) -> Option<Op> {
+    effects.iter().find_map(|e| match e {
+        Effect::Execute(c) => Some(c.op.clone()),
+        _ => None,
+    })
+}
+
+#[test]
+fn dangerous_keys_confirm_first() {
+    for (k, op) in [
+        ('D', Op::Destroy),
+        ('d', Op::Shutdown),
+        ('R', Op::Reboot),
+        ('m', Op::ManagedSave),
+    ] {
+        let mut s = state();
+        select(&mut s, "db-1");
+        assert_eq!(
+            executed(&press(&mut s, &k.to_string())),
+            None,
+            "{k} alone does nothing"
+        );
+        let Some(Popup::Confirm(c)) = &s.popup else {
+            panic!("{k} opens a confirmation")
+        };
+        assert!(
+            c.title.contains("db-1")
+                && c.lines
+                    .join(" ")
+                    .contains("00000000-0000-4000-8000-000000000001")
+        );
+        // Enter and stray keys do not confirm.
+        update(&mut s, key(KeyCode::Enter));
+        assert_eq!(executed(&press(&mut s, "x")), None);
+        assert!(matches!(s.popup, Some(Popup::Confirm(_))));
+        let effects = press(&mut s, "y");
+        assert_eq!(executed(&effects), Some(op.clone()), "{k}");
+        assert!(s.busy.contains("00000000-0000-4000-8000-000000000001"));
+        assert_eq!(s.activity[0].status, ActivityStatus::Pending);
+        // n cancels.
+        let mut s = state();
+        select(&mut s, "db-1");
+        press(&mut s, &k.to_string());
+        assert_eq!(executed(&press(&mut s, "n")), None);
+        assert_eq!(s.popup, None);
+        assert!(s.flash.as_ref().unwrap().0.starts_with("cancelled"));
+    }
+}
+
+#[test]
+fn direct_keys_execute() {
+    let mut s = state();
+    select(&mut s, "legacy-mail");
+    assert_eq!(executed(&press(&mut s, "u")), Some(Op::Start));
+    select(&mut s, "db-1");
+    assert_eq!(executed(&press(&mut s, "u")), None, "already running");
+    assert!(s.flash.as_ref().unwrap().0.contains("already running"));
+    assert_eq!(executed(&press(&mut s, "p")), Some(Op::Suspend));
+    select(&mut s, "scratch-alice");
+    assert_eq!(executed(&press(&mut s, "p")), Some(Op::Resume));
+    select(&mut s, "ci-runner-17");
+    assert_eq!(
+        executed(&press(&mut s, "+")),
+        Some(Op::ExtendTtl { hours: 1.0 })
+    );
+    select(&mut s, "db-1");
+    assert_eq!(executed(&press(&mut s, "+")), None, "permanent: no TTL");
+    select(&mut s, "ci-runner-17");
+    assert_eq!(
+        executed(&press(&mut s, "t")),
+        Some(Op::SetMode {
+            mode: PersistenceMode::Permanent
+        }),
+        "to permanent is safe"
+    );
+    select(&mut s, "legacy-mail");
+    assert_eq!(
+        executed(&press(&mut s, "D")),
+        None,
+        "stopped: nothing to destroy"
+    );
+}
+
+#[test]
+fn toggle_to_temporary_confirms_and_warns_when_expired() {
+    let mut s = state();
+    select(&mut s, "db-1");
+    press(&mut s, "t");
+    let Some(Popup::Confirm(c)) = &s.popup else {
+        panic!()
+    };
+    assert!(!c.lines.join(" ").contains("ALREADY EXPIRED"));
+    let mut zero = LifecycleMeta::default();
+    zero.persistence.ttl_hours = 0.0;
+    let mut s = state_with(vec![vm(1, "zero", VmState::Running, Ok(zero))], false);
+    press(&mut s, "t");
+    let Some(Popup::Confirm(c)) = &s.popup else {
+        panic!()
+    };
+    assert!(c.lines.join(" ").contains("ALREADY EXPIRED"));
+    assert_eq!(
+        executed(&press(&mut s, "y")),
+        Some(Op::SetMode {
+            mode: PersistenceMode::Temporary
+        })
+    );
+}
+
+#[test]
+fn invalid_policy_refuses_policy_actions() {
+    let mut s = state();
+    select(&mut s, "broken-policy");
+    assert_eq!(executed(&press(&mut s, "+t")), None);
+    assert!(s.flash.as_ref().unwrap().0.contains("invalid policy"));
+}
+
+#[test]
+fn readonly_has_no_mutating_keys() {
+    let mut s = state_with(fleet(), true);
+    select(&mut s, "db-1");
+    for k in "udDpRm+t".chars() {
+        assert_eq!(executed(&press(&mut s, &k.to_string())), None, "{k}");
+        assert_eq!(s.popup, None, "{k}");
+    }
+    for a in Action::ALL.iter().filter(|a| a.is_mutating()) {
+        assert!(s.keymap.keys(*a).is_empty());
+        assert!(
+            super::update::apply(&mut s, *a).is_empty(),
+            "{a:?} refused on every path"
+        );
+    }
+    let hints = screen(&mut s, 160, 45);
+    assert!(!hints.contains("destroy"));
+}
+
+#[test]
+fn results_update_the_activity_line() {
+    let mut s = state();
+    select(&mut s, "legacy-mail");
+    press(&mut s, "u");
+    let uuid = s.selected_vm().unwrap().uuid.clone();
+    let effects = update(
+        &mut s,
+        Msg::ActionFinished {
+            vm_id: uuid.clone(),
+            action: "start".into(),
+            status: ActivityStatus::Ok,
+            text: "started legacy-mail".into(),
+        },
+    );
+    assert_eq!(effects, vec![Effect::PollNow]);
+    assert_eq!(s.activity.len(), 1);
+    assert_eq!(s.activity[0].status, ActivityStatus::Ok);
+    assert_eq!(s.activity[0].text, "started legacy-mail");
+    assert!(!s.busy.contains(&uuid));
+}
+
+#[test]
+fn stale_keeps_the_last_snapshot_and_live_clears_it() {
+    let mut s = state();
+    update(
+        &mut s,
+        Msg::PollFailed {
+            error: "gone".into(),
+            at: now(),
+        },
+    );
+    assert_eq!(s.link, Link::Stale("gone".into()));
+    assert_eq!(s.vms.len(), 7);
+    update(
+        &mut s,
+        Msg::Snapshot {
+            vms: fleet(),
+            at: now(),
+        },
+    );
+    assert_eq!(s.link, Link::Live);
+}
+
+#[test]
+fn clock_signature_changes_only_with_shown_text() {
+    let mut s = state();
+    update(&mut s, Msg::Resize(80, 24));
+    let a = super::view::clock_signature(&s);
+    update(
+        &mut s,
+        Msg::Tick(now() + chrono::Duration::milliseconds(900)),
+    );
+    assert_eq!(
+        super::view::clock_signature(&s),
+        a,
+        "under a minute nothing shown changes"
+    );
+    update(&mut s, Msg::Tick(now() + chrono::Duration::seconds(61)));
+    assert_ne!(super::view::clock_signature(&s), a);
+}
+
+#[test]
+fn keymap_key_from_event_folds_shift() {
+    let e = KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT);
+    assert_eq!(Key::from_event(&e), Key::parse("G").unwrap());
+}

@@ -1,0 +1,478 @@
+//! `update`: the only code that changes the dashboard's [`State`].
+//!
+//! Messages are facts (a key was pressed, a snapshot arrived, an action finished);
+//! `update` turns them into state changes and [`Effect`]s that the runtime performs.
+//! Dangerous actions go `Action` → [`Popup::Confirm`] → yes → `Effect::Execute`; nothing
+//! reaches the executor from a single key press.
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::action::Action;
+use super::keymap::Key;
+use super::state::{
+    Activity, ActivityStatus, Confirm, Link, Pane, Popup, State, CPU_HISTORY, FLASH_SECONDS,
+};
+use super::view::layout::table_viewport;
+use crate::lifecycle::{edit, Command, Op, TtlStatus};
+use crate::model::{PersistenceMode, VmState};
+use crate::poll::VmView;
+
+/// A fact the dashboard reacts to.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Resize(u16, u16),
+    /// The clock moved (host time for countdowns).
+    Tick(DateTime<Utc>),
+    /// A poll succeeded.
+    Snapshot {
+        vms: Vec<VmView>,
+        at: DateTime<Utc>,
+    },
+    /// A poll failed; the last snapshot stays, marked stale.
+    PollFailed {
+        error: String,
+        at: DateTime<Utc>,
+    },
+    /// An action the executor ran has ended.
+    ActionFinished {
+        vm_id: String,
+        action: String,
+        status: ActivityStatus,
+        text: String,
+    },
+}
+
+/// A side effect for the runtime.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Hand a command to the executor.
+    Execute(Command),
+    /// Poll again now (after an action changed something).
+    PollNow,
+}
+
+/// Apply one message.
+pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Key(k) => on_key(s, k),
+        Msg::Resize(w, h) => {
+            s.size = (w, h);
+            Vec::new()
+        }
+        Msg::Tick(now) => {
+            s.now = now;
+            if s.flash
+                .as_ref()
+                .is_some_and(|(_, at)| (now - *at).num_seconds() >= FLASH_SECONDS)
+            {
+                s.flash = None;
+            }
+            Vec::new()
+        }
+        Msg::Snapshot { vms, at } => {
+            on_snapshot(s, vms, at);
+            Vec::new()
+        }
+        Msg::PollFailed { error, at: _ } => {
+            s.link = Link::Stale(error);
+            Vec::new()
+        }
+        Msg::ActionFinished {
+            vm_id,
+            action,
+            status,
+            text,
+        } => {
+            on_finished(s, &vm_id, &action, status, text);
+            vec![Effect::PollNow]
+        }
+    }
+}
+
+fn on_snapshot(s: &mut State, vms: Vec<VmView>, at: DateTime<Utc>) {
+    for v in &vms {
+        if let Some(cpu) = v.snapshot.cpu_usage_percent {
+            let h = s.cpu_history.entry(v.uuid.clone()).or_default();
+            h.push_back(cpu.round() as u64);
+            while h.len() > CPU_HISTORY {
+                h.pop_front();
+            }
+        }
+    }
+    s.cpu_history
+        .retain(|uuid, _| vms.iter().any(|v| &v.uuid == uuid));
+    s.vms = vms;
+    s.link = Link::Live;
+    s.snapshot_at = Some(at);
+    s.refresh_rows();
+}
+
+fn on_finished(s: &mut State, vm_id: &str, action: &str, status: ActivityStatus, text: String) {
+    // The oldest pending line of this VM and action is the one that finished (the
+    // executor runs one command per VM at a time, in order).
+    let pending =
+        s.activity.iter_mut().rev().find(|a| {
+            a.vm_id == vm_id && a.action == action && a.status == ActivityStatus::Pending
+        });
+    match pending {
+        Some(a) => {
+            a.status = status;
+            a.text = text;
+            a.at = s.now;
+        }
+        None => {
+            let vm_name = s
+                .vms
+                .iter()
+                .find(|v| v.uuid == vm_id)
+                .map(|v| v.snapshot.vm_name.clone())
+                .unwrap_or_default();
+            s.push_activity(Activity {
+                at: s.now,
+                vm_id: vm_id.into(),
+                vm_name,
+                action: action.into(),
+                status,
+                text,
+            });
+        }
+    }
+    if !s
+        .activity
+        .iter()
+        .any(|a| a.vm_id == vm_id && a.status == ActivityStatus::Pending)
+    {
+        s.busy.remove(vm_id);
+    }
+}
+
+fn on_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
+    let key = Key::from_event(&k);
+    if key.ctrl && key.code == KeyCode::Char('c') {
+        s.should_quit = true;
+        return Vec::new();
+    }
+    match s.popup.take() {
+        Some(Popup::Help) => {
+            // Any of these closes help; other keys keep it open.
+            if !matches!(
+                k.code,
+                KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter
+            ) {
+                s.popup = Some(Popup::Help);
+            }
+            return Vec::new();
+        }
+        Some(Popup::Confirm(c)) => {
+            return match k.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => execute(s, c.command),
+                KeyCode::Esc | KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Char('q') => {
+                    s.flash(format!("cancelled: {}", c.title));
+                    Vec::new()
+                }
+                _ => {
+                    // Only y confirms: Enter or a stray key must not destroy a VM.
+                    s.popup = Some(Popup::Confirm(c));
+                    Vec::new()
+                }
+            };
+        }
+        None => {}
+    }
+    if s.filter_editing {
+        match k.code {
+            KeyCode::Enter => s.filter_editing = false,
+            KeyCode::Esc => {
+                s.filter_editing = false;
+                s.filter.clear();
+                s.refresh_rows();
+            }
+            KeyCode::Backspace => {
+                s.filter.pop();
+                s.refresh_rows();
+            }
+            KeyCode::Char(c)
+                if !k
+                    .modifiers
+                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+            {
+                s.filter.push(c);
+                s.selected = 0;
+                s.refresh_rows();
+            }
+            _ => {}
+        }
+        return Vec::new();
+    }
+    if k.code == KeyCode::Esc {
+        if !s.filter.is_empty() {
+            s.filter.clear();
+            s.refresh_rows();
+        } else if s.show_detail {
+            s.show_detail = false;
+            s.focus = Pane::Table;
+        }
+        return Vec::new();
+    }
+    match s.keymap.action(key) {
+        Some(a) => apply(s, a),
+        None => Vec::new(),
+    }
+}
+
+/// Perform one action.
+pub fn apply(s: &mut State, a: Action) -> Vec<Effect> {
+    // The keymap already lacks these under --readonly; this guards every other path.
+    if s.readonly && a.is_mutating() {
+        s.flash("read-only connection: actions are disabled".into());
+        return Vec::new();
+    }
+    match a {
+        Action::Up => scroll(s, -1),
+        Action::Down => scroll(s, 1),
+        Action::PageUp => scroll(s, -page(s)),
+        Action::PageDown => scroll(s, page(s)),
+        Action::Top => scroll(s, i64::MIN / 2),
+        Action::Bottom => scroll(s, i64::MAX / 2),
+        Action::Filter => {
+            s.filter_editing = true;
+            s.focus = Pane::Table;
+        }
+        Action::Sort => {
+            s.sort = s.sort.next();
+            s.refresh_rows();
+        }
+        Action::ReverseSort => {
+            s.sort_reverse = !s.sort_reverse;
+            s.refresh_rows();
+        }
+        Action::FocusNext => {
+            s.focus = match s.focus {
+                Pane::Table if s.show_detail || wide(s) => Pane::Detail,
+                Pane::Table | Pane::Detail => Pane::Activity,
+                Pane::Activity => Pane::Table,
+            };
+        }
+        Action::Detail => {
+            s.show_detail = !s.show_detail;
+            s.detail_scroll = 0;
+            if !s.show_detail && s.focus == Pane::Detail {
+                s.focus = Pane::Table;
+            }
+        }
+        Action::Help => s.popup = Some(Popup::Help),
+        Action::Quit => s.should_quit = true,
+        _ => return vm_action(s, a),
+    }
+    Vec::new()
+}
+
+/// True when the layout shows the detail pane beside the table without asking.
+fn wide(s: &State) -> bool {
+    super::view::layout::detail_beside(s.size)
+}
+
+fn page(s: &State) -> i64 {
+    i64::from(table_viewport(s.size, s.show_detail).max(1))
+}
+
+fn scroll(s: &mut State, by: i64) {
+    match s.focus {
+        Pane::Table => {
+            let last = s.rows.len().saturating_sub(1) as i64;
+            s.selected = (s.selected as i64).saturating_add(by).clamp(0, last.max(0)) as usize;
+            s.detail_scroll = 0;
+        }
+        Pane::Detail => {
+            s.detail_scroll =
+                (i64::from(s.detail_scroll) + by).clamp(0, i64::from(u16::MAX)) as u16;
+        }
+        Pane::Activity => {
+            let last = s.activity.len().saturating_sub(1) as i64;
+            s.activity_scroll = (s.activity_scroll as i64)
+                .saturating_add(by)
+                .clamp(0, last.max(0)) as usize;
+        }
+    }
+}
+
+/// An action on the selected VM: refused with a flash when it does not apply, confirmed
+/// when dangerous, else executed.
+fn vm_action(s: &mut State, a: Action) -> Vec<Effect> {
+    let Some(vm) = s.selected_vm().cloned() else {
+        s.flash("no VM selected".into());
+        return Vec::new();
+    };
+    let name = vm.snapshot.vm_name.clone();
+    let state = vm.snapshot.vm_state;
+    let active = matches!(
+        state,
+        VmState::Running | VmState::Paused | VmState::Starting | VmState::Stopping
+    );
+    let cmd = |op: Op| {
+        Command::new(
+            vm.uuid.clone(),
+            name.clone(),
+            op,
+            "asked from the dashboard",
+        )
+    };
+    let confirm = |title: String, lines: Vec<String>, op: Op| {
+        Popup::Confirm(Confirm {
+            title,
+            lines,
+            command: cmd(op),
+        })
+    };
+    let who = format!("{name} ({})", vm.uuid);
+    let popup = match a {
+        Action::Start => {
+            if active {
+                return refuse(s, format!("{name} is already {state}"));
+            }
+            return execute(s, cmd(Op::Start));
+        }
+        Action::SuspendResume => {
+            return match state {
+                VmState::Running => execute(s, cmd(Op::Suspend)),
+                VmState::Paused => execute(s, cmd(Op::Resume)),
+                _ => refuse(s, format!("{name} is {state}: nothing to pause or resume")),
+            };
+        }
+        Action::Shutdown => {
+            if !active {
+                return refuse(s, format!("{name} is {state}"));
+            }
+            confirm(
+                format!("Shut down {name}?"),
+                vec![
+                    format!("Ask the guest of {who} to shut down (ACPI)."),
+                    "The guest decides; one without ACPI support keeps running.".into(),
+                ],
+                Op::Shutdown,
+            )
+        }
+        Action::Destroy => {
+            if !active {
+                return refuse(s, format!("{name} is {state}: nothing to destroy"));
+            }
+            confirm(
+                format!("DESTROY {name}?"),
+                vec![
+                    format!("Hard power-off of {who}: like pulling the plug."),
+                    "Whatever the guest has not written to disk is lost.".into(),
+                    "The domain stays defined; start it again with the start key.".into(),
+                ],
+                Op::Destroy,
+            )
+        }
+        Action::Reboot => {
+            if state != VmState::Running {
+                return refuse(s, format!("{name} is {state}: only a running VM reboots"));
+            }
+            confirm(
+                format!("Reboot {name}?"),
+                vec![format!("Ask the guest of {who} to reboot (ACPI).")],
+                Op::Reboot,
+            )
+        }
+        Action::ManagedSave => {
+            if !active {
+                return refuse(s, format!("{name} is {state}: nothing to save"));
+            }
+            confirm(
+                format!("Save and stop {name}?"),
+                vec![
+                    format!("Write the memory of {who} to disk and stop it."),
+                    "Its services are down until it is started again (it resumes where it was)."
+                        .into(),
+                ],
+                Op::ManagedSave,
+            )
+        }
+        Action::ExtendTtl => {
+            let Some(p) = vm.persistence() else {
+                return refuse(
+                    s,
+                    format!("{name}: invalid policy; fix it with `vmlife set {name} --reset`"),
+                );
+            };
+            if p.mode == PersistenceMode::Permanent {
+                return refuse(s, format!("{name} is permanent: no TTL to extend"));
+            }
+            return execute(
+                s,
+                cmd(Op::ExtendTtl {
+                    hours: s.extend_step_hours,
+                }),
+            );
+        }
+        Action::ToggleMode => {
+            let Ok(meta) = vm.meta.as_ref() else {
+                return refuse(
+                    s,
+                    format!("{name}: invalid policy; fix it with `vmlife set {name} --reset`"),
+                );
+            };
+            match meta.persistence.mode {
+                PersistenceMode::Temporary => {
+                    return execute(
+                        s,
+                        cmd(Op::SetMode {
+                            mode: PersistenceMode::Permanent,
+                        }),
+                    );
+                }
+                PersistenceMode::Permanent => {
+                    let now = s.now.timestamp();
+                    let mut lines = vec![format!(
+                        "{who} becomes temporary with a TTL of {}h (auto_cleanup = {}).",
+                        meta.persistence.ttl_hours, meta.persistence.auto_cleanup
+                    )];
+                    if edit::temporary_would_be_expired(meta, vm.first_seen_unix, now) {
+                        lines.push("It is ALREADY EXPIRED: the next cleanup round may destroy and undefine it.".into());
+                    } else {
+                        lines
+                            .push("When the TTL ends, cleanup may destroy and undefine it.".into());
+                    }
+                    confirm(
+                        format!("Make {name} temporary?"),
+                        lines,
+                        Op::SetMode {
+                            mode: PersistenceMode::Temporary,
+                        },
+                    )
+                }
+            }
+        }
+        _ => return Vec::new(),
+    };
+    s.popup = Some(popup);
+    Vec::new()
+}
+
+fn refuse(s: &mut State, why: String) -> Vec<Effect> {
+    s.flash(why);
+    Vec::new()
+}
+
+/// Record a pending activity and hand the command to the executor.
+fn execute(s: &mut State, c: Command) -> Vec<Effect> {
+    s.busy.insert(c.vm_id.clone());
+    s.push_activity(Activity {
+        at: s.now,
+        vm_id: c.vm_id.clone(),
+        vm_name: c.vm_name.clone(),
+        action: c.op.name().into(),
+        status: ActivityStatus::Pending,
+        text: format!("{} {}", c.op.describe(), c.vm_name),
+    });
+    vec![Effect::Execute(c)]
+}
+
+/// TTL text for a VM at the state's `now` (the table's column).
+pub fn ttl_text(s: &State, v: &VmView) -> String {
+    s.ttl(v).map_or_else(|| "?".into(), TtlStatus::countdown)
+}

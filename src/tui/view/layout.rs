@@ -1,0 +1,87 @@
+//! Where each pane goes, as pure functions of the terminal size (the reducer uses them
+//! too, for page sizes).
+
+use ratatui::layout::{Constraint, Layout, Rect};
+
+/// Smallest usable terminal; below it the dashboard says so instead of drawing.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 15;
+/// Width from which the detail pane sits beside the table without asking.
+pub const WIDE: u16 = 150;
+/// Width of the detail pane when beside the table.
+const DETAIL_WIDTH: u16 = 42;
+
+/// The areas of one frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Areas {
+    pub header: Rect,
+    pub table: Rect,
+    pub detail: Option<Rect>,
+    pub activity: Rect,
+    pub hints: Rect,
+}
+
+/// True when the terminal is big enough to draw.
+pub fn fits(size: (u16, u16)) -> bool {
+    size.0 >= MIN_WIDTH && size.1 >= MIN_HEIGHT
+}
+
+/// True when the detail pane is always shown, beside the table.
+pub fn detail_beside(size: (u16, u16)) -> bool {
+    size.0 >= WIDE
+}
+
+fn activity_height(h: u16) -> u16 {
+    match h {
+        40.. => 9,
+        30.. => 7,
+        _ => 5,
+    }
+}
+
+/// Split the screen.
+pub fn areas(area: Rect, show_detail: bool) -> Areas {
+    let [header, body, activity, hints] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Min(3),
+        Constraint::Length(activity_height(area.height)),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let (table, detail) = if detail_beside((area.width, area.height)) {
+        let [t, d] =
+            Layout::horizontal([Constraint::Min(40), Constraint::Length(DETAIL_WIDTH)]).areas(body);
+        (t, Some(d))
+    } else if show_detail {
+        let [t, d] =
+            Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(body);
+        (t, Some(d))
+    } else {
+        (body, None)
+    };
+    Areas {
+        header,
+        table,
+        detail,
+        activity,
+        hints,
+    }
+}
+
+/// Rows of VMs the table shows at this size (borders and header row taken off).
+pub fn table_viewport(size: (u16, u16), show_detail: bool) -> u16 {
+    let a = areas(Rect::new(0, 0, size.0, size.1), show_detail);
+    a.table.height.saturating_sub(3)
+}
+
+/// A centred rectangle of at most `w`×`h` inside `area`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}

@@ -1,0 +1,73 @@
+//! `view`: draws the [`State`] into a frame. Pure: reads the state, changes nothing.
+
+mod detail;
+mod header;
+pub mod layout;
+mod lists;
+mod popup;
+mod table;
+
+use ratatui::layout::Alignment;
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::state::{Popup, State};
+
+/// Draw the whole screen.
+pub fn view(s: &State, f: &mut Frame) {
+    let area = f.area();
+    if !layout::fits((area.width, area.height)) {
+        let msg = format!(
+            "Terminal too small: {}×{}, vmlife needs at least {}×{}.",
+            area.width,
+            area.height,
+            layout::MIN_WIDTH,
+            layout::MIN_HEIGHT
+        );
+        f.render_widget(
+            Paragraph::new(vec![
+                Line::from(msg),
+                Line::from("Resize, or press q to quit."),
+            ])
+            .alignment(Alignment::Center)
+            .wrap(Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    let a = layout::areas(area, s.show_detail);
+    header::render(s, f, a.header);
+    table::render(s, f, a.table);
+    if let Some(d) = a.detail {
+        detail::render(s, f, d);
+    }
+    lists::activity(s, f, a.activity);
+    lists::hints(s, f, a.hints);
+    match &s.popup {
+        Some(Popup::Help) => popup::help(s, f, area),
+        Some(Popup::Confirm(c)) => popup::confirm(s, c, f, area),
+        None => {}
+    }
+}
+
+/// Everything on screen that changes with the clock alone, as one string: the runtime
+/// redraws on a tick only when this changed (no fixed frame timer).
+pub fn clock_signature(s: &State) -> String {
+    let mut sig = header::clock_text(s);
+    if let Some((text, _)) = &s.flash {
+        sig.push_str(text);
+    }
+    let rows = layout::table_viewport(s.size, s.show_detail) as usize;
+    let start = table::offset(s.selected, rows);
+    for &i in s.rows.iter().skip(start).take(rows) {
+        if let Some(v) = s.vms.get(i) {
+            sig.push('|');
+            sig.push_str(&table::time_cells(s, v));
+        }
+    }
+    if let Some(v) = s.selected_vm() {
+        sig.push_str(&table::time_cells(s, v));
+    }
+    sig
+}

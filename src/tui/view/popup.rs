@@ -1,0 +1,89 @@
+//! Overlays: help (from the keymap) and confirmations.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::layout::centered;
+use crate::tui::action::Action;
+use crate::tui::state::{Confirm, State};
+
+pub fn help(s: &State, f: &mut Frame, area: Rect) {
+    let t = s.theme;
+    let mut lines = vec![Line::from(Span::styled(
+        "Keys (configurable in [keys] of the config file)",
+        t.header_row(),
+    ))];
+    let group = |title: &str, lines: &mut Vec<Line>, pick: &dyn Fn(Action) -> bool| {
+        let actions: Vec<Action> = s.keymap.actions().filter(|a| pick(*a)).collect();
+        if actions.is_empty() {
+            return;
+        }
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled(title.to_string(), t.title())));
+        for a in actions {
+            let mut spans = vec![
+                Span::styled(format!("  {:<14}", s.keymap.keys_text(a)), t.key()),
+                Span::raw(format!("{:<14}", a.label())),
+                Span::styled(a.name().to_string(), t.dim()),
+            ];
+            if a.is_dangerous() {
+                spans.push(Span::styled("  (asks first)", t.danger()));
+            }
+            lines.push(Line::from(spans));
+        }
+    };
+    group("Navigate and view", &mut lines, &|a: Action| {
+        !a.is_mutating()
+    });
+    group("VM actions", &mut lines, &|a: Action| a.is_mutating());
+    if s.readonly {
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled(
+            "Read-only connection: VM actions are disabled.",
+            t.badge(),
+        )));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(
+        "Filter: each word is part of a name, or starts a state or mode. Esc clears.",
+    ));
+    lines.push(Line::from(Span::styled("esc / ? close", t.dim())));
+    let h = lines.len() as u16 + 2;
+    let r = centered(area, 72, h);
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(Span::styled(" help ", t.title())),
+        ),
+        r,
+    );
+}
+
+pub fn confirm(s: &State, c: &Confirm, f: &mut Frame, area: Rect) {
+    let t = s.theme;
+    let mut lines: Vec<Line> = vec![Line::from("")];
+    lines.extend(c.lines.iter().map(|l| Line::from(format!(" {l}"))));
+    lines.push(Line::from(""));
+    lines.push(Line::from(vec![
+        Span::styled(" y ", t.danger()),
+        Span::raw(" yes, do it    "),
+        Span::styled(" n / esc ", t.key()),
+        Span::raw(" no"),
+    ]));
+    let h = lines.len() as u16 + 4;
+    let r = centered(area, 84, h);
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(t.danger())
+                .title(Span::styled(format!(" {} ", c.title), t.danger())),
+        ),
+        r,
+    );
+}

@@ -1,0 +1,255 @@
+//! The VM table.
+
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Row, Table, TableState};
+use ratatui::Frame;
+
+use crate::format as fmt;
+use crate::lifecycle::status::cleanup_label;
+use crate::lifecycle::TtlStatus;
+use crate::poll::VmView;
+use crate::tui::state::{Pane, State, EXPIRING_SOON};
+
+/// A column: header, width, and its rank when the table is too narrow for all
+/// (lower ranks stay longest).
+struct Column {
+    title: &'static str,
+    width: u16,
+    rank: u8,
+}
+
+const COLUMNS: [Column; 11] = [
+    Column {
+        title: "NAME",
+        width: 14,
+        rank: 0,
+    },
+    Column {
+        title: "STATE",
+        width: 8,
+        rank: 1,
+    },
+    Column {
+        title: "MODE",
+        width: 9,
+        rank: 2,
+    },
+    Column {
+        title: "TTL",
+        width: 17,
+        rank: 3,
+    },
+    Column {
+        title: "RESTART",
+        width: 7,
+        rank: 4,
+    },
+    Column {
+        title: "CPU",
+        width: 4,
+        rank: 5,
+    },
+    Column {
+        title: "MEM",
+        width: 6,
+        rank: 6,
+    },
+    Column {
+        title: "CLEANUP",
+        width: 9,
+        rank: 7,
+    },
+    Column {
+        title: "DISK",
+        width: 6,
+        rank: 10,
+    },
+    Column {
+        title: "IP",
+        width: 15,
+        rank: 9,
+    },
+    Column {
+        title: "UPTIME",
+        width: 7,
+        rank: 8,
+    },
+];
+
+/// The columns that fit in `width` (borders and the selection mark taken off), by rank,
+/// in display order.
+fn fitting(width: u16) -> Vec<&'static Column> {
+    let mut budget = width.saturating_sub(4);
+    let mut by_rank: Vec<&Column> = COLUMNS.iter().collect();
+    by_rank.sort_by_key(|c| c.rank);
+    let mut keep = Vec::new();
+    for c in by_rank {
+        let need = c.width + 1;
+        if need <= budget || c.rank == 0 {
+            budget = budget.saturating_sub(need);
+            keep.push(c.title);
+        }
+    }
+    COLUMNS.iter().filter(|c| keep.contains(&c.title)).collect()
+}
+
+/// The first row shown so that `selected` is visible in `rows` lines.
+pub fn offset(selected: usize, rows: usize) -> usize {
+    if rows == 0 {
+        return selected;
+    }
+    (selected + 1).saturating_sub(rows)
+}
+
+/// The cells of a row that change with the clock (TTL, uptime), for the redraw check.
+pub fn time_cells(s: &State, v: &VmView) -> String {
+    format!(
+        "{}{}",
+        ttl_cell(s, v).0,
+        fmt::uptime(v.snapshot.vm_state, v.snapshot.uptime_seconds)
+    )
+}
+
+/// The TTL text and its style; `!` marks one expiring within the hour (not colour alone).
+fn ttl_cell(s: &State, v: &VmView) -> (String, Style) {
+    let t = s.theme;
+    match s.ttl(v) {
+        None => ("?".into(), t.error()),
+        Some(st @ TtlStatus::Expired { .. }) => (st.countdown(), t.expired()),
+        Some(st) if st.expires_within(EXPIRING_SOON) => {
+            (format!("!{}", st.countdown()), t.expiring())
+        }
+        Some(st) => (st.countdown(), t.base()),
+    }
+}
+
+fn cells(s: &State, v: &VmView, shown: &[&'static Column]) -> Vec<Cell<'static>> {
+    let t = s.theme;
+    let snap = &v.snapshot;
+    let (ttl, ttl_style) = ttl_cell(s, v);
+    shown
+        .iter()
+        .map(|c| match c.title {
+            "NAME" => {
+                let mut name = snap.vm_name.clone();
+                if s.busy.contains(&v.uuid) {
+                    name.push_str(" …");
+                }
+                Cell::from(name)
+            }
+            "STATE" => {
+                let style = if snap.vm_state == crate::model::VmState::Error {
+                    t.error()
+                } else {
+                    t.base()
+                };
+                Cell::from(Span::styled(snap.vm_state.to_string(), style))
+            }
+            "MODE" => {
+                let m = fmt::mode(v);
+                let style = if v.meta.is_err() { t.error() } else { t.base() };
+                Cell::from(Span::styled(m, style))
+            }
+            "TTL" => Cell::from(Span::styled(ttl.clone(), ttl_style)),
+            "RESTART" => Cell::from(fmt::restarts(v)),
+            "CPU" => Cell::from(fmt::cpu(snap.cpu_usage_percent)),
+            "MEM" => Cell::from(fmt::mem_mb(snap.memory_usage_mb)),
+            "CLEANUP" => Cell::from(cleanup_label(v.persistence(), s.ttl(v))),
+            "DISK" => Cell::from(fmt::disk_gb(snap.disk_usage_gb)),
+            "IP" => Cell::from(
+                snap.ip_addresses
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| fmt::NONE.into()),
+            ),
+            "UPTIME" => Cell::from(fmt::uptime(snap.vm_state, snap.uptime_seconds)),
+            _ => Cell::from(""),
+        })
+        .collect()
+}
+
+pub fn render(s: &State, f: &mut Frame, area: Rect) {
+    let t = s.theme;
+    let shown = fitting(area.width);
+    let viewport = area.height.saturating_sub(3) as usize;
+    let start = offset(s.selected, viewport);
+    // Build only the rows on screen: a 10,000-VM host costs the same to draw as a small one.
+    let rows: Vec<Row> = s
+        .rows
+        .iter()
+        .skip(start)
+        .take(viewport)
+        .filter_map(|&i| s.vms.get(i))
+        .map(|v| {
+            let expired = matches!(s.ttl(v), Some(TtlStatus::Expired { .. }));
+            let style = if expired { t.expired() } else { t.base() };
+            Row::new(cells(s, v, &shown)).style(style)
+        })
+        .collect();
+    let sort_mark = if s.sort_reverse { "↑" } else { "↓" };
+    let header = Row::new(shown.iter().map(|c| {
+        if c.title.eq_ignore_ascii_case(s.sort.label())
+            || (c.title == "RESTART" && s.sort.label() == "restarts")
+        {
+            Cell::from(format!("{}{sort_mark}", c.title))
+        } else {
+            Cell::from(c.title)
+        }
+    }))
+    .style(t.header_row());
+    let mut title = vec![Span::styled(
+        format!(" VMs {}/{} ", s.rows.len(), s.vms.len()),
+        t.title(),
+    )];
+    if !s.filter.is_empty() || s.filter_editing {
+        title.push(Span::raw(format!("filter: {} ", s.filter)));
+    }
+    title.push(Span::styled(
+        format!("sort: {}{sort_mark} ", s.sort.label()),
+        t.dim(),
+    ));
+    let border = if s.focus == Pane::Table {
+        t.focused_border()
+    } else {
+        t.border()
+    };
+    let widths: Vec<Constraint> = shown
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if i == 0 {
+                Constraint::Min(c.width)
+            } else {
+                Constraint::Length(c.width)
+            }
+        })
+        .collect();
+    let table = Table::new(rows, widths)
+        .header(header)
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(border)
+                .title(Line::from(title)),
+        )
+        .row_highlight_style(t.selected())
+        .highlight_symbol("▶ ");
+    let mut state = TableState::default();
+    if !s.rows.is_empty() {
+        state = state.with_selected(Some(s.selected - start));
+    }
+    f.render_stateful_widget(table, area, &mut state);
+    if s.rows.is_empty() {
+        let msg = if s.vms.is_empty() {
+            "no VMs on this connection"
+        } else {
+            "no VM matches the filter"
+        };
+        let inner = Rect::new(area.x + 2, area.y + 2, area.width.saturating_sub(4), 1);
+        if area.height > 3 {
+            f.render_widget(Span::styled(msg, t.dim()), inner);
+        }
+    }
+}
