@@ -101,8 +101,9 @@ fn on_snapshot(s: &mut State, vms: Vec<VmView>, at: DateTime<Utc>) {
             }
         }
     }
+    let present: std::collections::HashSet<&str> = vms.iter().map(|v| v.uuid.as_str()).collect();
     s.cpu_history
-        .retain(|uuid, _| vms.iter().any(|v| &v.uuid == uuid));
+        .retain(|uuid, _| present.contains(uuid.as_str()));
     s.vms = vms;
     s.link = Link::Live;
     s.snapshot_at = Some(at);

@@ -2,7 +2,7 @@
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Padding, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::layout::centered;
@@ -66,12 +66,12 @@ pub fn help(s: &State, f: &mut Frame, area: Rect) {
 pub fn confirm(s: &State, c: &Confirm, f: &mut Frame, area: Rect) {
     let t = s.theme;
     let mut lines: Vec<Line> = vec![Line::from("")];
-    lines.extend(c.lines.iter().map(|l| Line::from(format!(" {l}"))));
+    lines.extend(c.lines.iter().map(|l| Line::from(l.clone())));
     lines.push(Line::from(""));
     lines.push(Line::from(vec![
-        Span::styled(" y ", t.danger()),
+        Span::styled("y", t.danger()),
         Span::raw(" yes, do it    "),
-        Span::styled(" n / esc ", t.key()),
+        Span::styled("n / esc", t.key()),
         Span::raw(" no"),
     ]));
     let h = lines.len() as u16 + 4;
@@ -81,6 +81,7 @@ pub fn confirm(s: &State, c: &Confirm, f: &mut Frame, area: Rect) {
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(
             Block::default()
                 .borders(Borders::ALL)
+                .padding(Padding::horizontal(1))
                 .border_style(t.danger())
                 .title(Span::styled(format!(" {} ", c.title), t.danger())),
         ),
