@@ -80,6 +80,18 @@ impl VmView {
             .map(|p| ttl::status(p, self.first_seen_unix, now))
     }
 
+    /// The planner's view of this VM.
+    pub fn facts(&self) -> crate::lifecycle::VmFacts {
+        crate::lifecycle::VmFacts {
+            uuid: self.uuid.clone(),
+            name: self.snapshot.vm_name.clone(),
+            state: self.snapshot.vm_state,
+            active: self.raw.state.is_some_and(RunState::is_active),
+            meta: self.meta.clone(),
+            first_seen_unix: self.first_seen_unix,
+        }
+    }
+
     /// The policy error message, if any.
     pub fn policy_error(&self) -> Option<String> {
         self.meta.as_ref().err().map(|e| e.to_string())

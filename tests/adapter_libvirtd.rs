@@ -412,7 +412,7 @@ fn expect_state(
 ) -> RawDomain {
     wait_for(STATE_TIMEOUT, Duration::from_millis(50), || {
         find(hv, uuid, StatsGroups::STATE)
-            .filter(|d| d.state == Some(state) && reason.map_or(true, |r| d.reason == r))
+            .filter(|d| d.state == Some(state) && reason.is_none_or(|r| d.reason == r))
     })
     .unwrap_or_else(|| {
         panic!(

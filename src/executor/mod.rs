@@ -131,6 +131,9 @@ fn action_phrase(op: &Op, vm: &str) -> String {
         Op::Undefine => format!("undefine {vm}"),
         Op::ExtendTtl { hours } => format!("extend TTL of {vm} by {hours}h"),
         Op::SetMode { mode } => format!("make {vm} {mode}"),
+        Op::Cleanup { .. } => format!("clean up {vm}"),
+        Op::RestartByPolicy => format!("restart {vm}"),
+        Op::ResetRestartCount => format!("reset the restart count of {vm}"),
     }
 }
 

@@ -42,6 +42,14 @@ pub(super) fn perform(
         Op::ExtendTtl { .. } | Op::SetMode { .. } => {
             return edit_metadata(hv, cmd, dry_run, now);
         }
+        // The engine's multi-step ops (issue 4) are being written; until then they are
+        // refused, never half-run.
+        Op::Cleanup { .. } | Op::RestartByPolicy | Op::ResetRestartCount => {
+            return (
+                Outcome::Refused("not supported by this executor yet".into()),
+                None,
+            );
+        }
     };
     if dry_run {
         return (Outcome::DryRun(cmd.op.describe()), None);

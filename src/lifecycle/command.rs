@@ -31,6 +31,20 @@ pub enum Op {
     SetMode {
         mode: PersistenceMode,
     },
+    /// Clean up an expired temporary VM: ask it to shut down and wait `grace_seconds`;
+    /// destroy it if still running only when `force`; then undefine it (with managed
+    /// save, snapshot metadata, NVRAM) and, with `remove_storage`, delete its volumes.
+    /// Every destructive step re-checks that the VM is still due.
+    Cleanup {
+        force: bool,
+        grace_seconds: u64,
+        remove_storage: bool,
+    },
+    /// Start a VM that stopped, as its restart policy says, and count it in
+    /// `restart_count` (metadata).
+    RestartByPolicy,
+    /// The VM ran stably: set `restart_count` back to 0.
+    ResetRestartCount,
 }
 
 impl Op {
@@ -47,6 +61,9 @@ impl Op {
             Op::Undefine => "undefine",
             Op::ExtendTtl { .. } => "extend_ttl",
             Op::SetMode { .. } => "set_mode",
+            Op::Cleanup { .. } => "cleanup",
+            Op::RestartByPolicy => "restart",
+            Op::ResetRestartCount => "reset_restart_count",
         }
     }
 
@@ -78,6 +95,22 @@ impl Op {
             Op::Undefine => "undefine (remove the domain definition)".into(),
             Op::ExtendTtl { hours } => format!("extend TTL by {hours}h"),
             Op::SetMode { mode } => format!("make {mode}"),
+            Op::Cleanup {
+                force: true,
+                grace_seconds,
+                ..
+            } => {
+                format!("clean up (shut down, {grace_seconds}s grace, then destroy and undefine)")
+            }
+            Op::Cleanup {
+                force: false,
+                grace_seconds,
+                ..
+            } => {
+                format!("clean up (shut down, {grace_seconds}s grace, then undefine)")
+            }
+            Op::RestartByPolicy => "restart (restart policy)".into(),
+            Op::ResetRestartCount => "reset restart count (ran stably)".into(),
         }
     }
 }

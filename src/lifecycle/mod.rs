@@ -2,11 +2,19 @@
 //!
 //! No IO, no clock reads, no tokio, no ratatui, no virt: callers pass `now` in. Everything
 //! the dashboard and the CLI show about TTLs and cleanup comes from here.
+//! - [`ttl`]: expiry arithmetic and countdown text.
+//! - [`cleanup`]: cleanup rounds (window, batch, concurrency, confirmation, dry run).
+//! - [`restart`]: restart policy decisions and the stability reset.
+//! - [`command`]: the commands plans and people produce; [`edit`]: metadata edits.
 
+pub mod cleanup;
 pub mod command;
 pub mod edit;
+pub mod facts;
+pub mod restart;
 pub mod status;
 pub mod ttl;
 
 pub use command::{Actor, Command, Op};
+pub use facts::VmFacts;
 pub use ttl::TtlStatus;

@@ -1,0 +1,216 @@
+//! The restart policy: what to do when a VM stops, and when a restart streak ends.
+//!
+//! DESIGN.md §1: `on_failure` restarts after a crash or failure; `always` also after a
+//! guest-initiated shutdown — never after a stop a person asked for (destroy, a
+//! host-requested shutdown, a managed save, a vmlife action). `restart_count` (kept in
+//! the metadata) counts the restarts of the current streak; at `max_retries` the engine
+//! gives up and alerts. The streak ends, and the count returns to 0, once the VM has run
+//! `stable_seconds` without stopping (systemd's start limit is the model).
+
+use serde::Serialize;
+
+use super::ttl::{self, TtlStatus};
+use crate::metadata::{LifecycleMeta, MetaError};
+use crate::model::RestartPolicy;
+
+/// Why a VM stopped, classified from libvirt's shut-off reason and events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopCause {
+    /// The guest crashed, QEMU died, or the guest panicked.
+    Crashed,
+    /// The guest shut itself down (an event said so).
+    GuestShutdown,
+    /// Someone asked it to shut down (virDomainShutdown), or it is unknown who did.
+    RequestedShutdown,
+    /// Someone destroyed it.
+    Destroyed,
+    /// Managed save or save to file.
+    Saved,
+    /// vmlife itself stopped it (cleanup, host shutdown, a dashboard action).
+    ByVmlife,
+    /// Migrated away, restored from a snapshot, or a reason vmlife does not know.
+    Other,
+}
+
+/// What the engine does about a stop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "decision", content = "reason", rename_all = "snake_case")]
+pub enum RestartDecision {
+    /// Start it again; the reason goes to the journal.
+    Restart(String),
+    /// Leave it stopped and alert: the streak reached `max_retries`.
+    GiveUp(String),
+    /// Leave it stopped; nothing to alert.
+    Leave(String),
+}
+
+/// Decide about a VM that stopped with `cause` at `now`.
+pub fn on_stop(
+    meta: &Result<LifecycleMeta, MetaError>,
+    cause: StopCause,
+    first_seen: i64,
+    now: i64,
+) -> RestartDecision {
+    let m = match meta {
+        Ok(m) => m,
+        Err(e) => {
+            return RestartDecision::Leave(format!(
+                "invalid policy ({e}): never acted on automatically"
+            ))
+        }
+    };
+    let p = &m.persistence;
+    if matches!(ttl::status(p, first_seen, now), TtlStatus::Expired { .. }) {
+        return RestartDecision::Leave("expired: left stopped for cleanup".into());
+    }
+    let wants = match (p.restart_policy, cause) {
+        (RestartPolicy::No, _) => return RestartDecision::Leave("restart_policy = no".into()),
+        (_, StopCause::Crashed) => "crashed",
+        (RestartPolicy::Always, StopCause::GuestShutdown) => "guest shut down",
+        (RestartPolicy::OnFailure, StopCause::GuestShutdown) => {
+            return RestartDecision::Leave(
+                "guest shut down cleanly; restart_policy = on_failure".into(),
+            )
+        }
+        (_, StopCause::RequestedShutdown) => {
+            return RestartDecision::Leave("shut down on request".into())
+        }
+        (_, StopCause::Destroyed) => return RestartDecision::Leave("destroyed by a person".into()),
+        (_, StopCause::Saved) => return RestartDecision::Leave("saved (managed save)".into()),
+        (_, StopCause::ByVmlife) => return RestartDecision::Leave("stopped by vmlife".into()),
+        (_, StopCause::Other) => {
+            return RestartDecision::Leave("stopped for a reason vmlife does not restart".into())
+        }
+    };
+    let done = m.state.restart_count;
+    if done >= p.max_retries {
+        return RestartDecision::GiveUp(format!(
+            "{wants}; {done} restarts in a row reached max_retries = {}: left stopped",
+            p.max_retries
+        ));
+    }
+    RestartDecision::Restart(format!(
+        "{wants}; restart_policy = {} (restart {} of {})",
+        p.restart_policy,
+        done + 1,
+        p.max_retries
+    ))
+}
+
+/// True when the VM's restart streak should end: it has restarts counted and has run
+/// `stable_seconds` since `running_since`.
+pub fn streak_over(
+    meta: &LifecycleMeta,
+    running_since: Option<i64>,
+    now: i64,
+    stable_seconds: u64,
+) -> bool {
+    meta.state.restart_count > 0
+        && running_since.is_some_and(|since| {
+            now.saturating_sub(since) >= i64::try_from(stable_seconds).unwrap_or(i64::MAX)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::PersistenceMode;
+
+    fn meta(policy: RestartPolicy, count: u32, max: u32) -> Result<LifecycleMeta, MetaError> {
+        let mut m = LifecycleMeta::default();
+        m.persistence.restart_policy = policy;
+        m.persistence.max_retries = max;
+        m.state.restart_count = count;
+        Ok(m)
+    }
+
+    fn kind(d: &RestartDecision) -> &'static str {
+        match d {
+            RestartDecision::Restart(_) => "restart",
+            RestartDecision::GiveUp(_) => "give up",
+            RestartDecision::Leave(_) => "leave",
+        }
+    }
+
+    #[test]
+    fn decision_table() {
+        use RestartPolicy::*;
+        use StopCause::*;
+        let cases = [
+            (No, Crashed, 0, "leave"),
+            (OnFailure, Crashed, 0, "restart"),
+            (OnFailure, Crashed, 4, "restart"),
+            (OnFailure, Crashed, 5, "give up"),
+            (OnFailure, GuestShutdown, 0, "leave"),
+            (Always, GuestShutdown, 0, "restart"),
+            (Always, GuestShutdown, 5, "give up"),
+            (Always, Crashed, 0, "restart"),
+            (Always, RequestedShutdown, 0, "leave"),
+            (Always, Destroyed, 0, "leave"),
+            (Always, Saved, 0, "leave"),
+            (Always, ByVmlife, 0, "leave"),
+            (Always, Other, 0, "leave"),
+            (OnFailure, Destroyed, 0, "leave"),
+        ];
+        for (policy, cause, count, want) in cases {
+            let d = on_stop(&meta(policy, count, 5), cause, 0, 0);
+            assert_eq!(kind(&d), want, "{policy:?} {cause:?} {count}: {d:?}");
+        }
+    }
+
+    #[test]
+    fn reasons_say_why() {
+        let d = on_stop(
+            &meta(RestartPolicy::OnFailure, 2, 5),
+            StopCause::Crashed,
+            0,
+            0,
+        );
+        assert_eq!(
+            d,
+            RestartDecision::Restart(
+                "crashed; restart_policy = on_failure (restart 3 of 5)".into()
+            )
+        );
+        let d = on_stop(
+            &meta(RestartPolicy::OnFailure, 5, 5),
+            StopCause::Crashed,
+            0,
+            0,
+        );
+        assert_eq!(
+            d,
+            RestartDecision::GiveUp(
+                "crashed; 5 restarts in a row reached max_retries = 5: left stopped".into()
+            )
+        );
+    }
+
+    #[test]
+    fn invalid_and_expired_are_left() {
+        let bad = crate::metadata::parse("<x/>");
+        assert!(bad.is_err());
+        assert_eq!(kind(&on_stop(&bad, StopCause::Crashed, 0, 0)), "leave");
+        let mut m = LifecycleMeta::default();
+        m.persistence.mode = PersistenceMode::Temporary;
+        m.persistence.created_at_unix = Some(0);
+        m.persistence.ttl_hours = 1.0;
+        assert_eq!(
+            on_stop(&Ok(m), StopCause::Crashed, 0, 7200),
+            RestartDecision::Leave("expired: left stopped for cleanup".into())
+        );
+    }
+
+    #[test]
+    fn streak_ends_after_stable_run() {
+        let m = meta(RestartPolicy::Always, 2, 5).unwrap();
+        assert!(!streak_over(&m, Some(100), 200, 300));
+        assert!(streak_over(&m, Some(100), 400, 300));
+        assert!(!streak_over(&m, None, 400, 300), "not running");
+        assert!(
+            !streak_over(&LifecycleMeta::default(), Some(0), 400, 300),
+            "nothing to reset"
+        );
+    }
+}
