@@ -42,7 +42,7 @@ fn fleet(n: usize, now: chrono::DateTime<Utc>) -> Vec<VmView> {
                 snapshot: snap,
                 meta: Ok(meta),
                 first_seen_unix: now.timestamp(),
-                details: Some(DomainDetails::default()),
+                details: Some(std::sync::Arc::new(DomainDetails::default())),
             }
         })
         .collect()

@@ -16,6 +16,12 @@ use vmlife::poll::{Poller, PollerOptions};
 /// libvirt's `VIR_DOMAIN_STATS_*` bits for state, cpu, balloon, vcpu and block: what a
 /// full poll asks for.
 const ALL_GROUPS: u32 = 1 | 2 | 4 | 8 | 32;
+/// `VIR_DOMAIN_STATS_STATE`.
+const STATE: u32 = 1;
+/// `VIR_CONNECT_GET_ALL_DOMAINS_STATS_{ACTIVE,INACTIVE,NOWAIT}`.
+const ACTIVE: u32 = 1;
+const INACTIVE: u32 = 2;
+const NOWAIT: u32 = 1 << 29;
 
 /// A node file with `n` running test domains, a third of them temporary.
 fn write_node(dir: &Path, n: usize) -> String {
@@ -72,6 +78,31 @@ fn bench_poll(c: &mut Criterion) {
 
         group.bench_with_input(BenchmarkId::new("adapter_poll_only", n), &n, |b, _| {
             b.iter(|| black_box(hv.poll(StatsGroups::ALL).expect("poll")))
+        });
+
+        // The same two raw calls the adapter makes (active domains with the groups,
+        // inactive ones with state), undecoded: the like-for-like baseline.
+        group.bench_with_input(BenchmarkId::new("raw_same_two_calls", n), &n, |b, _| {
+            b.iter(|| {
+                black_box(
+                    hv.raw_bulk_stats(ALL_GROUPS, ACTIVE | NOWAIT)
+                        .expect("raw call"),
+                );
+                black_box(
+                    hv.raw_bulk_stats(STATE, INACTIVE | NOWAIT)
+                        .expect("raw call"),
+                )
+            })
+        });
+
+        // The snapshot build alone, from records already fetched.
+        let raws = hv.poll(StatsGroups::ALL).expect("poll");
+        group.bench_with_input(BenchmarkId::new("build_only", n), &n, |b, _| {
+            b.iter(|| {
+                tick += 1;
+                let at = now + chrono::Duration::milliseconds(tick);
+                black_box(poller.build(raws.clone(), at))
+            })
         });
     }
     group.finish();

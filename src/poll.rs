@@ -64,8 +64,9 @@ pub struct VmView {
     /// Unix seconds when this process first saw the VM (stands in for a missing
     /// `created_at_unix`).
     pub first_seen_unix: i64,
-    /// From the domain XML; `None` when it could not be read.
-    pub details: Option<DomainDetails>,
+    /// From the domain XML; `None` when it could not be read. Shared with the poller's
+    /// cache: a poll hands it out without copying disks and addresses.
+    pub details: Option<Arc<DomainDetails>>,
 }
 
 impl VmView {
@@ -102,7 +103,7 @@ impl VmView {
 #[derive(Debug)]
 struct Tracked {
     first_seen_unix: i64,
-    details: Option<DomainDetails>,
+    details: Option<Arc<DomainDetails>>,
     details_at_ms: i64,
     details_stale: bool,
     meta: Result<LifecycleMeta, MetaError>,
@@ -250,8 +251,15 @@ fn refresh_details(hv: &dyn Hypervisor, uuid: &str, t: &mut Tracked, now_ms: i64
     // On failure keep what we had: the domain may be mid-change; it is retried at the
     // next age-out or state change.
     if let Ok(d) = hv.details(uuid) {
-        t.meta = metadata::parse_or_default(d.lifecycle_xml.as_deref());
-        t.details = Some(d);
+        t.meta = match (&d.lifecycle_xml, d.lifecycle_present) {
+            // The element's namespace is declared on <metadata>: ask libvirt for it.
+            (None, true) => match hv.metadata(uuid) {
+                Ok(xml) => metadata::parse_or_default(xml.as_deref()),
+                Err(_) => return, // keep what we had; retried later
+            },
+            (xml, _) => metadata::parse_or_default(xml.as_deref()),
+        };
+        t.details = Some(Arc::new(d));
     }
 }
 
@@ -445,6 +453,24 @@ mod tests {
         let addrs = calls.iter().filter(|c| c.starts_with("addresses")).count();
         assert_eq!(details, PollerOptions::default().details_budget);
         assert_eq!(addrs, PollerOptions::default().addresses_budget);
+    }
+
+    #[test]
+    fn element_declared_on_metadata_is_read_with_metadata_call() {
+        let fake = Arc::new(FakeHypervisor::new());
+        let mut d = running("u1", "vm");
+        let mut meta = LifecycleMeta::default();
+        meta.persistence.mode = crate::model::PersistenceMode::Temporary;
+        d.metadata = Some(metadata::to_xml(&meta));
+        d.details.lifecycle_present = true;
+        fake.put(d);
+        fake.hide_lifecycle_xml(true);
+        let v = poller(&fake).poll(at(1000)).unwrap();
+        assert_eq!(
+            v[0].persistence().map(|p| p.mode),
+            Some(crate::model::PersistenceMode::Temporary)
+        );
+        assert!(fake.calls().iter().any(|c| c.starts_with("metadata")));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! not a simulator of libvirt: tests of libvirt behaviour run against the test driver
 //! and a private libvirtd instead.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use super::*;
@@ -25,11 +25,27 @@ pub struct FakeHypervisor {
     readonly: bool,
 }
 
+/// What a fake domain does when asked to shut down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnShutdown {
+    /// A running guest powers off at once (shut off, reason shutdown).
+    #[default]
+    PowerOff,
+    /// The call succeeds and the guest keeps running (no OS, ACPI ignored).
+    Ignore,
+    /// The call fails (a guest without ACPI or agent) and the guest keeps running.
+    Fail,
+}
+
 #[derive(Debug, Default)]
 struct FakeState {
     domains: BTreeMap<Uuid, FakeDomain>,
     calls: Vec<String>,
     fail_poll: Option<HvError>,
+    on_shutdown: BTreeMap<Uuid, OnShutdown>,
+    /// Paths of the storage volumes that exist.
+    volumes: BTreeSet<String>,
+    hide_lifecycle_xml: bool,
 }
 
 impl FakeHypervisor {
@@ -56,6 +72,31 @@ impl FakeHypervisor {
     /// Make the next polls fail with `e` (`None` to heal).
     pub fn fail_polls(&self, e: Option<HvError>) {
         self.with(|s| s.fail_poll = e);
+    }
+
+    /// How the domain reacts to `shutdown` (default [`OnShutdown::PowerOff`]).
+    pub fn on_shutdown(&self, uuid: &str, how: OnShutdown) {
+        self.with(|s| {
+            s.on_shutdown.insert(uuid.to_string(), how);
+        });
+    }
+
+    /// Add a storage volume at `path` (for [`Hypervisor::delete_volume`]).
+    pub fn add_volume(&self, path: &str) {
+        self.with(|s| {
+            s.volumes.insert(path.to_string());
+        });
+    }
+
+    /// The storage volumes that exist, sorted.
+    pub fn volumes(&self) -> Vec<String> {
+        self.with(|s| s.volumes.iter().cloned().collect())
+    }
+
+    /// Make `details` leave `lifecycle_xml` empty, as libvirt's XML does when the
+    /// namespace is declared on `<metadata>` (then only `metadata()` has it).
+    pub fn hide_lifecycle_xml(&self, hide: bool) {
+        self.with(|s| s.hide_lifecycle_xml = hide);
     }
 
     /// Every call so far, as `name uuid` strings.
@@ -168,9 +209,11 @@ impl Hypervisor for FakeHypervisor {
     }
 
     fn details(&self, uuid: &str) -> HvResult<DomainDetails> {
+        let hide = self.with(|s| s.hide_lifecycle_xml);
         self.read("details", uuid, |d| {
             let mut details = d.details.clone();
-            details.lifecycle_xml = d.metadata.clone();
+            details.lifecycle_present = d.metadata.is_some();
+            details.lifecycle_xml = if hide { None } else { d.metadata.clone() };
             details
         })
     }
@@ -194,7 +237,19 @@ impl Hypervisor for FakeHypervisor {
     }
 
     fn shutdown(&self, uuid: &str) -> HvResult<()> {
-        self.act("shutdown", uuid, |_| {})
+        let how = self.with(|s| s.on_shutdown.get(uuid).copied().unwrap_or_default());
+        if how == OnShutdown::Fail {
+            self.with(|s| s.calls.push(format!("shutdown {uuid}")));
+            return Err(HvError::new(
+                HvErrorKind::Other,
+                format!("shutdown {uuid}: the guest does not answer ACPI (fake)"),
+            ));
+        }
+        self.act("shutdown", uuid, |d| {
+            if how == OnShutdown::PowerOff && d.raw.state.is_some_and(RunState::is_active) {
+                set_state(d, RunState::Shutoff, shutoff_reason::SHUTDOWN);
+            }
+        })
     }
 
     fn reboot(&self, uuid: &str) -> HvResult<()> {
@@ -232,6 +287,20 @@ impl Hypervisor for FakeHypervisor {
             HvErrorKind::Other,
             "the fake hypervisor cannot define domains",
         ))
+    }
+
+    fn delete_volume(&self, path: &str) -> HvResult<bool> {
+        let readonly = self.readonly;
+        self.with(|s| {
+            s.calls.push(format!("delete_volume {path}"));
+            if readonly {
+                return Err(HvError::new(
+                    HvErrorKind::ReadOnly,
+                    "delete_volume: read-only connection",
+                ));
+            }
+            Ok(s.volumes.remove(path))
+        })
     }
 }
 

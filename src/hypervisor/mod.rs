@@ -138,8 +138,12 @@ pub struct DomainDetails {
     /// Configured memory in KiB (`<currentMemory>` or `<memory>`).
     pub memory_kib: Option<u64>,
     pub vcpus: Option<u32>,
-    /// The raw `<metadata>` lifecycle element, when present (see [`crate::metadata`]).
+    /// The raw `<metadata>` lifecycle element, when present (see [`crate::metadata`])
+    /// and declaring its own namespace.
     pub lifecycle_xml: Option<String>,
+    /// The domain has a vmlife element, even when `lifecycle_xml` could not be cut out
+    /// of the XML (its namespace declared on `<metadata>`): read it with `metadata()`.
+    pub lifecycle_present: bool,
 }
 
 /// One disk of a domain.
@@ -245,4 +249,17 @@ pub trait Hypervisor: Send + Sync {
     fn undefine(&self, uuid: &str) -> HvResult<()>;
     /// Define (or redefine) a domain from XML; returns its UUID.
     fn define(&self, xml: &str) -> HvResult<Uuid>;
+
+    /// Delete the storage volume at `path` through the storage API (look it up by path
+    /// in the storage pools, then delete it). `Ok(false)` when no pool has a volume at
+    /// `path`: nothing is deleted (vmlife never removes files by hand).
+    ///
+    /// The default refuses, so an implementation that does not know storage deletes
+    /// nothing.
+    fn delete_volume(&self, path: &str) -> HvResult<bool> {
+        Err(HvError::new(
+            HvErrorKind::Other,
+            format!("delete volume {path}: not supported on {}", self.uri()),
+        ))
+    }
 }

@@ -60,7 +60,7 @@ fn vm(
         snapshot: snap,
         meta,
         first_seen_unix: now.timestamp() - 600,
-        details: Some(DomainDetails::default()),
+        details: Some(std::sync::Arc::new(DomainDetails::default())),
     }
 }
 

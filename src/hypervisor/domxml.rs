@@ -1,0 +1,605 @@
+//! Domain XML parsing (pure: no libvirt, no IO).
+//!
+//! [`parse`] reads what a snapshot needs from a domain's XML (`virDomainGetXMLDesc`):
+//! MAC addresses, disks, configured memory and vCPUs, and the raw vmlife lifecycle
+//! element from `<metadata>`.
+//!
+//! The vmlife metadata element exists in two shapes, and this module converts between
+//! them:
+//! - the *namespaced form*, as the domain XML shows it and as DESIGN.md §2 writes it:
+//!   `<vmlife:lifecycle xmlns:vmlife="urn:vmlife:lifecycle:1"><vmlife:state .../>…`;
+//! - libvirt's *API form*, what `virDomainGetMetadata` returns and what
+//!   `virDomainSetMetadata` wants: the same element with no namespace at all
+//!   (`<lifecycle><state .../>…`). libvirt adds the key as prefix and the namespace to
+//!   the element and its unqualified descendants itself; given an element that already
+//!   declares the key's prefix, libvirt 9.0 fails with "failed to create a new XML
+//!   namespace".
+//!
+//! [`metadata_api_form`] and [`metadata_namespaced_form`] convert either way.
+
+use std::fmt::{self, Write as _};
+
+use roxmltree::{Document, Node};
+
+use super::{DiskInfo, DomainDetails};
+
+/// The namespace URI of vmlife's metadata element.
+pub const LIFECYCLE_NS: &str = "urn:vmlife:lifecycle:1";
+/// The local name of vmlife's metadata element.
+pub const LIFECYCLE_LOCAL_NAME: &str = "lifecycle";
+/// The prefix (libvirt's metadata "key") vmlife writes its element with.
+pub const LIFECYCLE_PREFIX: &str = "vmlife";
+
+/// Deepest element nesting the metadata converters accept (they recurse).
+const MAX_DEPTH: usize = 128;
+
+/// XML that could not be parsed or converted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XmlError {
+    /// What was wrong, for a person.
+    pub message: String,
+}
+
+impl XmlError {
+    fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for XmlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for XmlError {}
+
+fn parse_doc(xml: &str) -> Result<Document<'_>, XmlError> {
+    Document::parse(xml).map_err(|e| XmlError::new(format!("invalid XML: {e}")))
+}
+
+/// Parse a domain's XML (`<domain>` root) into [`DomainDetails`].
+pub fn parse(xml: &str) -> Result<DomainDetails, XmlError> {
+    let doc = parse_doc(xml)?;
+    let domain = doc.root_element();
+    if domain.tag_name().name() != "domain" || domain.tag_name().namespace().is_some() {
+        return Err(XmlError::new(format!(
+            "expected a <domain> element, found <{}>",
+            domain.tag_name().name()
+        )));
+    }
+
+    let mut details = DomainDetails::default();
+    for child in domain.children().filter(Node::is_element) {
+        match child.tag_name().name() {
+            "memory" if details.memory_kib.is_none() => details.memory_kib = memory_kib(child),
+            // currentMemory wins over memory, whichever comes first.
+            "currentMemory" => {
+                if let Some(kib) = memory_kib(child) {
+                    details.memory_kib = Some(kib);
+                }
+            }
+            "vcpu" => details.vcpus = vcpus(child),
+            "devices" => read_devices(child, &mut details),
+            "metadata" if details.lifecycle_xml.is_none() => {
+                details.lifecycle_present = child.children().any(|n| {
+                    n.is_element()
+                        && n.tag_name().name() == LIFECYCLE_LOCAL_NAME
+                        && n.tag_name().namespace() == Some(LIFECYCLE_NS)
+                });
+                details.lifecycle_xml = lifecycle_element(xml, child);
+            }
+            _ => {}
+        }
+    }
+    Ok(details)
+}
+
+fn read_devices(devices: Node<'_, '_>, details: &mut DomainDetails) {
+    for dev in devices.children().filter(Node::is_element) {
+        match dev.tag_name().name() {
+            "interface" => {
+                let mac = dev
+                    .children()
+                    .find(|n| n.has_tag_name("mac"))
+                    .and_then(|m| m.attribute("address"));
+                if let Some(mac) = mac {
+                    details.mac_addresses.push(mac.trim().to_ascii_lowercase());
+                }
+            }
+            "disk" => details.disks.push(disk_info(dev)),
+            _ => {}
+        }
+    }
+}
+
+fn disk_info(disk: Node<'_, '_>) -> DiskInfo {
+    let target = disk
+        .children()
+        .find(|n| n.has_tag_name("target"))
+        .and_then(|t| t.attribute("dev"))
+        .unwrap_or_default()
+        .to_string();
+    let source = disk
+        .children()
+        .find(|n| n.has_tag_name("source"))
+        .and_then(|s| {
+            if let Some(v) = s.attribute("file").or_else(|| s.attribute("dev")) {
+                return Some(v.to_string());
+            }
+            if let Some(vol) = s.attribute("volume") {
+                return Some(match s.attribute("pool") {
+                    Some(pool) => format!("{pool}/{vol}"),
+                    None => vol.to_string(),
+                });
+            }
+            s.attribute("name")
+                .or_else(|| s.attribute("dir"))
+                .map(str::to_string)
+        });
+    let device = disk.attribute("device").unwrap_or("disk").to_string();
+    DiskInfo {
+        target,
+        source,
+        device,
+    }
+}
+
+/// `<vcpu current='N'>MAX</vcpu>`: the current count when given, else the maximum.
+fn vcpus(node: Node<'_, '_>) -> Option<u32> {
+    if let Some(cur) = node.attribute("current") {
+        if let Ok(n) = cur.trim().parse() {
+            return Some(n);
+        }
+    }
+    node.text()?.trim().parse().ok()
+}
+
+/// A `<memory unit='..'>N</memory>`-style element in KiB (rounded up, as libvirt does).
+fn memory_kib(node: Node<'_, '_>) -> Option<u64> {
+    let value: u128 = node.text()?.trim().parse().ok()?;
+    let scale = unit_scale(node.attribute("unit").unwrap_or(""))?;
+    let bytes = value.checked_mul(scale)?;
+    u64::try_from(bytes.div_ceil(1024)).ok()
+}
+
+/// Bytes per unit for libvirt's scaled integers (`virScaleInteger`); empty means KiB.
+fn unit_scale(unit: &str) -> Option<u128> {
+    let unit = unit.trim();
+    if unit.is_empty() {
+        return Some(1024);
+    }
+    let lower = unit.to_ascii_lowercase();
+    if lower == "b" || lower == "bytes" {
+        return Some(1);
+    }
+    let mut chars = lower.chars();
+    let power = match chars.next()? {
+        'k' => 1,
+        'm' => 2,
+        'g' => 3,
+        't' => 4,
+        'p' => 5,
+        'e' => 6,
+        _ => return None,
+    };
+    let base: u128 = match chars.as_str() {
+        "" | "ib" => 1024,
+        "b" => 1000,
+        _ => return None,
+    };
+    Some(base.pow(power))
+}
+
+/// The byte range of vmlife's lifecycle element under `<metadata>`, as a string, when
+/// that substring stands on its own (its namespace declared on the element itself).
+fn lifecycle_element(xml: &str, metadata: Node<'_, '_>) -> Option<String> {
+    let el = metadata.children().find(|n| {
+        n.is_element()
+            && n.tag_name().name() == LIFECYCLE_LOCAL_NAME
+            && n.tag_name().namespace() == Some(LIFECYCLE_NS)
+    })?;
+    let text = xml.get(el.range())?;
+    // The substring must be a well-formed document by itself, with the same element at
+    // its root: otherwise a prefix it uses is declared on an ancestor.
+    let standalone = Document::parse(text).ok()?;
+    let root = standalone.root_element();
+    (root.tag_name().name() == LIFECYCLE_LOCAL_NAME
+        && root.tag_name().namespace() == Some(LIFECYCLE_NS))
+    .then(|| text.to_string())
+}
+
+/// Convert a metadata element to libvirt's API form for `virDomainSetMetadata`: every
+/// element in namespace `uri` (or in none) loses its prefix and namespace; elements and
+/// attributes of other namespaces keep theirs, declared where used. XML that is already
+/// in API form comes back unchanged.
+pub fn metadata_api_form(xml: &str, uri: &str) -> Result<String, XmlError> {
+    let doc = parse_doc(xml)?;
+    let root = doc.root_element();
+    let plain = root.tag_name().namespace().is_none()
+        && !root
+            .descendants()
+            .any(|n| n.is_element() && n.tag_name().namespace().is_some());
+    if plain && !xml.contains("xmlns") {
+        return Ok(xml.to_string());
+    }
+    let mut out = String::with_capacity(xml.len());
+    write_element(root, &mut out, uri, None, true, 0)?;
+    Ok(out)
+}
+
+/// Convert a metadata element (as `virDomainGetMetadata` returns it, without namespace)
+/// to the namespaced form: elements in no namespace or in `uri` get `prefix`, and the
+/// root declares `xmlns:prefix="uri"`.
+pub fn metadata_namespaced_form(xml: &str, prefix: &str, uri: &str) -> Result<String, XmlError> {
+    let doc = parse_doc(xml)?;
+    let mut out = String::with_capacity(xml.len() + prefix.len() * 8 + uri.len() + 16);
+    write_element(doc.root_element(), &mut out, uri, Some(prefix), true, 0)?;
+    Ok(out)
+}
+
+/// Serialize `node`: elements in namespace `uri` or in none are written with `prefix`
+/// (or none); others keep a prefix, declared on the element itself.
+fn write_element(
+    node: Node<'_, '_>,
+    out: &mut String,
+    uri: &str,
+    prefix: Option<&str>,
+    is_root: bool,
+    depth: usize,
+) -> Result<(), XmlError> {
+    if depth > MAX_DEPTH {
+        return Err(XmlError::new("metadata element nested too deeply"));
+    }
+    let mut decls: Vec<(String, String)> = Vec::new();
+    let name = node.tag_name();
+    let qname = match name.namespace() {
+        None => qualify(prefix, name.name()),
+        Some(ns) if ns == uri => qualify(prefix, name.name()),
+        Some(ns) => {
+            let p = foreign_prefix(node, ns, prefix, &mut decls);
+            format!("{p}:{}", name.name())
+        }
+    };
+    out.push('<');
+    out.push_str(&qname);
+    if is_root {
+        if let Some(p) = prefix {
+            decls.insert(0, (p.to_string(), uri.to_string()));
+        }
+    }
+    let mut attrs = String::new();
+    for a in node.attributes() {
+        attrs.push(' ');
+        match a.namespace() {
+            None => attrs.push_str(a.name()),
+            Some("http://www.w3.org/XML/1998/namespace") => {
+                attrs.push_str("xml:");
+                attrs.push_str(a.name());
+            }
+            Some(ns) => {
+                let p = foreign_prefix(node, ns, prefix, &mut decls);
+                attrs.push_str(&p);
+                attrs.push(':');
+                attrs.push_str(a.name());
+            }
+        }
+        attrs.push_str("=\"");
+        escape_into(&mut attrs, a.value(), true);
+        attrs.push('"');
+    }
+    for (p, ns) in &decls {
+        let _ = write!(out, " xmlns:{p}=\"");
+        escape_into(out, ns, true);
+        out.push('"');
+    }
+    out.push_str(&attrs);
+    if !node.has_children() {
+        out.push_str("/>");
+        return Ok(());
+    }
+    out.push('>');
+    for child in node.children() {
+        if child.is_element() {
+            write_element(child, out, uri, prefix, false, depth + 1)?;
+        } else if child.is_text() {
+            escape_into(out, child.text().unwrap_or_default(), false);
+        } else if child.is_comment() {
+            out.push_str("<!--");
+            out.push_str(child.text().unwrap_or_default());
+            out.push_str("-->");
+        }
+    }
+    out.push_str("</");
+    out.push_str(&qname);
+    out.push('>');
+    Ok(())
+}
+
+fn qualify(prefix: Option<&str>, local: &str) -> String {
+    match prefix {
+        Some(p) => format!("{p}:{local}"),
+        None => local.to_string(),
+    }
+}
+
+/// A prefix for a foreign namespace `ns` on `node`, declared in `decls` (once).
+fn foreign_prefix(
+    node: Node<'_, '_>,
+    ns: &str,
+    own: Option<&str>,
+    decls: &mut Vec<(String, String)>,
+) -> String {
+    if let Some((p, _)) = decls.iter().find(|(_, u)| u == ns) {
+        return p.clone();
+    }
+    let p = match node.lookup_prefix(ns) {
+        Some(p) if Some(p) != own && !decls.iter().any(|(q, _)| q == p) => p.to_string(),
+        _ => {
+            let mut n = decls.len() + 1;
+            loop {
+                let candidate = format!("ns{n}");
+                if Some(candidate.as_str()) != own && !decls.iter().any(|(q, _)| *q == candidate) {
+                    break candidate;
+                }
+                n += 1;
+            }
+        }
+    };
+    decls.push((p.clone(), ns.to_string()));
+    p
+}
+
+fn escape_into(out: &mut String, s: &str, attr: bool) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' if attr => out.push_str("&quot;"),
+            '\n' if attr => out.push_str("&#10;"),
+            '\t' if attr => out.push_str("&#9;"),
+            '\r' => out.push_str("&#13;"),
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WEB1: &str = r#"<domain type='kvm' id='4'>
+  <name>web-1</name>
+  <uuid>3f2a1c9e-0000-4000-8000-000000000001</uuid>
+  <metadata>
+    <other:thing xmlns:other="http://example.org/other/1">kept</other:thing>
+    <vmlife:lifecycle xmlns:vmlife="urn:vmlife:lifecycle:1">
+      <vmlife:persistence mode="temporary" ttl_hours="24"/>
+      <vmlife:state restart_count="2"/>
+    </vmlife:lifecycle>
+  </metadata>
+  <memory unit='KiB'>524288</memory>
+  <currentMemory unit='KiB'>262144</currentMemory>
+  <vcpu placement='static' current='2'>4</vcpu>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='/var/lib/libvirt/images/web-1.qcow2'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <disk type='block' device='disk'>
+      <source dev='/dev/vg0/web-1-data'/>
+      <target dev='vdb' bus='virtio'/>
+    </disk>
+    <disk type='volume' device='disk'>
+      <source pool='default' volume='web-1-logs.qcow2'/>
+      <target dev='vdc' bus='virtio'/>
+    </disk>
+    <disk type='network' device='disk'>
+      <source protocol='rbd' name='rbd/web-1'><host name='127.0.0.1'/></source>
+      <target dev='vdd' bus='virtio'/>
+    </disk>
+    <disk type='file' device='cdrom'>
+      <target dev='sda' bus='sata'/>
+      <readonly/>
+    </disk>
+    <interface type='network'>
+      <mac address='52:54:00:AA:00:01'/>
+      <source network='default'/>
+    </interface>
+    <interface type='bridge'>
+      <mac address='52:54:00:aa:00:02'/>
+      <source bridge='br0'/>
+    </interface>
+    <interface type='user'/>
+  </devices>
+</domain>"#;
+
+    #[test]
+    fn parses_macs_disks_memory_vcpus() {
+        let d = parse(WEB1).expect("parses");
+        assert_eq!(
+            d.mac_addresses,
+            vec!["52:54:00:aa:00:01", "52:54:00:aa:00:02"]
+        );
+        let disks: Vec<(&str, Option<&str>, &str)> = d
+            .disks
+            .iter()
+            .map(|d| (d.target.as_str(), d.source.as_deref(), d.device.as_str()))
+            .collect();
+        assert_eq!(
+            disks,
+            vec![
+                ("vda", Some("/var/lib/libvirt/images/web-1.qcow2"), "disk"),
+                ("vdb", Some("/dev/vg0/web-1-data"), "disk"),
+                ("vdc", Some("default/web-1-logs.qcow2"), "disk"),
+                ("vdd", Some("rbd/web-1"), "disk"),
+                ("sda", None, "cdrom"),
+            ]
+        );
+        assert_eq!(d.memory_kib, Some(262_144));
+        assert_eq!(d.vcpus, Some(2));
+    }
+
+    #[test]
+    fn lifecycle_xml_is_the_exact_substring() {
+        let d = parse(WEB1).expect("parses");
+        let xml = d.lifecycle_xml.expect("present");
+        assert!(xml.starts_with(r#"<vmlife:lifecycle xmlns:vmlife="urn:vmlife:lifecycle:1">"#));
+        assert!(xml.ends_with("</vmlife:lifecycle>"));
+        assert!(xml.contains(r#"<vmlife:state restart_count="2"/>"#));
+        assert!(WEB1.contains(&xml));
+    }
+
+    #[test]
+    fn lifecycle_xml_none_when_namespace_declared_on_ancestor() {
+        let xml = r#"<domain xmlns:vmlife="urn:vmlife:lifecycle:1"><name>a</name>
+            <metadata><vmlife:lifecycle><vmlife:state restart_count="1"/></vmlife:lifecycle></metadata>
+            </domain>"#;
+        assert_eq!(parse(xml).expect("parses").lifecycle_xml, None);
+        assert!(parse(xml).expect("parses").lifecycle_present);
+        let xml = r#"<domain><metadata xmlns:v="urn:vmlife:lifecycle:1">
+            <v:lifecycle><v:state/></v:lifecycle></metadata></domain>"#;
+        assert_eq!(parse(xml).expect("parses").lifecycle_xml, None);
+    }
+
+    #[test]
+    fn lifecycle_xml_other_prefix_or_default_namespace_on_element() {
+        let xml = r#"<domain><metadata><x:lifecycle xmlns:x="urn:vmlife:lifecycle:1"><x:state/></x:lifecycle></metadata></domain>"#;
+        assert_eq!(
+            parse(xml).expect("parses").lifecycle_xml.as_deref(),
+            Some(r#"<x:lifecycle xmlns:x="urn:vmlife:lifecycle:1"><x:state/></x:lifecycle>"#)
+        );
+        let xml =
+            r#"<domain><metadata><lifecycle xmlns="urn:vmlife:lifecycle:1"/></metadata></domain>"#;
+        assert_eq!(
+            parse(xml).expect("parses").lifecycle_xml.as_deref(),
+            Some(r#"<lifecycle xmlns="urn:vmlife:lifecycle:1"/>"#)
+        );
+    }
+
+    #[test]
+    fn lifecycle_xml_ignores_other_namespaces_and_places() {
+        let xml = r#"<domain><metadata><lifecycle/><v:lifecycle xmlns:v="urn:vmlife:lifecycle:2"/></metadata>
+            <devices><v:lifecycle xmlns:v="urn:vmlife:lifecycle:1"/></devices></domain>"#;
+        assert_eq!(parse(xml).expect("parses").lifecycle_xml, None);
+    }
+
+    #[test]
+    fn memory_units() {
+        let kib = |m: &str| {
+            parse(&format!("<domain>{m}</domain>"))
+                .expect("parses")
+                .memory_kib
+        };
+        assert_eq!(kib("<memory>1024</memory>"), Some(1024));
+        assert_eq!(kib("<memory unit='KiB'>1024</memory>"), Some(1024));
+        assert_eq!(kib("<memory unit='k'>7</memory>"), Some(7));
+        assert_eq!(kib("<memory unit='MiB'>512</memory>"), Some(524_288));
+        assert_eq!(kib("<memory unit='M'>1</memory>"), Some(1024));
+        assert_eq!(kib("<memory unit='GiB'>2</memory>"), Some(2 * 1024 * 1024));
+        assert_eq!(kib("<memory unit='G'>1</memory>"), Some(1024 * 1024));
+        assert_eq!(kib("<memory unit='TiB'>1</memory>"), Some(1 << 30));
+        assert_eq!(kib("<memory unit='b'>1</memory>"), Some(1));
+        assert_eq!(kib("<memory unit='bytes'>2048</memory>"), Some(2));
+        assert_eq!(kib("<memory unit='KB'>1024</memory>"), Some(1000));
+        assert_eq!(kib("<memory unit='MB'>1</memory>"), Some(977));
+        assert_eq!(kib("<memory unit='GB'>1</memory>"), Some(976_563));
+        assert_eq!(kib("<memory unit='parsecs'>1</memory>"), None);
+        assert_eq!(kib("<memory>lots</memory>"), None);
+        assert_eq!(kib("<memory unit='EiB'>99999999</memory>"), None);
+        // currentMemory wins regardless of order.
+        assert_eq!(
+            kib("<currentMemory unit='MiB'>1</currentMemory><memory unit='MiB'>2</memory>"),
+            Some(1024)
+        );
+    }
+
+    #[test]
+    fn vcpu_forms() {
+        let v = |m: &str| {
+            parse(&format!("<domain>{m}</domain>"))
+                .expect("parses")
+                .vcpus
+        };
+        assert_eq!(v("<vcpu>4</vcpu>"), Some(4));
+        assert_eq!(v("<vcpu placement='static'> 3 </vcpu>"), Some(3));
+        assert_eq!(v("<vcpu current='1'>4</vcpu>"), Some(1));
+        assert_eq!(v("<vcpu>x</vcpu>"), None);
+        assert_eq!(v(""), None);
+    }
+
+    #[test]
+    fn rejects_non_domain_and_bad_xml() {
+        assert!(parse("<node/>").is_err());
+        assert!(parse("<domain>").is_err());
+        assert!(parse("").is_err());
+        assert!(parse(r#"<!DOCTYPE d [<!ENTITY a "b">]><domain/>"#).is_err());
+    }
+
+    #[test]
+    fn minimal_domain() {
+        let d = parse("<domain type='test'><name>x</name></domain>").expect("parses");
+        assert_eq!(d, DomainDetails::default());
+    }
+
+    #[test]
+    fn api_form_strips_own_namespace() {
+        let ns = r#"<vmlife:lifecycle xmlns:vmlife="urn:vmlife:lifecycle:1"><vmlife:persistence mode="temporary" ttl_hours="24"/><vmlife:autostart enabled="true"><vmlife:depends_on>db-1 &amp; co</vmlife:depends_on></vmlife:autostart></vmlife:lifecycle>"#;
+        assert_eq!(
+            metadata_api_form(ns, LIFECYCLE_NS).expect("converts"),
+            r#"<lifecycle><persistence mode="temporary" ttl_hours="24"/><autostart enabled="true"><depends_on>db-1 &amp; co</depends_on></autostart></lifecycle>"#
+        );
+        // Default namespace and other prefixes too.
+        assert_eq!(
+            metadata_api_form(
+                r#"<lifecycle xmlns="urn:vmlife:lifecycle:1"><state/></lifecycle>"#,
+                LIFECYCLE_NS
+            )
+            .expect("converts"),
+            "<lifecycle><state/></lifecycle>"
+        );
+    }
+
+    #[test]
+    fn api_form_keeps_plain_input_and_foreign_namespaces() {
+        let plain = "<lifecycle>\n  <state restart_count=\"1\"/>\n</lifecycle>";
+        assert_eq!(
+            metadata_api_form(plain, LIFECYCLE_NS).expect("converts"),
+            plain
+        );
+        let mixed = r#"<v:lifecycle xmlns:v="urn:vmlife:lifecycle:1" xmlns:o="urn:o"><o:x o:a="1" b="2"/></v:lifecycle>"#;
+        assert_eq!(
+            metadata_api_form(mixed, LIFECYCLE_NS).expect("converts"),
+            r#"<lifecycle><o:x xmlns:o="urn:o" o:a="1" b="2"/></lifecycle>"#
+        );
+        assert!(metadata_api_form("<a>", LIFECYCLE_NS).is_err());
+    }
+
+    #[test]
+    fn namespaced_form_from_api_form() {
+        let api = "<lifecycle xmlns:vmlife=\"urn:vmlife:lifecycle:1\">\n  <state restart_count=\"1\" note=\"a&quot;b\"/>\n</lifecycle>";
+        assert_eq!(
+            metadata_namespaced_form(api, LIFECYCLE_PREFIX, LIFECYCLE_NS).expect("converts"),
+            "<vmlife:lifecycle xmlns:vmlife=\"urn:vmlife:lifecycle:1\">\n  <vmlife:state restart_count=\"1\" note=\"a&quot;b\"/>\n</vmlife:lifecycle>"
+        );
+    }
+
+    #[test]
+    fn round_trip_between_forms() {
+        let ns = r#"<vmlife:lifecycle xmlns:vmlife="urn:vmlife:lifecycle:1"><vmlife:state restart_count="2"/><!-- c --></vmlife:lifecycle>"#;
+        let api = metadata_api_form(ns, LIFECYCLE_NS).expect("converts");
+        let back =
+            metadata_namespaced_form(&api, LIFECYCLE_PREFIX, LIFECYCLE_NS).expect("converts");
+        assert_eq!(back, ns);
+    }
+
+    #[test]
+    fn converters_refuse_absurd_nesting() {
+        let deep = format!("{}{}", "<a>".repeat(500), "</a>".repeat(500));
+        assert!(metadata_namespaced_form(&deep, "v", LIFECYCLE_NS).is_err());
+    }
+}

@@ -1,0 +1,680 @@
+//! The libvirt adapter: [`Hypervisor`] over the `virt` crate (0.5).
+//!
+//! - **Poll** ([`Hypervisor::poll`]): two `virConnectGetAllDomainStats` calls that
+//!   together return each domain once: active domains with the state and the asked
+//!   costly groups, inactive ones with state only, so no QEMU monitor is woken for a
+//!   shut-off domain and no record is fetched twice. Both pass `NOWAIT` (a domain busy
+//!   with a destroy or managed save would otherwise stall the poll for seconds) and never
+//!   `ENFORCE_STATS` (groups a driver lacks come back `None`). A domain that changed
+//!   state between the two calls is read alone. The persistent and libvirt-autostart
+//!   flags come from two `virConnectListAllDomains` calls (`TRANSIENT`, `AUTOSTART`),
+//!   repeated only when a domain appears or every 30 s, since neither flag announces a
+//!   change. Names and UUIDs are read from the records' domain objects, which costs no
+//!   round trip.
+//! - **Metadata**: [`Hypervisor::metadata`] returns the element in its namespaced form
+//!   (`<vmlife:lifecycle xmlns:vmlife="urn:vmlife:lifecycle:1">…`), the same shape as
+//!   [`DomainDetails::lifecycle_xml`]; [`Hypervisor::set_metadata`] accepts either that
+//!   form or libvirt's un-namespaced API form (see [`super::domxml`]).
+//! - **Errors** name the action, the domain's UUID and name, and libvirt's message:
+//!   `destroy 3f2a…(web-1): Requested operation is not valid: domain is not running`.
+//!
+//! The small `unsafe` part lives in [`ffi`]. Connection and domain references are
+//! released without virt's `Drop`, which panics when a free fails.
+
+mod ffi;
+mod stats;
+
+use std::collections::HashSet;
+use std::ffi::c_uint;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use virt::connect::Connect;
+use virt::domain::Domain;
+use virt::error::{ErrorDomain, ErrorNumber};
+use virt::sys;
+
+use self::ffi::{ConnHandle, DomainHandle, StatsList};
+use self::stats::{format_uuid, Decoded, Wanted};
+use super::domxml::{self, LIFECYCLE_NS, LIFECYCLE_PREFIX};
+use super::*;
+
+/// What the last [`Hypervisor::poll`] cost, for tests and benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PollStats {
+    /// `virConnectGetAllDomainStats` calls (2: active domains, inactive domains).
+    pub bulk_calls: u32,
+    /// `virConnectListAllDomains` calls (for the persistent and autostart flags).
+    pub list_calls: u32,
+    /// Records in both calls.
+    pub records: usize,
+    /// Records in the active-domains call.
+    pub active_records: usize,
+    /// Typed parameters taken from the records (state fields included).
+    pub params_taken: usize,
+    /// `virDomainGetState` calls for domains that changed state between the bulk calls.
+    pub single_calls: u32,
+}
+
+/// A libvirt connection. Send + Sync; every call blocks.
+pub struct LibvirtHypervisor {
+    conn: ConnHandle,
+    uri: String,
+    readonly: bool,
+    last_poll: Mutex<PollStats>,
+    memory: Mutex<PollMemory>,
+}
+
+/// How long the persistent and autostart flags are reused: neither announces a change,
+/// and both only inform (the autostart warning, the detail pane).
+const FLAGS_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// What one poll remembers for the next.
+#[derive(Debug, Default)]
+struct PollMemory {
+    /// Raw UUIDs the last poll returned.
+    seen: HashSet<[u8; 16]>,
+    transient: HashSet<String>,
+    autostart: HashSet<String>,
+    flags_at: Option<Instant>,
+}
+
+impl std::fmt::Debug for LibvirtHypervisor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LibvirtHypervisor")
+            .field("uri", &self.uri)
+            .field("readonly", &self.readonly)
+            .finish_non_exhaustive()
+    }
+}
+
+/// libvirt error → [`HvErrorKind`].
+///
+/// `VIR_ERR_NO_DOMAIN` → `NoDomain`; `OPERATION_DENIED` (read-only connection) and
+/// `ACCESS_DENIED` (ACL/polkit) → `ReadOnly`; `OPERATION_INVALID` → `InvalidOperation`;
+/// `NO_CONNECT`, `INVALID_CONN`, `RPC`, `AUTH_*` and any error raised by the RPC or
+/// remote layers (a `SYSTEM_ERROR` such as "Cannot recv data" comes from there) →
+/// `Connection`. A `SYSTEM_ERROR` raised elsewhere (a missing disk image) is `Other`.
+pub(crate) fn error_kind(e: &virt::error::Error) -> HvErrorKind {
+    use ErrorNumber as N;
+    let from_rpc = matches!(
+        e.domain().known(),
+        Some(ErrorDomain::Rpc | ErrorDomain::Remote)
+    );
+    match e.code().known() {
+        Some(N::NoDomain) => HvErrorKind::NoDomain,
+        Some(N::OperationDenied | N::AccessDenied) => HvErrorKind::ReadOnly,
+        Some(N::OperationInvalid) => HvErrorKind::InvalidOperation,
+        Some(
+            N::NoConnect
+            | N::InvalidConn
+            | N::Rpc
+            | N::AuthFailed
+            | N::AuthCancelled
+            | N::AuthUnavailable,
+        ) => HvErrorKind::Connection,
+        Some(N::SystemError) if from_rpc => HvErrorKind::Connection,
+        _ if from_rpc => HvErrorKind::Connection,
+        _ => HvErrorKind::Other,
+    }
+}
+
+fn raw_code(e: &virt::error::Error) -> sys::virErrorNumber {
+    e.code().to_raw()
+}
+
+/// Flags asked of `virDomainUndefineFlags`, most complete first; the next is tried only
+/// when the driver rejects a flag (the test driver knows neither NVRAM nor
+/// CHECKPOINTS_METADATA). Dropping NVRAM is safe: a driver that has NVRAM for the
+/// domain refuses to undefine it without the flag, it never deletes it silently.
+const UNDEFINE_LADDER: [c_uint; 3] = [
+    sys::VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+        | sys::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+        | sys::VIR_DOMAIN_UNDEFINE_NVRAM
+        | sys::VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA,
+    sys::VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+        | sys::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+        | sys::VIR_DOMAIN_UNDEFINE_NVRAM,
+    sys::VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | sys::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA,
+];
+
+/// True for "this driver does not take that flag" errors.
+fn is_unsupported_flag(e: &virt::error::Error) -> bool {
+    matches!(
+        raw_code(e),
+        sys::VIR_ERR_INVALID_ARG
+            | sys::VIR_ERR_NO_SUPPORT
+            | sys::VIR_ERR_OPERATION_UNSUPPORTED
+            | sys::VIR_ERR_ARGUMENT_UNSUPPORTED
+    )
+}
+
+impl LibvirtHypervisor {
+    /// Open `uri` (read-only when asked). Switches off libvirt's stderr error printing
+    /// first (it would corrupt the dashboard). A failure is a `Connection` error whose
+    /// message names the URI.
+    pub fn open(uri: &str, readonly: bool) -> HvResult<Self> {
+        virt::error::clear_error_callback();
+        // libxml2 prints "I/O warning : failed to load external entity" on stderr for
+        // a missing test-driver node file, past libvirt's error callback: check first.
+        if let Some(path) = test_driver_file(uri) {
+            if let Err(e) = std::fs::metadata(path) {
+                return Err(HvError::new(
+                    HvErrorKind::Connection,
+                    format!("cannot connect to {uri}: {path}: {e}"),
+                ));
+            }
+        }
+        let conn = if readonly {
+            Connect::open_read_only(Some(uri))
+        } else {
+            Connect::open(Some(uri))
+        };
+        match conn {
+            Ok(conn) => Ok(Self::from_connect(conn, uri, readonly)),
+            Err(e) => Err(HvError::new(
+                HvErrorKind::Connection,
+                format!("cannot connect to {uri}: {}", e.message()),
+            )),
+        }
+    }
+
+    /// Wrap an already open connection (its reference is taken over and closed on drop).
+    /// `readonly` should say how it was opened.
+    pub fn from_connect(conn: Connect, uri: &str, readonly: bool) -> Self {
+        Self {
+            conn: ConnHandle::new(conn),
+            uri: uri.to_string(),
+            readonly,
+            last_poll: Mutex::new(PollStats::default()),
+            memory: Mutex::new(PollMemory::default()),
+        }
+    }
+
+    /// The underlying connection, for code that needs the raw virt API (event
+    /// registration). Do not close it.
+    pub fn connection(&self) -> &Connect {
+        &self.conn
+    }
+
+    /// What the last [`Hypervisor::poll`] cost.
+    pub fn last_poll_stats(&self) -> PollStats {
+        *self.last_poll.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The raw bulk call `poll` makes, without decoding, for benchmarks: returns the
+    /// number of records of one `virConnectGetAllDomainStats(stats, flags)`.
+    pub fn raw_bulk_stats(&self, stats: u32, flags: u32) -> HvResult<usize> {
+        StatsList::fetch(&self.conn, stats, flags)
+            .map(|l| l.len())
+            .map_err(|e| self.conn_error("bulk stats", &e))
+    }
+
+    /// Make the next poll re-list the persistent and autostart flags (after a change
+    /// vmlife made itself).
+    fn forget_flags(&self) {
+        self.memory
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .flags_at = None;
+    }
+
+    /// One bulk stats call with `NOWAIT`: a domain busy with another job (a destroy, a
+    /// managed save) reports what it can at once instead of stalling the whole poll for
+    /// seconds (measured on libvirt 9.0). Drivers that reject the flag get the call
+    /// without it.
+    fn fetch_stats(&self, mask: c_uint, filter: c_uint) -> HvResult<StatsList> {
+        let nowait = sys::VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT;
+        match StatsList::fetch(&self.conn, mask, filter | nowait) {
+            Err(e) if is_unsupported_flag(&e) => StatsList::fetch(&self.conn, mask, filter),
+            other => other,
+        }
+        .map_err(|e| self.conn_error("poll", &e))
+    }
+
+    fn conn_error(&self, what: &str, e: &virt::error::Error) -> HvError {
+        HvError::new(
+            error_kind(e),
+            format!("{what} on {}: {}", self.uri, e.message()),
+        )
+    }
+
+    /// Look a domain up by UUID for `action`.
+    fn domain(&self, action: &str, uuid: &str) -> HvResult<DomainHandle> {
+        self.conn
+            .lookup_domain_by_uuid_string(uuid)
+            .map(DomainHandle::new)
+            .map_err(|e| {
+                let kind = match error_kind(&e) {
+                    // A malformed UUID cannot name a domain either.
+                    HvErrorKind::Other if raw_code(&e) == sys::VIR_ERR_INVALID_ARG => {
+                        HvErrorKind::NoDomain
+                    }
+                    k => k,
+                };
+                HvError::new(kind, format!("{action} {uuid}: {}", e.message()))
+            })
+    }
+
+    /// Run `f` on the domain `uuid`; errors say `action uuid(name): message`.
+    fn with_domain<T>(
+        &self,
+        action: &str,
+        uuid: &str,
+        f: impl FnOnce(&Domain) -> Result<T, virt::error::Error>,
+    ) -> HvResult<T> {
+        let dom = self.domain(action, uuid)?;
+        f(&dom).map_err(|e| action_error(action, uuid, &dom, &e))
+    }
+}
+
+/// The node file of an in-process test-driver URI (`test:///abs/path.xml`), if it is one.
+fn test_driver_file(uri: &str) -> Option<&str> {
+    let path = uri.strip_prefix("test://")?;
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    (path.starts_with('/') && path != "/default").then_some(path)
+}
+
+fn action_error(action: &str, uuid: &str, dom: &Domain, e: &virt::error::Error) -> HvError {
+    HvError::new(
+        error_kind(e),
+        format!("{action} {uuid}({}): {}", dom_name(dom), e.message()),
+    )
+}
+
+fn dom_name(dom: &Domain) -> String {
+    dom.name().unwrap_or_else(|_| "?".to_string())
+}
+
+fn stats_mask(g: StatsGroups) -> c_uint {
+    let mut m = 0;
+    if g.cpu {
+        m |= sys::VIR_DOMAIN_STATS_CPU_TOTAL;
+    }
+    if g.balloon {
+        m |= sys::VIR_DOMAIN_STATS_BALLOON;
+    }
+    if g.block {
+        m |= sys::VIR_DOMAIN_STATS_BLOCK;
+    }
+    if g.vcpu {
+        m |= sys::VIR_DOMAIN_STATS_VCPU;
+    }
+    m
+}
+
+impl Hypervisor for LibvirtHypervisor {
+    fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    fn is_readonly(&self) -> bool {
+        self.readonly
+    }
+
+    fn poll(&self, groups: StatsGroups) -> HvResult<Vec<RawDomain>> {
+        let mut cost = PollStats::default();
+        let mut memory = self.memory.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<RawDomain> = Vec::new();
+        let mut found: HashSet<[u8; 16]> = HashSet::new();
+
+        // Each domain is in exactly one of the two calls: active ones with the asked
+        // groups, inactive ones with state only (no monitor is woken for them).
+        let passes = [
+            (
+                sys::VIR_DOMAIN_STATS_STATE | stats_mask(groups),
+                sys::VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE,
+                groups,
+            ),
+            (
+                sys::VIR_DOMAIN_STATS_STATE,
+                sys::VIR_CONNECT_GET_ALL_DOMAINS_STATS_INACTIVE,
+                StatsGroups::STATE,
+            ),
+        ];
+        for (i, (mask, filter, groups)) in passes.into_iter().enumerate() {
+            let list = self.fetch_stats(mask, filter)?;
+            cost.bulk_calls += 1;
+            cost.records += list.len();
+            if i == 0 {
+                cost.active_records = list.len();
+            }
+            out.reserve(list.len());
+            let wanted = Wanted {
+                state: true,
+                groups,
+            };
+            for rec in list.records() {
+                let Some(uuid) = rec.uuid() else { continue };
+                if !found.insert(uuid) {
+                    continue;
+                }
+                let d = Decoded::read(wanted, rec.params());
+                cost.params_taken += d.taken;
+                let mut raw = RawDomain {
+                    uuid: format_uuid(&uuid),
+                    name: rec.name().unwrap_or_default(),
+                    persistent: true,
+                    ..RawDomain::default()
+                };
+                d.apply_state(&mut raw);
+                d.apply_counters(&mut raw);
+                out.push(raw);
+            }
+        }
+
+        // A domain that started or stopped between the two calls is in neither: read the
+        // state of those alone (rare: only around a transition), so no poll loses a VM.
+        for uuid in memory.seen.difference(&found).copied().collect::<Vec<_>>() {
+            let text = format_uuid(&uuid);
+            let Ok(dom) = self
+                .conn
+                .lookup_domain_by_uuid_string(&text)
+                .map(DomainHandle::new)
+            else {
+                continue; // gone for real
+            };
+            cost.single_calls += 1;
+            if let Ok((state, reason)) = ffi::domain_state(&dom) {
+                found.insert(uuid);
+                out.push(RawDomain {
+                    uuid: text,
+                    name: dom.name().unwrap_or_default(),
+                    state: Some(RunState::from_code(state)),
+                    reason,
+                    persistent: true,
+                    ..RawDomain::default()
+                });
+            }
+        }
+
+        // The persistent and libvirt-autostart flags change rarely and announce nothing:
+        // re-list them when a domain appears or they are older than FLAGS_MAX_AGE.
+        let appeared = found.iter().any(|u| !memory.seen.contains(u));
+        let stale = memory
+            .flags_at
+            .is_none_or(|at| at.elapsed() >= FLAGS_MAX_AGE);
+        if !out.is_empty() && (appeared || stale) {
+            memory.transient = ffi::list_uuids(&self.conn, sys::VIR_CONNECT_LIST_DOMAINS_TRANSIENT)
+                .map_err(|e| self.conn_error("poll", &e))?;
+            memory.autostart = ffi::list_uuids(&self.conn, sys::VIR_CONNECT_LIST_DOMAINS_AUTOSTART)
+                .map_err(|e| self.conn_error("poll", &e))?;
+            memory.flags_at = Some(Instant::now());
+            cost.list_calls += 2;
+        }
+        for raw in &mut out {
+            raw.persistent = !memory.transient.contains(&raw.uuid);
+            raw.libvirt_autostart = memory.autostart.contains(&raw.uuid);
+        }
+        memory.seen = found;
+
+        *self.last_poll.lock().unwrap_or_else(|e| e.into_inner()) = cost;
+        Ok(out)
+    }
+
+    fn lookup(&self, name_or_uuid: &str) -> HvResult<DomainRef> {
+        let by_uuid = self.conn.lookup_domain_by_uuid_string(name_or_uuid);
+        let dom = match by_uuid {
+            Ok(d) => DomainHandle::new(d),
+            Err(_) => match self.conn.lookup_domain_by_name(name_or_uuid) {
+                Ok(d) => DomainHandle::new(d),
+                Err(e) => {
+                    let kind = error_kind(&e);
+                    let message = if kind == HvErrorKind::NoDomain || kind == HvErrorKind::Other {
+                        format!(
+                            "no domain named or with UUID \"{name_or_uuid}\" on {}",
+                            self.uri
+                        )
+                    } else {
+                        format!("lookup \"{name_or_uuid}\" on {}: {}", self.uri, e.message())
+                    };
+                    let kind = if kind == HvErrorKind::Other {
+                        HvErrorKind::NoDomain
+                    } else {
+                        kind
+                    };
+                    return Err(HvError::new(kind, message));
+                }
+            },
+        };
+        let uuid = dom
+            .uuid_string()
+            .map_err(|e| action_error("lookup", name_or_uuid, &dom, &e))?;
+        Ok(DomainRef {
+            uuid,
+            name: dom_name(&dom),
+        })
+    }
+
+    fn details(&self, uuid: &str) -> HvResult<DomainDetails> {
+        let dom = self.domain("details", uuid)?;
+        let xml = dom
+            .xml_desc(0)
+            .map_err(|e| action_error("details", uuid, &dom, &e))?;
+        domxml::parse(&xml).map_err(|e| {
+            HvError::new(
+                HvErrorKind::Other,
+                format!("details {uuid}({}): domain XML: {e}", dom_name(&dom)),
+            )
+        })
+    }
+
+    fn addresses(&self, uuid: &str) -> HvResult<Vec<String>> {
+        let dom = self.domain("addresses", uuid)?;
+        for source in [
+            sys::VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE,
+            sys::VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT,
+            sys::VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP,
+        ] {
+            match ffi::interface_addresses(&dom, source) {
+                Ok(addrs) if !addrs.is_empty() => return Ok(addrs),
+                Ok(_) => {}
+                Err(e) => match error_kind(&e) {
+                    // The domain or the connection is gone: say so.
+                    HvErrorKind::NoDomain | HvErrorKind::Connection => {
+                        return Err(action_error("addresses", uuid, &dom, &e))
+                    }
+                    // No agent, not running, no ARP entry, unsupported: next source.
+                    _ => {}
+                },
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    fn metadata(&self, uuid: &str) -> HvResult<Option<String>> {
+        let dom = self.domain("read metadata", uuid)?;
+        match dom.metadata(
+            sys::VIR_DOMAIN_METADATA_ELEMENT as i32,
+            Some(LIFECYCLE_NS),
+            sys::VIR_DOMAIN_AFFECT_CURRENT,
+        ) {
+            Ok(xml) => domxml::metadata_namespaced_form(&xml, LIFECYCLE_PREFIX, LIFECYCLE_NS)
+                .map(Some)
+                .map_err(|e| {
+                    HvError::new(
+                        HvErrorKind::Other,
+                        format!("read metadata {uuid}({}): {e}", dom_name(&dom)),
+                    )
+                }),
+            Err(e) if raw_code(&e) == sys::VIR_ERR_NO_DOMAIN_METADATA => Ok(None),
+            Err(e) => Err(action_error("read metadata", uuid, &dom, &e)),
+        }
+    }
+
+    fn set_metadata(&self, uuid: &str, xml: Option<&str>) -> HvResult<()> {
+        let action = if xml.is_some() {
+            "write metadata"
+        } else {
+            "remove metadata"
+        };
+        let dom = self.domain(action, uuid)?;
+        let api_xml = match xml {
+            Some(x) => Some(domxml::metadata_api_form(x, LIFECYCLE_NS).map_err(|e| {
+                HvError::new(
+                    HvErrorKind::Other,
+                    format!("{action} {uuid}({}): {e}", dom_name(&dom)),
+                )
+            })?),
+            None => None,
+        };
+        let active = dom
+            .is_active()
+            .map_err(|e| action_error(action, uuid, &dom, &e))?;
+        let persistent = dom
+            .is_persistent()
+            .map_err(|e| action_error(action, uuid, &dom, &e))?;
+        let flags = match (active, persistent) {
+            (true, true) => sys::VIR_DOMAIN_AFFECT_LIVE | sys::VIR_DOMAIN_AFFECT_CONFIG,
+            (false, _) => sys::VIR_DOMAIN_AFFECT_CONFIG,
+            (true, false) => sys::VIR_DOMAIN_AFFECT_LIVE,
+        };
+        let key = api_xml.as_ref().map(|_| LIFECYCLE_PREFIX);
+        dom.set_metadata(
+            sys::VIR_DOMAIN_METADATA_ELEMENT as i32,
+            api_xml.as_deref(),
+            key,
+            Some(LIFECYCLE_NS),
+            flags,
+        )
+        .map_err(|e| action_error(action, uuid, &dom, &e))
+    }
+
+    fn start(&self, uuid: &str) -> HvResult<()> {
+        self.with_domain("start", uuid, |d| d.create().map(drop))
+    }
+
+    fn shutdown(&self, uuid: &str) -> HvResult<()> {
+        self.with_domain("shutdown", uuid, Domain::shutdown)
+    }
+
+    fn reboot(&self, uuid: &str) -> HvResult<()> {
+        self.with_domain("reboot", uuid, |d| d.reboot(0))
+    }
+
+    fn destroy(&self, uuid: &str) -> HvResult<()> {
+        self.with_domain("destroy", uuid, Domain::destroy)
+    }
+
+    fn suspend(&self, uuid: &str) -> HvResult<()> {
+        self.with_domain("suspend", uuid, Domain::suspend)
+    }
+
+    fn resume(&self, uuid: &str) -> HvResult<()> {
+        self.with_domain("resume", uuid, Domain::resume)
+    }
+
+    fn managed_save(&self, uuid: &str) -> HvResult<()> {
+        self.with_domain("managed save", uuid, |d| d.managed_save(0))
+    }
+
+    fn undefine(&self, uuid: &str) -> HvResult<()> {
+        // A running domain becomes transient: the next poll re-lists the flags.
+        self.forget_flags();
+        self.with_domain("undefine", uuid, |d| {
+            let mut last = None;
+            for flags in UNDEFINE_LADDER {
+                match d.undefine_flags(flags) {
+                    Ok(()) => return Ok(()),
+                    Err(e) if is_unsupported_flag(&e) => last = Some(e),
+                    Err(e) => return Err(e),
+                }
+            }
+            match last {
+                Some(e) => Err(e),
+                None => Ok(()),
+            }
+        })
+    }
+
+    fn define(&self, xml: &str) -> HvResult<Uuid> {
+        // Defining over a transient domain makes it persistent.
+        self.forget_flags();
+        let dom = self
+            .conn
+            .define_domain_xml(xml)
+            .map(DomainHandle::new)
+            .map_err(|e| {
+                HvError::new(
+                    error_kind(&e),
+                    format!("define on {}: {}", self.uri, e.message()),
+                )
+            })?;
+        dom.uuid_string()
+            .map_err(|e| action_error("define", "?", &dom, &e))
+    }
+
+    fn delete_volume(&self, path: &str) -> HvResult<bool> {
+        let fail = |e: &virt::error::Error| {
+            HvError::new(
+                error_kind(e),
+                format!("delete volume {path} on {}: {}", self.uri, e.message()),
+            )
+        };
+        // virt's StorageVol is dropped normally: its Drop panics only when freeing a
+        // valid reference fails, which libvirt does not do.
+        let vol = match self.conn.lookup_storage_vol_by_path(path) {
+            Ok(vol) => vol,
+            Err(e) if raw_code(&e) == sys::VIR_ERR_NO_STORAGE_VOL => return Ok(false),
+            Err(e) => return Err(fail(&e)),
+        };
+        vol.delete(0).map_err(|e| fail(&e))?;
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn hypervisor_is_send_sync() {
+        assert_send_sync::<LibvirtHypervisor>();
+    }
+
+    #[test]
+    fn test_driver_file_only_for_local_node_files() {
+        assert_eq!(
+            test_driver_file("test:///tmp/node.xml"),
+            Some("/tmp/node.xml")
+        );
+        assert_eq!(
+            test_driver_file("test:///tmp/node.xml?x=1"),
+            Some("/tmp/node.xml")
+        );
+        assert_eq!(test_driver_file("test:///default"), None);
+        assert_eq!(test_driver_file("test+unix:///default"), None);
+        assert_eq!(test_driver_file("qemu:///system"), None);
+        assert_eq!(test_driver_file("test://host/x"), None);
+    }
+
+    #[test]
+    fn stats_mask_per_group() {
+        assert_eq!(stats_mask(StatsGroups::STATE), 0);
+        assert_eq!(
+            stats_mask(StatsGroups::ALL),
+            sys::VIR_DOMAIN_STATS_CPU_TOTAL
+                | sys::VIR_DOMAIN_STATS_BALLOON
+                | sys::VIR_DOMAIN_STATS_BLOCK
+                | sys::VIR_DOMAIN_STATS_VCPU
+        );
+        assert_eq!(
+            stats_mask(StatsGroups {
+                balloon: true,
+                ..StatsGroups::STATE
+            }),
+            sys::VIR_DOMAIN_STATS_BALLOON
+        );
+    }
+
+    #[test]
+    fn undefine_ladder_always_keeps_managed_save_and_snapshots() {
+        for flags in UNDEFINE_LADDER {
+            assert_ne!(flags & sys::VIR_DOMAIN_UNDEFINE_MANAGED_SAVE, 0);
+            assert_ne!(flags & sys::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA, 0);
+            assert_eq!(flags & sys::VIR_DOMAIN_UNDEFINE_KEEP_NVRAM, 0);
+        }
+    }
+}
