@@ -12,10 +12,20 @@
 //! order and removes the VM from the map when the queue is empty. A VM is in the map
 //! exactly while it has a command queued or running, which is what [`Executor::busy`]
 //! reports, and the map never grows beyond the VMs with work.
+//!
+//! The engine's ops: [`Op::Cleanup`] is a multi-step procedure that re-checks the VM
+//! before each destructive step (see [`cleanup`]); [`Op::RestartByPolicy`] starts a
+//! stopped VM and counts it in `restart_count`; [`Op::ResetRestartCount`] sets the count
+//! back to 0. Time comes from a [`Clock`], so tests need not wait out grace periods.
 
+mod cleanup;
+pub mod clock;
 pub mod precondition;
+mod restart;
 mod run;
 
+#[cfg(test)]
+mod engine_tests;
 #[cfg(test)]
 mod tests;
 
@@ -32,6 +42,8 @@ use crate::hypervisor::Hypervisor;
 use crate::lifecycle::{Actor, Command, Op};
 use crate::store::{Journal, JournalEntry};
 
+pub use cleanup::SHUTDOWN_POLL_INTERVAL;
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use precondition::Precondition;
 
 /// Identifies one submitted command, so the dashboard can match results to requests.
@@ -60,9 +72,12 @@ pub enum Outcome {
     Ok(String),
     /// The hypervisor call failed (or the VM could not be re-checked); the error.
     Failed(String),
-    /// vmlife decided not to act and called nothing that changes anything; why.
+    /// vmlife decided not to act; why. It called nothing that changes anything, except
+    /// in a cleanup stopped by a later step's re-check: the message then ends with
+    /// `(already done: …)`.
     Refused(String),
-    /// Dry run; what would have been done ([`Op::describe`]).
+    /// Dry run; what would have been done ([`Op::describe`], or a cleanup's or a
+    /// restart's own plan), without the leading "would".
     DryRun(String),
 }
 
@@ -159,6 +174,7 @@ struct Shared {
     journal: Arc<Journal>,
     results: UnboundedSender<ExecResult>,
     options: ExecOptions,
+    clock: Arc<dyn Clock>,
     next_job: AtomicU64,
     /// Waiting jobs per VM UUID. An entry exists exactly while a worker serves that VM
     /// (its running job is already popped), so "is there an entry" decides whether a
@@ -194,12 +210,25 @@ impl Executor {
         results: UnboundedSender<ExecResult>,
         options: ExecOptions,
     ) -> Executor {
+        Executor::with_clock(hv, journal, results, options, Arc::new(SystemClock::new()))
+    }
+
+    /// An executor with `options` that reads time from `clock` and waits with it (the
+    /// cleanup's grace period); tests pass a [`ManualClock`].
+    pub fn with_clock(
+        hv: Arc<dyn Hypervisor>,
+        journal: Arc<Journal>,
+        results: UnboundedSender<ExecResult>,
+        options: ExecOptions,
+        clock: Arc<dyn Clock>,
+    ) -> Executor {
         Executor {
             shared: Arc::new(Shared {
                 hv,
                 journal,
                 results,
                 options,
+                clock,
                 next_job: AtomicU64::new(1),
                 queues: Mutex::new(HashMap::new()),
             }),
@@ -353,7 +382,7 @@ impl Shared {
         // A panic in an adapter must not kill the worker: the VM would stay busy and
         // its queued commands would never run.
         let (outcome, detail) = catch_unwind(AssertUnwindSafe(|| {
-            run::perform(hv, &job.cmd, &job.actor, self.options.dry_run, Utc::now())
+            run::perform(hv, &job.cmd, &job.actor, self.options.dry_run, &*self.clock)
         }))
         .unwrap_or_else(|_| {
             (

@@ -3,16 +3,22 @@
 //!
 //! Between the moment a person pressed a key (or the engine planned a cleanup) and the
 //! moment a blocking thread gets to run the command, the VM may have been renamed,
-//! removed, or replaced. The executor reads [`Facts`] once and checks each
-//! [`Precondition`] that [`required`] lists against them with the pure [`check`].
+//! removed, replaced, extended or made permanent. The executor reads [`Facts`] (only
+//! what the checks need) and checks each [`Precondition`] that [`required`] lists
+//! against them with the pure [`check`]. A multi-step command ([`Op::Cleanup`]) runs the
+//! checks again right before each of its destructive steps ([`recheck_with`]).
 //!
-//! To add a policy re-check (issue 4: "still expired", "still temporary" before a
-//! cleanup step): add a variant to [`Precondition`], list it in [`required`] for the
-//! commands and actors it applies to, read what it needs into [`Facts`], and give it an
-//! arm in [`check`].
+//! To add a re-check: add a variant to [`Precondition`], list it in [`required`] for the
+//! commands and actors it applies to, read what it needs in [`Facts::read`], and give it
+//! an arm in [`check`].
 
-use crate::hypervisor::{DomainRef, HvErrorKind, HvResult, Hypervisor};
+use chrono::DateTime;
+
+use crate::hypervisor::{DomainRef, HvErrorKind, HvResult, Hypervisor, RawDomain, StatsGroups};
+use crate::lifecycle::ttl::{self, TtlStatus};
 use crate::lifecycle::{Actor, Command, Op};
+use crate::metadata;
+use crate::model::{PersistenceMode, RestartPolicy};
 
 use super::Outcome;
 
@@ -22,6 +28,25 @@ pub enum Precondition {
     /// The UUID still exists and still carries the name the requester saw: a renamed
     /// or vanished VM is not what the person (or the plan) meant.
     SameIdentity,
+    /// Cleanup: the VM's metadata is valid, temporary, `auto_cleanup = true`, and its
+    /// TTL has run out now. A missing `created_at_unix` counts from now (so a VM never
+    /// stamped is never cleaned by surprise); missing metadata is permanent.
+    StillDue,
+    /// Restart by policy: the VM is still shut off.
+    StillStopped,
+    /// Restart by policy: the VM's metadata is valid, `restart_policy` is not `no`, it
+    /// has not expired, and `restart_count` is below `max_retries`.
+    RestartAllowed,
+}
+
+impl Precondition {
+    fn needs_metadata(self) -> bool {
+        matches!(self, Precondition::StillDue | Precondition::RestartAllowed)
+    }
+
+    fn needs_state(self) -> bool {
+        matches!(self, Precondition::StillStopped)
+    }
 }
 
 /// What the executor read from the hypervisor right before the call.
@@ -29,27 +54,63 @@ pub enum Precondition {
 pub struct Facts {
     /// `lookup(vm_id)`.
     pub domain: HvResult<DomainRef>,
+    /// `metadata(vm_id)`, when a check needs it.
+    pub metadata: Option<HvResult<Option<String>>>,
+    /// The VM's row of a state-only poll (`Ok(None)`: not in it), when a check needs it.
+    pub state: Option<HvResult<Option<RawDomain>>>,
+    /// Unix seconds at the re-check.
+    pub now: i64,
 }
 
 impl Facts {
-    /// Reads the facts the re-checks need; read-only calls, so also done in dry run.
-    pub fn read(hv: &dyn Hypervisor, cmd: &Command) -> Facts {
+    /// Facts with only the identity read (the others `None`).
+    pub fn identity(domain: HvResult<DomainRef>, now: i64) -> Facts {
         Facts {
-            domain: hv.lookup(&cmd.vm_id),
+            domain,
+            metadata: None,
+            state: None,
+            now,
         }
     }
+
+    /// Reads what `pres` need; read-only calls, so also done in dry run.
+    pub fn read(hv: &dyn Hypervisor, cmd: &Command, pres: &[Precondition], now: i64) -> Facts {
+        let mut facts = Facts::identity(hv.lookup(&cmd.vm_id), now);
+        if pres.iter().any(|p| p.needs_metadata()) {
+            facts.metadata = Some(hv.metadata(&cmd.vm_id));
+        }
+        if pres.iter().any(|p| p.needs_state()) {
+            facts.state = Some(state_of(hv, &cmd.vm_id));
+        }
+        facts
+    }
+}
+
+/// The domain's row of a state-only poll; `Ok(None)` when it is not there.
+pub fn state_of(hv: &dyn Hypervisor, uuid: &str) -> HvResult<Option<RawDomain>> {
+    Ok(hv
+        .poll(StatsGroups::STATE)?
+        .into_iter()
+        .find(|d| d.uuid == uuid))
 }
 
 /// The re-checks `cmd` needs when `actor` asked for it.
 ///
-/// Destructive steps and metadata edits check the VM's identity; starting, pausing and
-/// resuming act on the UUID whatever its name now is, and cannot lose anything.
+/// Destructive steps, metadata edits and the engine's ops check the VM's identity;
+/// starting, pausing and resuming act on the UUID whatever its name now is, and cannot
+/// lose anything. A cleanup also checks that the VM is still due, whoever asked (a
+/// person removes a VM that is not due with destroy and undefine, not with cleanup); a
+/// restart by policy, that the VM is still stopped and its policy still wants it.
 pub fn required(cmd: &Command, _actor: &Actor) -> Vec<Precondition> {
-    let edits_metadata = matches!(cmd.op, Op::ExtendTtl { .. } | Op::SetMode { .. });
-    if cmd.op.is_destructive() || edits_metadata {
-        vec![Precondition::SameIdentity]
-    } else {
-        Vec::new()
+    use Precondition::*;
+    match cmd.op {
+        Op::Cleanup { .. } => vec![SameIdentity, StillDue],
+        Op::RestartByPolicy => vec![SameIdentity, StillStopped, RestartAllowed],
+        Op::ResetRestartCount | Op::ExtendTtl { .. } | Op::SetMode { .. } => {
+            vec![SameIdentity]
+        }
+        ref op if op.is_destructive() => vec![SameIdentity],
+        _ => Vec::new(),
     }
 }
 
@@ -59,36 +120,61 @@ pub fn required(cmd: &Command, _actor: &Actor) -> Vec<Precondition> {
 pub fn check(pre: Precondition, cmd: &Command, facts: &Facts) -> Result<(), Outcome> {
     match pre {
         Precondition::SameIdentity => check_identity(cmd, &facts.domain),
+        Precondition::StillDue => check_due(cmd, facts),
+        Precondition::StillStopped => check_stopped(cmd, facts),
+        Precondition::RestartAllowed => check_restart(cmd, facts),
     }
 }
 
 /// Reads the facts and runs every check `cmd` needs; `Ok` when it may run.
-pub fn recheck(hv: &dyn Hypervisor, cmd: &Command, actor: &Actor) -> Result<(), Outcome> {
-    let pres = required(cmd, actor);
+pub fn recheck(hv: &dyn Hypervisor, cmd: &Command, actor: &Actor, now: i64) -> Result<(), Outcome> {
+    recheck_with(hv, cmd, &required(cmd, actor), now)
+}
+
+/// Reads the facts `pres` need and checks them in order; `Ok` when all hold.
+pub fn recheck_with(
+    hv: &dyn Hypervisor,
+    cmd: &Command,
+    pres: &[Precondition],
+    now: i64,
+) -> Result<(), Outcome> {
     if pres.is_empty() {
         return Ok(());
     }
-    let facts = Facts::read(hv, cmd);
-    pres.into_iter().try_for_each(|p| check(p, cmd, &facts))
+    let facts = Facts::read(hv, cmd, pres, now);
+    pres.iter().try_for_each(|&p| check(p, cmd, &facts))
+}
+
+fn gone(cmd: &Command) -> Outcome {
+    Outcome::Refused(format!(
+        "domain {} ({}) no longer exists",
+        cmd.vm_name, cmd.vm_id
+    ))
+}
+
+fn cannot_recheck(cmd: &Command, e: impl std::fmt::Display) -> Outcome {
+    Outcome::Failed(format!(
+        "cannot re-check {} before {}: {e}",
+        cmd.vm_name,
+        cmd.op.name()
+    ))
+}
+
+fn not_read(cmd: &Command, what: &str) -> Outcome {
+    Outcome::Failed(format!(
+        "internal error: {what} of {} was not read before {}",
+        cmd.vm_name,
+        cmd.op.name()
+    ))
 }
 
 fn check_identity(cmd: &Command, found: &HvResult<DomainRef>) -> Result<(), Outcome> {
-    let gone = || {
-        Outcome::Refused(format!(
-            "domain {} ({}) no longer exists",
-            cmd.vm_name, cmd.vm_id
-        ))
-    };
     match found {
-        Err(e) if e.kind == HvErrorKind::NoDomain => Err(gone()),
+        Err(e) if e.kind == HvErrorKind::NoDomain => Err(gone(cmd)),
         // Not knowing is not a reason to act: the VM may have been replaced.
-        Err(e) => Err(Outcome::Failed(format!(
-            "cannot re-check {} before {}: {e}",
-            cmd.vm_name,
-            cmd.op.name()
-        ))),
+        Err(e) => Err(cannot_recheck(cmd, e)),
         // `lookup` also matches names; a domain *named* like the UUID is not the VM.
-        Ok(d) if d.uuid != cmd.vm_id => Err(gone()),
+        Ok(d) if d.uuid != cmd.vm_id => Err(gone(cmd)),
         Ok(d) if d.name != cmd.vm_name => Err(Outcome::Refused(format!(
             "domain {} is now named {}, not {}",
             cmd.vm_id, d.name, cmd.vm_name
@@ -97,22 +183,137 @@ fn check_identity(cmd: &Command, found: &HvResult<DomainRef>) -> Result<(), Outc
     }
 }
 
+/// The metadata the facts hold: `Ok(None)` when the VM has no vmlife element.
+fn read_meta(
+    cmd: &Command,
+    facts: &Facts,
+) -> Result<Option<Result<metadata::LifecycleMeta, metadata::MetaError>>, Outcome> {
+    match &facts.metadata {
+        None => Err(not_read(cmd, "the metadata")),
+        Some(Err(e)) if e.kind == HvErrorKind::NoDomain => Err(gone(cmd)),
+        Some(Err(e)) => Err(cannot_recheck(cmd, e)),
+        Some(Ok(None)) => Ok(None),
+        Some(Ok(Some(xml))) => Ok(Some(metadata::parse(xml))),
+    }
+}
+
+fn check_due(cmd: &Command, facts: &Facts) -> Result<(), Outcome> {
+    let no = |why: String| Err(Outcome::Refused(format!("no longer due: {why}")));
+    let meta = match read_meta(cmd, facts)? {
+        None => return no("it has no vmlife metadata (permanent)".into()),
+        Some(Err(e)) => return no(format!("invalid policy ({e})")),
+        Some(Ok(m)) => m,
+    };
+    let p = &meta.persistence;
+    if p.mode == PersistenceMode::Permanent {
+        return no("made permanent".into());
+    }
+    if !p.auto_cleanup {
+        return no("auto_cleanup = false".into());
+    }
+    let now = facts.now;
+    match ttl::status(p, now, now) {
+        TtlStatus::Expired { .. } => Ok(()),
+        TtlStatus::Permanent => no("made permanent".into()),
+        TtlStatus::Live { expires_at, .. } => match (p.scheduled_cleanup, p.created_at_unix) {
+            (Some(_), _) => no(format!("extended to {}", show_time(expires_at))),
+            (None, None) => no("not expired (no created_at_unix: it counts from now)".into()),
+            (None, Some(_)) => no(format!("not expired (expires {})", show_time(expires_at))),
+        },
+    }
+}
+
+fn check_stopped(cmd: &Command, facts: &Facts) -> Result<(), Outcome> {
+    match &facts.state {
+        None => Err(not_read(cmd, "the state")),
+        Some(Err(e)) => Err(cannot_recheck(cmd, e)),
+        Some(Ok(None)) => Err(gone(cmd)),
+        Some(Ok(Some(d))) if d.state.is_some_and(|s| s.is_active()) => {
+            Err(Outcome::Refused("already running".into()))
+        }
+        Some(Ok(Some(_))) => Ok(()),
+    }
+}
+
+fn check_restart(cmd: &Command, facts: &Facts) -> Result<(), Outcome> {
+    let refuse = |why: String| Err(Outcome::Refused(why));
+    let meta = match read_meta(cmd, facts)? {
+        // No element: the contract defaults, as the planner saw them.
+        None => metadata::LifecycleMeta::default(),
+        Some(Err(e)) => return refuse(format!("invalid policy ({e})")),
+        Some(Ok(m)) => m,
+    };
+    let p = &meta.persistence;
+    if p.restart_policy == RestartPolicy::No {
+        return refuse("restart_policy = no".into());
+    }
+    let now = facts.now;
+    if matches!(ttl::status(p, now, now), TtlStatus::Expired { .. }) {
+        return refuse("expired: left stopped for cleanup".into());
+    }
+    let done = meta.state.restart_count;
+    if done >= p.max_retries {
+        return refuse(format!(
+            "{done} restarts in a row reached max_retries = {}",
+            p.max_retries
+        ));
+    }
+    Ok(())
+}
+
+/// A unix time for a one-line message; the raw number if it is out of chrono's range.
+pub(super) fn show_time(unix: i64) -> String {
+    DateTime::from_timestamp(unix, 0).map_or_else(
+        || unix.to_string(),
+        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hypervisor::HvError;
+    use crate::hypervisor::{HvError, RunState};
+    use crate::metadata::LifecycleMeta;
+    use crate::model::VmPersistence;
+
+    const NOW: i64 = 1_800_000_000;
 
     fn cmd(op: Op) -> Command {
         Command::new("u-1", "web-1", op, "test")
     }
 
     fn found(uuid: &str, name: &str) -> Facts {
-        Facts {
-            domain: Ok(DomainRef {
+        Facts::identity(
+            Ok(DomainRef {
                 uuid: uuid.into(),
                 name: name.into(),
             }),
+            NOW,
+        )
+    }
+
+    fn cleanup() -> Command {
+        cmd(Op::Cleanup {
+            force: false,
+            grace_seconds: 60,
+            remove_storage: false,
+        })
+    }
+
+    fn with_meta(xml: Option<String>) -> Facts {
+        Facts {
+            metadata: Some(Ok(xml)),
+            ..found("u-1", "web-1")
         }
+    }
+
+    fn temp(f: impl FnOnce(&mut VmPersistence)) -> Option<String> {
+        let mut m = LifecycleMeta::default();
+        m.persistence.mode = PersistenceMode::Temporary;
+        m.persistence.ttl_hours = 1.0;
+        m.persistence.created_at_unix = Some(NOW - 7200);
+        f(&mut m.persistence);
+        Some(metadata::to_xml(&m))
     }
 
     #[test]
@@ -130,13 +331,12 @@ mod tests {
             "domain web-1 (u-1) no longer exists".into(),
         ));
         assert_eq!(check(p, &c, &found("u-9", "u-1")), gone);
-        let missing = Facts {
-            domain: Err(HvError::new(HvErrorKind::NoDomain, "no such domain")),
-        };
+        let missing = Facts::identity(
+            Err(HvError::new(HvErrorKind::NoDomain, "no such domain")),
+            NOW,
+        );
         assert_eq!(check(p, &c, &missing), gone);
-        let down = Facts {
-            domain: Err(HvError::new(HvErrorKind::Connection, "link down")),
-        };
+        let down = Facts::identity(Err(HvError::new(HvErrorKind::Connection, "link down")), NOW);
         assert_eq!(
             check(p, &c, &down),
             Err(Outcome::Failed(
@@ -146,7 +346,116 @@ mod tests {
     }
 
     #[test]
+    fn still_due_table() {
+        let c = cleanup();
+        let due = |xml| check(Precondition::StillDue, &c, &with_meta(xml));
+        let refused = |why: &str| Err(Outcome::Refused(format!("no longer due: {why}")));
+        assert_eq!(due(temp(|_| {})), Ok(()));
+        assert_eq!(
+            due(temp(|p| p.scheduled_cleanup = Some(NOW - 1))),
+            Ok(()),
+            "scheduled in the past"
+        );
+        assert_eq!(
+            due(temp(|p| p.scheduled_cleanup = Some(NOW + 3600))),
+            refused("extended to 2027-01-15 09:00 UTC")
+        );
+        assert_eq!(
+            due(temp(|p| p.mode = PersistenceMode::Permanent)),
+            refused("made permanent")
+        );
+        assert_eq!(
+            due(temp(|p| p.auto_cleanup = false)),
+            refused("auto_cleanup = false")
+        );
+        assert_eq!(
+            due(temp(|p| p.created_at_unix = None)),
+            refused("not expired (no created_at_unix: it counts from now)")
+        );
+        assert_eq!(
+            due(temp(|p| p.ttl_hours = 3.0)),
+            refused("not expired (expires 2027-01-15 09:00 UTC)")
+        );
+        assert_eq!(due(None), refused("it has no vmlife metadata (permanent)"));
+        let Err(Outcome::Refused(why)) = due(Some(
+            r#"<lifecycle xmlns="urn:vmlife:lifecycle:1"><persistence mode="sometimes"/></lifecycle>"#
+                .into(),
+        )) else {
+            panic!("invalid metadata not refused");
+        };
+        assert!(why.starts_with("no longer due: invalid policy ("), "{why}");
+        // Metadata that could not be read is not a reason to act.
+        let unreadable = Facts {
+            metadata: Some(Err(HvError::new(HvErrorKind::Connection, "link down"))),
+            ..found("u-1", "web-1")
+        };
+        assert_eq!(
+            check(Precondition::StillDue, &c, &unreadable),
+            Err(Outcome::Failed(
+                "cannot re-check web-1 before cleanup: link down".into()
+            ))
+        );
+        let unread = found("u-1", "web-1");
+        assert!(matches!(
+            check(Precondition::StillDue, &c, &unread),
+            Err(Outcome::Failed(_))
+        ));
+    }
+
+    #[test]
+    fn restart_checks() {
+        let c = cmd(Op::RestartByPolicy);
+        let state = |s: RunState| Facts {
+            state: Some(Ok(Some(RawDomain {
+                uuid: "u-1".into(),
+                name: "web-1".into(),
+                state: Some(s),
+                ..RawDomain::default()
+            }))),
+            ..found("u-1", "web-1")
+        };
+        let p = Precondition::StillStopped;
+        assert_eq!(check(p, &c, &state(RunState::Shutoff)), Ok(()));
+        assert_eq!(check(p, &c, &state(RunState::Crashed)), Ok(()));
+        assert_eq!(
+            check(p, &c, &state(RunState::Running)),
+            Err(Outcome::Refused("already running".into()))
+        );
+        assert_eq!(
+            check(p, &c, &state(RunState::Paused)),
+            Err(Outcome::Refused("already running".into()))
+        );
+        let meta = |f: &dyn Fn(&mut LifecycleMeta)| {
+            let mut m = LifecycleMeta::default();
+            f(&mut m);
+            with_meta(Some(metadata::to_xml(&m)))
+        };
+        let p = Precondition::RestartAllowed;
+        assert_eq!(check(p, &c, &meta(&|_| {})), Ok(()));
+        assert_eq!(check(p, &c, &with_meta(None)), Ok(()), "contract defaults");
+        assert_eq!(
+            check(
+                p,
+                &c,
+                &meta(&|m| m.persistence.restart_policy = RestartPolicy::No)
+            ),
+            Err(Outcome::Refused("restart_policy = no".into()))
+        );
+        assert_eq!(
+            check(p, &c, &meta(&|m| m.state.restart_count = 5)),
+            Err(Outcome::Refused(
+                "5 restarts in a row reached max_retries = 5".into()
+            ))
+        );
+        assert_eq!(
+            check(p, &c, &with_meta(temp(|_| {}))),
+            Err(Outcome::Refused("expired: left stopped for cleanup".into()))
+        );
+    }
+
+    #[test]
     fn which_commands_are_rechecked() {
+        use Precondition::*;
         let actor = Actor::Engine;
         for op in [Op::Start, Op::Suspend, Op::Resume] {
             assert!(required(&cmd(op), &actor).is_empty());
@@ -159,10 +468,18 @@ mod tests {
             Op::Undefine,
             Op::ExtendTtl { hours: 1.0 },
             Op::SetMode {
-                mode: crate::model::PersistenceMode::Permanent,
+                mode: PersistenceMode::Permanent,
             },
+            Op::ResetRestartCount,
         ] {
-            assert_eq!(required(&cmd(op), &actor), vec![Precondition::SameIdentity]);
+            assert_eq!(required(&cmd(op), &actor), vec![SameIdentity]);
         }
+        for actor in [Actor::Engine, Actor::Dashboard("alice".into())] {
+            assert_eq!(required(&cleanup(), &actor), vec![SameIdentity, StillDue]);
+        }
+        assert_eq!(
+            required(&cmd(Op::RestartByPolicy), &actor),
+            vec![SameIdentity, StillStopped, RestartAllowed]
+        );
     }
 }

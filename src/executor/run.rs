@@ -10,7 +10,9 @@ use crate::lifecycle::{edit, ttl, Actor, Command, Op};
 use crate::metadata;
 use crate::model::PersistenceMode;
 
-use super::{precondition, Outcome};
+use super::clock::Clock;
+use super::precondition::show_time;
+use super::{cleanup, precondition, restart, Outcome};
 
 /// Runs `cmd`: re-checks, then the call (or, in dry run, nothing that changes anything).
 /// Returns the outcome and the journal's `detail`.
@@ -19,9 +21,10 @@ pub(super) fn perform(
     cmd: &Command,
     actor: &Actor,
     dry_run: bool,
-    now: DateTime<Utc>,
+    clock: &dyn Clock,
 ) -> (Outcome, Option<Value>) {
-    if let Err(refused) = precondition::recheck(hv, cmd, actor) {
+    let now = clock.now();
+    if let Err(refused) = precondition::recheck(hv, cmd, actor, now.timestamp()) {
         return (refused, None);
     }
     let name = &cmd.vm_name;
@@ -42,19 +45,32 @@ pub(super) fn perform(
         Op::ExtendTtl { .. } | Op::SetMode { .. } => {
             return edit_metadata(hv, cmd, dry_run, now);
         }
-        // The engine's multi-step ops (issue 4) are being written; until then they are
-        // refused, never half-run.
-        Op::Cleanup { .. } | Op::RestartByPolicy | Op::ResetRestartCount => {
-            return (
-                Outcome::Refused("not supported by this executor yet".into()),
-                None,
-            );
+        Op::Cleanup {
+            force,
+            grace_seconds,
+            remove_storage,
+        } => {
+            let params = cleanup::Params {
+                force,
+                grace_seconds,
+                remove_storage,
+            };
+            return cleanup::run(hv, cmd, params, dry_run, clock);
         }
+        Op::RestartByPolicy => return restart::restart(hv, cmd, dry_run, now.timestamp()),
+        Op::ResetRestartCount => return restart::reset_count(hv, cmd, dry_run),
     };
     if dry_run {
         return (Outcome::DryRun(cmd.op.describe()), None);
     }
     match call(hv, &cmd.vm_id) {
+        Ok(()) if cmd.op == Op::Start => {
+            // Uptime survives a restart of vmlife when the start is in the metadata.
+            match restart::stamp_start(hv, cmd, now.timestamp()) {
+                None => (Outcome::Ok(done), None),
+                Some(note) => (Outcome::Ok(format!("{done} ({note})")), None),
+            }
+        }
         Ok(()) => (Outcome::Ok(done), None),
         Err(e) => (Outcome::Failed(e.message), None),
     }
@@ -145,12 +161,4 @@ fn edit_metadata(
         Ok(()) => (Outcome::Ok(message), Some(detail)),
         Err(e) => (Outcome::Failed(e.message), Some(detail)),
     }
-}
-
-/// A unix time for a one-line message; the raw number if it is out of chrono's range.
-fn show_time(unix: i64) -> String {
-    DateTime::from_timestamp(unix, 0).map_or_else(
-        || unix.to_string(),
-        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
-    )
 }

@@ -107,6 +107,9 @@ impl Hypervisor for Slow {
     fn define(&self, xml: &str) -> HvResult<Uuid> {
         self.inner.define(xml)
     }
+    fn delete_volume(&self, path: &str) -> HvResult<bool> {
+        self.inner.delete_volume(path)
+    }
 }
 
 /// A fake with `web-1` (u-1) and `web-2` (u-2) running.

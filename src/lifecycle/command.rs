@@ -72,14 +72,13 @@ impl Op {
     pub fn is_destructive(&self) -> bool {
         matches!(
             self,
-            Op::Shutdown | Op::Reboot | Op::Destroy | Op::ManagedSave | Op::Undefine
+            Op::Shutdown
+                | Op::Reboot
+                | Op::Destroy
+                | Op::ManagedSave
+                | Op::Undefine
+                | Op::Cleanup { .. }
         )
-    }
-
-    /// True when the op calls libvirt to change something (all of them do; dry run
-    /// replaces each with a journal line).
-    pub fn is_mutating(&self) -> bool {
-        true
     }
 
     /// A short human description: `destroy (hard stop)`, `extend TTL by 1h`.
@@ -161,6 +160,43 @@ impl Command {
             vm_name: vm_name.into(),
             op,
             reason: reason.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_step_that_stops_or_removes_a_vm_is_destructive() {
+        let cleanup = Op::Cleanup {
+            force: false,
+            grace_seconds: 1,
+            remove_storage: false,
+        };
+        for op in [
+            Op::Shutdown,
+            Op::Reboot,
+            Op::Destroy,
+            Op::ManagedSave,
+            Op::Undefine,
+            cleanup,
+        ] {
+            assert!(op.is_destructive(), "{op:?}");
+        }
+        for op in [
+            Op::Start,
+            Op::Suspend,
+            Op::Resume,
+            Op::RestartByPolicy,
+            Op::ResetRestartCount,
+            Op::ExtendTtl { hours: 1.0 },
+            Op::SetMode {
+                mode: PersistenceMode::Permanent,
+            },
+        ] {
+            assert!(!op.is_destructive(), "{op:?}");
         }
     }
 }
