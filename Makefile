@@ -21,6 +21,7 @@ lint: deps-build
 ## Benchmarks (figures go to docs/PERFORMANCE.md).
 bench: deps-build
 	$(CARGO) bench --bench poll
+	$(CARGO) bench --bench frame
 
 deps-build:
 	@scripts/install-deps build
