@@ -143,8 +143,13 @@ fn action_phrase(op: &Op, vm: &str) -> String {
         Op::Suspend => format!("suspend {vm}"),
         Op::Resume => format!("resume {vm}"),
         Op::ManagedSave => format!("save {vm}"),
+        Op::DiscardManagedSave => format!("discard the managed save of {vm}"),
         Op::Undefine => format!("undefine {vm}"),
         Op::ExtendTtl { hours } => format!("extend TTL of {vm} by {hours}h"),
+        Op::SetExpiry { at } => format!(
+            "set the expiry of {vm} to {}",
+            crate::lifecycle::ttl::show_unix(*at)
+        ),
         Op::SetMode { mode } => format!("make {vm} {mode}"),
         Op::Cleanup { .. } => format!("clean up {vm}"),
         Op::RestartByPolicy => format!("restart {vm}"),

@@ -106,7 +106,10 @@ pub fn required(cmd: &Command, _actor: &Actor) -> Vec<Precondition> {
     match cmd.op {
         Op::Cleanup { .. } => vec![SameIdentity, StillDue],
         Op::RestartByPolicy => vec![SameIdentity, StillStopped, RestartAllowed],
-        Op::ResetRestartCount | Op::ExtendTtl { .. } | Op::SetMode { .. } => {
+        Op::ResetRestartCount
+        | Op::ExtendTtl { .. }
+        | Op::SetExpiry { .. }
+        | Op::SetMode { .. } => {
             vec![SameIdentity]
         }
         ref op if op.is_destructive() => vec![SameIdentity],

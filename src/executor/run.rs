@@ -41,8 +41,12 @@ pub(super) fn perform(
             |hv, u| hv.managed_save(u),
             format!("saved {name} (managed save)"),
         ),
+        Op::DiscardManagedSave => (
+            |hv, u| hv.managed_save_remove(u),
+            format!("discarded the managed save of {name}"),
+        ),
         Op::Undefine => (|hv, u| hv.undefine(u), format!("undefined {name}")),
-        Op::ExtendTtl { .. } | Op::SetMode { .. } => {
+        Op::ExtendTtl { .. } | Op::SetExpiry { .. } | Op::SetMode { .. } => {
             return edit_metadata(hv, cmd, dry_run, now);
         }
         Op::Cleanup {
@@ -76,7 +80,8 @@ pub(super) fn perform(
     }
 }
 
-/// `ExtendTtl` and `SetMode`: read, parse, edit, write back the metadata element.
+/// `ExtendTtl`, `SetExpiry` and `SetMode`: read, parse, edit, write back the metadata
+/// element.
 ///
 /// Invalid metadata is refused rather than overwritten: writing defaults over a typo
 /// would silently change policy the sysadmin wrote by hand.
@@ -131,6 +136,19 @@ fn edit_metadata(
                     at.map_or_else(|| "never".into(), show_time)
                 ),
                 json!({ "hours": hours, "previous_expiry": previous, "scheduled_cleanup": at }),
+            )
+        }
+        Op::SetExpiry { at } => {
+            let previous = meta
+                .persistence
+                .created_at_unix
+                .and_then(|c| ttl::expires_at(&meta.persistence, c));
+            if !edit::set_expiry(&mut meta, now_s, at) {
+                return (Outcome::Refused("permanent VMs have no TTL".into()), None);
+            }
+            (
+                format!("{name} now expires {}", show_time(at)),
+                json!({ "previous_expiry": previous, "scheduled_cleanup": at }),
             )
         }
         Op::SetMode { mode } => {

@@ -486,6 +486,29 @@ fn extend_ttl_moves_scheduled_cleanup() {
 }
 
 #[test]
+fn set_expiry_writes_scheduled_cleanup_and_refuses_permanent() {
+    let hv = fake();
+    hv.update("u-1", |d| d.metadata = Some(temporary_meta(3600, 2.0)));
+    let (ex, journal, _rx) = setup(hv.clone(), false);
+    let r = ex.run_now(
+        cmd("u-1", "web-1", Op::SetExpiry { at: 1_900_000_000 }),
+        alice(),
+    );
+    assert!(r.outcome.is_ok(), "{r}");
+    assert_eq!(r.to_string(), "web-1 now expires 2030-03-17 17:46 UTC");
+    let xml = hv.metadata("u-1").unwrap();
+    let meta = metadata::parse_or_default(xml.as_deref()).unwrap();
+    assert_eq!(meta.persistence.scheduled_cleanup, Some(1_900_000_000));
+    assert_eq!(journal.read_all().unwrap().entries[0].action, "set_expiry");
+    // A permanent VM has no TTL to set.
+    let r = ex.run_now(
+        cmd("u-2", "web-2", Op::SetExpiry { at: 1_900_000_000 }),
+        alice(),
+    );
+    assert!(matches!(r.outcome, Outcome::Refused(_)), "{r}");
+}
+
+#[test]
 fn extend_ttl_without_created_at_counts_from_now_and_stamps_it() {
     let hv = fake();
     let meta = metadata::to_xml(&LifecycleMeta {

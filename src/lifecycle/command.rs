@@ -21,11 +21,18 @@ pub enum Op {
     Suspend,
     Resume,
     ManagedSave,
+    /// Discard the managed save image, so the next start boots afresh (the saved
+    /// memory is lost).
+    DiscardManagedSave,
     /// Undefine with managed save, snapshot metadata and NVRAM.
     Undefine,
     /// Move the expiry `hours` later (from now when already expired).
     ExtendTtl {
         hours: f64,
+    },
+    /// Set a temporary VM's expiry (`scheduled_cleanup`) to `at`, unix seconds.
+    SetExpiry {
+        at: i64,
     },
     /// Make the VM permanent or temporary (temporary stamps `created_at_unix` = now).
     SetMode {
@@ -58,8 +65,10 @@ impl Op {
             Op::Suspend => "suspend",
             Op::Resume => "resume",
             Op::ManagedSave => "managed_save",
+            Op::DiscardManagedSave => "discard_managed_save",
             Op::Undefine => "undefine",
             Op::ExtendTtl { .. } => "extend_ttl",
+            Op::SetExpiry { .. } => "set_expiry",
             Op::SetMode { .. } => "set_mode",
             Op::Cleanup { .. } => "cleanup",
             Op::RestartByPolicy => "restart",
@@ -76,6 +85,7 @@ impl Op {
                 | Op::Reboot
                 | Op::Destroy
                 | Op::ManagedSave
+                | Op::DiscardManagedSave
                 | Op::Undefine
                 | Op::Cleanup { .. }
         )
@@ -91,8 +101,12 @@ impl Op {
             Op::Suspend => "suspend (pause vCPUs)".into(),
             Op::Resume => "resume".into(),
             Op::ManagedSave => "managed save (memory to disk, then stop)".into(),
+            Op::DiscardManagedSave => {
+                "discard the managed save (the next start boots afresh)".into()
+            }
             Op::Undefine => "undefine (remove the domain definition)".into(),
             Op::ExtendTtl { hours } => format!("extend TTL by {hours}h"),
+            Op::SetExpiry { at } => format!("expire at {}", super::ttl::show_unix(*at)),
             Op::SetMode { mode } => format!("make {mode}"),
             Op::Cleanup {
                 force: true,
@@ -180,6 +194,7 @@ mod tests {
             Op::Reboot,
             Op::Destroy,
             Op::ManagedSave,
+            Op::DiscardManagedSave,
             Op::Undefine,
             cleanup,
         ] {
@@ -192,6 +207,7 @@ mod tests {
             Op::RestartByPolicy,
             Op::ResetRestartCount,
             Op::ExtendTtl { hours: 1.0 },
+            Op::SetExpiry { at: 0 },
             Op::SetMode {
                 mode: PersistenceMode::Permanent,
             },

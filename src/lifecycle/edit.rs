@@ -16,6 +16,17 @@ pub fn extend_ttl(meta: &mut LifecycleMeta, first_seen: i64, now: i64, hours: f6
     }
 }
 
+/// Set a temporary VM's expiry to `at`. Returns false (and changes nothing) for a
+/// permanent VM. A missing `created_at_unix` is stamped with `now` so the record is whole.
+pub fn set_expiry(meta: &mut LifecycleMeta, now: i64, at: i64) -> bool {
+    if meta.persistence.mode != PersistenceMode::Temporary {
+        return false;
+    }
+    meta.persistence.created_at_unix.get_or_insert(now);
+    meta.persistence.scheduled_cleanup = Some(at);
+    true
+}
+
 /// Set the mode. Becoming temporary stamps `created_at_unix` with `now` (unless
 /// `created_at` is given) and drops a stale `scheduled_cleanup`, so a VM made temporary
 /// gets its full TTL rather than expiring on the spot.
@@ -74,6 +85,15 @@ mod tests {
         let mut m = LifecycleMeta::default();
         m.persistence.ttl_hours = 0.0;
         assert!(temporary_would_be_expired(&m, 0, 1000));
+    }
+
+    #[test]
+    fn set_expiry_only_for_temporary() {
+        let mut m = LifecycleMeta::default();
+        assert!(!set_expiry(&mut m, 10, 100));
+        set_mode(&mut m, PersistenceMode::Temporary, 10, None);
+        assert!(set_expiry(&mut m, 10, 100));
+        assert_eq!(m.persistence.scheduled_cleanup, Some(100));
     }
 
     #[test]

@@ -6,7 +6,10 @@
 //! - [`cleanup`]: cleanup rounds (window, batch, concurrency, confirmation, dry run).
 //! - [`restart`]: restart policy decisions and the stability reset.
 //! - [`command`]: the commands plans and people produce; [`edit`]: metadata edits.
+//! - [`autostart`]: ordered autostart: the dependency graph, the order, the step state
+//!   machine.
 
+pub mod autostart;
 pub mod cleanup;
 pub mod command;
 pub mod edit;

@@ -107,6 +107,14 @@ pub fn extended(p: &VmPersistence, first_seen: i64, now: i64, hours: f64) -> Opt
     Some(current.max(now).saturating_add(ttl_seconds(hours)))
 }
 
+/// A unix time as `2026-11-27 14:00 UTC` (or the raw number when out of range).
+pub fn show_unix(at: i64) -> String {
+    chrono::DateTime::from_timestamp(at, 0).map_or_else(
+        || at.to_string(),
+        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+    )
+}
+
 /// A compact duration for tables: `45s`, `5m`, `3h12m`, `2d4h`.
 pub fn format_duration(secs: i64) -> String {
     let s = secs.max(0);

@@ -49,6 +49,8 @@ pub enum Action {
     ExtendTtl,
     /// Permanent ↔ temporary (to temporary is confirmed).
     ToggleMode,
+    /// Type a temporary VM's new expiry, in hours from now.
+    EditTtl,
 }
 
 impl Action {
@@ -75,6 +77,7 @@ impl Action {
         Action::ManagedSave,
         Action::ExtendTtl,
         Action::ToggleMode,
+        Action::EditTtl,
     ];
 
     /// The config file's name for it.
@@ -101,6 +104,7 @@ impl Action {
             Action::ManagedSave => "managed_save",
             Action::ExtendTtl => "extend_ttl",
             Action::ToggleMode => "toggle_mode",
+            Action::EditTtl => "edit_ttl",
         }
     }
 
@@ -133,6 +137,7 @@ impl Action {
             Action::ManagedSave => "save",
             Action::ExtendTtl => "+ttl",
             Action::ToggleMode => "mode",
+            Action::EditTtl => "ttl",
         }
     }
 
@@ -148,6 +153,7 @@ impl Action {
                 | Action::ManagedSave
                 | Action::ExtendTtl
                 | Action::ToggleMode
+                | Action::EditTtl
         )
     }
 
@@ -179,6 +185,7 @@ pub const HINTS: &[Action] = &[
     Action::Reboot,
     Action::ManagedSave,
     Action::ExtendTtl,
+    Action::EditTtl,
     Action::ToggleMode,
     Action::Sort,
     Action::ReverseSort,

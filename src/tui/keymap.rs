@@ -150,6 +150,7 @@ pub fn default_bindings() -> Vec<(Action, Vec<&'static str>)> {
         (ManagedSave, vec!["m"]),
         (ExtendTtl, vec!["+"]),
         (ToggleMode, vec!["t"]),
+        (EditTtl, vec!["e"]),
     ]
 }
 

@@ -80,6 +80,21 @@ pub enum Pane {
 pub enum Popup {
     Help,
     Confirm(Confirm),
+    /// A line of text being typed (the new TTL).
+    Input(Input),
+}
+
+/// A one-line prompt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Input {
+    pub title: String,
+    pub prompt: String,
+    pub text: String,
+    /// Why the last Enter was refused, shown under the prompt.
+    pub error: Option<String>,
+    /// The VM it is for.
+    pub vm_id: String,
+    pub vm_name: String,
 }
 
 /// A dangerous action waiting for a yes.

@@ -502,6 +502,56 @@ fn toggle_to_temporary_confirms_and_warns_when_expired() {
 }
 
 #[test]
+fn edit_ttl_prompts_and_sets_the_expiry() {
+    let mut s = state();
+    select(&mut s, "ci-runner-17");
+    press(&mut s, "e");
+    let Some(Popup::Input(i)) = &s.popup else {
+        panic!("e opens the TTL prompt")
+    };
+    assert_eq!(i.text, "1", "prefilled with the hours left, rounded up");
+    update(&mut s, key(KeyCode::Backspace));
+    press(&mut s, "x"); // ignored: not a digit
+    press(&mut s, "0");
+    let effects = update(&mut s, key(KeyCode::Enter));
+    assert_eq!(executed(&effects), None, "0 hours is refused");
+    let Some(Popup::Input(i)) = &s.popup else {
+        panic!("prompt stays open")
+    };
+    assert!(i
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("not a number of hours"));
+    update(&mut s, key(KeyCode::Backspace));
+    press(&mut s, "2.5");
+    let effects = update(&mut s, key(KeyCode::Enter));
+    assert_eq!(
+        executed(&effects),
+        Some(Op::SetExpiry {
+            at: now().timestamp() + 9000
+        })
+    );
+    assert_eq!(s.popup, None);
+    // Permanent VMs have no TTL; Esc cancels.
+    select(&mut s, "db-1");
+    press(&mut s, "e");
+    assert_eq!(s.popup, None);
+    select(&mut s, "ci-runner-17");
+    press(&mut s, "e");
+    update(&mut s, key(KeyCode::Esc));
+    assert_eq!(s.popup, None);
+}
+
+#[test]
+fn ttl_prompt_screen() {
+    let mut s = state();
+    select(&mut s, "ci-runner-17");
+    press(&mut s, "e");
+    insta::assert_snapshot!(screen(&mut s, 100, 24));
+}
+
+#[test]
 fn invalid_policy_refuses_policy_actions() {
     let mut s = state();
     select(&mut s, "broken-policy");
@@ -513,7 +563,7 @@ fn invalid_policy_refuses_policy_actions() {
 fn readonly_has_no_mutating_keys() {
     let mut s = state_with(fleet(), true);
     select(&mut s, "db-1");
-    for k in "udDpRm+t".chars() {
+    for k in "udDpRm+te".chars() {
         assert_eq!(executed(&press(&mut s, &k.to_string())), None, "{k}");
         assert_eq!(s.popup, None, "{k}");
     }

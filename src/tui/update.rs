@@ -11,7 +11,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::action::Action;
 use super::keymap::Key;
 use super::state::{
-    Activity, ActivityStatus, Confirm, Link, Pane, Popup, State, CPU_HISTORY, FLASH_SECONDS,
+    Activity, ActivityStatus, Confirm, Input, Link, Pane, Popup, State, CPU_HISTORY, FLASH_SECONDS,
 };
 use super::view::layout::table_viewport;
 use crate::lifecycle::{edit, Command, Op, TtlStatus};
@@ -166,6 +166,7 @@ fn on_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
             }
             return Vec::new();
         }
+        Some(Popup::Input(input)) => return on_input_key(s, input, k),
         Some(Popup::Confirm(c)) => {
             return match k.code {
                 KeyCode::Char('y') | KeyCode::Char('Y') => execute(s, c.command),
@@ -410,6 +411,36 @@ fn vm_action(s: &mut State, a: Action) -> Vec<Effect> {
                 }),
             );
         }
+        Action::EditTtl => {
+            let Some(p) = vm.persistence() else {
+                return refuse(
+                    s,
+                    format!("{name}: invalid policy; fix it with `vmlife set {name} --reset`"),
+                );
+            };
+            if p.mode == PersistenceMode::Permanent {
+                return refuse(
+                    s,
+                    format!("{name} is permanent: no TTL (press t to make it temporary)"),
+                );
+            }
+            let left = s
+                .ttl(&vm)
+                .and_then(TtlStatus::remaining_seconds)
+                .unwrap_or(0);
+            let hours = (left.max(0) as f64 / 3600.0).ceil().max(1.0);
+            Popup::Input(Input {
+                title: format!("TTL of {name}"),
+                prompt: format!(
+                    "Expire {name} in how many hours from now? (now {})",
+                    format_ttl(s, &vm)
+                ),
+                text: format!("{hours}"),
+                error: None,
+                vm_id: vm.uuid.clone(),
+                vm_name: name.clone(),
+            })
+        }
         Action::ToggleMode => {
             let Ok(meta) = vm.meta.as_ref() else {
                 return refuse(
@@ -454,6 +485,51 @@ fn vm_action(s: &mut State, a: Action) -> Vec<Effect> {
     Vec::new()
 }
 
+/// Keys while the TTL prompt is open: digits and a dot edit, Enter submits, Esc cancels.
+fn on_input_key(s: &mut State, mut input: Input, k: KeyEvent) -> Vec<Effect> {
+    match k.code {
+        KeyCode::Esc => {
+            s.flash(format!("cancelled: {}", input.title));
+            return Vec::new();
+        }
+        KeyCode::Enter => match parse_hours(&input.text) {
+            Ok(hours) => {
+                let at = s
+                    .now
+                    .timestamp()
+                    .saturating_add(crate::lifecycle::ttl::ttl_seconds(hours));
+                let cmd = Command::new(
+                    input.vm_id,
+                    input.vm_name,
+                    Op::SetExpiry { at },
+                    "set from the dashboard",
+                );
+                return execute(s, cmd);
+            }
+            Err(e) => input.error = Some(e),
+        },
+        KeyCode::Backspace => {
+            input.text.pop();
+            input.error = None;
+        }
+        KeyCode::Char(c) if (c.is_ascii_digit() || c == '.') && input.text.len() < 12 => {
+            input.text.push(c);
+            input.error = None;
+        }
+        _ => {}
+    }
+    s.popup = Some(Popup::Input(input));
+    Vec::new()
+}
+
+/// Hours from the prompt: a positive number.
+fn parse_hours(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(h) if h.is_finite() && h > 0.0 && h <= 24.0 * 365.0 * 10.0 => Ok(h),
+        _ => Err(format!("{text:?} is not a number of hours (more than 0)")),
+    }
+}
+
 fn refuse(s: &mut State, why: String) -> Vec<Effect> {
     s.flash(why);
     Vec::new()
@@ -474,6 +550,6 @@ fn execute(s: &mut State, c: Command) -> Vec<Effect> {
 }
 
 /// TTL text for a VM at the state's `now` (the table's column).
-pub fn ttl_text(s: &State, v: &VmView) -> String {
+fn format_ttl(s: &State, v: &VmView) -> String {
     s.ttl(v).map_or_else(|| "?".into(), TtlStatus::countdown)
 }

@@ -47,6 +47,7 @@ pub fn view(s: &State, f: &mut Frame) {
     match &s.popup {
         Some(Popup::Help) => popup::help(s, f, area),
         Some(Popup::Confirm(c)) => popup::confirm(s, c, f, area),
+        Some(Popup::Input(i)) => popup::input(s, i, f, area),
         None => {}
     }
 }

@@ -7,7 +7,7 @@ use ratatui::Frame;
 
 use super::layout::centered;
 use crate::tui::action::Action;
-use crate::tui::state::{Confirm, State};
+use crate::tui::state::{Confirm, Input, State};
 
 pub fn help(s: &State, f: &mut Frame, area: Rect) {
     let t = s.theme;
@@ -84,6 +84,40 @@ pub fn confirm(s: &State, c: &Confirm, f: &mut Frame, area: Rect) {
                 .padding(Padding::horizontal(1))
                 .border_style(t.danger())
                 .title(Span::styled(format!(" {} ", c.title), t.danger())),
+        ),
+        r,
+    );
+}
+
+pub fn input(s: &State, i: &Input, f: &mut Frame, area: Rect) {
+    let t = s.theme;
+    let mut lines = vec![
+        Line::from(""),
+        Line::from(i.prompt.clone()),
+        Line::from(vec![
+            Span::styled("> ", t.key()),
+            Span::raw(format!("{}█", i.text)),
+        ]),
+    ];
+    if let Some(e) = &i.error {
+        lines.push(Line::from(Span::styled(e.clone(), t.error())));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(vec![
+        Span::styled("enter", t.key()),
+        Span::raw(" set    "),
+        Span::styled("esc", t.key()),
+        Span::raw(" cancel"),
+    ]));
+    let h = lines.len() as u16 + 2;
+    let r = centered(area, 70, h);
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .padding(Padding::horizontal(1))
+                .title(Span::styled(format!(" {} ", i.title), t.title())),
         ),
         r,
     );
