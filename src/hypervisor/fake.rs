@@ -3,6 +3,13 @@
 //! It holds domains as plain data, records every call, and can be told to fail. It is
 //! not a simulator of libvirt: tests of libvirt behaviour run against the test driver
 //! and a private libvirtd instead.
+//!
+//! **Events.** [`Hypervisor::subscribe`] works: its own actions emit the lifecycle
+//! events libvirt would (start → `Started/BOOTED`, destroy → `Stopped/DESTROYED`,
+//! shutdown that powers off → `Shutdown/HOST` then `Stopped/SHUTDOWN`, …, see each
+//! method), and tests push any other event with [`FakeHypervisor::emit`] (a crash: use
+//! [`FakeHypervisor::crash`]; a dropped connection: emit
+//! [`DomainEvent::ConnectionLost`] and make polls fail with [`FakeHypervisor::fail_polls`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -46,6 +53,10 @@ struct FakeState {
     /// Paths of the storage volumes that exist.
     volumes: BTreeSet<String>,
     hide_lifecycle_xml: bool,
+    /// Subscribed event sinks.
+    sinks: Vec<EventSink>,
+    /// UUIDs of the domains with a managed save image.
+    managed_saves: BTreeSet<Uuid>,
 }
 
 impl FakeHypervisor {
@@ -97,6 +108,48 @@ impl FakeHypervisor {
     /// namespace is declared on `<metadata>` (then only `metadata()` has it).
     pub fn hide_lifecycle_xml(&self, hide: bool) {
         self.with(|s| s.hide_lifecycle_xml = hide);
+    }
+
+    /// True when the domain has a managed save image (set by `managed_save`, consumed by
+    /// `start`, removed by `managed_save_remove`).
+    pub fn has_saved_image(&self, uuid: &str) -> bool {
+        self.with(|s| s.managed_saves.contains(uuid))
+    }
+
+    /// Deliver `event` to every subscribed sink (sinks whose receiver is gone are
+    /// forgotten).
+    pub fn emit(&self, event: DomainEvent) {
+        self.with(|s| s.sinks.retain(|tx| tx.send(event.clone()).is_ok()));
+    }
+
+    /// How many sinks are subscribed and still listening.
+    pub fn subscribers(&self) -> usize {
+        self.with(|s| {
+            s.sinks.retain(|tx| !tx.is_closed());
+            s.sinks.len()
+        })
+    }
+
+    /// Make a running domain crash as a killed QEMU does: shut off with reason
+    /// `crashed`, and a `Stopped/FAILED` event. Does nothing for an unknown UUID.
+    pub fn crash(&self, uuid: &str) {
+        self.update(uuid, |d| {
+            set_state(d, RunState::Shutoff, shutoff_reason::CRASHED)
+        });
+        self.emit_lifecycle(uuid, LifecycleEvent::Stopped, event_detail::STOPPED_FAILED);
+    }
+
+    /// Emit a lifecycle event for a known domain.
+    fn emit_lifecycle(&self, uuid: &str, event: LifecycleEvent, detail: i32) {
+        let name = self.with(|s| s.domains.get(uuid).map(|d| d.raw.name.clone()));
+        if let Some(name) = name {
+            self.emit(DomainEvent::Lifecycle {
+                uuid: uuid.to_string(),
+                name,
+                event,
+                detail,
+            });
+        }
     }
 
     /// Every call so far, as `name uuid` strings.
@@ -226,14 +279,28 @@ impl Hypervisor for FakeHypervisor {
         self.read("metadata", uuid, |d| d.metadata.clone())
     }
 
+    /// Emits `MetadataChange` in vmlife's namespace.
     fn set_metadata(&self, uuid: &str, xml: Option<&str>) -> HvResult<()> {
         self.act("set_metadata", uuid, |d| {
             d.metadata = xml.map(str::to_string)
-        })
+        })?;
+        let name = self.with(|s| s.domains.get(uuid).map(|d| d.raw.name.clone()));
+        if let Some(name) = name {
+            self.emit(DomainEvent::MetadataChange {
+                uuid: uuid.to_string(),
+                name,
+                namespace: Some(super::domxml::LIFECYCLE_NS.to_string()),
+            });
+        }
+        Ok(())
     }
 
+    /// Emits `Started/BOOTED`.
     fn start(&self, uuid: &str) -> HvResult<()> {
-        self.act("start", uuid, |d| set_state(d, RunState::Running, 1))
+        self.act("start", uuid, |d| set_state(d, RunState::Running, 1))?;
+        self.emit_lifecycle(uuid, LifecycleEvent::Started, event_detail::STARTED_BOOTED);
+        self.with(|s| s.managed_saves.remove(uuid));
+        Ok(())
     }
 
     fn shutdown(&self, uuid: &str) -> HvResult<()> {
@@ -245,39 +312,112 @@ impl Hypervisor for FakeHypervisor {
                 format!("shutdown {uuid}: the guest does not answer ACPI (fake)"),
             ));
         }
+        let mut powered_off = false;
         self.act("shutdown", uuid, |d| {
             if how == OnShutdown::PowerOff && d.raw.state.is_some_and(RunState::is_active) {
                 set_state(d, RunState::Shutoff, shutoff_reason::SHUTDOWN);
+                powered_off = true;
             }
-        })
+        })?;
+        if powered_off {
+            // The host asked (vmlife's call); a guest that shuts itself down is
+            // `Shutdown/GUEST`, which a test emits itself.
+            self.emit_lifecycle(uuid, LifecycleEvent::Shutdown, event_detail::SHUTDOWN_HOST);
+            self.emit_lifecycle(
+                uuid,
+                LifecycleEvent::Stopped,
+                event_detail::STOPPED_SHUTDOWN,
+            );
+        }
+        Ok(())
     }
 
+    /// Emits `Reboot`.
     fn reboot(&self, uuid: &str) -> HvResult<()> {
-        self.act("reboot", uuid, |_| {})
+        self.act("reboot", uuid, |_| {})?;
+        let name = self.with(|s| s.domains.get(uuid).map(|d| d.raw.name.clone()));
+        if let Some(name) = name {
+            self.emit(DomainEvent::Reboot {
+                uuid: uuid.to_string(),
+                name,
+            });
+        }
+        Ok(())
     }
 
+    /// Emits `Stopped/DESTROYED`.
     fn destroy(&self, uuid: &str) -> HvResult<()> {
         self.act("destroy", uuid, |d| {
             set_state(d, RunState::Shutoff, shutoff_reason::DESTROYED)
-        })
+        })?;
+        self.emit_lifecycle(
+            uuid,
+            LifecycleEvent::Stopped,
+            event_detail::STOPPED_DESTROYED,
+        );
+        Ok(())
     }
 
+    /// Emits `Suspended/PAUSED`.
     fn suspend(&self, uuid: &str) -> HvResult<()> {
-        self.act("suspend", uuid, |d| set_state(d, RunState::Paused, 1))
+        self.act("suspend", uuid, |d| set_state(d, RunState::Paused, 1))?;
+        self.emit_lifecycle(
+            uuid,
+            LifecycleEvent::Suspended,
+            event_detail::SUSPENDED_PAUSED,
+        );
+        Ok(())
     }
 
+    /// Emits `Resumed/UNPAUSED`.
     fn resume(&self, uuid: &str) -> HvResult<()> {
-        self.act("resume", uuid, |d| set_state(d, RunState::Running, 3))
+        self.act("resume", uuid, |d| set_state(d, RunState::Running, 3))?;
+        self.emit_lifecycle(
+            uuid,
+            LifecycleEvent::Resumed,
+            event_detail::RESUMED_UNPAUSED,
+        );
+        Ok(())
     }
 
+    /// Emits `Stopped/SAVED`.
     fn managed_save(&self, uuid: &str) -> HvResult<()> {
         self.act("managed_save", uuid, |d| {
             set_state(d, RunState::Shutoff, shutoff_reason::SAVED)
+        })?;
+        self.emit_lifecycle(uuid, LifecycleEvent::Stopped, event_detail::STOPPED_SAVED);
+        self.with(|s| s.managed_saves.insert(uuid.to_string()));
+        Ok(())
+    }
+
+    fn domain_xml(&self, uuid: &str) -> HvResult<String> {
+        self.read("domain_xml", uuid, |d| {
+            format!(
+                "<domain type='test'><name>{}</name><uuid>{}</uuid></domain>",
+                d.raw.name, d.raw.uuid
+            )
         })
     }
 
+    fn has_managed_save(&self, uuid: &str) -> HvResult<bool> {
+        self.read("has_managed_save", uuid, |_| ())?;
+        Ok(self.has_saved_image(uuid))
+    }
+
+    fn managed_save_remove(&self, uuid: &str) -> HvResult<()> {
+        self.act("managed_save_remove", uuid, |_| {})?;
+        self.with(|s| s.managed_saves.remove(uuid));
+        Ok(())
+    }
+
+    /// Emits `Undefined/REMOVED`.
     fn undefine(&self, uuid: &str) -> HvResult<()> {
         self.act("undefine", uuid, |_| {})?;
+        self.emit_lifecycle(
+            uuid,
+            LifecycleEvent::Undefined,
+            event_detail::UNDEFINED_REMOVED,
+        );
         self.with(|s| s.domains.remove(uuid));
         Ok(())
     }
@@ -302,6 +442,14 @@ impl Hypervisor for FakeHypervisor {
             Ok(s.volumes.remove(path))
         })
     }
+
+    fn subscribe(&self, sink: EventSink) -> HvResult<()> {
+        self.with(|s| {
+            s.calls.push("subscribe".into());
+            s.sinks.push(sink);
+        });
+        Ok(())
+    }
 }
 
 /// A running fake domain with counters.
@@ -319,5 +467,102 @@ pub fn running(uuid: &str, name: &str) -> FakeDomain {
             ..RawDomain::default()
         },
         ..FakeDomain::default()
+    }
+}
+
+#[cfg(test)]
+mod event_tests {
+    use super::*;
+    use event_detail as d;
+
+    const U: &str = "00000000-0000-4000-8000-000000000001";
+
+    fn lifecycle(event: LifecycleEvent, detail: i32) -> DomainEvent {
+        DomainEvent::Lifecycle {
+            uuid: U.into(),
+            name: "web".into(),
+            event,
+            detail,
+        }
+    }
+
+    #[test]
+    fn actions_emit_the_lifecycle_events_libvirt_would() {
+        let hv = FakeHypervisor::new();
+        hv.put(running(U, "web"));
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        hv.subscribe(tx).expect("subscribe");
+        assert_eq!(hv.subscribers(), 1);
+
+        hv.suspend(U).expect("suspend");
+        hv.resume(U).expect("resume");
+        hv.reboot(U).expect("reboot");
+        hv.destroy(U).expect("destroy");
+        hv.start(U).expect("start");
+        hv.shutdown(U).expect("shutdown");
+        hv.start(U).expect("start");
+        hv.managed_save(U).expect("save");
+        hv.start(U).expect("start");
+        hv.crash(U);
+        hv.set_metadata(U, Some("<x/>")).expect("metadata");
+        hv.undefine(U).expect("undefine");
+        // A failed call emits nothing.
+        hv.start(U).expect_err("gone");
+
+        let got: Vec<DomainEvent> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+        use LifecycleEvent as E;
+        assert_eq!(
+            got,
+            vec![
+                lifecycle(E::Suspended, d::SUSPENDED_PAUSED),
+                lifecycle(E::Resumed, d::RESUMED_UNPAUSED),
+                DomainEvent::Reboot {
+                    uuid: U.into(),
+                    name: "web".into()
+                },
+                lifecycle(E::Stopped, d::STOPPED_DESTROYED),
+                lifecycle(E::Started, d::STARTED_BOOTED),
+                lifecycle(E::Shutdown, d::SHUTDOWN_HOST),
+                lifecycle(E::Stopped, d::STOPPED_SHUTDOWN),
+                lifecycle(E::Started, d::STARTED_BOOTED),
+                lifecycle(E::Stopped, d::STOPPED_SAVED),
+                lifecycle(E::Started, d::STARTED_BOOTED),
+                lifecycle(E::Stopped, d::STOPPED_FAILED),
+                DomainEvent::MetadataChange {
+                    uuid: U.into(),
+                    name: "web".into(),
+                    namespace: Some(super::super::domxml::LIFECYCLE_NS.into()),
+                },
+                lifecycle(E::Undefined, d::UNDEFINED_REMOVED),
+            ]
+        );
+        assert_eq!(
+            got[10].stop_cause(false),
+            Some(crate::lifecycle::restart::StopCause::Crashed)
+        );
+    }
+
+    #[test]
+    fn ignored_shutdown_emits_nothing_and_emit_reaches_every_sink() {
+        let hv = FakeHypervisor::new();
+        hv.put(running(U, "web"));
+        hv.on_shutdown(U, OnShutdown::Ignore);
+        let (tx1, mut rx1) = tokio::sync::mpsc::unbounded_channel();
+        let (tx2, mut rx2) = tokio::sync::mpsc::unbounded_channel();
+        hv.subscribe(tx1).expect("subscribe");
+        hv.subscribe(tx2).expect("subscribe");
+        hv.shutdown(U).expect("shutdown");
+        assert!(rx1.try_recv().is_err());
+
+        let lost = DomainEvent::ConnectionLost {
+            reason: "test".into(),
+        };
+        hv.emit(lost.clone());
+        assert_eq!(rx1.try_recv().ok(), Some(lost.clone()));
+        assert_eq!(rx2.try_recv().ok(), Some(lost));
+        drop(rx2);
+        hv.emit(DomainEvent::Reconnected);
+        assert_eq!(hv.subscribers(), 1);
+        assert_eq!(rx1.try_recv().ok(), Some(DomainEvent::Reconnected));
     }
 }

@@ -18,15 +18,22 @@
 //! - **Errors** name the action, the domain's UUID and name, and libvirt's message:
 //!   `destroy 3f2a…(web-1): Requested operation is not valid: domain is not running`.
 //!
-//! The small `unsafe` part lives in [`ffi`]. Connection and domain references are
+//! - **Events and reconnects** ([`Hypervisor::subscribe`], see [`events`]): one libvirt
+//!   event-loop thread per process forwards domain events into tokio channels; a
+//!   monitor thread per adapter notices a dropped connection (close callback, keepalive)
+//!   and reconnects with backoff. While disconnected every call fails at once with a
+//!   `Connection` error.
+//!
+//! The small `unsafe` part lives in `ffi`. Connection and domain references are
 //! released without virt's `Drop`, which panics when a free fails.
 
+pub mod events;
 mod ffi;
 mod stats;
 
 use std::collections::HashSet;
 use std::ffi::c_uint;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use virt::connect::Connect;
@@ -34,7 +41,9 @@ use virt::domain::Domain;
 use virt::error::{ErrorDomain, ErrorNumber};
 use virt::sys;
 
-use self::ffi::{ConnHandle, DomainHandle, StatsList};
+pub use self::events::{init_event_loop, Connection};
+use self::events::{Conn, Link};
+use self::ffi::{DomainHandle, StatsList};
 use self::stats::{format_uuid, Decoded, Wanted};
 use super::domxml::{self, LIFECYCLE_NS, LIFECYCLE_PREFIX};
 use super::*;
@@ -57,8 +66,11 @@ pub struct PollStats {
 }
 
 /// A libvirt connection. Send + Sync; every call blocks.
+///
+/// The connection is replaced when it drops and comes back (see [`events`]); every call
+/// uses the current one.
 pub struct LibvirtHypervisor {
-    conn: ConnHandle,
+    link: Arc<Link>,
     uri: String,
     readonly: bool,
     last_poll: Mutex<PollStats>,
@@ -151,10 +163,15 @@ fn is_unsupported_flag(e: &virt::error::Error) -> bool {
 
 impl LibvirtHypervisor {
     /// Open `uri` (read-only when asked). Switches off libvirt's stderr error printing
-    /// first (it would corrupt the dashboard). A failure is a `Connection` error whose
+    /// first (it would corrupt the dashboard) and starts libvirt's event loop (once per
+    /// process; see [`init_event_loop`]). A failure is a `Connection` error whose
     /// message names the URI.
     pub fn open(uri: &str, readonly: bool) -> HvResult<Self> {
         virt::error::clear_error_callback();
+        if let Err(e) = init_event_loop() {
+            // Calls still work; events, keepalive and close detection do not.
+            tracing::warn!("{e}");
+        }
         // libxml2 prints "I/O warning : failed to load external entity" on stderr for
         // a missing test-driver node file, past libvirt's error callback: check first.
         if let Some(path) = test_driver_file(uri) {
@@ -180,10 +197,12 @@ impl LibvirtHypervisor {
     }
 
     /// Wrap an already open connection (its reference is taken over and closed on drop).
-    /// `readonly` should say how it was opened.
+    /// `readonly` should say how it was opened; reconnects reopen `uri` the same way.
+    /// Events and close detection need [`init_event_loop`] to have run before `conn`
+    /// was opened.
     pub fn from_connect(conn: Connect, uri: &str, readonly: bool) -> Self {
         Self {
-            conn: ConnHandle::new(conn),
+            link: Link::new(conn, uri, readonly),
             uri: uri.to_string(),
             readonly,
             last_poll: Mutex::new(PollStats::default()),
@@ -191,10 +210,21 @@ impl LibvirtHypervisor {
         }
     }
 
-    /// The underlying connection, for code that needs the raw virt API (event
-    /// registration). Do not close it.
-    pub fn connection(&self) -> &Connect {
-        &self.conn
+    /// The current underlying connection, for code that needs the raw virt API (tests,
+    /// benchmarks). Do not close it. While the link is down this is the dead one, whose
+    /// calls fail.
+    pub fn connection(&self) -> Connection {
+        self.link.connection()
+    }
+
+    /// True unless the connection dropped and has not come back yet.
+    pub fn is_connected(&self) -> bool {
+        self.link.is_connected()
+    }
+
+    /// The current connection, or a `Connection` error saying it is down.
+    fn conn(&self) -> HvResult<Arc<Conn>> {
+        self.link.conn()
     }
 
     /// What the last [`Hypervisor::poll`] cost.
@@ -205,7 +235,8 @@ impl LibvirtHypervisor {
     /// The raw bulk call `poll` makes, without decoding, for benchmarks: returns the
     /// number of records of one `virConnectGetAllDomainStats(stats, flags)`.
     pub fn raw_bulk_stats(&self, stats: u32, flags: u32) -> HvResult<usize> {
-        StatsList::fetch(&self.conn, stats, flags)
+        let conn = self.conn()?;
+        StatsList::fetch(&conn, stats, flags)
             .map(|l| l.len())
             .map_err(|e| self.conn_error("bulk stats", &e))
     }
@@ -223,10 +254,10 @@ impl LibvirtHypervisor {
     /// managed save) reports what it can at once instead of stalling the whole poll for
     /// seconds (measured on libvirt 9.0). Drivers that reject the flag get the call
     /// without it.
-    fn fetch_stats(&self, mask: c_uint, filter: c_uint) -> HvResult<StatsList> {
+    fn fetch_stats(&self, conn: &Connect, mask: c_uint, filter: c_uint) -> HvResult<StatsList> {
         let nowait = sys::VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT;
-        match StatsList::fetch(&self.conn, mask, filter | nowait) {
-            Err(e) if is_unsupported_flag(&e) => StatsList::fetch(&self.conn, mask, filter),
+        match StatsList::fetch(conn, mask, filter | nowait) {
+            Err(e) if is_unsupported_flag(&e) => StatsList::fetch(conn, mask, filter),
             other => other,
         }
         .map_err(|e| self.conn_error("poll", &e))
@@ -241,8 +272,10 @@ impl LibvirtHypervisor {
 
     /// Look a domain up by UUID for `action`.
     fn domain(&self, action: &str, uuid: &str) -> HvResult<DomainHandle> {
-        self.conn
-            .lookup_domain_by_uuid_string(uuid)
+        let conn = self
+            .conn()
+            .map_err(|e| HvError::new(e.kind, format!("{action} {uuid}: {}", e.message)))?;
+        conn.lookup_domain_by_uuid_string(uuid)
             .map(DomainHandle::new)
             .map_err(|e| {
                 let kind = match error_kind(&e) {
@@ -265,6 +298,109 @@ impl LibvirtHypervisor {
     ) -> HvResult<T> {
         let dom = self.domain(action, uuid)?;
         f(&dom).map_err(|e| action_error(action, uuid, &dom, &e))
+    }
+
+    /// One [`Hypervisor::poll`].
+    fn poll_once(&self, groups: StatsGroups) -> HvResult<Vec<RawDomain>> {
+        let conn = self
+            .conn()
+            .map_err(|e| HvError::new(e.kind, format!("poll on {}: {}", self.uri, e.message)))?;
+        let mut cost = PollStats::default();
+        let mut memory = self.memory.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<RawDomain> = Vec::new();
+        let mut found: HashSet<[u8; 16]> = HashSet::new();
+
+        // Each domain is in exactly one of the two calls: active ones with the asked
+        // groups, inactive ones with state only (no monitor is woken for them).
+        let passes = [
+            (
+                sys::VIR_DOMAIN_STATS_STATE | stats_mask(groups),
+                sys::VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE,
+                groups,
+            ),
+            (
+                sys::VIR_DOMAIN_STATS_STATE,
+                sys::VIR_CONNECT_GET_ALL_DOMAINS_STATS_INACTIVE,
+                StatsGroups::STATE,
+            ),
+        ];
+        for (i, (mask, filter, groups)) in passes.into_iter().enumerate() {
+            let list = self.fetch_stats(&conn, mask, filter)?;
+            cost.bulk_calls += 1;
+            cost.records += list.len();
+            if i == 0 {
+                cost.active_records = list.len();
+            }
+            out.reserve(list.len());
+            let wanted = Wanted {
+                state: true,
+                groups,
+            };
+            for rec in list.records() {
+                let Some(uuid) = rec.uuid() else { continue };
+                if !found.insert(uuid) {
+                    continue;
+                }
+                let d = Decoded::read(wanted, rec.params());
+                cost.params_taken += d.taken;
+                let mut raw = RawDomain {
+                    uuid: format_uuid(&uuid),
+                    name: rec.name().unwrap_or_default(),
+                    persistent: true,
+                    ..RawDomain::default()
+                };
+                d.apply_state(&mut raw);
+                d.apply_counters(&mut raw);
+                out.push(raw);
+            }
+        }
+
+        // A domain that started or stopped between the two calls is in neither: read the
+        // state of those alone (rare: only around a transition), so no poll loses a VM.
+        for uuid in memory.seen.difference(&found).copied().collect::<Vec<_>>() {
+            let text = format_uuid(&uuid);
+            let Ok(dom) = conn
+                .lookup_domain_by_uuid_string(&text)
+                .map(DomainHandle::new)
+            else {
+                continue; // gone for real
+            };
+            cost.single_calls += 1;
+            if let Ok((state, reason)) = ffi::domain_state(&dom) {
+                found.insert(uuid);
+                out.push(RawDomain {
+                    uuid: text,
+                    name: dom.name().unwrap_or_default(),
+                    state: Some(RunState::from_code(state)),
+                    reason,
+                    persistent: true,
+                    ..RawDomain::default()
+                });
+            }
+        }
+
+        // The persistent and libvirt-autostart flags change rarely and announce nothing:
+        // re-list them when a domain appears or they are older than FLAGS_MAX_AGE.
+        let appeared = found.iter().any(|u| !memory.seen.contains(u));
+        let stale = memory
+            .flags_at
+            .is_none_or(|at| at.elapsed() >= FLAGS_MAX_AGE);
+        if !out.is_empty() && (appeared || stale) {
+            memory.transient = ffi::list_uuids(&conn, sys::VIR_CONNECT_LIST_DOMAINS_TRANSIENT)
+                .map_err(|e| self.conn_error("poll", &e))?;
+            memory.autostart = ffi::list_uuids(&conn, sys::VIR_CONNECT_LIST_DOMAINS_AUTOSTART)
+                .map_err(|e| self.conn_error("poll", &e))?;
+            memory.flags_at = Some(Instant::now());
+            cost.list_calls += 2;
+        }
+        for raw in &mut out {
+            raw.persistent = !memory.transient.contains(&raw.uuid);
+            raw.libvirt_autostart = memory.autostart.contains(&raw.uuid);
+        }
+        memory.seen = found;
+
+        *self.last_poll.lock().unwrap_or_else(|e| e.into_inner()) = cost;
+        Ok(out)
     }
 }
 
@@ -313,110 +449,22 @@ impl Hypervisor for LibvirtHypervisor {
     }
 
     fn poll(&self, groups: StatsGroups) -> HvResult<Vec<RawDomain>> {
-        let mut cost = PollStats::default();
-        let mut memory = self.memory.lock().unwrap_or_else(|e| e.into_inner());
-        let mut out: Vec<RawDomain> = Vec::new();
-        let mut found: HashSet<[u8; 16]> = HashSet::new();
-
-        // Each domain is in exactly one of the two calls: active ones with the asked
-        // groups, inactive ones with state only (no monitor is woken for them).
-        let passes = [
-            (
-                sys::VIR_DOMAIN_STATS_STATE | stats_mask(groups),
-                sys::VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE,
-                groups,
-            ),
-            (
-                sys::VIR_DOMAIN_STATS_STATE,
-                sys::VIR_CONNECT_GET_ALL_DOMAINS_STATS_INACTIVE,
-                StatsGroups::STATE,
-            ),
-        ];
-        for (i, (mask, filter, groups)) in passes.into_iter().enumerate() {
-            let list = self.fetch_stats(mask, filter)?;
-            cost.bulk_calls += 1;
-            cost.records += list.len();
-            if i == 0 {
-                cost.active_records = list.len();
-            }
-            out.reserve(list.len());
-            let wanted = Wanted {
-                state: true,
-                groups,
-            };
-            for rec in list.records() {
-                let Some(uuid) = rec.uuid() else { continue };
-                if !found.insert(uuid) {
-                    continue;
-                }
-                let d = Decoded::read(wanted, rec.params());
-                cost.params_taken += d.taken;
-                let mut raw = RawDomain {
-                    uuid: format_uuid(&uuid),
-                    name: rec.name().unwrap_or_default(),
-                    persistent: true,
-                    ..RawDomain::default()
-                };
-                d.apply_state(&mut raw);
-                d.apply_counters(&mut raw);
-                out.push(raw);
+        let result = self.poll_once(groups);
+        if let Err(e) = &result {
+            if e.kind == HvErrorKind::Connection {
+                // Covers connections whose close callback cannot fire.
+                self.link.check_alive();
             }
         }
-
-        // A domain that started or stopped between the two calls is in neither: read the
-        // state of those alone (rare: only around a transition), so no poll loses a VM.
-        for uuid in memory.seen.difference(&found).copied().collect::<Vec<_>>() {
-            let text = format_uuid(&uuid);
-            let Ok(dom) = self
-                .conn
-                .lookup_domain_by_uuid_string(&text)
-                .map(DomainHandle::new)
-            else {
-                continue; // gone for real
-            };
-            cost.single_calls += 1;
-            if let Ok((state, reason)) = ffi::domain_state(&dom) {
-                found.insert(uuid);
-                out.push(RawDomain {
-                    uuid: text,
-                    name: dom.name().unwrap_or_default(),
-                    state: Some(RunState::from_code(state)),
-                    reason,
-                    persistent: true,
-                    ..RawDomain::default()
-                });
-            }
-        }
-
-        // The persistent and libvirt-autostart flags change rarely and announce nothing:
-        // re-list them when a domain appears or they are older than FLAGS_MAX_AGE.
-        let appeared = found.iter().any(|u| !memory.seen.contains(u));
-        let stale = memory
-            .flags_at
-            .is_none_or(|at| at.elapsed() >= FLAGS_MAX_AGE);
-        if !out.is_empty() && (appeared || stale) {
-            memory.transient = ffi::list_uuids(&self.conn, sys::VIR_CONNECT_LIST_DOMAINS_TRANSIENT)
-                .map_err(|e| self.conn_error("poll", &e))?;
-            memory.autostart = ffi::list_uuids(&self.conn, sys::VIR_CONNECT_LIST_DOMAINS_AUTOSTART)
-                .map_err(|e| self.conn_error("poll", &e))?;
-            memory.flags_at = Some(Instant::now());
-            cost.list_calls += 2;
-        }
-        for raw in &mut out {
-            raw.persistent = !memory.transient.contains(&raw.uuid);
-            raw.libvirt_autostart = memory.autostart.contains(&raw.uuid);
-        }
-        memory.seen = found;
-
-        *self.last_poll.lock().unwrap_or_else(|e| e.into_inner()) = cost;
-        Ok(out)
+        result
     }
 
     fn lookup(&self, name_or_uuid: &str) -> HvResult<DomainRef> {
-        let by_uuid = self.conn.lookup_domain_by_uuid_string(name_or_uuid);
+        let conn = self.conn()?;
+        let by_uuid = conn.lookup_domain_by_uuid_string(name_or_uuid);
         let dom = match by_uuid {
             Ok(d) => DomainHandle::new(d),
-            Err(_) => match self.conn.lookup_domain_by_name(name_or_uuid) {
+            Err(_) => match conn.lookup_domain_by_name(name_or_uuid) {
                 Ok(d) => DomainHandle::new(d),
                 Err(e) => {
                     let kind = error_kind(&e);
@@ -568,6 +616,20 @@ impl Hypervisor for LibvirtHypervisor {
         self.with_domain("managed save", uuid, |d| d.managed_save(0))
     }
 
+    fn domain_xml(&self, uuid: &str) -> HvResult<String> {
+        self.with_domain("domain XML", uuid, |d| {
+            d.xml_desc(sys::VIR_DOMAIN_XML_INACTIVE)
+        })
+    }
+
+    fn has_managed_save(&self, uuid: &str) -> HvResult<bool> {
+        self.with_domain("managed save check", uuid, |d| d.has_managed_save(0))
+    }
+
+    fn managed_save_remove(&self, uuid: &str) -> HvResult<()> {
+        self.with_domain("discard managed save", uuid, |d| d.managed_save_remove(0))
+    }
+
     fn undefine(&self, uuid: &str) -> HvResult<()> {
         // A running domain becomes transient: the next poll re-lists the flags.
         self.forget_flags();
@@ -591,7 +653,7 @@ impl Hypervisor for LibvirtHypervisor {
         // Defining over a transient domain makes it persistent.
         self.forget_flags();
         let dom = self
-            .conn
+            .conn()?
             .define_domain_xml(xml)
             .map(DomainHandle::new)
             .map_err(|e| {
@@ -613,13 +675,17 @@ impl Hypervisor for LibvirtHypervisor {
         };
         // virt's StorageVol is dropped normally: its Drop panics only when freeing a
         // valid reference fails, which libvirt does not do.
-        let vol = match self.conn.lookup_storage_vol_by_path(path) {
+        let vol = match self.conn()?.lookup_storage_vol_by_path(path) {
             Ok(vol) => vol,
             Err(e) if raw_code(&e) == sys::VIR_ERR_NO_STORAGE_VOL => return Ok(false),
             Err(e) => return Err(fail(&e)),
         };
         vol.delete(0).map_err(|e| fail(&e))?;
         Ok(true)
+    }
+
+    fn subscribe(&self, sink: EventSink) -> HvResult<()> {
+        self.link.subscribe(sink)
     }
 }
 
