@@ -29,6 +29,10 @@ pub struct Config {
     /// What a cleanup removes besides the domain.
     pub cleanup_actions: CleanupActions,
     pub dashboard: DashboardConfig,
+    /// The lifecycle engine's cadence (`vmlife daemon`).
+    pub engine: EngineConfig,
+    /// What the engine runs when it raises an alert.
+    pub alerts: AlertsConfig,
     /// Dashboard key bindings: `action = ["key", ...]` replaces that action's keys.
     pub keys: BTreeMap<String, Vec<String>>,
 }
@@ -67,6 +71,55 @@ impl Default for DashboardConfig {
         Self {
             refresh_seconds: 2.0,
             extend_step_hours: 1.0,
+        }
+    }
+}
+
+/// The lifecycle engine's cadence and thresholds (`[engine]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineConfig {
+    /// Seconds between the engine's polls (state only: cheap).
+    pub poll_seconds: u64,
+    /// Seconds a VM must run without stopping before its restart streak ends and
+    /// `restart_count` goes back to 0.
+    pub restart_stable_seconds: u64,
+    /// The host is "under pressure" (`skip_on_low_resources`) when available memory is
+    /// below this share of the total, in percent.
+    pub low_memory_percent: f64,
+    /// On SIGTERM, seconds the daemon waits for running commands before it exits (an
+    /// unfinished cleanup is retried at the next start).
+    pub stop_timeout_seconds: u64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            poll_seconds: 5,
+            restart_stable_seconds: 300,
+            low_memory_percent: 5.0,
+            stop_timeout_seconds: 20,
+        }
+    }
+}
+
+/// The alert hook (`[alerts]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// A program and its arguments, run (no shell) for every alert with `VMLIFE_VM_NAME`,
+    /// `VMLIFE_VM_ID`, `VMLIFE_ACTION`, `VMLIFE_ERROR` and `VMLIFE_URI` in its
+    /// environment. Empty: no command.
+    pub command: Vec<String>,
+    /// Seconds the command may run before it is killed.
+    pub timeout_seconds: u64,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        Self {
+            command: Vec::new(),
+            timeout_seconds: 30,
         }
     }
 }
@@ -147,6 +200,27 @@ impl Config {
             return Err(format!(
                 "dashboard.extend_step_hours must be more than 0, not {step}"
             ));
+        }
+        let e = &self.engine;
+        if e.poll_seconds == 0 {
+            return Err("engine.poll_seconds must be at least 1".into());
+        }
+        let low = e.low_memory_percent;
+        if !(low.is_finite() && (0.0..100.0).contains(&low)) {
+            return Err(format!(
+                "engine.low_memory_percent must be from 0 to under 100, not {low}"
+            ));
+        }
+        if self
+            .alerts
+            .command
+            .first()
+            .is_some_and(|p| p.trim().is_empty())
+        {
+            return Err("alerts.command: the program (first element) is empty".into());
+        }
+        if self.alerts.timeout_seconds == 0 {
+            return Err("alerts.timeout_seconds must be at least 1".into());
         }
         crate::tui::keymap::Keymap::build(&self.keys, false)?;
         if let Some(uri) = &self.connection.uri {
@@ -251,6 +325,33 @@ mod tests {
             Config::parse("[keys]\ndestroy = [\"j\"]\n").unwrap_err(),
             "keys.destroy: j is already bound to down"
         );
+    }
+
+    #[test]
+    fn engine_and_alerts_sections() {
+        let c = Config::parse(
+            "[engine]\npoll_seconds = 2\nrestart_stable_seconds = 60\n[alerts]\ncommand = [\"/bin/notify\", \"-x\"]\ntimeout_seconds = 5\n",
+        )
+        .unwrap();
+        assert_eq!(c.engine.poll_seconds, 2);
+        assert_eq!(c.engine.restart_stable_seconds, 60);
+        assert_eq!(c.engine.low_memory_percent, 5.0);
+        assert_eq!(c.alerts.command, vec!["/bin/notify", "-x"]);
+        assert_eq!(c.alerts.timeout_seconds, 5);
+        assert_eq!(Config::default().engine.poll_seconds, 5);
+        assert_eq!(Config::default().engine.restart_stable_seconds, 300);
+        assert_eq!(
+            Config::parse("[engine]\npoll_seconds = 0\n").unwrap_err(),
+            "engine.poll_seconds must be at least 1"
+        );
+        assert_eq!(
+            Config::parse("[alerts]\ncommand = [\"\"]\n").unwrap_err(),
+            "alerts.command: the program (first element) is empty"
+        );
+        assert!(Config::parse("[engine]\nlow_memory_percent = 120\n").is_err());
+        assert!(Config::parse("[alerts]\ncmd = []\n")
+            .unwrap_err()
+            .contains("unknown field `cmd`"));
     }
 
     #[test]

@@ -9,6 +9,10 @@
 //! - [`poll`]: turns bulk polls into [`model::VmStateSnapshot`]s (CPU deltas, uptime,
 //!   cached domain details).
 //! - [`config`]: the TOML config file (host defaults, cleanup policy, connections).
+//! - [`engine`]: the lifecycle engine: a state machine that applies the restart policy
+//!   and runs cleanup rounds, its state files and lock, and the daemon's runner.
+//! - [`host`]: host shutdown and boot hooks, the ordered autostart runner, recovery
+//!   records (`recovery.json`) and `vmlife recover`.
 //! - [`demo`]: the bundled demo VMs on libvirt's test driver.
 //! - [`format`]: how values read in tables (`4.0G`, `3h12m`, `—`), for CLI and dashboard.
 //! - [`tui`]: the dashboard (state, update, view, keymap, runtime).
@@ -17,8 +21,10 @@
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod engine;
 pub mod executor;
 pub mod format;
+pub mod host;
 pub mod hypervisor;
 pub mod lifecycle;
 pub mod metadata;

@@ -1,9 +1,14 @@
-//! Command-line parsing and the scriptable commands (`ls`, `show`, `set`).
+//! Command-line parsing and the scriptable commands (`ls`, `show`, `set`, `plan`,
+//! `cleanup`, `journal`) and the headless engine (`daemon`).
 //!
 //! Every command opens one connection, does its work and reports errors as one line
 //! on stderr with a non-zero exit code (1 for a failure, 2 for bad usage).
 
+mod cleanup;
+mod daemon;
+mod journal;
 mod ls;
+mod plan;
 mod record;
 mod set;
 mod show;
@@ -18,6 +23,9 @@ use crate::demo::DemoNode;
 use crate::hypervisor::libvirt::LibvirtHypervisor;
 use crate::hypervisor::{HvError, Hypervisor};
 
+pub use cleanup::CleanupArgs;
+pub use journal::JournalArgs;
+pub use plan::PlanArgs;
 pub use record::VmRecord;
 pub use set::SetArgs;
 
@@ -68,6 +76,15 @@ pub enum Command {
     },
     /// Change one VM's lifecycle settings (its vmlife metadata).
     Set(SetArgs),
+    /// Show what a cleanup round would do now (or --at a moment); changes nothing.
+    Plan(PlanArgs),
+    /// Run a cleanup round now, honouring the cleanup policy; asks before destroying.
+    Cleanup(CleanupArgs),
+    /// Show the journal of every action vmlife took or refused.
+    Journal(JournalArgs),
+    /// Run the lifecycle engine headless (restart policy, cleanup rounds) until
+    /// SIGTERM; one per state directory.
+    Daemon,
 }
 
 /// A command's failure: one line for stderr and an exit code.
@@ -141,24 +158,72 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     let command = cli.command.as_ref();
     // Refuse a mutating command on a read-only connection before connecting.
     if cli.readonly {
-        if let Some(Command::Set(_)) = command {
-            return Err(CliError::new(
-                "set changes metadata and --readonly was given",
-            ));
+        match command {
+            Some(Command::Set(_)) => {
+                return Err(CliError::new(
+                    "set changes metadata and --readonly was given",
+                ))
+            }
+            Some(Command::Cleanup(a)) if !a.dry_run => {
+                return Err(CliError::new(
+                    "cleanup changes VMs and --readonly was given (try --dry-run)",
+                ))
+            }
+            Some(Command::Daemon) => {
+                return Err(CliError::new(
+                    "the daemon acts on VMs; it cannot run with --readonly",
+                ))
+            }
+            _ => {}
         }
+    }
+    // Commands that need no connection, or must take the engine lock before one.
+    match command {
+        Some(Command::Journal(args)) => {
+            let dir = StateDir::resolve(&cli)?;
+            let mut out = std::io::stdout().lock();
+            return report(journal::run(dir.path(), now, args, &mut out));
+        }
+        Some(Command::Daemon) => {
+            let dir = StateDir::resolve(&cli)?;
+            return daemon::run(&cli, dir.path());
+        }
+        _ => {}
     }
     let session = Session::open(&cli, now.timestamp())?;
     let Some(command) = command else {
         return crate::tui::app::run(session, cli.state_dir.clone());
     };
     let mut out = std::io::stdout().lock();
-    let result = match Some(command) {
-        None => return Ok(()),
-        Some(Command::Ls { json: false }) => ls::run(&session, now, false, &mut out),
-        Some(Command::Ls { json: true }) => ls::run(&session, now, true, &mut out),
-        Some(Command::Show { domain, json }) => show::run(&session, now, domain, *json, &mut out),
-        Some(Command::Set(args)) => set::run(&session, now, args, &mut out),
+    let result = match command {
+        Command::Ls { json } => ls::run(&session, now, *json, &mut out),
+        Command::Show { domain, json } => show::run(&session, now, domain, *json, &mut out),
+        Command::Set(args) => set::run(&session, now, args, &mut out),
+        Command::Plan(args) => {
+            let dir = StateDir::resolve(&cli)?;
+            plan::run(&session, dir.path(), now, args, &mut out)
+        }
+        Command::Cleanup(args) => {
+            let dir = StateDir::resolve(&cli)?;
+            let stdin = std::io::stdin();
+            let mut input = stdin.lock();
+            cleanup::run(
+                &session,
+                dir.path(),
+                now,
+                args,
+                &mut input,
+                cleanup::stdin_is_terminal(),
+                &mut out,
+            )
+        }
+        Command::Journal(_) | Command::Daemon => Ok(()),
     };
+    report(result)
+}
+
+/// A command's result as the process reports it.
+fn report(result: Result<(), RunError>) -> Result<(), CliError> {
     result.map_err(|e| match e {
         // A closed pipe (`vmlife ls | head`) is not an error worth a message.
         RunError::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe => CliError {
@@ -168,6 +233,42 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         RunError::Io(io) => CliError::new(format!("cannot write output: {io}")),
         RunError::Cli(c) => c,
     })
+}
+
+/// The state directory a command uses: `--state-dir`, else the default one; the demo
+/// (without `--state-dir`) gets a temporary one, as its VMs are not the host's.
+pub enum StateDir {
+    /// A directory on disk.
+    Path(std::path::PathBuf),
+    /// A temporary directory, removed when this is dropped.
+    Temp(tempfile::TempDir),
+}
+
+impl StateDir {
+    /// The directory `cli` asks for.
+    pub fn resolve(cli: &Cli) -> Result<StateDir, CliError> {
+        match (&cli.state_dir, cli.demo) {
+            (Some(d), _) => Ok(StateDir::Path(d.clone())),
+            (None, true) => tempfile::Builder::new()
+                .prefix("vmlife-demo-state-")
+                .tempdir()
+                .map(StateDir::Temp)
+                .map_err(|e| CliError::new(format!("cannot create the demo state dir: {e}"))),
+            (None, false) => config::default_state_dir()
+                .map(StateDir::Path)
+                .ok_or_else(|| {
+                    CliError::new("no home directory for the state store; pass --state-dir")
+                }),
+        }
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            StateDir::Path(p) => p,
+            StateDir::Temp(t) => t.path(),
+        }
+    }
 }
 
 /// A command's error: its own, or a failed write to stdout.

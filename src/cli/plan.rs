@@ -1,0 +1,213 @@
+//! `vmlife plan [--json] [--at TIME]`: what a cleanup round would do at that moment,
+//! changing nothing: one poll, the state store read (not written), the engine's plan.
+
+use std::io::Write;
+use std::path::Path;
+
+use chrono::{DateTime, TimeZone, Timelike, Utc};
+use clap::Args;
+
+use super::{ls, RunError, Session};
+use crate::engine::{plan_entries, EngineCore, EngineSettings, EngineStore, Pressure};
+use crate::hypervisor::{shutoff_reason, RunState};
+use crate::lifecycle::cleanup::{RoundPlan, RoundRequest, VmCleanupState};
+use crate::lifecycle::ttl::format_duration;
+use crate::poll::VmView;
+
+/// The flags of `vmlife plan`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct PlanArgs {
+    /// One JSON array: an object per action (`vm_name`, `vm_id`, `action`, `reason`, `at`).
+    #[arg(long)]
+    pub json: bool,
+    /// Plan for this moment instead of now (RFC 3339, e.g. 2026-01-10T03:00:00Z).
+    #[arg(long, value_name = "TIME", value_parser = parse_rfc3339)]
+    pub at: Option<DateTime<Utc>>,
+}
+
+fn parse_rfc3339(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| format!("{s:?} is not an RFC 3339 time (like 2026-01-10T03:00:00Z)"))
+}
+
+/// Poll once, read the store, plan, print.
+pub fn run(
+    s: &Session,
+    state_dir: &Path,
+    now: DateTime<Utc>,
+    args: &PlanArgs,
+    out: &mut impl Write,
+) -> Result<(), RunError> {
+    // Whole seconds: the JSON reads `2026-01-10T03:00:00Z`, not nanoseconds.
+    let at = args.at.unwrap_or(now.with_nanosecond(0).unwrap_or(now));
+    let views = ls::poll_once(s, now)?;
+    let core = EngineCore::for_planning(
+        EngineStore::new(state_dir),
+        EngineSettings::from_config(&s.config),
+        &s.uri,
+    )
+    .map_err(|e| super::CliError::new(format!("state store: {e}")))?;
+    let clock = core.clock(at);
+    let plan = core.plan(&views, &RoundRequest::default(), clock);
+    if args.json {
+        serde_json::to_writer_pretty(&mut *out, &plan_entries(&plan, at))?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    write_text(&core, &plan, &views, at, clock.local_minute, out)?;
+    Ok(())
+}
+
+fn write_text(
+    core: &EngineCore,
+    plan: &RoundPlan,
+    views: &[VmView],
+    at: DateTime<Utc>,
+    local_minute: u16,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    let policy = &core.settings().cleanup;
+    writeln!(
+        out,
+        "cleanup round at {} (local time {:02}:{:02})",
+        at.format("%Y-%m-%d %H:%M:%S UTC"),
+        local_minute / 60,
+        local_minute % 60
+    )?;
+    let window = format!(
+        "{}–{}",
+        policy.cleanup_window_start, policy.cleanup_window_end
+    );
+    let open = if plan.window_opens_in_minutes == 0 {
+        "open now".to_string()
+    } else {
+        format!(
+            "opens in {}",
+            format_duration(i64::from(plan.window_opens_in_minutes) * 60)
+        )
+    };
+    let only = if policy.cleanup_in_window_only {
+        ""
+    } else {
+        " (not enforced: cleanup_in_window_only = false)"
+    };
+    writeln!(out, "  window         {window}, {open}{only}")?;
+    let last = core.data().engine.last_round_at;
+    let next = match core.next_round_at() {
+        None => "due now".to_string(),
+        Some(n) if n <= at.timestamp() => "due now".to_string(),
+        Some(n) => format!("in {}", format_duration(n - at.timestamp())),
+    };
+    writeln!(
+        out,
+        "  interval       every {}m; last round {}; next {next}",
+        policy.check_interval_minutes,
+        last.map_or_else(
+            || "never".into(),
+            |t| t.format("%Y-%m-%d %H:%M UTC").to_string()
+        ),
+    )?;
+    let pressure = match core.pressure() {
+        Pressure::Unknown(why) if why.starts_with("not checked") => why.clone(),
+        p => p.to_string(),
+    };
+    writeln!(out, "  host pressure  {pressure}")?;
+    if !policy.cleanup_enabled {
+        writeln!(
+            out,
+            "  cleanup        disabled (cleanup.cleanup_enabled = false)"
+        )?;
+    }
+    if plan.dry_run {
+        writeln!(
+            out,
+            "  dry run        yes (dry_run_mode): actions are journaled as \"would\", not run"
+        )?;
+    }
+    if policy.require_confirmation {
+        writeln!(
+            out,
+            "  confirmation   required: a person confirms each cleanup (`vmlife cleanup`)"
+        )?;
+    }
+    if let Some(held) = &plan.held {
+        writeln!(out, "  held           {held}")?;
+    }
+
+    writeln!(out)?;
+    if plan.commands.is_empty() {
+        writeln!(out, "would clean up nothing")?;
+    } else {
+        writeln!(out, "would clean up {}:", plan.commands.len())?;
+        for c in &plan.commands {
+            writeln!(
+                out,
+                "  {}  {}  {}: {}",
+                c.vm_name,
+                c.vm_id,
+                c.reason,
+                c.op.describe()
+            )?;
+        }
+    }
+    if !plan.lines.is_empty() {
+        writeln!(out, "\ntemporary VMs:")?;
+        let width = plan
+            .lines
+            .iter()
+            .map(|l| l.vm_name.chars().count())
+            .max()
+            .unwrap_or(0);
+        for l in &plan.lines {
+            let expires = Utc.timestamp_opt(l.expires_at, 0).single().map_or_else(
+                || l.expires_at.to_string(),
+                |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+            );
+            writeln!(
+                out,
+                "  {:<width$}  expires {expires}  {}",
+                l.vm_name,
+                state_text(&l.state, l.expires_at, at.timestamp())
+            )?;
+        }
+    }
+    let crashed: Vec<&VmView> = views
+        .iter()
+        .filter(|v| {
+            v.raw.state == Some(RunState::Crashed)
+                || (v.raw.state == Some(RunState::Shutoff)
+                    && matches!(
+                        v.raw.reason,
+                        shutoff_reason::CRASHED | shutoff_reason::FAILED
+                    ))
+        })
+        .collect();
+    if !crashed.is_empty() {
+        writeln!(
+            out,
+            "\nstopped after a crash (the engine restarts only stops it sees happen):"
+        )?;
+        for v in crashed {
+            writeln!(out, "  {}", v.snapshot.vm_name)?;
+        }
+    }
+    Ok(())
+}
+
+/// One temporary VM's state in words.
+fn state_text(state: &VmCleanupState, expires_at: i64, now: i64) -> String {
+    match state {
+        VmCleanupState::Waiting => {
+            format!("waiting ({} left)", format_duration(expires_at - now))
+        }
+        VmCleanupState::Manual => "expired; manual (auto_cleanup = false)".into(),
+        VmCleanupState::Planned => "planned in this round".into(),
+        VmCleanupState::Due { why } => format!("due, waiting: {why}"),
+        VmCleanupState::AwaitingConfirmation => "awaiting confirmation".into(),
+        VmCleanupState::InProgress => "cleanup in progress".into(),
+        VmCleanupState::Failed { attempts, error } => {
+            format!("failed ({attempts} attempts), retried next round: {error}")
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! The alert hook: `[alerts] command = ["/usr/local/bin/notify", "arg"]` in the config.
+//!
+//! Run once per alert, without a shell, with the alert in its environment
+//! (`VMLIFE_VM_NAME`, `VMLIFE_VM_ID`, `VMLIFE_ACTION`, `VMLIFE_ERROR`, `VMLIFE_URI`),
+//! stdin from `/dev/null`, for at most its timeout. Its failure is reported to the
+//! caller (who journals it), never fatal.
+
+use std::io::{Read, Seek};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::store::Alert;
+
+/// How often a running alert command is checked.
+const WAIT_STEP: Duration = Duration::from_millis(20);
+/// The most of its stderr kept for the error message.
+const STDERR_KEEP: usize = 300;
+
+/// Runs `argv` for `alert`; `Err` says why it failed, in one line.
+pub fn run_alert_command(
+    argv: &[String],
+    timeout: Duration,
+    alert: &Alert,
+    uri: &str,
+) -> Result<(), String> {
+    let Some((program, args)) = argv.split_first() else {
+        return Ok(());
+    };
+    // A file, not a pipe: a pipe would block on a grandchild that keeps it open.
+    let mut stderr = tempfile::tempfile().map_err(|e| format!("cannot run {program}: {e}"))?;
+    let err_handle = stderr
+        .try_clone()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    let mut child = Command::new(program)
+        .args(args)
+        .env("VMLIFE_VM_NAME", &alert.vm_name)
+        .env("VMLIFE_VM_ID", &alert.vm_id)
+        .env("VMLIFE_ACTION", &alert.action)
+        .env("VMLIFE_ERROR", &alert.error)
+        .env("VMLIFE_URI", uri)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(err_handle)
+        .spawn()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() >= timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "{program} did not finish within {}s and was killed",
+                    timeout.as_secs()
+                ));
+            }
+            Ok(None) => std::thread::sleep(WAIT_STEP),
+            Err(e) => return Err(format!("waiting for {program}: {e}")),
+        }
+    };
+    if status.success() {
+        return Ok(());
+    }
+    let mut text = String::new();
+    let _ = stderr.rewind();
+    let _ = stderr.take(4096).read_to_string(&mut text);
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    let last: String = last.trim().chars().take(STDERR_KEEP).collect();
+    if last.is_empty() {
+        Err(format!("{program} failed ({status})"))
+    } else {
+        Err(format!("{program} failed ({status}): {last}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert() -> Alert {
+        Alert {
+            time: chrono::Utc::now(),
+            vm_name: "web-1".into(),
+            vm_id: "u-1".into(),
+            action: "cleanup".into(),
+            error: "it's \"stuck\"; $(nope)".into(),
+        }
+    }
+
+    fn sh(script: &str) -> Vec<String> {
+        vec!["/bin/sh".into(), "-c".into(), script.into(), "alert".into()]
+    }
+
+    #[test]
+    fn passes_the_alert_in_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let script = format!(
+            "printf '%s|%s|%s|%s|%s' \"$VMLIFE_VM_NAME\" \"$VMLIFE_VM_ID\" \"$VMLIFE_ACTION\" \"$VMLIFE_ERROR\" \"$VMLIFE_URI\" > {}",
+            out.display()
+        );
+        run_alert_command(
+            &sh(&script),
+            Duration::from_secs(5),
+            &alert(),
+            "qemu:///system",
+        )
+        .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(out).unwrap(),
+            "web-1|u-1|cleanup|it's \"stuck\"; $(nope)|qemu:///system"
+        );
+    }
+
+    #[test]
+    fn failures_are_one_line() {
+        let e = run_alert_command(
+            &sh("echo first >&2; echo 'no route' >&2; exit 3"),
+            Duration::from_secs(5),
+            &alert(),
+            "u",
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("exit status: 3") && e.ends_with("no route"),
+            "{e}"
+        );
+        let e = run_alert_command(
+            &["/nonexistent/notify".into()],
+            Duration::from_secs(5),
+            &alert(),
+            "u",
+        )
+        .unwrap_err();
+        assert!(e.starts_with("cannot run /nonexistent/notify"), "{e}");
+        let t = Instant::now();
+        let e = run_alert_command(&sh("sleep 10"), Duration::from_millis(300), &alert(), "u")
+            .unwrap_err();
+        assert!(e.contains("did not finish within"), "{e}");
+        assert!(t.elapsed() < Duration::from_secs(5));
+        assert_eq!(
+            run_alert_command(&[], Duration::from_secs(1), &alert(), "u"),
+            Ok(())
+        );
+    }
+}

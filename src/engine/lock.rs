@@ -1,0 +1,259 @@
+//! One engine per host (DESIGN.md §2): automatic actions run only in the process that
+//! holds an exclusive lock on `<state_dir>/engine.lock`.
+//!
+//! The lock is `flock(2)` (via [`File::try_lock`]): the kernel drops it when the holder
+//! exits, however it exits, so a killed daemon never leaves a stale lock behind. The
+//! holder writes its PID into the lock file for people and for [`engine_owner`], which
+//! finds the holder without touching the lock (reading `/proc/locks`; the PID in the
+//! file when that is not readable), so asking never makes a starting daemon fail.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{self, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use crate::store::ensure_dir;
+
+/// The lock file's name inside the state directory.
+pub const LOCK_FILE: &str = "engine.lock";
+
+/// Lock files this process holds (by path as given, and canonical).
+static HELD: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+
+fn held() -> MutexGuard<'static, BTreeSet<PathBuf>> {
+    HELD.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The engine lock, held until dropped (or the process exits).
+#[derive(Debug)]
+pub struct EngineLock {
+    file: File,
+    path: PathBuf,
+    keys: Vec<PathBuf>,
+}
+
+/// Why the lock could not be taken.
+#[derive(Debug)]
+pub enum LockError {
+    /// Another process holds it.
+    Held {
+        /// The lock file.
+        path: PathBuf,
+        /// The holder, when it can be found.
+        pid: Option<u32>,
+    },
+    /// The state directory or the lock file could not be opened.
+    Io {
+        /// What could not be opened.
+        path: PathBuf,
+        /// Why.
+        error: io::Error,
+    },
+}
+
+impl fmt::Display for LockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LockError::Held {
+                path,
+                pid: Some(pid),
+            } => write!(f, "another engine holds {} (pid {pid})", path.display()),
+            LockError::Held { path, pid: None } => {
+                write!(f, "another engine holds {}", path.display())
+            }
+            LockError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for LockError {}
+
+impl EngineLock {
+    /// Takes the lock of the state directory `dir` (created owner-only when missing),
+    /// without waiting, and writes this process's PID into it.
+    pub fn acquire(dir: &Path) -> Result<EngineLock, LockError> {
+        let io_err = |path: &Path| {
+            let path = path.to_path_buf();
+            move |error| LockError::Io { path, error }
+        };
+        ensure_dir(dir).map_err(io_err(dir))?;
+        let path = dir.join(LOCK_FILE);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o644)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let pid = holder_pid(&path);
+                return Err(LockError::Held { path, pid });
+            }
+            Err(TryLockError::Error(e)) => return Err(io_err(&path)(e)),
+        }
+        file.set_len(0).map_err(io_err(&path))?;
+        writeln!(file, "{}", std::process::id()).map_err(io_err(&path))?;
+        file.sync_data().map_err(io_err(&path))?;
+        let mut keys = vec![path.clone()];
+        if let Ok(c) = path.canonicalize() {
+            keys.push(c);
+        }
+        held().extend(keys.iter().cloned());
+        Ok(EngineLock { file, path, keys })
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for EngineLock {
+    fn drop(&mut self) {
+        // Empty the file first: a PID left behind would name a process that no longer
+        // holds anything. (Closing the file releases the lock.)
+        let _ = self.file.set_len(0);
+        let mut h = held();
+        for k in &self.keys {
+            h.remove(k);
+        }
+    }
+}
+
+/// Who runs the engine of a state directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// This process holds the lock.
+    ThisProcess,
+    /// Another process does.
+    Other {
+        /// Its process id.
+        pid: u32,
+    },
+    /// Nobody: automatic actions are not running.
+    Nobody,
+}
+
+impl fmt::Display for Owner {
+    /// The dashboard's header text: `engine: daemon pid 812`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Owner::ThisProcess => f.write_str("engine: this process"),
+            Owner::Other { pid } => write!(f, "engine: daemon pid {pid}"),
+            Owner::Nobody => f.write_str("engine: none (manual actions only)"),
+        }
+    }
+}
+
+/// Who holds the engine lock of `dir`, without taking it.
+pub fn engine_owner(dir: &Path) -> Owner {
+    let path = dir.join(LOCK_FILE);
+    {
+        let h = held();
+        if h.contains(&path) || path.canonicalize().is_ok_and(|c| h.contains(&c)) {
+            return Owner::ThisProcess;
+        }
+    }
+    let Ok(meta) = std::fs::metadata(&path) else {
+        return Owner::Nobody;
+    };
+    match std::fs::read_to_string("/proc/locks") {
+        Ok(locks) => match flock_holder(&locks, meta.ino()) {
+            Some(pid) if pid == std::process::id() => Owner::ThisProcess,
+            Some(pid) => Owner::Other { pid },
+            None => Owner::Nobody,
+        },
+        // No /proc/locks: trust the PID in the file if that process lives.
+        Err(_) => match pid_in_file(&path) {
+            Some(pid) if super::procid::start_ticks(pid).is_some() => Owner::Other { pid },
+            _ => Owner::Nobody,
+        },
+    }
+}
+
+/// The holder's PID: from `/proc/locks`, else from the file.
+fn holder_pid(path: &Path) -> Option<u32> {
+    let from_locks = std::fs::metadata(path).ok().and_then(|m| {
+        let locks = std::fs::read_to_string("/proc/locks").ok()?;
+        flock_holder(&locks, m.ino())
+    });
+    from_locks.or_else(|| pid_in_file(path))
+}
+
+fn pid_in_file(path: &Path) -> Option<u32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// The PID holding a `flock` write lock on inode `ino`, from `/proc/locks` text:
+/// `1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF` (waiters have a `->` and are
+/// skipped).
+fn flock_holder(locks: &str, ino: u64) -> Option<u32> {
+    locks.lines().find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.get(1) != Some(&"FLOCK") || f.get(3) != Some(&"WRITE") {
+            return None;
+        }
+        let inode = f.get(5)?.rsplit(':').next()?.parse::<u64>().ok()?;
+        (inode == ino).then(|| f.get(4)?.parse().ok()).flatten()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_locks_parsing() {
+        let text = "1: POSIX  ADVISORY  WRITE 99 00:1f:12 0 EOF\n\
+                    2: FLOCK  ADVISORY  WRITE 812 fd:01:5678 0 EOF\n\
+                    2: -> FLOCK  ADVISORY  WRITE 900 fd:01:5678 0 EOF\n\
+                    3: FLOCK  ADVISORY  READ 77 fd:01:4242 0 EOF\n";
+        assert_eq!(flock_holder(text, 5678), Some(812));
+        assert_eq!(flock_holder(text, 4242), None, "a read lock is no engine");
+        assert_eq!(flock_holder(text, 12), None, "POSIX locks are not ours");
+    }
+
+    #[test]
+    fn one_holder_at_a_time_and_released_on_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(engine_owner(dir.path()), Owner::Nobody);
+        let lock = EngineLock::acquire(dir.path()).unwrap();
+        assert_eq!(engine_owner(dir.path()), Owner::ThisProcess);
+        let text = std::fs::read_to_string(lock.path()).unwrap();
+        assert_eq!(text.trim(), std::process::id().to_string());
+        // A second open file description conflicts even in the same process.
+        match EngineLock::acquire(dir.path()) {
+            Err(LockError::Held { pid, path }) => {
+                assert_eq!(pid, Some(std::process::id()));
+                assert_eq!(path, dir.path().join(LOCK_FILE));
+            }
+            other => panic!("expected Held, got {other:?}"),
+        }
+        drop(lock);
+        assert_eq!(engine_owner(dir.path()), Owner::Nobody);
+        let again = EngineLock::acquire(dir.path()).unwrap();
+        drop(again);
+    }
+
+    #[test]
+    fn held_error_reads_as_one_line() {
+        let e = LockError::Held {
+            path: PathBuf::from("/var/lib/vmlife/engine.lock"),
+            pid: Some(812),
+        };
+        assert_eq!(
+            e.to_string(),
+            "another engine holds /var/lib/vmlife/engine.lock (pid 812)"
+        );
+        assert_eq!(
+            Owner::Other { pid: 812 }.to_string(),
+            "engine: daemon pid 812"
+        );
+    }
+}

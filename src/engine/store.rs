@@ -1,0 +1,342 @@
+//! The engine's files in the state store (DESIGN.md §2), beside the journal.
+//!
+//! - `cleanups.json`: one [`VmCleanupSchedule`] per VM UUID, and who is running the
+//!   cleanups that are `in_progress` ([`Claim`]).
+//! - `engine.json`: when the last scheduled round ran, the VMs a person confirmed for
+//!   cleanup, and the alerts raised.
+//!
+//! Both are replaced whole with [`write_atomic`], so a kill at any moment leaves the old
+//! or the new file. Every change is a read-modify-write under an exclusive lock on
+//! `store.lock` ([`EngineStore::update`]): the daemon, a dashboard and `vmlife cleanup`
+//! may write at the same time without losing each other's changes. Reads take no lock.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::procid::OwnerId;
+use crate::model::VmCleanupSchedule;
+use crate::store::{ensure_dir, write_atomic};
+
+/// Cleanup records, in the state directory.
+pub const CLEANUPS_FILE: &str = "cleanups.json";
+/// The engine's own state, in the state directory.
+pub const ENGINE_FILE: &str = "engine.json";
+/// Serializes read-modify-write cycles of the two files.
+pub const STORE_LOCK_FILE: &str = "store.lock";
+/// The format version these files are written in.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Alerts kept at most (the oldest go first).
+pub const MAX_ALERTS: usize = 200;
+
+fn format_version() -> u32 {
+    FORMAT_VERSION
+}
+
+/// `cleanups.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CleanupsFile {
+    /// The format version ([`FORMAT_VERSION`]).
+    #[serde(default = "format_version")]
+    pub version: u32,
+    /// One record per VM UUID.
+    #[serde(default)]
+    pub records: BTreeMap<String, VmCleanupSchedule>,
+    /// Who runs each `in_progress` cleanup, by VM UUID.
+    #[serde(default)]
+    pub claims: BTreeMap<String, Claim>,
+}
+
+impl Default for CleanupsFile {
+    fn default() -> Self {
+        Self {
+            version: FORMAT_VERSION,
+            records: BTreeMap::new(),
+            claims: BTreeMap::new(),
+        }
+    }
+}
+
+/// Who runs an `in_progress` cleanup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Claim {
+    /// The process (and instance in it) running the cleanup.
+    pub owner: OwnerId,
+    /// When it was claimed.
+    pub since: DateTime<Utc>,
+    /// Who asked (`engine`, `cli:root`).
+    pub actor: String,
+}
+
+/// `engine.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineFile {
+    /// The format version ([`FORMAT_VERSION`]).
+    #[serde(default = "format_version")]
+    pub version: u32,
+    /// When the last scheduled cleanup round ran; `null` means "due now".
+    #[serde(default)]
+    pub last_round_at: Option<DateTime<Utc>>,
+    /// VM UUIDs a person confirmed for cleanup (`require_confirmation`).
+    #[serde(default)]
+    pub confirmed: BTreeMap<String, Confirmation>,
+    /// Alerts raised, oldest first.
+    #[serde(default)]
+    pub alerts: Vec<Alert>,
+}
+
+impl Default for EngineFile {
+    fn default() -> Self {
+        Self {
+            version: FORMAT_VERSION,
+            last_round_at: None,
+            confirmed: BTreeMap::new(),
+            alerts: Vec::new(),
+        }
+    }
+}
+
+/// A person's go-ahead for one VM's cleanup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Confirmation {
+    /// `cli:alice`, `dashboard:bob`.
+    pub by: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Something a person should look at: a cleanup that failed, a VM the restart policy
+/// gave up on. Shown in the dashboard, journaled as an error, passed to the alert
+/// command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alert {
+    /// When it was raised.
+    pub time: DateTime<Utc>,
+    /// The VM's name.
+    pub vm_name: String,
+    /// The VM's UUID.
+    pub vm_id: String,
+    /// What failed: `cleanup`, `restart`.
+    pub action: String,
+    /// What went wrong, one line.
+    pub error: String,
+}
+
+/// Both files.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoreData {
+    /// `cleanups.json`.
+    pub cleanups: CleanupsFile,
+    /// `engine.json`.
+    pub engine: EngineFile,
+}
+
+/// The engine's files in one state directory.
+#[derive(Debug, Clone)]
+pub struct EngineStore {
+    dir: PathBuf,
+}
+
+impl EngineStore {
+    /// The store in `dir`; nothing is read or created yet.
+    pub fn new(dir: impl Into<PathBuf>) -> EngineStore {
+        EngineStore { dir: dir.into() }
+    }
+
+    /// The state directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Reads both files; a missing file (or directory) reads as empty. Creates nothing.
+    pub fn load(&self) -> io::Result<StoreData> {
+        Ok(StoreData {
+            cleanups: read_json(&self.dir.join(CLEANUPS_FILE))?,
+            engine: read_json(&self.dir.join(ENGINE_FILE))?,
+        })
+    }
+
+    /// Applies `f` to the current files under the store lock and writes back what
+    /// changed; returns `f`'s value and the data as written.
+    pub fn update<R>(&self, f: impl FnOnce(&mut StoreData) -> R) -> io::Result<(R, StoreData)> {
+        ensure_dir(&self.dir).map_err(|e| with_path(e, &self.dir))?;
+        let lock_path = self.dir.join(STORE_LOCK_FILE);
+        let lock = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&lock_path)
+            .map_err(|e| with_path(e, &lock_path))?;
+        lock.lock().map_err(|e| with_path(e, &lock_path))?;
+        let result = self.update_locked(f);
+        // Closing the file releases the lock; unlock explicitly anyway.
+        let _ = File::unlock(&lock);
+        result
+    }
+
+    fn update_locked<R>(&self, f: impl FnOnce(&mut StoreData) -> R) -> io::Result<(R, StoreData)> {
+        let before = self.load()?;
+        let mut data = before.clone();
+        let r = f(&mut data);
+        if data.cleanups != before.cleanups {
+            write_json(&self.dir.join(CLEANUPS_FILE), &data.cleanups)?;
+        }
+        if data.engine != before.engine {
+            write_json(&self.dir.join(ENGINE_FILE), &data.engine)?;
+        }
+        Ok((r, data))
+    }
+}
+
+/// A file's contents, or the default when it does not exist.
+fn read_json<T: DeserializeOwned + Default + Versioned>(path: &Path) -> io::Result<T> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(T::default()),
+        Err(e) => return Err(with_path(e, path)),
+    };
+    let value: T = serde_json::from_slice(&bytes).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: not a vmlife state file: {e}", path.display()),
+        )
+    })?;
+    if value.version() > FORMAT_VERSION {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{}: format version {} is newer than this vmlife reads ({FORMAT_VERSION})",
+                path.display(),
+                value.version()
+            ),
+        ));
+    }
+    Ok(value)
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> io::Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes).map_err(|e| with_path(e, path))
+}
+
+/// Files that carry a format version.
+trait Versioned {
+    fn version(&self) -> u32;
+}
+
+impl Versioned for CleanupsFile {
+    fn version(&self) -> u32 {
+        self.version
+    }
+}
+
+impl Versioned for EngineFile {
+    fn version(&self) -> u32 {
+        self.version
+    }
+}
+
+fn with_path(e: io::Error, path: &Path) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{CleanupMode, CleanupStatus};
+
+    fn record(uuid: &str) -> VmCleanupSchedule {
+        let t = DateTime::from_timestamp(1_000_000, 0).unwrap();
+        VmCleanupSchedule {
+            vm_name: format!("vm-{uuid}"),
+            vm_id: uuid.into(),
+            mode: CleanupMode::Temporary,
+            created_at: t,
+            scheduled_cleanup_at: t,
+            ttl_hours: 1.0,
+            cleanup_status: CleanupStatus::InProgress,
+            cleanup_attempts: 0,
+            last_cleanup_attempt: None,
+            cleanup_error: None,
+        }
+    }
+
+    #[test]
+    fn missing_store_reads_empty_and_creates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("state");
+        let data = EngineStore::new(&sub).load().unwrap();
+        assert_eq!(data, StoreData::default());
+        assert!(!sub.exists());
+    }
+
+    #[test]
+    fn update_round_trips_and_writes_only_what_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EngineStore::new(dir.path().join("s"));
+        let ((), written) = store
+            .update(|d| {
+                d.cleanups.records.insert("u1".into(), record("u1"));
+            })
+            .unwrap();
+        assert!(store.dir().join(CLEANUPS_FILE).exists());
+        assert!(
+            !store.dir().join(ENGINE_FILE).exists(),
+            "engine.json unchanged, not written"
+        );
+        assert_eq!(store.load().unwrap(), written);
+        let text = std::fs::read_to_string(store.dir().join(CLEANUPS_FILE)).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["version"], 1);
+        assert_eq!(v["records"]["u1"]["cleanup_status"], "in_progress");
+    }
+
+    #[test]
+    fn bad_files_are_one_line_errors_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(ENGINE_FILE), "{ nope").unwrap();
+        let e = EngineStore::new(dir.path()).load().unwrap_err().to_string();
+        assert!(e.contains("engine.json: not a vmlife state file"), "{e}");
+        assert!(!e.contains('\n'));
+        std::fs::write(dir.path().join(ENGINE_FILE), "{\"version\": 9}").unwrap();
+        let e = EngineStore::new(dir.path()).load().unwrap_err().to_string();
+        assert!(e.contains("format version 9 is newer"), "{e}");
+    }
+
+    #[test]
+    fn concurrent_updates_lose_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EngineStore::new(dir.path());
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let store = store.clone();
+                s.spawn(move || {
+                    for i in 0..10 {
+                        store
+                            .update(|d| {
+                                let u = format!("u{t}-{i}");
+                                d.cleanups.records.insert(u.clone(), record(&u));
+                            })
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        assert_eq!(store.load().unwrap().cleanups.records.len(), 40);
+    }
+}
