@@ -37,7 +37,7 @@ use crate::lifecycle::cleanup::{
 use crate::lifecycle::restart::{on_stop, streak_over, RestartDecision};
 use crate::lifecycle::{Actor, Command, Op, VmFacts};
 use crate::metadata::{LifecycleMeta, MetaError};
-use crate::model::{VmCleanupPolicy, VmCleanupSchedule};
+use crate::model::{PersistenceMode, VmCleanupPolicy, VmCleanupSchedule};
 use crate::poll::VmView;
 use crate::store::{Journal, JournalEntry};
 
@@ -189,6 +189,8 @@ pub struct EngineCore {
     /// Restart counts we wrote ourselves (newer than a metadata read may be) and when.
     counts: HashMap<String, (u32, i64)>,
     resetting: BTreeSet<String>,
+    /// VMs whose first-seen `created_at_unix` is being written.
+    stamping: BTreeSet<String>,
     round: Option<Round>,
     last_held: Option<String>,
     new_alerts: Vec<Alert>,
@@ -234,6 +236,7 @@ impl EngineCore {
             restarting: HashMap::new(),
             counts: HashMap::new(),
             resetting: BTreeSet::new(),
+            stamping: BTreeSet::new(),
             round: None,
             last_held: None,
             new_alerts: Vec::new(),
@@ -511,6 +514,12 @@ impl EngineCore {
         let uuid = r.cmd.vm_id.clone();
         let name = r.cmd.vm_name.clone();
         match &r.cmd.op {
+            Op::StampCreatedAt { .. } => {
+                self.stamping.remove(&uuid);
+                if !r.outcome.is_ok() {
+                    tracing::warn!("first-seen stamp: {r}");
+                }
+            }
             Op::Cleanup { .. } => {
                 self.cleaning.remove(&uuid);
                 if self.settings.cleanup.log_cleanup_operations {
@@ -590,6 +599,29 @@ impl EngineCore {
         }
         seen.active = active;
         self.seen.insert(uuid.clone(), seen);
+
+        // DESIGN.md §1: a temporary VM without created_at_unix gets the time it was first
+        // seen, written back, so its TTL does not restart with every vmlife.
+        if let Ok(meta) = &v.meta {
+            let p = &meta.persistence;
+            if p.mode == PersistenceMode::Temporary
+                && p.created_at_unix.is_none()
+                && self.stamping.insert(uuid.clone())
+            {
+                out.push(Planned {
+                    cmd: Command::new(
+                        uuid.clone(),
+                        v.snapshot.vm_name.clone(),
+                        Op::StampCreatedAt {
+                            at: v.first_seen_unix,
+                        },
+                        "temporary VM without created_at_unix: its TTL counts from first sight",
+                    ),
+                    actor: Actor::Engine,
+                    dry_run: self.settings.cleanup.dry_run_mode,
+                });
+            }
+        }
 
         if active && !self.resetting.contains(&uuid) && !self.restarting.contains_key(&uuid) {
             if let Ok(meta) = self.effective_meta(&uuid, &v.meta) {

@@ -861,3 +861,28 @@ async fn the_runner_feeds_events_and_polls_at_once() {
         "{j:?}"
     );
 }
+
+#[test]
+fn a_temporary_vm_without_created_at_is_stamped_once_with_its_first_sight() {
+    let mut b = Bench::new(settings(|_| {}));
+    b.fake.put(with_meta(running("u-new", "vm-new"), |m| {
+        m.persistence.mode = PersistenceMode::Temporary;
+    }));
+    b.fake.put(permanent("u-perm", RestartPolicy::No, 0, 5));
+    let planned = b.snap(t0());
+    let stamps: Vec<&Planned> = planned
+        .iter()
+        .filter(|p| matches!(p.cmd.op, Op::StampCreatedAt { .. }))
+        .collect();
+    assert_eq!(stamps.len(), 1, "{planned:?}");
+    assert_eq!(stamps[0].cmd.vm_id, "u-new");
+    assert_eq!(stamps[0].cmd.op, Op::StampCreatedAt { at: t0() });
+    // Not twice while it runs.
+    let again = b.snap(t0() + 5);
+    assert!(!again
+        .iter()
+        .any(|p| matches!(p.cmd.op, Op::StampCreatedAt { .. })));
+    // Never planned for cleanup on sight.
+    assert!(!again.iter().any(|p| matches!(p.cmd.op, Op::Cleanup { .. })));
+    b.finish(stamps[0], Outcome::Ok("stamped".into()), t0() + 6);
+}

@@ -150,6 +150,7 @@ fn action_phrase(op: &Op, vm: &str) -> String {
             "set the expiry of {vm} to {}",
             crate::lifecycle::ttl::show_unix(*at)
         ),
+        Op::StampCreatedAt { .. } => format!("record when {vm} was first seen"),
         Op::SetMode { mode } => format!("make {vm} {mode}"),
         Op::Cleanup { .. } => format!("clean up {vm}"),
         Op::RestartByPolicy => format!("restart {vm}"),

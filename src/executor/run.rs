@@ -46,7 +46,10 @@ pub(super) fn perform(
             format!("discarded the managed save of {name}"),
         ),
         Op::Undefine => (|hv, u| hv.undefine(u), format!("undefined {name}")),
-        Op::ExtendTtl { .. } | Op::SetExpiry { .. } | Op::SetMode { .. } => {
+        Op::ExtendTtl { .. }
+        | Op::SetExpiry { .. }
+        | Op::StampCreatedAt { .. }
+        | Op::SetMode { .. } => {
             return edit_metadata(hv, cmd, dry_run, now);
         }
         Op::Cleanup {
@@ -136,6 +139,21 @@ fn edit_metadata(
                     at.map_or_else(|| "never".into(), show_time)
                 ),
                 json!({ "hours": hours, "previous_expiry": previous, "scheduled_cleanup": at }),
+            )
+        }
+        Op::StampCreatedAt { at } => {
+            let p = &mut meta.persistence;
+            if p.mode != PersistenceMode::Temporary || p.created_at_unix.is_some() {
+                // Someone set it (or made the VM permanent) since the engine looked.
+                return (
+                    Outcome::Ok(format!("{name} needs no first-seen stamp")),
+                    None,
+                );
+            }
+            p.created_at_unix = Some(at);
+            (
+                format!("recorded {name} as first seen {}", show_time(at)),
+                json!({ "created_at_unix": at }),
             )
         }
         Op::SetExpiry { at } => {

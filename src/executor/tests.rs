@@ -509,6 +509,28 @@ fn set_expiry_writes_scheduled_cleanup_and_refuses_permanent() {
 }
 
 #[test]
+fn stamp_created_at_writes_only_a_missing_stamp() {
+    let hv = fake();
+    let mut m = LifecycleMeta::default();
+    m.persistence.mode = PersistenceMode::Temporary;
+    hv.update("u-1", |d| d.metadata = Some(metadata::to_xml(&m)));
+    let (ex, _journal, _rx) = setup(hv.clone(), false);
+    let r = ex.run_now(
+        cmd("u-1", "web-1", Op::StampCreatedAt { at: 1_800_000_000 }),
+        alice(),
+    );
+    assert!(r.outcome.is_ok(), "{r}");
+    let read = |hv: &Arc<FakeHypervisor>| {
+        metadata::parse_or_default(hv.metadata("u-1").unwrap().as_deref()).unwrap()
+    };
+    assert_eq!(read(&hv).persistence.created_at_unix, Some(1_800_000_000));
+    // A stamp that is already there is never moved.
+    let r = ex.run_now(cmd("u-1", "web-1", Op::StampCreatedAt { at: 5 }), alice());
+    assert_eq!(r.to_string(), "web-1 needs no first-seen stamp");
+    assert_eq!(read(&hv).persistence.created_at_unix, Some(1_800_000_000));
+}
+
+#[test]
 fn extend_ttl_without_created_at_counts_from_now_and_stamps_it() {
     let hv = fake();
     let meta = metadata::to_xml(&LifecycleMeta {

@@ -30,6 +30,11 @@ pub enum Op {
     ExtendTtl {
         hours: f64,
     },
+    /// Write `created_at_unix = at` into a temporary VM's metadata that lacks it (the
+    /// moment vmlife first saw it), so every vmlife counts its TTL from the same start.
+    StampCreatedAt {
+        at: i64,
+    },
     /// Set a temporary VM's expiry (`scheduled_cleanup`) to `at`, unix seconds.
     SetExpiry {
         at: i64,
@@ -69,6 +74,7 @@ impl Op {
             Op::Undefine => "undefine",
             Op::ExtendTtl { .. } => "extend_ttl",
             Op::SetExpiry { .. } => "set_expiry",
+            Op::StampCreatedAt { .. } => "stamp_created_at",
             Op::SetMode { .. } => "set_mode",
             Op::Cleanup { .. } => "cleanup",
             Op::RestartByPolicy => "restart",
@@ -107,6 +113,12 @@ impl Op {
             Op::Undefine => "undefine (remove the domain definition)".into(),
             Op::ExtendTtl { hours } => format!("extend TTL by {hours}h"),
             Op::SetExpiry { at } => format!("expire at {}", super::ttl::show_unix(*at)),
+            Op::StampCreatedAt { at } => {
+                format!(
+                    "record created_at_unix = {} (first seen)",
+                    super::ttl::show_unix(*at)
+                )
+            }
             Op::SetMode { mode } => format!("make {mode}"),
             Op::Cleanup {
                 force: true,
@@ -208,6 +220,7 @@ mod tests {
             Op::ResetRestartCount,
             Op::ExtendTtl { hours: 1.0 },
             Op::SetExpiry { at: 0 },
+            Op::StampCreatedAt { at: 0 },
             Op::SetMode {
                 mode: PersistenceMode::Permanent,
             },
