@@ -34,6 +34,15 @@ impl DemoNode {
     }
 }
 
+/// The demo's cleanup policy, when no config file says otherwise: rounds may run at any
+/// hour (the demo behaves the same at noon and at 03:00) and each expired VM waits for a
+/// person's `y` — so the demo shows the parking and the confirmation rather than
+/// removing its expired VM before anyone sees it.
+pub fn tune_config(config: &mut crate::config::Config) {
+    config.cleanup.cleanup_in_window_only = false;
+    config.cleanup.require_confirmation = true;
+}
+
 /// The test-driver URI for a node file (an absolute path after `test://`).
 pub fn uri_for(path: &Path) -> String {
     format!("test://{}", path.display())

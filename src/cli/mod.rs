@@ -4,12 +4,15 @@
 //! Every command opens one connection, does its work and reports errors as one line
 //! on stderr with a non-zero exit code (1 for a failure, 2 for bad usage).
 
+mod autostart;
 mod cleanup;
 mod daemon;
+mod host;
 mod journal;
 mod ls;
 mod plan;
 mod record;
+mod recover;
 mod set;
 mod show;
 
@@ -23,10 +26,13 @@ use crate::demo::DemoNode;
 use crate::hypervisor::libvirt::LibvirtHypervisor;
 use crate::hypervisor::{HvError, Hypervisor};
 
+pub use autostart::AutostartArgs;
 pub use cleanup::CleanupArgs;
+pub use host::{HostBootArgs, HostShutdownArgs};
 pub use journal::JournalArgs;
 pub use plan::PlanArgs;
 pub use record::VmRecord;
+pub use recover::RecoverArgs;
 pub use set::SetArgs;
 
 /// vmlife: a terminal dashboard and lifecycle engine for libvirt/KVM hosts.
@@ -85,6 +91,16 @@ pub enum Command {
     /// Run the lifecycle engine headless (restart policy, cleanup rounds) until
     /// SIGTERM; one per state directory.
     Daemon,
+    /// Start the VMs with autostart in dependency order, waiting for SSH where asked.
+    Autostart(AutostartArgs),
+    /// Apply each VM's on_host_shutdown (shutdown, save_state, destroy) in reverse start
+    /// order and record what each was doing (the host's shutdown hook).
+    HostShutdown(HostShutdownArgs),
+    /// Apply each VM's on_host_reboot with its recovery record, then the ordered
+    /// autostart; once per boot (the host's boot hook).
+    HostBoot(HostBootArgs),
+    /// Bring VMs back to the state recorded at host shutdown (start or re-define them).
+    Recover(RecoverArgs),
 }
 
 /// A command's failure: one line for stderr and an exit code.
@@ -129,7 +145,10 @@ pub struct Session {
 impl Session {
     /// Load the config and open the connection the flags ask for.
     pub fn open(cli: &Cli, now: i64) -> Result<Session, CliError> {
-        let (config, _path) = Config::load(cli.config.as_deref())?;
+        let (mut config, path) = Config::load(cli.config.as_deref())?;
+        if cli.demo && path.is_none() {
+            crate::demo::tune_config(&mut config);
+        }
         let (uri, demo_node) = if cli.demo {
             let node = DemoNode::create(now)
                 .map_err(|e| CliError::new(format!("cannot write the demo node file: {e}")))?;
@@ -216,6 +235,22 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 cleanup::stdin_is_terminal(),
                 &mut out,
             )
+        }
+        Command::Autostart(args) => {
+            let dir = StateDir::resolve(&cli)?;
+            autostart::run(&session, dir.path(), now, args, &mut out)
+        }
+        Command::HostShutdown(args) => {
+            let dir = StateDir::resolve(&cli)?;
+            host::run_shutdown(&session, dir.path(), now, args, &mut out)
+        }
+        Command::HostBoot(args) => {
+            let dir = StateDir::resolve(&cli)?;
+            host::run_boot(&session, dir.path(), now, args, &mut out)
+        }
+        Command::Recover(args) => {
+            let dir = StateDir::resolve(&cli)?;
+            recover::run(&session, dir.path(), now, args, &mut out)
         }
         Command::Journal(_) | Command::Daemon => Ok(()),
     };

@@ -51,6 +51,12 @@ pub enum Action {
     ToggleMode,
     /// Type a temporary VM's new expiry, in hours from now.
     EditTtl,
+    /// Clean up the selected (expired, temporary) VM now (confirmed).
+    Cleanup,
+    /// Run a cleanup round now, honouring the policy (confirmed).
+    CleanupRound,
+    /// Confirm the cleanups parked by `require_confirmation` (confirmed).
+    ConfirmCleanups,
 }
 
 impl Action {
@@ -78,6 +84,9 @@ impl Action {
         Action::ExtendTtl,
         Action::ToggleMode,
         Action::EditTtl,
+        Action::Cleanup,
+        Action::CleanupRound,
+        Action::ConfirmCleanups,
     ];
 
     /// The config file's name for it.
@@ -105,6 +114,9 @@ impl Action {
             Action::ExtendTtl => "extend_ttl",
             Action::ToggleMode => "toggle_mode",
             Action::EditTtl => "edit_ttl",
+            Action::Cleanup => "cleanup",
+            Action::CleanupRound => "cleanup_round",
+            Action::ConfirmCleanups => "confirm_cleanups",
         }
     }
 
@@ -138,6 +150,9 @@ impl Action {
             Action::ExtendTtl => "+ttl",
             Action::ToggleMode => "mode",
             Action::EditTtl => "ttl",
+            Action::Cleanup => "clean",
+            Action::CleanupRound => "round",
+            Action::ConfirmCleanups => "confirm",
         }
     }
 
@@ -154,6 +169,9 @@ impl Action {
                 | Action::ExtendTtl
                 | Action::ToggleMode
                 | Action::EditTtl
+                | Action::Cleanup
+                | Action::CleanupRound
+                | Action::ConfirmCleanups
         )
     }
 
@@ -167,6 +185,9 @@ impl Action {
                 | Action::Reboot
                 | Action::ManagedSave
                 | Action::ToggleMode
+                | Action::Cleanup
+                | Action::CleanupRound
+                | Action::ConfirmCleanups
         )
     }
 }
@@ -187,6 +208,9 @@ pub const HINTS: &[Action] = &[
     Action::ExtendTtl,
     Action::EditTtl,
     Action::ToggleMode,
+    Action::Cleanup,
+    Action::CleanupRound,
+    Action::ConfirmCleanups,
     Action::Sort,
     Action::ReverseSort,
     Action::FocusNext,

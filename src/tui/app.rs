@@ -15,13 +15,15 @@ use chrono::Utc;
 use crossterm::event::{Event, KeyEventKind};
 use tokio::sync::{mpsc, watch, Notify};
 
+use super::engine_link::EngineLink;
 use super::keymap::Keymap;
 use super::state::{ActivityStatus, State};
 use super::theme::Theme;
 use super::update::{update, Effect, Msg};
 use super::view::{clock_signature, view};
 use crate::cli::{CliError, Session};
-use crate::executor::{ExecResult, Executor, Outcome};
+use crate::executor::{ExecResult, Outcome};
+use crate::hypervisor::DomainEvent;
 use crate::lifecycle::Actor;
 use crate::poll::{Poller, PollerOptions};
 use crate::store::Journal;
@@ -73,7 +75,7 @@ pub fn run(session: Session, state_dir: Option<PathBuf>) -> Result<(), CliError>
         .enable_all()
         .build()
         .map_err(|e| CliError::new(format!("cannot start the runtime: {e}")))?;
-    let result = rt.block_on(run_async(session, keymap, Arc::new(journal)));
+    let result = rt.block_on(run_async(session, keymap, Arc::new(journal), dir));
     // Blocking threads (an input read, a slow libvirt call) must not hold the exit.
     rt.shutdown_timeout(Duration::from_millis(200));
     result
@@ -83,6 +85,7 @@ async fn run_async(
     session: Session,
     keymap: Keymap,
     journal: Arc<Journal>,
+    dir: PathBuf,
 ) -> Result<(), CliError> {
     let now = Utc::now();
     let mut state = State::new(session.uri.clone(), keymap, now);
@@ -91,11 +94,6 @@ async fn run_async(
     state.theme = Theme::from_env();
     state.host_policy = session.config.policy.clone();
     state.extend_step_hours = session.config.dashboard.extend_step_hours;
-    state.engine = if session.demo {
-        "demo — manual actions only".into()
-    } else {
-        "manual actions only (no daemon)".into()
-    };
 
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     spawn_input(tx.clone());
@@ -114,17 +112,24 @@ async fn run_async(
     );
 
     let (results_tx, mut results_rx) = mpsc::unbounded_channel::<ExecResult>();
-    let executor = Executor::new(session.hv.clone(), journal, results_tx);
     let actor = Actor::Dashboard(login_name());
+    let mut engine = EngineLink::open(
+        &dir,
+        &session.config,
+        session.hv.clone(),
+        journal,
+        results_tx,
+        actor,
+    )
+    .map_err(CliError::new)?;
+    state.engine = engine.status.clone();
+
+    // Domain events: react at once instead of waiting for the next timed poll. A driver
+    // without events (or a failure) leaves the timed polls, which is all it had.
+    let (events_tx, mut events_rx) = mpsc::unbounded_channel::<DomainEvent>();
     {
-        let tx = tx.clone();
-        tokio::spawn(async move {
-            while let Some(r) = results_rx.recv().await {
-                if tx.send(finished(&r)).is_err() {
-                    break;
-                }
-            }
-        });
+        let hv = session.hv.clone();
+        tokio::task::spawn_blocking(move || hv.subscribe(events_tx));
     }
 
     let mut sigterm = signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -143,21 +148,50 @@ async fn run_async(
         let last_clock = clock_signature(&state);
         // Wait for the next message that changes what is on screen.
         loop {
+            let now = Utc::now();
             let msg = tokio::select! {
                 m = rx.recv() => match m { Some(m) => m, None => break },
+                Some(r) = results_rx.recv() => {
+                    engine.on_result(&r, now);
+                    let _ = invalidate_tx.send(r.cmd.vm_id.clone());
+                    finished(&r)
+                }
+                Some(e) = events_rx.recv() => {
+                    engine.on_event(&e, now);
+                    if let Some(uuid) = e.uuid() {
+                        let _ = invalidate_tx.send(uuid.to_string());
+                    }
+                    Msg::Event(e)
+                }
                 _ = sigterm.recv() => { state.should_quit = true; break }
                 _ = sighup.recv() => { state.should_quit = true; break }
             };
             let tick = matches!(msg, Msg::Tick(_));
-            if let Msg::ActionFinished { vm_id, .. } = &msg {
-                let _ = invalidate_tx.send(vm_id.clone());
+            let snapshot = matches!(msg, Msg::Snapshot { .. });
+            let mut effects = update(&mut state, msg);
+            if snapshot {
+                engine.after_snapshot(&mut state, now);
             }
-            for effect in update(&mut state, msg) {
+            while let Some(effect) = effects.pop() {
                 match effect {
-                    Effect::Execute(cmd) => {
-                        executor.submit(cmd, actor.clone());
-                    }
+                    Effect::Execute(cmd) => engine.execute(cmd, now),
                     Effect::PollNow => poll_now.notify_one(),
+                    Effect::PrepareCleanup { title, request } => {
+                        let plan = engine.prepare(&state, &request, now);
+                        effects.extend(update(
+                            &mut state,
+                            Msg::CleanupPrepared {
+                                title,
+                                plan,
+                                request,
+                            },
+                        ));
+                    }
+                    Effect::RunCleanup(request) => engine.run_round(&mut state, &request, now),
+                    Effect::ConfirmParked(vms) => {
+                        engine.confirm(&mut state, &vms, now);
+                        poll_now.notify_one();
+                    }
                 }
             }
             let focus = state.selected_vm().map(|v| v.uuid.clone());

@@ -151,6 +151,9 @@ pub fn default_bindings() -> Vec<(Action, Vec<&'static str>)> {
         (ExtendTtl, vec!["+"]),
         (ToggleMode, vec!["t"]),
         (EditTtl, vec!["e"]),
+        (Cleanup, vec!["c"]),
+        (CleanupRound, vec!["C"]),
+        (ConfirmCleanups, vec!["y"]),
     ]
 }
 

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::keymap::Keymap;
 use super::theme::Theme;
+use crate::lifecycle::cleanup::{RoundRequest, VmCleanupLine};
 use crate::lifecycle::{ttl::TtlStatus, Command};
 use crate::model::{VmLifecyclePolicy, VmState};
 use crate::poll::VmView;
@@ -103,7 +104,39 @@ pub struct Confirm {
     pub title: String,
     /// What will happen, one line each.
     pub lines: Vec<String>,
-    pub command: Command,
+    /// What a yes does.
+    pub then: Then,
+}
+
+/// What a confirmed popup does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Then {
+    /// Run one command.
+    Execute(Command),
+    /// Run a cleanup round now (of chosen VMs, or all) through the engine's records.
+    CleanupRound(RoundRequest),
+    /// Confirm cleanups parked by `require_confirmation` (UUID, name).
+    ConfirmParked(Vec<(String, String)>),
+}
+
+/// The cleanup pane: the engine's plan for the host as it is now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CleanupView {
+    /// Every temporary VM, soonest expiry first.
+    pub lines: Vec<VmCleanupLine>,
+    /// Why rounds are held (outside the window, pressure, disabled), if they are.
+    pub held: Option<String>,
+    /// `02:00–06:00`.
+    pub window: String,
+    /// Rounds run only inside the window (`cleanup_in_window_only`).
+    pub window_only: bool,
+    /// Minutes until the window opens (0 when open).
+    pub window_opens_in_minutes: u16,
+    pub dry_run: bool,
+    /// Unix seconds of the next scheduled round, when known.
+    pub next_round_at: Option<i64>,
+    /// Recent alerts, newest first: (time, VM name, action, error).
+    pub alerts: Vec<(DateTime<Utc>, String, String, String)>,
 }
 
 /// How an action ended (or that it has not yet).
@@ -148,6 +181,8 @@ pub enum Link {
     Live,
     /// The last poll failed; the table shows the last good snapshot.
     Stale(String),
+    /// The connection dropped; it is being re-opened (calls fail until then).
+    Disconnected(String),
 }
 
 /// Everything the dashboard shows.
@@ -190,6 +225,8 @@ pub struct State {
     pub engine: String,
     /// A short message in place of the hints bar (a refusal, a cancel), with its time.
     pub flash: Option<(String, DateTime<Utc>)>,
+    /// The cleanup pane's content; `None` until the engine has planned once.
+    pub cleanup: Option<CleanupView>,
     pub should_quit: bool,
 }
 
@@ -223,8 +260,9 @@ impl State {
             cpu_history: HashMap::new(),
             busy: BTreeSet::new(),
             size: (80, 24),
-            engine: "manual actions only".into(),
+            engine: "engine: none (manual actions only)".into(),
             flash: None,
+            cleanup: None,
             should_quit: false,
         }
     }

@@ -7,11 +7,15 @@ use ratatui::Terminal;
 
 use super::action::Action;
 use super::keymap::{Key, Keymap};
-use super::state::{ActivityStatus, Link, Pane, Popup, SortKey, State};
+use super::state::{ActivityStatus, CleanupView, Link, Pane, Popup, SortKey, State, Then};
 use super::theme::Theme;
 use super::update::{update, Effect, Msg};
 use super::view::view;
+use crate::hypervisor::DomainEvent;
 use crate::hypervisor::{DomainDetails, RawDomain, RunState};
+use crate::lifecycle::cleanup::{
+    plan_round, Clock, RoundInputs, RoundPlan, RoundRequest, VmCleanupState,
+};
 use crate::lifecycle::Op;
 use crate::metadata::{self, LifecycleMeta};
 use crate::model::{PersistenceMode, RestartPolicy, VmState, VmStateSnapshot};
@@ -121,8 +125,42 @@ fn state_with(vms: Vec<VmView>, readonly: bool) -> State {
     let mut s = State::new("qemu:///system", keymap, now());
     s.readonly = readonly;
     s.theme = Theme::mono();
+    let view = cleanup_view(&vms, &crate::model::VmCleanupPolicy::default());
     update(&mut s, Msg::Snapshot { vms, at: now() });
+    update(&mut s, Msg::Cleanup(view));
     s
+}
+
+/// The cleanup pane as the engine would fill it at the frozen noon (outside the default
+/// 02:00–06:00 window), with one alert.
+fn cleanup_view(vms: &[VmView], policy: &crate::model::VmCleanupPolicy) -> CleanupView {
+    let facts: Vec<_> = vms.iter().map(VmView::facts).collect();
+    let clock = Clock {
+        now: now().timestamp(),
+        local_minute: 12 * 60,
+    };
+    let plan = plan_round(
+        &facts,
+        policy,
+        &RoundInputs::default(),
+        &RoundRequest::default(),
+        clock,
+    );
+    CleanupView {
+        lines: plan.lines,
+        held: plan.held,
+        window: "02:00–06:00".into(),
+        window_only: policy.cleanup_in_window_only,
+        window_opens_in_minutes: plan.window_opens_in_minutes,
+        dry_run: plan.dry_run,
+        next_round_at: Some(now().timestamp() + 1800),
+        alerts: vec![(
+            now(),
+            "app-1".into(),
+            "restart".into(),
+            "gave up after 5 restarts".into(),
+        )],
+    }
 }
 
 fn state() -> State {
@@ -563,7 +601,7 @@ fn invalid_policy_refuses_policy_actions() {
 fn readonly_has_no_mutating_keys() {
     let mut s = state_with(fleet(), true);
     select(&mut s, "db-1");
-    for k in "udDpRm+te".chars() {
+    for k in "udDpRm+tecCy".chars() {
         assert_eq!(executed(&press(&mut s, &k.to_string())), None, "{k}");
         assert_eq!(s.popup, None, "{k}");
     }
@@ -644,4 +682,206 @@ fn clock_signature_changes_only_with_shown_text() {
 fn keymap_key_from_event_folds_shift() {
     let e = KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT);
     assert_eq!(Key::from_event(&e), Key::parse("G").unwrap());
+}
+
+// ---- issue 4: cleanup keys and events ----
+
+fn prepared(effects: &[Effect]) -> Option<RoundRequest> {
+    effects.iter().find_map(|e| match e {
+        Effect::PrepareCleanup { request, .. } => Some(request.clone()),
+        _ => None,
+    })
+}
+
+#[test]
+fn c_prepares_a_cleanup_of_the_selected_expired_vm_only() {
+    let mut s = state();
+    select(&mut s, "pr-preview-482");
+    let req = prepared(&press(&mut s, "c")).expect("c asks the engine for a plan");
+    assert!(
+        req.manual && req.ignore_window,
+        "a person's single cleanup may run outside the window"
+    );
+    assert_eq!(
+        req.only,
+        Some(["00000000-0000-4000-8000-000000000004".to_string()].into())
+    );
+    for (vm, why) in [
+        ("ci-runner-17", "has not expired"),
+        ("db-1", "permanent"),
+        ("broken-policy", "invalid policy"),
+    ] {
+        select(&mut s, vm);
+        assert_eq!(prepared(&press(&mut s, "c")), None, "{vm}");
+        assert!(
+            s.flash.as_ref().unwrap().0.contains(why),
+            "{vm}: {:?}",
+            s.flash
+        );
+    }
+}
+
+#[test]
+fn capital_c_prepares_a_round_that_honours_the_window() {
+    let mut s = state();
+    let req = prepared(&press(&mut s, "C")).unwrap();
+    assert_eq!(
+        req,
+        RoundRequest {
+            manual: true,
+            ignore_window: false,
+            only: None
+        }
+    );
+}
+
+#[test]
+fn a_prepared_round_is_confirmed_before_it_runs() {
+    let mut s = state();
+    let vms = s.vms.clone();
+    let facts: Vec<_> = vms.iter().map(VmView::facts).collect();
+    let policy = crate::model::VmCleanupPolicy {
+        cleanup_in_window_only: false,
+        ..Default::default()
+    };
+    let clock = Clock {
+        now: now().timestamp(),
+        local_minute: 12 * 60,
+    };
+    let request = RoundRequest {
+        manual: true,
+        ignore_window: false,
+        only: None,
+    };
+    let plan: RoundPlan = plan_round(&facts, &policy, &RoundInputs::default(), &request, clock);
+    assert_eq!(plan.commands.len(), 1);
+    update(
+        &mut s,
+        Msg::CleanupPrepared {
+            title: "Run a cleanup round now?".into(),
+            plan,
+            request: request.clone(),
+        },
+    );
+    let Some(Popup::Confirm(c)) = &s.popup else {
+        panic!("a confirmation")
+    };
+    assert!(
+        c.lines.join("\n").contains("pr-preview-482"),
+        "{:?}",
+        c.lines
+    );
+    assert_eq!(c.then, Then::CleanupRound(request.clone()));
+    let effects = press(&mut s, "y");
+    assert_eq!(effects, vec![Effect::RunCleanup(request)]);
+    // Nothing due: a flash, no popup.
+    let mut s = state();
+    let empty = plan_round(
+        &[],
+        &policy,
+        &RoundInputs::default(),
+        &RoundRequest::default(),
+        clock,
+    );
+    update(
+        &mut s,
+        Msg::CleanupPrepared {
+            title: "x".into(),
+            plan: empty,
+            request: RoundRequest::default(),
+        },
+    );
+    assert_eq!(s.popup, None);
+    assert!(s.flash.as_ref().unwrap().0.contains("nothing is due"));
+}
+
+#[test]
+fn y_confirms_parked_cleanups() {
+    let mut s = state();
+    press(&mut s, "y");
+    assert!(s
+        .flash
+        .as_ref()
+        .unwrap()
+        .0
+        .contains("no cleanup is awaiting confirmation"));
+    let policy = crate::model::VmCleanupPolicy {
+        require_confirmation: true,
+        ..Default::default()
+    };
+    let view = cleanup_view(&s.vms.clone(), &policy);
+    assert!(view
+        .lines
+        .iter()
+        .any(|l| l.state == VmCleanupState::AwaitingConfirmation));
+    update(&mut s, Msg::Cleanup(view));
+    press(&mut s, "y");
+    let Some(Popup::Confirm(c)) = &s.popup else {
+        panic!("y lists the parked cleanups")
+    };
+    let Then::ConfirmParked(vms) = &c.then else {
+        panic!()
+    };
+    assert_eq!(
+        vms,
+        &vec![(
+            "00000000-0000-4000-8000-000000000004".to_string(),
+            "pr-preview-482".to_string()
+        )]
+    );
+    let effects = press(&mut s, "y");
+    assert!(matches!(effects.as_slice(), [Effect::ConfirmParked(v)] if v.len() == 1));
+}
+
+#[test]
+fn events_poll_at_once_and_show_a_dropped_connection() {
+    let mut s = state();
+    let e = update(
+        &mut s,
+        Msg::Event(DomainEvent::MetadataChange {
+            uuid: "u".into(),
+            name: "n".into(),
+            namespace: None,
+        }),
+    );
+    assert_eq!(e, vec![Effect::PollNow]);
+    update(
+        &mut s,
+        Msg::Event(DomainEvent::ConnectionLost {
+            reason: "end of file from server".into(),
+        }),
+    );
+    assert_eq!(s.link, Link::Disconnected("end of file from server".into()));
+    let text = screen(&mut s, 120, 24);
+    assert!(
+        text.contains("DISCONNECTED") && text.contains("reconnecting"),
+        "{text}"
+    );
+    assert_eq!(
+        update(&mut s, Msg::Event(DomainEvent::Reconnected)),
+        vec![Effect::PollNow]
+    );
+    update(
+        &mut s,
+        Msg::Snapshot {
+            vms: fleet(),
+            at: now(),
+        },
+    );
+    assert_eq!(s.link, Link::Live);
+}
+
+#[test]
+fn cleanup_pane_shows_held_rounds_alerts_and_due_vms() {
+    let text = screen(&mut state(), 160, 45);
+    assert!(
+        text.contains("held: outside the cleanup window 02:00–06:00"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ALERT 12:00 app-1 restart: gave up after 5 restarts"),
+        "{text}"
+    );
+    assert!(text.contains("pr-preview-482   due (held)"), "{text}");
+    assert!(text.contains("next round in 30m"), "{text}");
 }

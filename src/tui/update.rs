@@ -11,9 +11,12 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::action::Action;
 use super::keymap::Key;
 use super::state::{
-    Activity, ActivityStatus, Confirm, Input, Link, Pane, Popup, State, CPU_HISTORY, FLASH_SECONDS,
+    Activity, ActivityStatus, CleanupView, Confirm, Input, Link, Pane, Popup, State, Then,
+    CPU_HISTORY, FLASH_SECONDS,
 };
 use super::view::layout::table_viewport;
+use crate::hypervisor::DomainEvent;
+use crate::lifecycle::cleanup::{RoundPlan, RoundRequest, VmCleanupState};
 use crate::lifecycle::{edit, Command, Op, TtlStatus};
 use crate::model::{PersistenceMode, VmState};
 use crate::poll::VmView;
@@ -42,6 +45,16 @@ pub enum Msg {
         status: ActivityStatus,
         text: String,
     },
+    /// A libvirt domain or connection event.
+    Event(DomainEvent),
+    /// The engine re-planned (after a snapshot or a result).
+    Cleanup(CleanupView),
+    /// What a requested cleanup round would do, for its confirmation.
+    CleanupPrepared {
+        title: String,
+        plan: RoundPlan,
+        request: RoundRequest,
+    },
 }
 
 /// A side effect for the runtime.
@@ -51,6 +64,15 @@ pub enum Effect {
     Execute(Command),
     /// Poll again now (after an action changed something).
     PollNow,
+    /// Plan a cleanup round for this request and answer with `Msg::CleanupPrepared`.
+    PrepareCleanup {
+        title: String,
+        request: RoundRequest,
+    },
+    /// Run a confirmed cleanup round.
+    RunCleanup(RoundRequest),
+    /// Record a person's confirmation of parked cleanups (UUID, name).
+    ConfirmParked(Vec<(String, String)>),
 }
 
 /// Apply one message.
@@ -88,6 +110,94 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
             on_finished(s, &vm_id, &action, status, text);
             vec![Effect::PollNow]
         }
+        Msg::Event(e) => on_event(s, e),
+        Msg::Cleanup(c) => {
+            s.cleanup = Some(c);
+            Vec::new()
+        }
+        Msg::CleanupPrepared {
+            title,
+            plan,
+            request,
+        } => {
+            on_prepared(s, title, plan, request);
+            Vec::new()
+        }
+    }
+}
+
+/// A domain event means something changed: poll now instead of waiting for the timer.
+/// Connection events change the header.
+fn on_event(s: &mut State, e: DomainEvent) -> Vec<Effect> {
+    match e {
+        DomainEvent::ConnectionLost { reason } => {
+            s.link = Link::Disconnected(reason);
+            Vec::new()
+        }
+        DomainEvent::Reconnected => {
+            s.flash("reconnected".into());
+            vec![Effect::PollNow]
+        }
+        _ => vec![Effect::PollNow],
+    }
+}
+
+/// Turn a planned round into its confirmation: what will be cleaned, and why not the rest.
+fn on_prepared(s: &mut State, title: String, plan: RoundPlan, request: RoundRequest) {
+    if plan.commands.is_empty() {
+        let mut why = match &plan.held {
+            Some(why) => format!("nothing to clean: {why}"),
+            None => "nothing is due for cleanup".into(),
+        };
+        let blocked: Vec<String> = plan
+            .lines
+            .iter()
+            .filter(|l| !matches!(l.state, VmCleanupState::Waiting))
+            .map(|l| format!("{}: {}", l.vm_name, cleanup_state_text(&l.state)))
+            .collect();
+        if !blocked.is_empty() {
+            why.push_str(&format!(" ({})", blocked.join("; ")));
+        }
+        s.flash(why);
+        return;
+    }
+    let dry = if plan.dry_run {
+        " (dry run: journaled only)"
+    } else {
+        ""
+    };
+    let mut lines = vec![format!("These VMs will be cleaned up now{dry}:")];
+    for c in &plan.commands {
+        lines.push(format!("  {} ({}): {}", c.vm_name, c.vm_id, c.reason));
+        lines.push(format!("    {}", c.op.describe()));
+    }
+    let waiting = plan
+        .lines
+        .iter()
+        .filter(|l| matches!(l.state, VmCleanupState::Due { .. }))
+        .count();
+    if waiting > 0 {
+        lines.push(format!(
+            "{waiting} more due VM(s) wait for a later round (batch or concurrency limit)."
+        ));
+    }
+    s.popup = Some(Popup::Confirm(Confirm {
+        title,
+        lines,
+        then: Then::CleanupRound(request),
+    }));
+}
+
+/// The cleanup pane's words for a state.
+pub fn cleanup_state_text(st: &VmCleanupState) -> String {
+    match st {
+        VmCleanupState::Waiting => "waiting".into(),
+        VmCleanupState::Manual => "manual (auto_cleanup = false)".into(),
+        VmCleanupState::Planned => "due now".into(),
+        VmCleanupState::Due { why } => format!("due — {why}"),
+        VmCleanupState::AwaitingConfirmation => "awaiting confirmation (y)".into(),
+        VmCleanupState::InProgress => "in progress".into(),
+        VmCleanupState::Failed { attempts, error } => format!("FAILED {attempts}×: {error}"),
     }
 }
 
@@ -169,7 +279,11 @@ fn on_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
         Some(Popup::Input(input)) => return on_input_key(s, input, k),
         Some(Popup::Confirm(c)) => {
             return match k.code {
-                KeyCode::Char('y') | KeyCode::Char('Y') => execute(s, c.command),
+                KeyCode::Char('y') | KeyCode::Char('Y') => match c.then {
+                    Then::Execute(cmd) => execute(s, cmd),
+                    Then::CleanupRound(request) => vec![Effect::RunCleanup(request)],
+                    Then::ConfirmParked(vms) => vec![Effect::ConfirmParked(vms)],
+                },
                 KeyCode::Esc | KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Char('q') => {
                     s.flash(format!("cancelled: {}", c.title));
                     Vec::new()
@@ -266,6 +380,17 @@ pub fn apply(s: &mut State, a: Action) -> Vec<Effect> {
         }
         Action::Help => s.popup = Some(Popup::Help),
         Action::Quit => s.should_quit = true,
+        Action::CleanupRound => {
+            return vec![Effect::PrepareCleanup {
+                title: "Run a cleanup round now?".into(),
+                request: RoundRequest {
+                    manual: true,
+                    ignore_window: false,
+                    only: None,
+                },
+            }];
+        }
+        Action::ConfirmCleanups => return confirm_parked(s),
         _ => return vm_action(s, a),
     }
     Vec::new()
@@ -325,7 +450,7 @@ fn vm_action(s: &mut State, a: Action) -> Vec<Effect> {
         Popup::Confirm(Confirm {
             title,
             lines,
-            command: cmd(op),
+            then: Then::Execute(cmd(op)),
         })
     };
     let who = format!("{name} ({})", vm.uuid);
@@ -411,6 +536,35 @@ fn vm_action(s: &mut State, a: Action) -> Vec<Effect> {
                 }),
             );
         }
+        Action::Cleanup => {
+            let Some(p) = vm.persistence() else {
+                return refuse(s, format!("{name}: invalid policy; never cleaned up"));
+            };
+            if p.mode == PersistenceMode::Permanent {
+                return refuse(
+                    s,
+                    format!("{name} is permanent: never cleaned up (destroy it explicitly)"),
+                );
+            }
+            if !matches!(s.ttl(&vm), Some(TtlStatus::Expired { .. })) {
+                return refuse(
+                    s,
+                    format!(
+                        "{name} has not expired (TTL {}): extend or destroy it instead",
+                        format_ttl(s, &vm)
+                    ),
+                );
+            }
+            // A person asking for this one VM may act outside the window.
+            return vec![Effect::PrepareCleanup {
+                title: format!("Clean up {name}?"),
+                request: RoundRequest {
+                    manual: true,
+                    ignore_window: true,
+                    only: Some([vm.uuid.clone()].into()),
+                },
+            }];
+        }
         Action::EditTtl => {
             let Some(p) = vm.persistence() else {
                 return refuse(
@@ -482,6 +636,34 @@ fn vm_action(s: &mut State, a: Action) -> Vec<Effect> {
         _ => return Vec::new(),
     };
     s.popup = Some(popup);
+    Vec::new()
+}
+
+/// `y`: list the cleanups parked by `require_confirmation` and ask.
+fn confirm_parked(s: &mut State) -> Vec<Effect> {
+    let parked: Vec<(String, String)> = s
+        .cleanup
+        .iter()
+        .flat_map(|c| c.lines.iter())
+        .filter(|l| l.state == VmCleanupState::AwaitingConfirmation)
+        .map(|l| (l.vm_id.clone(), l.vm_name.clone()))
+        .collect();
+    if parked.is_empty() {
+        s.flash("no cleanup is awaiting confirmation".into());
+        return Vec::new();
+    }
+    let mut lines =
+        vec!["Confirm the cleanup of these expired VMs (they run in the next round):".to_string()];
+    lines.extend(
+        parked
+            .iter()
+            .map(|(uuid, name)| format!("  {name} ({uuid})")),
+    );
+    s.popup = Some(Popup::Confirm(Confirm {
+        title: format!("Confirm {} parked cleanup(s)?", parked.len()),
+        lines,
+        then: Then::ConfirmParked(parked),
+    }));
     Vec::new()
 }
 

@@ -33,7 +33,7 @@ pub fn lines(s: &State, v: &VmView) -> Vec<Line<'static>> {
     let snap = &v.snapshot;
     let kv = |k: &str, val: String| {
         Line::from(vec![
-            Span::styled(format!("{k:<19}"), t.dim()),
+            Span::styled(format!("{k:<18} "), t.dim()),
             Span::raw(val),
         ])
     };
@@ -119,7 +119,7 @@ pub fn lines(s: &State, v: &VmView) -> Vec<Line<'static>> {
         let mark = |set: bool| if set { "*" } else { "" };
         out.push(section("policy (* = set on this VM)"));
         out.push(kv(
-            "host reboot/shutdown",
+            "reboot / shutdown",
             format!(
                 "{}{} / {}{}",
                 eff.on_host_reboot,
@@ -129,7 +129,7 @@ pub fn lines(s: &State, v: &VmView) -> Vec<Line<'static>> {
             ),
         ));
         out.push(kv(
-            "memory/disk pressure",
+            "mem / disk full",
             format!(
                 "{}{} / {}{}",
                 eff.on_memory_pressure,

@@ -43,10 +43,15 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
             first.push(Span::styled(" STALE ", t.badge()));
             first.push(Span::styled(format!(" last poll failed: {err}"), t.error()));
         }
+        Link::Disconnected(why) => {
+            first.push(Span::raw(" "));
+            first.push(Span::styled(" DISCONNECTED ", t.badge()));
+            first.push(Span::styled(format!(" {why} — reconnecting"), t.error()));
+        }
         Link::Connecting => first.push(Span::styled(" connecting…", t.dim())),
         Link::Live => {}
     }
-    first.push(Span::styled(format!("  engine: {}", s.engine), t.dim()));
+    first.push(Span::styled(format!("  {}", s.engine), t.dim()));
 
     let c = s.counts();
     // Narrow terminals get the short words, so the clock still fits on the line.

@@ -18,6 +18,8 @@ pub struct Areas {
     pub table: Rect,
     pub detail: Option<Rect>,
     pub activity: Rect,
+    /// The cleanup pane, beside the activity pane.
+    pub cleanup: Rect,
     pub hints: Rect,
 }
 
@@ -59,11 +61,15 @@ pub fn areas(area: Rect, show_detail: bool) -> Areas {
     } else {
         (body, None)
     };
+    let [activity, cleanup] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+            .areas(activity);
     Areas {
         header,
         table,
         detail,
         activity,
+        cleanup,
         hints,
     }
 }

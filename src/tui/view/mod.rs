@@ -1,5 +1,6 @@
 //! `view`: draws the [`State`] into a frame. Pure: reads the state, changes nothing.
 
+mod cleanup;
 mod detail;
 mod header;
 pub mod layout;
@@ -43,6 +44,7 @@ pub fn view(s: &State, f: &mut Frame) {
         detail::render(s, f, d);
     }
     lists::activity(s, f, a.activity);
+    cleanup::render(s, f, a.cleanup);
     lists::hints(s, f, a.hints);
     match &s.popup {
         Some(Popup::Help) => popup::help(s, f, area),
@@ -56,6 +58,7 @@ pub fn view(s: &State, f: &mut Frame) {
 /// redraws on a tick only when this changed (no fixed frame timer).
 pub fn clock_signature(s: &State) -> String {
     let mut sig = header::clock_text(s);
+    sig.push_str(&cleanup::time_text(s));
     if let Some((text, _)) = &s.flash {
         sig.push_str(text);
     }
