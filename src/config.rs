@@ -144,10 +144,24 @@ pub fn default_path() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "vmlife").map(|d| d.config_dir().join("config.toml"))
 }
 
-/// Where the state store lives when `--state-dir` does not say.
+/// Where the state store lives when `--state-dir` does not say: `/var/lib/vmlife` for
+/// root (the system service's, so `vmlife plan` as root sees the daemon's records), else
+/// the user's state dir (`~/.local/state/vmlife`).
 pub fn default_state_dir() -> Option<PathBuf> {
+    if running_as_root() {
+        return Some(PathBuf::from(SYSTEM_STATE_DIR));
+    }
     directories::ProjectDirs::from("", "", "vmlife")
         .map(|d| d.state_dir().unwrap_or(d.data_local_dir()).to_path_buf())
+}
+
+/// The system service's state store.
+pub const SYSTEM_STATE_DIR: &str = "/var/lib/vmlife";
+
+/// True for an effective uid of 0 (`/proc/self` belongs to the effective user).
+fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
 impl Config {

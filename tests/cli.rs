@@ -375,3 +375,51 @@ fn readonly_ls_works() {
         .success()
         .stdout(predicate::str::contains("test"));
 }
+
+#[test]
+fn show_includes_the_cleanup_record_from_the_store() {
+    let h = home();
+    let dir = h.path().join("state");
+    let uuid = "6d6f6c00-0000-4000-8000-000000000008"; // pr-preview-482
+    let now = chrono::Utc::now();
+    vmlife::engine::EngineStore::new(&dir)
+        .update(|d| {
+            d.cleanups.records.insert(
+                uuid.to_string(),
+                vmlife::model::VmCleanupSchedule {
+                    vm_name: "pr-preview-482".into(),
+                    vm_id: uuid.into(),
+                    mode: Default::default(),
+                    created_at: now,
+                    scheduled_cleanup_at: now,
+                    ttl_hours: 24.0,
+                    cleanup_status: vmlife::model::CleanupStatus::Failed,
+                    cleanup_attempts: 2,
+                    last_cleanup_attempt: Some(now),
+                    cleanup_error: Some("still running after the 60s grace period".into()),
+                },
+            );
+        })
+        .unwrap();
+    let out = vmlife(&h)
+        .args(["--demo", "--state-dir"])
+        .arg(&dir)
+        .args(["show", "pr-preview-482", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["cleanup_schedule"]["cleanup_status"], "failed");
+    assert_eq!(v["cleanup_schedule"]["cleanup_attempts"], 2);
+    vmlife(&h)
+        .args(["--demo", "--state-dir"])
+        .arg(&dir)
+        .args(["show", "pr-preview-482"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("cleanup_status").and(predicate::str::contains("failed")));
+}

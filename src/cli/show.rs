@@ -50,9 +50,11 @@ impl From<&DiskInfo> for DiskInfoJson {
     }
 }
 
-/// Find `domain` (name or UUID) and print it.
+/// Find `domain` (name or UUID) and print it, with its cleanup record from the state
+/// store in `dir` (none when the store has none or cannot be read).
 pub fn run(
     s: &Session,
+    dir: &std::path::Path,
     now: DateTime<Utc>,
     domain: &str,
     json: bool,
@@ -66,7 +68,11 @@ pub fn run(
         ))
         .into());
     };
-    let record = show_record(s, &view, now);
+    let mut record = show_record(s, &view, now);
+    // A store that cannot be read is not an error for `show`: the records are optional.
+    if let Ok(data) = crate::engine::EngineStore::new(dir).load() {
+        record.cleanup_schedule = data.cleanups.records.get(&view.uuid).cloned();
+    }
     if json {
         serde_json::to_writer_pretty(&mut *out, &record)?;
         writeln!(out)?;
@@ -248,7 +254,30 @@ fn write_text(
         None if r.vm.persistence.is_some() => writeln!(out, "\nautostart: not configured")?,
         None => {}
     }
-    writeln!(out, "\ncleanup schedule: none recorded")?;
+    match &r.cleanup_schedule {
+        Some(c) => {
+            writeln!(out, "\ncleanup schedule")?;
+            kv(out, "cleanup_status", &c.cleanup_status)?;
+            kv(
+                out,
+                "scheduled_cleanup_at",
+                &c.scheduled_cleanup_at.to_rfc3339(),
+            )?;
+            kv(out, "cleanup_attempts", &c.cleanup_attempts)?;
+            kv(
+                out,
+                "last_cleanup_attempt",
+                &c.last_cleanup_attempt
+                    .map_or_else(|| NONE.into(), |t| t.to_rfc3339()),
+            )?;
+            kv(
+                out,
+                "cleanup_error",
+                &c.cleanup_error.as_deref().unwrap_or(NONE),
+            )?;
+        }
+        None => writeln!(out, "\ncleanup schedule: none recorded")?,
+    }
     writeln!(out, "recovery state: none recorded")?;
     Ok(())
 }

@@ -21,7 +21,7 @@ use super::state::{ActivityStatus, State};
 use super::theme::Theme;
 use super::update::{update, Effect, Msg};
 use super::view::{clock_signature, view};
-use crate::cli::{CliError, Session};
+use crate::cli::{CliError, Session, StateDir};
 use crate::executor::{ExecResult, Outcome};
 use crate::hypervisor::DomainEvent;
 use crate::lifecycle::Actor;
@@ -42,7 +42,8 @@ pub fn login_name() -> String {
 }
 
 /// Open the dashboard on `session` until the person quits.
-pub fn run(session: Session, state_dir: Option<PathBuf>) -> Result<(), CliError> {
+/// `state_dir` stays alive (a demo's temp dir) until the dashboard exits.
+pub fn run(session: Session, state_dir: StateDir) -> Result<(), CliError> {
     if !std::io::stdout().is_terminal() {
         return Err(CliError::new(
             "the dashboard needs a terminal; for scripts use `vmlife ls` or `vmlife ls --json`",
@@ -50,24 +51,7 @@ pub fn run(session: Session, state_dir: Option<PathBuf>) -> Result<(), CliError>
     }
     let keymap =
         Keymap::build(&session.config.keys, session.hv.is_readonly()).map_err(CliError::new)?;
-    // The demo keeps its journal in a temp dir: its VMs are not the host's.
-    let demo_dir = if session.demo && state_dir.is_none() {
-        Some(
-            tempfile::Builder::new()
-                .prefix("vmlife-demo-state-")
-                .tempdir()
-                .map_err(|e| CliError::new(format!("cannot create the demo state dir: {e}")))?,
-        )
-    } else {
-        None
-    };
-    let dir = match (&demo_dir, state_dir) {
-        (Some(d), _) => d.path().to_path_buf(),
-        (None, Some(d)) => d,
-        (None, None) => crate::config::default_state_dir().ok_or_else(|| {
-            CliError::new("no home directory for the state store; pass --state-dir")
-        })?,
-    };
+    let dir = state_dir.path().to_path_buf();
     let journal = Journal::open(&dir)
         .map_err(|e| CliError::new(format!("state dir {}: {e}", dir.display())))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
