@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::host::config::{HostAutostartConfig, HostConfig};
 use crate::model::{VmCleanupPolicy, VmLifecyclePolicy};
 
 /// The default connection when neither `-c`, `LIBVIRT_DEFAULT_URI` nor the config says.
@@ -33,6 +34,10 @@ pub struct Config {
     pub engine: EngineConfig,
     /// What the engine runs when it raises an alert.
     pub alerts: AlertsConfig,
+    /// `[host]`: host shutdown and boot.
+    pub host: HostConfig,
+    /// `[autostart]`: the ordered start's SSH probe and limits.
+    pub autostart: HostAutostartConfig,
     /// Dashboard key bindings: `action = ["key", ...]` replaces that action's keys.
     pub keys: BTreeMap<String, Vec<String>>,
 }
@@ -237,6 +242,7 @@ impl Config {
             return Err("alerts.timeout_seconds must be at least 1".into());
         }
         crate::tui::keymap::Keymap::build(&self.keys, false)?;
+        crate::host::config::check(&self.host, &self.autostart)?;
         if let Some(uri) = &self.connection.uri {
             if uri.trim().is_empty() {
                 return Err("connection.uri is empty".into());
@@ -366,6 +372,15 @@ mod tests {
         assert!(Config::parse("[alerts]\ncmd = []\n")
             .unwrap_err()
             .contains("unknown field `cmd`"));
+    }
+
+    #[test]
+    fn host_and_autostart_sections_load_and_are_checked() {
+        let c = Config::parse("[host]\nparallel = 2\n[autostart]\nssh_port = 2222\n").unwrap();
+        assert_eq!(c.host.parallel, 2);
+        assert_eq!(c.autostart.ssh_port, 2222);
+        let e = Config::parse("[autostart]\nssh_prot = 22\n").unwrap_err();
+        assert!(e.contains("line 2") && e.contains("ssh_prot"), "{e}");
     }
 
     #[test]

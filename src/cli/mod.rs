@@ -211,12 +211,15 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     }
     let session = Session::open(&cli, now.timestamp())?;
     let Some(command) = command else {
-        return crate::tui::app::run(session, cli.state_dir.clone());
+        return crate::tui::app::run(session, StateDir::resolve(&cli)?);
     };
     let mut out = std::io::stdout().lock();
     let result = match command {
         Command::Ls { json } => ls::run(&session, now, *json, &mut out),
-        Command::Show { domain, json } => show::run(&session, now, domain, *json, &mut out),
+        Command::Show { domain, json } => {
+            let dir = StateDir::resolve(&cli)?;
+            show::run(&session, dir.path(), now, domain, *json, &mut out)
+        }
         Command::Set(args) => set::run(&session, now, args, &mut out),
         Command::Plan(args) => {
             let dir = StateDir::resolve(&cli)?;

@@ -171,7 +171,9 @@ pub fn select(vms: &[VmFacts], only: Option<&BTreeSet<String>>) -> Selection {
 /// A `depends_on` entry that names no VM.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MissingDependency {
+    /// The VM whose `depends_on` names it.
     pub vm: String,
+    /// The name that is not a VM.
     pub dependency: String,
 }
 
@@ -181,6 +183,7 @@ pub struct PlanError {
     /// Each cycle as a path that returns to its first VM: `[a, b, a]` is "a depends on
     /// b, which depends on a".
     pub cycles: Vec<Vec<String>>,
+    /// Dependencies that name no VM.
     pub missing: Vec<MissingDependency>,
 }
 
@@ -223,6 +226,7 @@ impl std::error::Error for PlanError {}
 /// One VM in start order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PlanStep {
+    /// The VM.
     pub candidate: Candidate,
     /// Indexes (into [`AutostartPlan::steps`]) of the VMs that must be up first; all
     /// lower than this step's own index.
@@ -232,6 +236,7 @@ pub struct PlanStep {
 /// The ordered start: steps in start order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct AutostartPlan {
+    /// In start order.
     pub steps: Vec<PlanStep>,
 }
 
@@ -468,7 +473,12 @@ impl AutostartPlan {
             ));
         }
         let mut what: Vec<String> = Vec::new();
-        if c.active {
+        if c.active && cfg.start_delay_seconds > 0 {
+            what.push(format!(
+                "already running (no start, so no {} s delay)",
+                cfg.start_delay_seconds
+            ));
+        } else if c.active {
             what.push("already running".into());
         } else {
             if cfg.start_delay_seconds > 0 {
@@ -547,19 +557,11 @@ pub enum UpHow {
 pub enum StepState {
     /// Its dependencies are not all up yet (`on`: those that are not); with `on` empty,
     /// it waits for a free slot (`max_parallel`).
-    Waiting {
-        on: Vec<String>,
-    },
+    Waiting { on: Vec<String> },
     /// Its start delay.
-    Delay {
-        until: DateTime<Utc>,
-        seconds: u64,
-    },
+    Delay { until: DateTime<Utc>, seconds: u64 },
     /// A start is in flight.
-    Starting {
-        attempt: u32,
-        attempts: u32,
-    },
+    Starting { attempt: u32, attempts: u32 },
     /// A start failed; the next attempt comes at `until`.
     RetryWait {
         until: DateTime<Utc>,
@@ -577,16 +579,12 @@ pub enum StepState {
         last: Option<String>,
         how: UpHow,
     },
-    Up {
-        how: UpHow,
-        at: DateTime<Utc>,
-    },
-    Failed {
-        why: String,
-    },
-    Skipped {
-        why: String,
-    },
+    /// Up: dependants may start.
+    Up { how: UpHow, at: DateTime<Utc> },
+    /// It did not come up; why.
+    Failed { why: String },
+    /// Not started; why (a dependency did not come up, a hold, a halt).
+    Skipped { why: String },
 }
 
 impl StepState {
@@ -714,9 +712,13 @@ struct Track {
 /// One VM's progress line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StepProgress {
+    /// The domain's name.
     pub name: String,
+    /// The domain's UUID.
     pub uuid: String,
+    /// A dependency outside the autostart set.
     pub external: bool,
+    /// Where it is.
     pub state: StepState,
     /// [`StepState::describe`] at the progress time.
     pub text: String,
@@ -725,6 +727,7 @@ pub struct StepProgress {
 /// The whole sequence at one moment: what a progress pane draws.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Progress {
+    /// When.
     pub at: DateTime<Utc>,
     /// In start order.
     pub steps: Vec<StepProgress>,
@@ -1429,7 +1432,8 @@ mod tests {
             [
                 "1. kept: not started: on_host_reboot = keep_stopped",
                 "2. db-1: start, then wait up to 300 s for SSH; if the start fails: retry up to 3 times",
-                "3. app-1: after db-1 is up: already running, then wait up to 300 s for SSH",
+                "3. app-1: after db-1 is up: already running (no start, so no 5 s delay), then \
+                 wait up to 300 s for SSH",
             ]
         );
         assert_eq!(p.to_start(), ["db-1"]);

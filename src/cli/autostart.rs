@@ -1,0 +1,122 @@
+//! `vmlife autostart [--dry-run] [DOMAIN...]`: the ordered start now.
+//!
+//! Prints the order with each VM's waits (dependencies, start delay, SSH probe), then
+//! (unless `--dry-run`) runs it: one line per change of a VM's state, then a summary.
+//! A cycle or a missing dependency is an error before anything starts. Starts are
+//! journaled as `cli:LOGIN`.
+
+use std::io::Write;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use clap::Args;
+
+use super::host::{context, only, print_notes, refuse_readonly, stamp};
+use super::{CliError, RunError, Session};
+use crate::host::autostart::{prepare, run_sequence, state_key};
+use crate::host::RunControl;
+use crate::lifecycle::autostart::Progress;
+use crate::lifecycle::Actor;
+
+/// The flags of `vmlife autostart`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AutostartArgs {
+    /// Print the order and the waits; start nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Only these VMs (names or UUIDs); a dependency outside the list counts as up
+    /// when it already runs, and is never started.
+    #[arg(value_name = "DOMAIN")]
+    pub domains: Vec<String>,
+}
+
+/// Plan, print, run.
+pub fn run(
+    s: &Session,
+    state_dir: &Path,
+    now: DateTime<Utc>,
+    args: &AutostartArgs,
+    out: &mut impl Write,
+) -> Result<(), RunError> {
+    if !args.dry_run {
+        refuse_readonly(s, "autostart")?;
+    }
+    let ctx = context(s, state_dir, Actor::Cli(crate::tui::app::login_name()))?;
+    let only = only(s, &args.domains)?;
+    let views = ctx.inventory(None, now)?;
+    let prepared = prepare(&ctx, &views, only.as_ref(), &Default::default());
+    print_notes(&prepared.warnings, &prepared.notes);
+    let plan = match &prepared.plan {
+        Ok(p) => p.clone(),
+        Err(e) => return Err(CliError::new(e.to_string()).into()),
+    };
+    if plan.steps.is_empty() {
+        writeln!(out, "nothing to start: no VM has autostart enabled")?;
+        return Ok(());
+    }
+    let head = if args.dry_run {
+        "ordered autostart (dry run: nothing is started)"
+    } else {
+        "ordered autostart"
+    };
+    writeln!(
+        out,
+        "{head}: {} VMs, {} to start",
+        plan.steps.len(),
+        plan.to_start().len()
+    )?;
+    for line in prepared.describe(&*ctx.probe) {
+        writeln!(out, "  {line}")?;
+    }
+    out.flush()?;
+    if args.dry_run {
+        return Ok(());
+    }
+    let t0 = ctx.clock.now();
+    let mut shown: Vec<String> = Vec::new();
+    let mut io_error = None;
+    let mut print = |p: &Progress| {
+        for (k, st) in p.steps.iter().enumerate() {
+            let key = state_key(&st.state);
+            if shown.get(k) != Some(&key) {
+                if let Err(e) = writeln!(out, "{} {}: {}", stamp(t0, p.at), st.name, st.text) {
+                    io_error.get_or_insert(e);
+                }
+            }
+        }
+        shown = p.steps.iter().map(|s| state_key(&s.state)).collect();
+        let _ = out.flush();
+    };
+    let last = run_sequence(
+        &ctx,
+        plan,
+        "ordered autostart",
+        &RunControl::new(),
+        &mut print,
+    );
+    if let Some(e) = io_error {
+        return Err(e.into());
+    }
+    let (up, failed, skipped) = last.tally();
+    writeln!(
+        out,
+        "autostart: {up} up, {failed} failed, {skipped} skipped"
+    )?;
+    if failed > 0 {
+        let names: Vec<&str> = last
+            .steps
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s.state,
+                    crate::lifecycle::autostart::StepState::Failed { .. }
+                )
+            })
+            .map(|s| s.name.as_str())
+            .collect();
+        return Err(
+            CliError::new(format!("autostart: {} did not come up", names.join(", "))).into(),
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,293 @@
+//! `vmlife host-shutdown` and `vmlife host-boot`: the host's lifecycle hooks (run by
+//! `assets/vmlife-host.service` at stop and start), plus what `autostart` and `recover`
+//! share with them.
+//!
+//! Both print the plan, then one line per change of a VM's state, then a summary;
+//! `--dry-run` prints the plan only and changes nothing. Commands are journaled as
+//! `engine` (the host's event, not a person's action); the reason says `host shutdown`
+//! or `host boot`.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use clap::Args;
+
+use super::{CliError, RunError, Session};
+use crate::host::boot::{self, BootGate, BootProgress};
+use crate::host::recovery::RecoveryFile;
+use crate::host::shutdown::{self, ShutdownProgress, StopState};
+use crate::host::{HostCtx, HostSettings, NoProbe, RunControl};
+use crate::lifecycle::Actor;
+use crate::store::Journal;
+
+/// The flags of `vmlife host-shutdown`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct HostShutdownArgs {
+    /// Print what would be done to each VM; change nothing, record nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Only these VMs (names or UUIDs); default: every VM.
+    #[arg(value_name = "DOMAIN")]
+    pub domains: Vec<String>,
+}
+
+/// The flags of `vmlife host-boot`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct HostBootArgs {
+    /// Print what would be done; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run even if host boot already ran in this boot.
+    #[arg(long)]
+    pub force: bool,
+    /// Only these VMs (names or UUIDs); default: every VM.
+    #[arg(value_name = "DOMAIN")]
+    pub domains: Vec<String>,
+}
+
+/// The context the host commands run with: the session's connection, the state
+/// directory's journal, the config's `[host]`/`[autostart]`/`[policy]`; in the demo,
+/// SSH is not probed (its addresses are made up).
+pub fn context(s: &Session, state_dir: &Path, actor: Actor) -> Result<HostCtx, CliError> {
+    let journal = Journal::open(state_dir)
+        .map_err(|e| CliError::new(format!("state dir {}: {e}", state_dir.display())))?;
+    let ctx = HostCtx::new(
+        s.hv.clone(),
+        s.uri.clone(),
+        Arc::new(journal),
+        actor,
+        HostSettings::from_config(&s.config),
+        state_dir,
+    );
+    Ok(if s.demo {
+        ctx.with_probe(Arc::new(NoProbe))
+    } else {
+        ctx
+    })
+}
+
+/// The named VMs as a set of UUIDs (`None` for all); a name that is not a domain is
+/// an error.
+pub fn only(s: &Session, domains: &[String]) -> Result<Option<BTreeSet<String>>, RunError> {
+    if domains.is_empty() {
+        return Ok(None);
+    }
+    let mut set = BTreeSet::new();
+    for d in domains {
+        set.insert(s.hv.lookup(d)?.uuid);
+    }
+    Ok(Some(set))
+}
+
+/// Refuses a command that changes VMs on a read-only connection.
+pub fn refuse_readonly(s: &Session, what: &str) -> Result<(), RunError> {
+    if s.hv.is_readonly() {
+        return Err(CliError::new(format!(
+            "{what} changes VMs and --readonly was given (try --dry-run)"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// `[  3s] `: seconds since `t0`, for progress lines.
+pub fn stamp(t0: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    format!("[{:>4}s]", (now - t0).num_seconds().max(0))
+}
+
+/// Prints warnings and notes on stderr.
+pub fn print_notes(warnings: &[String], notes: &[String]) {
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    for n in notes {
+        eprintln!("note: {n}");
+    }
+}
+
+/// `vmlife host-shutdown`.
+pub fn run_shutdown(
+    s: &Session,
+    state_dir: &Path,
+    now: DateTime<Utc>,
+    args: &HostShutdownArgs,
+    out: &mut impl Write,
+) -> Result<(), RunError> {
+    if !args.dry_run {
+        refuse_readonly(s, "host-shutdown")?;
+    }
+    let ctx = context(s, state_dir, Actor::Engine)?;
+    let only = only(s, &args.domains)?;
+    let views = ctx.inventory(None, now)?;
+    let plan = shutdown::plan_shutdown(&ctx, &views, only.as_ref());
+    print_notes(&plan.warnings, &plan.notes);
+    let head = if args.dry_run {
+        "host shutdown (dry run: nothing is changed or recorded)"
+    } else {
+        "host shutdown"
+    };
+    writeln!(
+        out,
+        "{head}: {} VMs, {} to stop; records in {}",
+        plan.steps.len(),
+        shutdown::to_act_on(&plan).len(),
+        ctx.recovery_path().display()
+    )?;
+    for line in plan.describe(&ctx.settings.host) {
+        writeln!(out, "  {line}")?;
+    }
+    out.flush()?;
+    if args.dry_run {
+        return Ok(());
+    }
+    let t0 = ctx.clock.now();
+    let mut shown: Vec<String> = Vec::new();
+    let mut io_error = None;
+    let mut print = |p: &ShutdownProgress| {
+        for (k, step) in p.steps.iter().enumerate() {
+            let key = stop_key(&step.state);
+            if shown.get(k) != Some(&key) {
+                if let Err(e) = writeln!(out, "{} {}: {}", stamp(t0, p.at), step.name, step.text) {
+                    io_error.get_or_insert(e);
+                }
+            }
+        }
+        shown = p.steps.iter().map(|s| stop_key(&s.state)).collect();
+        let _ = out.flush();
+    };
+    let report = shutdown::run_shutdown(&ctx, &plan, &RunControl::new(), &mut print);
+    if let Some(e) = io_error {
+        return Err(e.into());
+    }
+    let (mut stopped, mut left, mut failed) = (0, 0, 0);
+    for st in &report.progress.steps {
+        match st.state {
+            StopState::Done { .. } => stopped += 1,
+            StopState::Left { .. } => left += 1,
+            _ => failed += 1,
+        }
+    }
+    writeln!(
+        out,
+        "host shutdown: {stopped} stopped or not running, {left} left running, {failed} failed"
+    )?;
+    if let Some(e) = report.record_error {
+        return Err(CliError::new(format!("recovery records not saved: {e}")).into());
+    }
+    if failed > 0 {
+        return Err(CliError::new(format!("host shutdown: {failed} VMs failed")).into());
+    }
+    Ok(())
+}
+
+fn stop_key(s: &StopState) -> String {
+    match s {
+        StopState::Waiting { on } => format!("waiting {on:?}"),
+        StopState::ShuttingDown { .. } => "shutting down".into(),
+        StopState::Saving { .. } => "saving".into(),
+        other => other.describe(DateTime::<Utc>::MIN_UTC),
+    }
+}
+
+/// `vmlife host-boot`.
+pub fn run_boot(
+    s: &Session,
+    state_dir: &Path,
+    now: DateTime<Utc>,
+    args: &HostBootArgs,
+    out: &mut impl Write,
+) -> Result<(), RunError> {
+    if !args.dry_run {
+        refuse_readonly(s, "host-boot")?;
+    }
+    let source = Path::new(boot::BOOT_ID_SOURCE);
+    let boot_id = match boot::boot_gate(state_dir, source, args.force) {
+        BootGate::AlreadyRan { boot_id } => {
+            writeln!(
+                out,
+                "host boot already ran in this boot ({boot_id}); --force runs it again"
+            )?;
+            return Ok(());
+        }
+        BootGate::Run { boot_id } => boot_id,
+    };
+    let ctx = context(s, state_dir, Actor::Engine)?;
+    let only = only(s, &args.domains)?;
+    let views = ctx.inventory(None, now)?;
+    let records = RecoveryFile::load(state_dir).map_err(CliError::new)?;
+    let plan = boot::plan_boot(&ctx, &views, only.as_ref(), records, boot_id);
+    print_notes(&plan.autostart.warnings, &plan.autostart.notes);
+    for g in &plan.gone {
+        eprintln!("note: {g}");
+    }
+    let head = if args.dry_run {
+        "host boot (dry run: nothing is changed)"
+    } else {
+        "host boot"
+    };
+    writeln!(out, "{head}:")?;
+    for line in plan.describe(&*ctx.probe) {
+        writeln!(out, "  {line}")?;
+    }
+    out.flush()?;
+    if args.dry_run {
+        return Ok(());
+    }
+    let t0 = ctx.clock.now();
+    let mut shown_restore: Vec<String> = Vec::new();
+    let mut shown_auto: Vec<String> = Vec::new();
+    let mut io_error = None;
+    let mut print = |p: &BootProgress| {
+        let mut lines = Vec::new();
+        for (k, r) in p.restore.iter().enumerate() {
+            if shown_restore.get(k) != Some(&r.text) {
+                lines.push(format!("{} {}: {}", stamp(t0, Utc::now()), r.name, r.text));
+            }
+        }
+        shown_restore = p.restore.iter().map(|r| r.text.clone()).collect();
+        if let Some(a) = &p.autostart {
+            for (k, st) in a.steps.iter().enumerate() {
+                let key = crate::host::autostart::state_key(&st.state);
+                if shown_auto.get(k) != Some(&key) {
+                    lines.push(format!("{} {}: {}", stamp(t0, a.at), st.name, st.text));
+                }
+            }
+            shown_auto = a
+                .steps
+                .iter()
+                .map(|s| crate::host::autostart::state_key(&s.state))
+                .collect();
+        }
+        for l in lines {
+            if let Err(e) = writeln!(out, "{l}") {
+                io_error.get_or_insert(e);
+            }
+        }
+        let _ = out.flush();
+    };
+    let report = boot::run_boot(&ctx, plan, &RunControl::new(), &mut print);
+    if let Some(e) = io_error {
+        return Err(e.into());
+    }
+    let failed = report.failed();
+    if let Some(a) = &report.progress.autostart {
+        let (up, f, skipped) = a.tally();
+        writeln!(
+            out,
+            "host boot: ordered autostart: {up} up, {f} failed, {skipped} skipped"
+        )?;
+    }
+    if let Some(e) = report.autostart_error {
+        return Err(CliError::new(e).into());
+    }
+    if let Some(e) = report.store_error {
+        return Err(CliError::new(format!("host boot: {e}")).into());
+    }
+    if failed > 0 {
+        return Err(CliError::new(format!("host boot: {failed} VMs failed")).into());
+    }
+    Ok(())
+}

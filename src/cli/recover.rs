@@ -1,0 +1,89 @@
+//! `vmlife recover [--dry-run] [DOMAIN...]`: bring VMs back to the state their recovery
+//! record (`<state_dir>/recovery.json`, written by `host-shutdown`) says: start or
+//! re-define them; never stop one. Journaled as `cli:LOGIN`.
+
+use std::io::Write;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use clap::Args;
+
+use super::host::{context, refuse_readonly};
+use super::{CliError, RunError, Session};
+use crate::host::recover::{plan_recover, run_recover};
+use crate::host::recovery::RecoveryFile;
+use crate::lifecycle::Actor;
+
+/// The flags of `vmlife recover`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RecoverArgs {
+    /// Print what would be done; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Only the records of these VMs (names or recorded UUIDs); default: every record.
+    #[arg(value_name = "DOMAIN")]
+    pub domains: Vec<String>,
+}
+
+/// Plan, print, run.
+pub fn run(
+    s: &Session,
+    state_dir: &Path,
+    now: DateTime<Utc>,
+    args: &RecoverArgs,
+    out: &mut impl Write,
+) -> Result<(), RunError> {
+    if !args.dry_run {
+        refuse_readonly(s, "recover")?;
+    }
+    let Some(mut file) = RecoveryFile::load(state_dir).map_err(CliError::new)? else {
+        return Err(CliError::new(format!(
+            "no recovery records in {} (host-shutdown writes them)",
+            RecoveryFile::path(state_dir).display()
+        ))
+        .into());
+    };
+    let ctx = context(s, state_dir, Actor::Cli(crate::tui::app::login_name()))?;
+    let views = ctx.inventory(None, now)?;
+    let steps = plan_recover(&file, &views, &args.domains).map_err(CliError::new)?;
+    let head = if args.dry_run {
+        "recover (dry run: nothing is changed)"
+    } else {
+        "recover"
+    };
+    writeln!(
+        out,
+        "{head}: {} records from {} (recorded {})",
+        steps.len(),
+        RecoveryFile::path(state_dir).display(),
+        file.recorded_at.format("%Y-%m-%d %H:%M UTC")
+    )?;
+    for s in &steps {
+        writeln!(out, "  {}", s.describe())?;
+    }
+    out.flush()?;
+    if args.dry_run {
+        return Ok(());
+    }
+    let mut io_error = None;
+    let (results, store_error) = run_recover(&ctx, &mut file, &steps, &mut |step, r| {
+        let line = match r {
+            Ok(t) => format!("{}: {t}", step.name),
+            Err(e) => format!("{}: failed: {e}", step.name),
+        };
+        if let Err(e) = writeln!(out, "{line}") {
+            io_error.get_or_insert(e);
+        }
+    });
+    if let Some(e) = io_error {
+        return Err(e.into());
+    }
+    if let Some(e) = store_error {
+        return Err(CliError::new(format!("recover: {e}")).into());
+    }
+    let failed = results.iter().filter(|r| r.is_err()).count();
+    if failed > 0 {
+        return Err(CliError::new(format!("recover: {failed} VMs could not be recovered")).into());
+    }
+    Ok(())
+}

@@ -1,0 +1,254 @@
+//! The `[host]` and `[autostart]` config sections: host shutdown/boot and the ordered
+//! start's probing and limits.
+//!
+//! ```toml
+//! [host]
+//! shutdown_timeout_seconds = 120   # ACPI grace per VM (on_host_shutdown = "shutdown")
+//! after_timeout = "destroy"        # or "leave": what happens to a VM still running then
+//! parallel = 4                     # VMs stopped (or restored) at once
+//! # managed_save_dir = "/var/lib/libvirt/qemu/save"   # default: known for qemu:///system
+//!
+//! [autostart]
+//! ssh_port = 22
+//! ssh_address_override = { db-1 = "10.0.0.5", app-1 = "127.0.0.1:2222" }
+//! ssh_probe_interval_seconds = 2.0
+//! max_parallel = 4
+//! retry_delay_seconds = 10.0
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::lifecycle::autostart::SequenceSettings;
+use crate::model::VmLifecyclePolicy;
+
+/// What host shutdown does with a VM that has not shut down within
+/// `shutdown_timeout_seconds`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AfterTimeout {
+    /// Hard power-off, journaled (the host is going down: this is what would happen to
+    /// it anyway, only now it is recorded).
+    #[default]
+    Destroy,
+    /// Leave it running; whatever stops the hypervisor next deals with it.
+    Leave,
+}
+
+impl AfterTimeout {
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AfterTimeout::Destroy => "destroy",
+            AfterTimeout::Leave => "leave",
+        }
+    }
+}
+
+/// `[host]`: host shutdown and boot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HostConfig {
+    /// Seconds a guest gets to shut down after the ACPI request (`on_host_shutdown =
+    /// "shutdown"`, and the fallback when a managed save fails).
+    pub shutdown_timeout_seconds: u64,
+    /// What happens to a guest still running after that.
+    pub after_timeout: AfterTimeout,
+    /// VMs shut down, saved or restored at once.
+    pub parallel: u32,
+    /// Where the hypervisor keeps managed save images (`NAME.save`), to record their
+    /// path and size. Default: `/var/lib/libvirt/qemu/save` for `qemu:///system`,
+    /// unknown otherwise (then the recorded size is the VM's memory).
+    pub managed_save_dir: Option<PathBuf>,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        HostConfig {
+            shutdown_timeout_seconds: 120,
+            after_timeout: AfterTimeout::Destroy,
+            parallel: 4,
+            managed_save_dir: None,
+        }
+    }
+}
+
+/// `[autostart]`: how the ordered start probes SSH and how much runs at once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HostAutostartConfig {
+    /// The TCP port `wait_for_ssh` probes.
+    pub ssh_port: u16,
+    /// Per VM (by name): the address to probe instead of the VM's own (lease, agent,
+    /// ARP): `"10.0.0.5"` (with `ssh_port`), `"10.0.0.5:2222"`, `"[fd00::5]:22"` or a
+    /// host name (`"db-1.lan"`, `"db-1.lan:2222"`).
+    pub ssh_address_override: BTreeMap<String, String>,
+    /// Seconds between two probes of one VM (at least 0.1); one probe waits at most
+    /// this long (and at most 3 s) for the TCP handshake.
+    pub ssh_probe_interval_seconds: f64,
+    /// VMs between "dependencies up" and "up" at once (delay, start, SSH wait).
+    pub max_parallel: u32,
+    /// Seconds between a failed start and its retry (`on_start_failure = "retry"`).
+    pub retry_delay_seconds: f64,
+}
+
+impl Default for HostAutostartConfig {
+    fn default() -> Self {
+        HostAutostartConfig {
+            ssh_port: 22,
+            ssh_address_override: BTreeMap::new(),
+            ssh_probe_interval_seconds: 2.0,
+            max_parallel: 4,
+            retry_delay_seconds: 10.0,
+        }
+    }
+}
+
+impl HostAutostartConfig {
+    /// The state machine's settings.
+    pub fn sequence(&self) -> SequenceSettings {
+        SequenceSettings {
+            max_parallel: usize::try_from(self.max_parallel.max(1)).unwrap_or(1),
+            retry_delay_ms: millis(self.retry_delay_seconds),
+            probe_interval_ms: millis(self.ssh_probe_interval_seconds).max(100),
+        }
+    }
+}
+
+fn millis(seconds: f64) -> i64 {
+    if seconds.is_finite() && seconds > 0.0 {
+        // Bounded: a year of milliseconds fits easily in an i64.
+        (seconds.min(31_536_000.0) * 1000.0).round() as i64
+    } else {
+        0
+    }
+}
+
+/// Checks serde cannot express, as `config.check()` does for the other sections:
+/// `Err` names the key.
+pub fn check(host: &HostConfig, autostart: &HostAutostartConfig) -> Result<(), String> {
+    if host.parallel == 0 {
+        return Err("host.parallel must be at least 1".into());
+    }
+    if autostart.max_parallel == 0 {
+        return Err("autostart.max_parallel must be at least 1".into());
+    }
+    let i = autostart.ssh_probe_interval_seconds;
+    if !(i.is_finite() && i >= 0.1) {
+        return Err(format!(
+            "autostart.ssh_probe_interval_seconds must be at least 0.1, not {i}"
+        ));
+    }
+    let r = autostart.retry_delay_seconds;
+    if !(r.is_finite() && r >= 0.0) {
+        return Err(format!(
+            "autostart.retry_delay_seconds must be 0 or more, not {r}"
+        ));
+    }
+    if let Some((vm, _)) = autostart
+        .ssh_address_override
+        .iter()
+        .find(|(_, a)| a.trim().is_empty())
+    {
+        return Err(format!("autostart.ssh_address_override.{vm} is empty"));
+    }
+    Ok(())
+}
+
+/// Everything the host hooks and the ordered start read from the config.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HostSettings {
+    /// `[host]`.
+    pub host: HostConfig,
+    /// `[autostart]`.
+    pub autostart: HostAutostartConfig,
+    /// `[policy]`: host defaults of `on_host_shutdown` / `on_host_reboot`.
+    pub policy: VmLifecyclePolicy,
+}
+
+impl HostSettings {
+    /// The settings of a loaded config.
+    ///
+    /// Until `Config` has `host` and `autostart` fields, those two sections are the
+    /// defaults here; with the fields added this becomes
+    /// `host: c.host.clone(), autostart: c.autostart.clone()`.
+    pub fn from_config(c: &Config) -> HostSettings {
+        HostSettings {
+            host: c.host.clone(),
+            autostart: c.autostart.clone(),
+            policy: c.policy.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct File {
+        #[serde(default)]
+        host: HostConfig,
+        #[serde(default)]
+        autostart: HostAutostartConfig,
+    }
+
+    fn parse(text: &str) -> Result<File, String> {
+        let f: File = toml::from_str(text).map_err(|e| e.to_string())?;
+        check(&f.host, &f.autostart)?;
+        Ok(f)
+    }
+
+    #[test]
+    fn defaults_and_a_full_file() {
+        let f = parse("").unwrap();
+        assert_eq!(f.host, HostConfig::default());
+        assert_eq!(f.autostart.ssh_port, 22);
+        let f = parse(
+            r#"
+            [host]
+            shutdown_timeout_seconds = 30
+            after_timeout = "leave"
+            parallel = 2
+            managed_save_dir = "/srv/save"
+            [autostart]
+            ssh_port = 2222
+            ssh_address_override = { db-1 = "127.0.0.1", app-1 = "127.0.0.1:40022" }
+            ssh_probe_interval_seconds = 0.5
+            max_parallel = 1
+            retry_delay_seconds = 0
+            "#,
+        )
+        .unwrap();
+        assert_eq!(f.host.after_timeout, AfterTimeout::Leave);
+        assert_eq!(f.autostart.ssh_address_override["app-1"], "127.0.0.1:40022");
+        let s = f.autostart.sequence();
+        assert_eq!(
+            (s.max_parallel, s.probe_interval_ms, s.retry_delay_ms),
+            (1, 500, 0)
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let err = |t: &str| parse(t).unwrap_err();
+        assert!(err("[host]\nafter_timeout = \"kill\"").contains("unknown variant `kill`"));
+        assert!(err("[host]\nshutdown_timeout = 3").contains("unknown field"));
+        assert_eq!(
+            err("[host]\nparallel = 0"),
+            "host.parallel must be at least 1"
+        );
+        assert_eq!(
+            err("[autostart]\nssh_probe_interval_seconds = 0.01"),
+            "autostart.ssh_probe_interval_seconds must be at least 0.1, not 0.01"
+        );
+        assert_eq!(
+            err("[autostart]\nssh_address_override = { db-1 = \" \" }"),
+            "autostart.ssh_address_override.db-1 is empty"
+        );
+    }
+}
