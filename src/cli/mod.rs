@@ -28,6 +28,7 @@ use crate::hypervisor::{HvError, Hypervisor};
 
 pub use autostart::AutostartArgs;
 pub use cleanup::CleanupArgs;
+pub use host::context as host_context;
 pub use host::{HostBootArgs, HostShutdownArgs};
 pub use journal::JournalArgs;
 pub use plan::PlanArgs;

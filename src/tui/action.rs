@@ -57,6 +57,10 @@ pub enum Action {
     CleanupRound,
     /// Confirm the cleanups parked by `require_confirmation` (confirmed).
     ConfirmCleanups,
+    /// Run the ordered autostart sequence (confirmed).
+    Autostart,
+    /// Bring the selected VM back to its recorded state (confirmed).
+    Recover,
 }
 
 impl Action {
@@ -87,6 +91,8 @@ impl Action {
         Action::Cleanup,
         Action::CleanupRound,
         Action::ConfirmCleanups,
+        Action::Autostart,
+        Action::Recover,
     ];
 
     /// The config file's name for it.
@@ -117,6 +123,8 @@ impl Action {
             Action::Cleanup => "cleanup",
             Action::CleanupRound => "cleanup_round",
             Action::ConfirmCleanups => "confirm_cleanups",
+            Action::Autostart => "autostart",
+            Action::Recover => "recover",
         }
     }
 
@@ -153,6 +161,8 @@ impl Action {
             Action::Cleanup => "clean",
             Action::CleanupRound => "round",
             Action::ConfirmCleanups => "confirm",
+            Action::Autostart => "autostart",
+            Action::Recover => "recover",
         }
     }
 
@@ -172,6 +182,8 @@ impl Action {
                 | Action::Cleanup
                 | Action::CleanupRound
                 | Action::ConfirmCleanups
+                | Action::Autostart
+                | Action::Recover
         )
     }
 
@@ -188,6 +200,8 @@ impl Action {
                 | Action::Cleanup
                 | Action::CleanupRound
                 | Action::ConfirmCleanups
+                | Action::Autostart
+                | Action::Recover
         )
     }
 }
@@ -211,6 +225,8 @@ pub const HINTS: &[Action] = &[
     Action::Cleanup,
     Action::CleanupRound,
     Action::ConfirmCleanups,
+    Action::Autostart,
+    Action::Recover,
     Action::Sort,
     Action::ReverseSort,
     Action::FocusNext,

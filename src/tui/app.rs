@@ -16,6 +16,7 @@ use crossterm::event::{Event, KeyEventKind};
 use tokio::sync::{mpsc, watch, Notify};
 
 use super::engine_link::EngineLink;
+use super::host_link::{recovery_lines, HostLink};
 use super::keymap::Keymap;
 use super::state::{ActivityStatus, State};
 use super::theme::Theme;
@@ -101,12 +102,17 @@ async fn run_async(
         &dir,
         &session.config,
         session.hv.clone(),
-        journal,
+        journal.clone(),
         results_tx,
-        actor,
+        actor.clone(),
     )
     .map_err(CliError::new)?;
     state.engine = engine.status.clone();
+    let mut host = HostLink::new(
+        crate::cli::host_context(&session, &dir, actor)?.with_executor(engine.executor(), journal),
+        &dir,
+    );
+    state.recovery = recovery_lines(&dir);
 
     // Domain events: react at once instead of waiting for the next timed poll. A driver
     // without events (or a failure) leaves the timed polls, which is all it had.
@@ -176,6 +182,25 @@ async fn run_async(
                         engine.confirm(&mut state, &vms, now);
                         poll_now.notify_one();
                     }
+                    Effect::PrepareAutostart => {
+                        let lines = host.prepare_autostart(&state.vms);
+                        effects.extend(update(&mut state, Msg::AutostartPrepared(lines)));
+                    }
+                    Effect::RunAutostart => host.spawn_autostart(state.vms.clone(), tx.clone()),
+                    Effect::PrepareRecover { vm_id, vm_name } => {
+                        let lines = host.prepare_recover(&state.vms, &vm_id);
+                        effects.extend(update(
+                            &mut state,
+                            Msg::RecoverPrepared {
+                                vm_id,
+                                vm_name,
+                                lines,
+                            },
+                        ));
+                    }
+                    Effect::RunRecover { vm_id, .. } => {
+                        host.spawn_recover(state.vms.clone(), vm_id, tx.clone())
+                    }
                 }
             }
             let focus = state.selected_vm().map(|v| v.uuid.clone());
@@ -191,6 +216,7 @@ async fn run_async(
             break;
         }
     }
+    host.cancel();
     ratatui::restore();
     match draw_error {
         Some(e) => Err(CliError::new(format!("cannot draw: {e}"))),

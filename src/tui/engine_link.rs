@@ -81,6 +81,11 @@ impl EngineLink {
         })
     }
 
+    /// The executor a person's commands run on (shared so one VM's commands stay in order).
+    pub fn executor(&self) -> Executor {
+        self.exec.clone()
+    }
+
     /// True when this process runs the automatic actions.
     pub fn is_engine(&self) -> bool {
         self.lock.is_some()

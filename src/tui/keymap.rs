@@ -154,6 +154,8 @@ pub fn default_bindings() -> Vec<(Action, Vec<&'static str>)> {
         (Cleanup, vec!["c"]),
         (CleanupRound, vec!["C"]),
         (ConfirmCleanups, vec!["y"]),
+        (Autostart, vec!["a"]),
+        (Recover, vec!["r"]),
     ]
 }
 

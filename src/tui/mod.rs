@@ -6,6 +6,7 @@
 pub mod action;
 pub mod app;
 pub mod engine_link;
+pub mod host_link;
 pub mod keymap;
 pub mod state;
 pub mod theme;

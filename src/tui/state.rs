@@ -117,7 +117,22 @@ pub enum Then {
     CleanupRound(RoundRequest),
     /// Confirm cleanups parked by `require_confirmation` (UUID, name).
     ConfirmParked(Vec<(String, String)>),
+    /// Run the ordered autostart sequence.
+    Autostart,
+    /// Bring one VM back to its recorded state.
+    Recover { vm_id: String, vm_name: String },
 }
+
+/// The progress pane: an ordered start while it runs, and for a minute after.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProgressPane {
+    pub progress: crate::lifecycle::autostart::Progress,
+    /// When the sequence ended (every step up, failed or skipped, or halted).
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// How long a finished sequence stays on screen.
+pub const PROGRESS_LINGER_SECONDS: i64 = 60;
 
 /// The cleanup pane: the engine's plan for the host as it is now.
 #[derive(Debug, Clone, PartialEq)]
@@ -227,6 +242,10 @@ pub struct State {
     pub flash: Option<(String, DateTime<Utc>)>,
     /// The cleanup pane's content; `None` until the engine has planned once.
     pub cleanup: Option<CleanupView>,
+    /// An ordered start in progress (shown in place of the cleanup pane).
+    pub progress: Option<ProgressPane>,
+    /// Each VM's recovery record (from host shutdown), as lines for the detail pane.
+    pub recovery: HashMap<String, Vec<String>>,
     pub should_quit: bool,
 }
 
@@ -263,6 +282,8 @@ impl State {
             engine: "engine: none (manual actions only)".into(),
             flash: None,
             cleanup: None,
+            progress: None,
+            recovery: HashMap::new(),
             should_quit: false,
         }
     }
@@ -308,6 +329,14 @@ impl State {
     /// Show a short message in the hints bar for [`FLASH_SECONDS`].
     pub fn flash(&mut self, text: String) {
         self.flash = Some((text, self.now));
+    }
+
+    /// True while the progress pane should replace the cleanup pane.
+    pub fn progress_shown(&self) -> bool {
+        self.progress.as_ref().is_some_and(|p| match p.finished_at {
+            None => true,
+            Some(at) => (self.now - at).num_seconds() < PROGRESS_LINGER_SECONDS,
+        })
     }
 
     /// Add an activity line, newest first.

@@ -601,7 +601,7 @@ fn invalid_policy_refuses_policy_actions() {
 fn readonly_has_no_mutating_keys() {
     let mut s = state_with(fleet(), true);
     select(&mut s, "db-1");
-    for k in "udDpRm+tecCy".chars() {
+    for k in "udDpRm+tecCyar".chars() {
         assert_eq!(executed(&press(&mut s, &k.to_string())), None, "{k}");
         assert_eq!(s.popup, None, "{k}");
     }
@@ -884,4 +884,225 @@ fn cleanup_pane_shows_held_rounds_alerts_and_due_vms() {
     );
     assert!(text.contains("pr-preview-482   due (held)"), "{text}");
     assert!(text.contains("next round in 30m"), "{text}");
+}
+
+// ---- issue 5: autostart, recover, progress ----
+
+use crate::lifecycle::autostart::{Progress, StepProgress, StepState, UpHow};
+
+fn step(name: &str, state: StepState) -> StepProgress {
+    let text = state.describe(now());
+    StepProgress {
+        name: name.into(),
+        uuid: format!("uuid-{name}"),
+        external: false,
+        state,
+        text,
+    }
+}
+
+fn in_progress() -> Progress {
+    Progress {
+        at: now(),
+        steps: vec![
+            step(
+                "lab-dns",
+                StepState::Up {
+                    how: UpHow::Started,
+                    at: now() - chrono::Duration::seconds(20),
+                },
+            ),
+            step(
+                "db-1",
+                StepState::Up {
+                    how: UpHow::Started,
+                    at: now() - chrono::Duration::seconds(8),
+                },
+            ),
+            step(
+                "app-1",
+                StepState::WaitingForSsh {
+                    since: now() - chrono::Duration::seconds(12),
+                    timeout_seconds: 300,
+                    target: Some("127.0.0.1:2201".into()),
+                    last: Some("connection refused".into()),
+                    how: UpHow::Started,
+                },
+            ),
+            step(
+                "web-1",
+                StepState::Waiting {
+                    on: vec!["app-1".into()],
+                },
+            ),
+        ],
+        halted: None,
+        done: false,
+    }
+}
+
+fn failed_sequence() -> Progress {
+    Progress {
+        at: now(),
+        steps: vec![
+            step(
+                "db-1",
+                StepState::Failed {
+                    why: "start failed 3 times: Cannot access storage file '/var/lib/db-1.qcow2'"
+                        .into(),
+                },
+            ),
+            step(
+                "app-1",
+                StepState::Skipped {
+                    why: "dependency db-1 did not come up".into(),
+                },
+            ),
+            step(
+                "web-1",
+                StepState::Skipped {
+                    why: "dependency app-1 did not come up".into(),
+                },
+            ),
+            step(
+                "lab-dns",
+                StepState::Up {
+                    how: UpHow::AlreadyRunning,
+                    at: now(),
+                },
+            ),
+        ],
+        halted: None,
+        done: true,
+    }
+}
+
+#[test]
+fn a_prepares_then_confirms_the_autostart() {
+    let mut s = state();
+    assert_eq!(press(&mut s, "a"), vec![Effect::PrepareAutostart]);
+    update(
+        &mut s,
+        Msg::AutostartPrepared(Ok(vec![
+            "1. db-1 (order 10)".into(),
+            "2. app-1 after db-1".into(),
+        ])),
+    );
+    let Some(Popup::Confirm(c)) = &s.popup else {
+        panic!("a confirmation")
+    };
+    assert!(c.lines.iter().any(|l| l.contains("app-1 after db-1")));
+    assert_eq!(press(&mut s, "y"), vec![Effect::RunAutostart]);
+    // A cycle is reported, nothing asked.
+    update(
+        &mut s,
+        Msg::AutostartPrepared(Err("dependency cycle: a → b → a".into())),
+    );
+    assert_eq!(s.popup, None);
+    assert!(s
+        .flash
+        .as_ref()
+        .unwrap()
+        .0
+        .contains("dependency cycle: a → b → a"));
+}
+
+#[test]
+fn r_prepares_then_confirms_recovering_the_selected_vm() {
+    let mut s = state();
+    select(&mut s, "db-1");
+    let uuid = s.selected_vm().unwrap().uuid.clone();
+    assert_eq!(
+        press(&mut s, "r"),
+        vec![Effect::PrepareRecover {
+            vm_id: uuid.clone(),
+            vm_name: "db-1".into()
+        }]
+    );
+    update(
+        &mut s,
+        Msg::RecoverPrepared {
+            vm_id: uuid.clone(),
+            vm_name: "db-1".into(),
+            lines: Ok(vec!["start db-1 from its managed save".into()]),
+        },
+    );
+    let effects = press(&mut s, "y");
+    assert_eq!(
+        effects,
+        vec![Effect::RunRecover {
+            vm_id: uuid.clone(),
+            vm_name: "db-1".into()
+        }]
+    );
+    assert_eq!(s.activity[0].status, ActivityStatus::Pending);
+    update(
+        &mut s,
+        Msg::RecoverPrepared {
+            vm_id: uuid,
+            vm_name: "db-1".into(),
+            lines: Err("no recovery records".into()),
+        },
+    );
+    assert!(s
+        .flash
+        .as_ref()
+        .unwrap()
+        .0
+        .contains("db-1: no recovery records"));
+}
+
+#[test]
+fn progress_pane_in_progress() {
+    let mut s = state();
+    update(&mut s, Msg::Progress(in_progress()));
+    insta::assert_snapshot!(screen(&mut s, 120, 30));
+}
+
+#[test]
+fn progress_pane_failed() {
+    let mut s = state();
+    update(&mut s, Msg::Progress(failed_sequence()));
+    let text = screen(&mut s, 120, 30);
+    assert!(
+        text.contains("autostart done: 1 up, 1 failed, 2 skipped"),
+        "{text}"
+    );
+    insta::assert_snapshot!(text);
+    // A minute later the cleanup pane is back.
+    update(&mut s, Msg::Tick(now() + chrono::Duration::seconds(61)));
+    assert!(screen(&mut s, 120, 30).contains(" cleanup "));
+}
+
+#[test]
+fn detail_pane_shows_the_recovery_record_and_dependency_chain() {
+    let mut s = state();
+    select(&mut s, "app-1");
+    let uuid = s.selected_vm().unwrap().uuid.clone();
+    update(
+        &mut s,
+        Msg::Recovery(
+            [(
+                uuid,
+                vec![
+                    "was running at 2026-11-27 11:00 UTC".to_string(),
+                    "host shutdown: save_state (saved (managed save))".to_string(),
+                ],
+            )]
+            .into(),
+        ),
+    );
+    update(&mut s, Msg::Resize(160, 45));
+    update(&mut s, key(KeyCode::Tab));
+    assert_eq!(s.focus, Pane::Detail);
+    press(&mut s, "jjjjjjjjjjjj");
+    let text = screen(&mut s, 160, 45);
+    assert!(
+        text.contains("was running at 2026-11-27 11:00 UTC"),
+        "{text}"
+    );
+    assert!(
+        text.contains("depends on") && text.contains("db-1"),
+        "{text}"
+    );
 }

@@ -11,15 +11,17 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::action::Action;
 use super::keymap::Key;
 use super::state::{
-    Activity, ActivityStatus, CleanupView, Confirm, Input, Link, Pane, Popup, State, Then,
-    CPU_HISTORY, FLASH_SECONDS,
+    Activity, ActivityStatus, CleanupView, Confirm, Input, Link, Pane, Popup, ProgressPane, State,
+    Then, CPU_HISTORY, FLASH_SECONDS,
 };
 use super::view::layout::table_viewport;
 use crate::hypervisor::DomainEvent;
+use crate::lifecycle::autostart::Progress as AutostartProgress;
 use crate::lifecycle::cleanup::{RoundPlan, RoundRequest, VmCleanupState};
 use crate::lifecycle::{edit, Command, Op, TtlStatus};
 use crate::model::{PersistenceMode, VmState};
 use crate::poll::VmView;
+use std::collections::HashMap;
 
 /// A fact the dashboard reacts to.
 #[derive(Debug, Clone)]
@@ -55,6 +57,18 @@ pub enum Msg {
         plan: RoundPlan,
         request: RoundRequest,
     },
+    /// What the ordered autostart would do (lines), or why it cannot run (`Err`).
+    AutostartPrepared(Result<Vec<String>, String>),
+    /// The ordered start moved on.
+    Progress(AutostartProgress),
+    /// What recovering a VM would do (lines), or why it cannot (`Err`).
+    RecoverPrepared {
+        vm_id: String,
+        vm_name: String,
+        lines: Result<Vec<String>, String>,
+    },
+    /// The recovery records, as detail-pane lines by VM UUID.
+    Recovery(HashMap<String, Vec<String>>),
 }
 
 /// A side effect for the runtime.
@@ -73,6 +87,14 @@ pub enum Effect {
     RunCleanup(RoundRequest),
     /// Record a person's confirmation of parked cleanups (UUID, name).
     ConfirmParked(Vec<(String, String)>),
+    /// Plan the ordered autostart and answer with `Msg::AutostartPrepared`.
+    PrepareAutostart,
+    /// Run the confirmed ordered autostart; progress comes as `Msg::Progress`.
+    RunAutostart,
+    /// Plan recovering a VM and answer with `Msg::RecoverPrepared`.
+    PrepareRecover { vm_id: String, vm_name: String },
+    /// Recover a VM (confirmed); the result comes as `Msg::ActionFinished`.
+    RunRecover { vm_id: String, vm_name: String },
 }
 
 /// Apply one message.
@@ -121,6 +143,58 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
             request,
         } => {
             on_prepared(s, title, plan, request);
+            Vec::new()
+        }
+        Msg::AutostartPrepared(Ok(mut lines)) => {
+            lines.insert(
+                0,
+                "Start these VMs in this order (each waits for its dependencies):".into(),
+            );
+            s.popup = Some(Popup::Confirm(Confirm {
+                title: "Run the ordered autostart?".into(),
+                lines,
+                then: Then::Autostart,
+            }));
+            Vec::new()
+        }
+        Msg::AutostartPrepared(Err(why)) => {
+            s.flash(format!("autostart cannot run: {why}"));
+            Vec::new()
+        }
+        Msg::Progress(progress) => {
+            let finished_at = (progress.done || progress.halted.is_some()).then_some(s.now);
+            s.progress = Some(ProgressPane {
+                progress,
+                finished_at,
+            });
+            vec![Effect::PollNow]
+        }
+        Msg::RecoverPrepared {
+            vm_id,
+            vm_name,
+            lines: Ok(mut lines),
+        } => {
+            lines.insert(
+                0,
+                format!("Bring {vm_name} ({vm_id}) back to its recorded state:"),
+            );
+            s.popup = Some(Popup::Confirm(Confirm {
+                title: format!("Recover {vm_name}?"),
+                lines,
+                then: Then::Recover { vm_id, vm_name },
+            }));
+            Vec::new()
+        }
+        Msg::RecoverPrepared {
+            vm_name,
+            lines: Err(why),
+            ..
+        } => {
+            s.flash(format!("{vm_name}: {why}"));
+            Vec::new()
+        }
+        Msg::Recovery(records) => {
+            s.recovery = records;
             Vec::new()
         }
     }
@@ -283,6 +357,11 @@ fn on_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
                     Then::Execute(cmd) => execute(s, cmd),
                     Then::CleanupRound(request) => vec![Effect::RunCleanup(request)],
                     Then::ConfirmParked(vms) => vec![Effect::ConfirmParked(vms)],
+                    Then::Autostart => vec![Effect::RunAutostart],
+                    Then::Recover { vm_id, vm_name } => {
+                        pending(s, &vm_id, &vm_name, "recover", format!("recover {vm_name}"));
+                        vec![Effect::RunRecover { vm_id, vm_name }]
+                    }
                 },
                 KeyCode::Esc | KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Char('q') => {
                     s.flash(format!("cancelled: {}", c.title));
@@ -391,6 +470,7 @@ pub fn apply(s: &mut State, a: Action) -> Vec<Effect> {
             }];
         }
         Action::ConfirmCleanups => return confirm_parked(s),
+        Action::Autostart => return vec![Effect::PrepareAutostart],
         _ => return vm_action(s, a),
     }
     Vec::new()
@@ -535,6 +615,12 @@ fn vm_action(s: &mut State, a: Action) -> Vec<Effect> {
                     hours: s.extend_step_hours,
                 }),
             );
+        }
+        Action::Recover => {
+            return vec![Effect::PrepareRecover {
+                vm_id: vm.uuid.clone(),
+                vm_name: name,
+            }];
         }
         Action::Cleanup => {
             let Some(p) = vm.persistence() else {
@@ -719,16 +805,22 @@ fn refuse(s: &mut State, why: String) -> Vec<Effect> {
 
 /// Record a pending activity and hand the command to the executor.
 fn execute(s: &mut State, c: Command) -> Vec<Effect> {
-    s.busy.insert(c.vm_id.clone());
+    let text = format!("{} {}", c.op.describe(), c.vm_name);
+    pending(s, &c.vm_id, &c.vm_name, c.op.name(), text);
+    vec![Effect::Execute(c)]
+}
+
+/// Show an action as running on a VM until its result arrives.
+fn pending(s: &mut State, vm_id: &str, vm_name: &str, action: &str, text: String) {
+    s.busy.insert(vm_id.to_string());
     s.push_activity(Activity {
         at: s.now,
-        vm_id: c.vm_id.clone(),
-        vm_name: c.vm_name.clone(),
-        action: c.op.name().into(),
+        vm_id: vm_id.into(),
+        vm_name: vm_name.into(),
+        action: action.into(),
         status: ActivityStatus::Pending,
-        text: format!("{} {}", c.op.describe(), c.vm_name),
+        text,
     });
-    vec![Effect::Execute(c)]
 }
 
 /// TTL text for a VM at the state's `now` (the table's column).

@@ -175,8 +175,11 @@ pub fn lines(s: &State, v: &VmView) -> Vec<Line<'static>> {
             None => out.push(Line::from(Span::styled("not configured", t.dim()))),
         }
     }
-    out.push(section("cleanup schedule / recovery"));
-    out.push(Line::from(Span::styled("none recorded", t.dim())));
+    out.push(section("recovery (host shutdown)"));
+    match s.recovery.get(&v.uuid) {
+        Some(lines) => out.extend(lines.iter().map(|l| Line::from(l.clone()))),
+        None => out.push(Line::from(Span::styled("no record", t.dim()))),
+    }
     out
 }
 

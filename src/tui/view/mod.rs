@@ -6,6 +6,7 @@ mod header;
 pub mod layout;
 mod lists;
 mod popup;
+mod progress;
 mod table;
 
 use ratatui::layout::Alignment;
@@ -44,7 +45,10 @@ pub fn view(s: &State, f: &mut Frame) {
         detail::render(s, f, d);
     }
     lists::activity(s, f, a.activity);
-    cleanup::render(s, f, a.cleanup);
+    match &s.progress {
+        Some(p) if s.progress_shown() => progress::render(s, p, f, a.cleanup),
+        _ => cleanup::render(s, f, a.cleanup),
+    }
     lists::hints(s, f, a.hints);
     match &s.popup {
         Some(Popup::Help) => popup::help(s, f, area),
@@ -59,6 +63,7 @@ pub fn view(s: &State, f: &mut Frame) {
 pub fn clock_signature(s: &State) -> String {
     let mut sig = header::clock_text(s);
     sig.push_str(&cleanup::time_text(s));
+    sig.push(if s.progress_shown() { 'P' } else { '-' });
     if let Some((text, _)) = &s.flash {
         sig.push_str(text);
     }
