@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: demo test lint bench deps-build deps-test perf clean
+.PHONY: demo test lint bench perf deps-build deps-test clean
 
 ## Open the dashboard on the bundled demo VMs (libvirt's test driver, no hypervisor).
 demo: deps-build
@@ -22,6 +22,14 @@ lint: deps-build
 bench: deps-build
 	$(CARGO) bench --bench poll
 	$(CARGO) bench --bench frame
+
+## Whole-process figures (idle CPU, bytes per idle minute, host-wide CPU on a private
+## libvirtd with 500 defined / 10 running VMs): about 11 minutes.
+perf: deps-test
+	$(CARGO) build --release --quiet
+	scripts/perf/idle-cpu.sh
+	scripts/perf/idle-bytes.sh
+	BREAKDOWN=1 scripts/perf/host-cpu.sh
 
 deps-build:
 	@scripts/install-deps build

@@ -81,6 +81,21 @@ impl VmView {
             .map(|p| ttl::status(p, self.first_seen_unix, now))
     }
 
+    /// True when `other` shows the same as this view, whatever the moment each was
+    /// taken (a snapshot that only moved its timestamp changes nothing on screen).
+    pub fn same_content(&self, other: &VmView) -> bool {
+        let time = other.snapshot.snapshot_time;
+        self.uuid == other.uuid
+            && self.raw == other.raw
+            && self.meta == other.meta
+            && self.first_seen_unix == other.first_seen_unix
+            && self.details == other.details
+            && VmStateSnapshot {
+                snapshot_time: time,
+                ..self.snapshot.clone()
+            } == other.snapshot
+    }
+
     /// The planner's view of this VM.
     pub fn facts(&self) -> crate::lifecycle::VmFacts {
         crate::lifecycle::VmFacts {

@@ -158,10 +158,18 @@ async fn run_async(
             };
             let tick = matches!(msg, Msg::Tick(_));
             let snapshot = matches!(msg, Msg::Snapshot { .. });
+            let before = (state.cleanup.clone(), state.activity.len());
             let mut effects = update(&mut state, msg);
             if snapshot {
                 engine.after_snapshot(&mut state, now);
             }
+            // A snapshot that changed nothing on screen (only its timestamp moved) is
+            // drawn like a tick: only when clock-driven text changed.
+            let quiet = tick
+                || (snapshot
+                    && effects.is_empty()
+                    && state.snapshot_unchanged
+                    && before == (state.cleanup.clone(), state.activity.len()));
             while let Some(effect) = effects.pop() {
                 match effect {
                     Effect::Execute(cmd) => engine.execute(cmd, now),
@@ -208,7 +216,7 @@ async fn run_async(
                 let _ = focus_tx.send(focus.clone());
                 last_focus = focus;
             }
-            if state.should_quit || !tick || clock_signature(&state) != last_clock {
+            if state.should_quit || !quiet || clock_signature(&state) != last_clock {
                 break;
             }
         }

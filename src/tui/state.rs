@@ -242,6 +242,9 @@ pub struct State {
     pub flash: Option<(String, DateTime<Utc>)>,
     /// The cleanup pane's content; `None` until the engine has planned once.
     pub cleanup: Option<CleanupView>,
+    /// The last snapshot showed nothing new (only its timestamp moved): the runtime
+    /// need not redraw for it.
+    pub snapshot_unchanged: bool,
     /// An ordered start in progress (shown in place of the cleanup pane).
     pub progress: Option<ProgressPane>,
     /// Each VM's recovery record (from host shutdown), as lines for the detail pane.
@@ -282,6 +285,7 @@ impl State {
             engine: "engine: none (manual actions only)".into(),
             flash: None,
             cleanup: None,
+            snapshot_unchanged: false,
             progress: None,
             recovery: HashMap::new(),
             should_quit: false,

@@ -1106,3 +1106,39 @@ fn detail_pane_shows_the_recovery_record_and_dependency_chain() {
         "{text}"
     );
 }
+
+#[test]
+fn a_snapshot_that_only_moved_its_timestamp_is_unchanged() {
+    let mut s = state();
+    let later = now() + chrono::Duration::seconds(2);
+    let mut vms = fleet();
+    for v in &mut vms {
+        v.snapshot.snapshot_time = later;
+    }
+    update(
+        &mut s,
+        Msg::Snapshot {
+            vms: vms.clone(),
+            at: later,
+        },
+    );
+    assert!(s.snapshot_unchanged, "same content, new timestamp");
+    vms[0].snapshot.cpu_usage_percent = Some(99.0);
+    update(&mut s, Msg::Snapshot { vms, at: later });
+    assert!(!s.snapshot_unchanged, "a changed value is a change");
+    update(
+        &mut s,
+        Msg::PollFailed {
+            error: "x".into(),
+            at: later,
+        },
+    );
+    update(
+        &mut s,
+        Msg::Snapshot {
+            vms: fleet(),
+            at: later,
+        },
+    );
+    assert!(!s.snapshot_unchanged, "coming back from stale is a change");
+}

@@ -288,6 +288,9 @@ fn on_snapshot(s: &mut State, vms: Vec<VmView>, at: DateTime<Utc>) {
     let present: std::collections::HashSet<&str> = vms.iter().map(|v| v.uuid.as_str()).collect();
     s.cpu_history
         .retain(|uuid, _| present.contains(uuid.as_str()));
+    s.snapshot_unchanged = s.link == Link::Live
+        && s.vms.len() == vms.len()
+        && s.vms.iter().zip(&vms).all(|(a, b)| a.same_content(b));
     s.vms = vms;
     s.link = Link::Live;
     s.snapshot_at = Some(at);

@@ -47,7 +47,7 @@ pub fn help(s: &State, f: &mut Frame, area: Rect) {
     }
     lines.push(Line::from(""));
     lines.push(Line::from(
-        "Filter: each word is part of a name, or starts a state or mode. Esc clears.",
+        "Filter: words match names, or start a state or mode. Esc clears.",
     ));
     lines.push(Line::from(Span::styled("esc / ? close", t.dim())));
     let h = lines.len() as u16 + 2;
