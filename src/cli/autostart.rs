@@ -11,7 +11,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use clap::Args;
 
-use super::host::{context, only, print_notes, refuse_readonly, stamp};
+use super::host::{context, only, print_notes, refuse_readonly, stamp, write_lines, ChangeLog};
 use super::{CliError, RunError, Session};
 use crate::host::autostart::{prepare, run_sequence, state_key};
 use crate::host::RunControl;
@@ -73,19 +73,15 @@ pub fn run(
         return Ok(());
     }
     let t0 = ctx.clock.now();
-    let mut shown: Vec<String> = Vec::new();
+    let mut log = ChangeLog::default();
     let mut io_error = None;
     let mut print = |p: &Progress| {
-        for (k, st) in p.steps.iter().enumerate() {
-            let key = state_key(&st.state);
-            if shown.get(k) != Some(&key) {
-                if let Err(e) = writeln!(out, "{} {}: {}", stamp(t0, p.at), st.name, st.text) {
-                    io_error.get_or_insert(e);
-                }
-            }
-        }
-        shown = p.steps.iter().map(|s| state_key(&s.state)).collect();
-        let _ = out.flush();
+        let steps = p
+            .steps
+            .iter()
+            .map(|s| (s.name.as_str(), state_key(&s.state), s.text.as_str()));
+        let lines = log.changed(&stamp(t0, p.at), steps);
+        write_lines(out, &lines, &mut io_error);
     };
     let last = run_sequence(
         &ctx,

@@ -98,6 +98,45 @@ pub fn stamp(t0: DateTime<Utc>, now: DateTime<Utc>) -> String {
     format!("[{:>4}s]", (now - t0).num_seconds().max(0))
 }
 
+/// Which steps of a running sequence changed since the last progress report: the CLI
+/// prints a line only for those.
+#[derive(Debug, Default)]
+pub struct ChangeLog {
+    shown: Vec<String>,
+}
+
+impl ChangeLog {
+    /// `stamp name: text` for each step (name, change key, text) whose key differs from
+    /// the last call's at the same place.
+    pub fn changed<'a>(
+        &mut self,
+        stamp: &str,
+        steps: impl IntoIterator<Item = (&'a str, String, &'a str)>,
+    ) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut keys = Vec::new();
+        for (k, (name, key, text)) in steps.into_iter().enumerate() {
+            if self.shown.get(k) != Some(&key) {
+                lines.push(format!("{stamp} {name}: {text}"));
+            }
+            keys.push(key);
+        }
+        self.shown = keys;
+        lines
+    }
+}
+
+/// Writes progress lines and flushes. The sequence goes on whatever the terminal does:
+/// the first write error is kept for the end.
+pub fn write_lines(out: &mut impl Write, lines: &[String], error: &mut Option<std::io::Error>) {
+    for l in lines {
+        if let Err(e) = writeln!(out, "{l}") {
+            error.get_or_insert(e);
+        }
+    }
+    let _ = out.flush();
+}
+
 /// Prints warnings and notes on stderr.
 pub fn print_notes(warnings: &[String], notes: &[String]) {
     for w in warnings {
@@ -144,19 +183,15 @@ pub fn run_shutdown(
         return Ok(());
     }
     let t0 = ctx.clock.now();
-    let mut shown: Vec<String> = Vec::new();
+    let mut log = ChangeLog::default();
     let mut io_error = None;
     let mut print = |p: &ShutdownProgress| {
-        for (k, step) in p.steps.iter().enumerate() {
-            let key = stop_key(&step.state);
-            if shown.get(k) != Some(&key) {
-                if let Err(e) = writeln!(out, "{} {}: {}", stamp(t0, p.at), step.name, step.text) {
-                    io_error.get_or_insert(e);
-                }
-            }
-        }
-        shown = p.steps.iter().map(|s| stop_key(&s.state)).collect();
-        let _ = out.flush();
+        let steps = p
+            .steps
+            .iter()
+            .map(|s| (s.name.as_str(), stop_key(&s.state), s.text.as_str()));
+        let lines = log.changed(&stamp(t0, p.at), steps);
+        write_lines(out, &lines, &mut io_error);
     };
     let report = shutdown::run_shutdown(&ctx, &plan, &RunControl::new(), &mut print);
     if let Some(e) = io_error {
@@ -237,36 +272,25 @@ pub fn run_boot(
         return Ok(());
     }
     let t0 = ctx.clock.now();
-    let mut shown_restore: Vec<String> = Vec::new();
-    let mut shown_auto: Vec<String> = Vec::new();
+    let (mut restore_log, mut auto_log) = (ChangeLog::default(), ChangeLog::default());
     let mut io_error = None;
     let mut print = |p: &BootProgress| {
-        let mut lines = Vec::new();
-        for (k, r) in p.restore.iter().enumerate() {
-            if shown_restore.get(k) != Some(&r.text) {
-                lines.push(format!("{} {}: {}", stamp(t0, Utc::now()), r.name, r.text));
-            }
-        }
-        shown_restore = p.restore.iter().map(|r| r.text.clone()).collect();
+        let restore = p
+            .restore
+            .iter()
+            .map(|r| (r.name.as_str(), r.text.clone(), r.text.as_str()));
+        let mut lines = restore_log.changed(&stamp(t0, Utc::now()), restore);
         if let Some(a) = &p.autostart {
-            for (k, st) in a.steps.iter().enumerate() {
-                let key = crate::host::autostart::state_key(&st.state);
-                if shown_auto.get(k) != Some(&key) {
-                    lines.push(format!("{} {}: {}", stamp(t0, a.at), st.name, st.text));
-                }
-            }
-            shown_auto = a
-                .steps
-                .iter()
-                .map(|s| crate::host::autostart::state_key(&s.state))
-                .collect();
+            let steps = a.steps.iter().map(|s| {
+                (
+                    s.name.as_str(),
+                    crate::host::autostart::state_key(&s.state),
+                    s.text.as_str(),
+                )
+            });
+            lines.extend(auto_log.changed(&stamp(t0, a.at), steps));
         }
-        for l in lines {
-            if let Err(e) = writeln!(out, "{l}") {
-                io_error.get_or_insert(e);
-            }
-        }
-        let _ = out.flush();
+        write_lines(out, &lines, &mut io_error);
     };
     let report = boot::run_boot(&ctx, plan, &RunControl::new(), &mut print);
     if let Some(e) = io_error {
@@ -290,4 +314,33 @@ pub fn run_boot(
         return Err(CliError::new(format!("host boot: {failed} VMs failed")).into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod change_log_tests {
+    use super::ChangeLog;
+
+    #[test]
+    fn only_changed_steps_are_printed() {
+        let mut log = ChangeLog::default();
+        let first = log.changed(
+            "[0s]",
+            [
+                ("a", "wait".into(), "waiting"),
+                ("b", "wait".into(), "waiting"),
+            ],
+        );
+        assert_eq!(first, vec!["[0s] a: waiting", "[0s] b: waiting"]);
+        let next = log.changed(
+            "[2s]",
+            [("a", "up".into(), "up"), ("b", "wait".into(), "waiting")],
+        );
+        assert_eq!(next, vec!["[2s] a: up"]);
+        assert!(log
+            .changed(
+                "[3s]",
+                [("a", "up".into(), "up"), ("b", "wait".into(), "still")]
+            )
+            .is_empty());
+    }
 }
