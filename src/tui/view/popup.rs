@@ -1,6 +1,7 @@
 //! Overlays: help (from the keymap) and confirmations.
 
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Padding, Paragraph, Wrap};
 use ratatui::Frame;
@@ -74,16 +75,38 @@ pub fn confirm(s: &State, c: &Confirm, f: &mut Frame, area: Rect) {
         Span::styled("n / esc", t.key()),
         Span::raw(" no"),
     ]));
-    let h = lines.len() as u16 + 4;
-    let r = centered(area, 84, h);
+    // Two spare rows: long lines wrap.
+    let title = Span::styled(format!(" {} ", c.title), t.danger());
+    boxed(
+        f,
+        area,
+        84,
+        lines.len() as u16 + 4,
+        title,
+        t.danger(),
+        lines,
+    );
+}
+
+/// A centred box of at most `width`×`height`: cleared, bordered, padded, text wrapped.
+fn boxed(
+    f: &mut Frame,
+    area: Rect,
+    width: u16,
+    height: u16,
+    title: Span,
+    border: Style,
+    lines: Vec<Line>,
+) {
+    let r = centered(area, width, height);
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(
             Block::default()
                 .borders(Borders::ALL)
                 .padding(Padding::horizontal(1))
-                .border_style(t.danger())
-                .title(Span::styled(format!(" {} ", c.title), t.danger())),
+                .border_style(border)
+                .title(title),
         ),
         r,
     );
@@ -109,16 +132,14 @@ pub fn input(s: &State, i: &Input, f: &mut Frame, area: Rect) {
         Span::styled("esc", t.key()),
         Span::raw(" cancel"),
     ]));
-    let h = lines.len() as u16 + 2;
-    let r = centered(area, 70, h);
-    f.render_widget(Clear, r);
-    f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .padding(Padding::horizontal(1))
-                .title(Span::styled(format!(" {} ", i.title), t.title())),
-        ),
-        r,
+    let title = Span::styled(format!(" {} ", i.title), t.title());
+    boxed(
+        f,
+        area,
+        70,
+        lines.len() as u16 + 2,
+        title,
+        t.border(),
+        lines,
     );
 }
