@@ -640,7 +640,7 @@ fn vm_action(s: &mut State, a: Action) -> Vec<Effect> {
                     s,
                     format!(
                         "{name} has not expired (TTL {}): extend or destroy it instead",
-                        format_ttl(s, &vm)
+                        crate::format::ttl(s.ttl(&vm))
                     ),
                 );
             }
@@ -676,7 +676,7 @@ fn vm_action(s: &mut State, a: Action) -> Vec<Effect> {
                 title: format!("TTL of {name}"),
                 prompt: format!(
                     "Expire {name} in how many hours from now? (now {})",
-                    format_ttl(s, &vm)
+                    crate::format::ttl(s.ttl(&vm))
                 ),
                 text: format!("{hours}"),
                 error: None,
@@ -824,9 +824,4 @@ fn pending(s: &mut State, vm_id: &str, vm_name: &str, action: &str, text: String
         status: ActivityStatus::Pending,
         text,
     });
-}
-
-/// TTL text for a VM at the state's `now` (the table's column).
-fn format_ttl(s: &State, v: &VmView) -> String {
-    s.ttl(v).map_or_else(|| "?".into(), TtlStatus::countdown)
 }
