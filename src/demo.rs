@@ -11,8 +11,8 @@ use std::path::Path;
 /// The demo node file, with `@NOW±N@` tokens.
 pub const NODE_TEMPLATE: &str = include_str!("../assets/demo/node.xml");
 
-/// A demo node written to a temp dir; the test driver reads it when the connection
-/// opens. Keep this alive as long as the connection.
+/// A demo node written to a temp dir (removed on drop); the test driver reads it when
+/// the connection opens and not after, so it may be dropped once the connection is open.
 pub struct DemoNode {
     _dir: tempfile::TempDir,
     uri: String,

@@ -139,8 +139,6 @@ pub struct Session {
     pub uri: String,
     pub config: Config,
     pub demo: bool,
-    /// Keeps the demo's node file alive as long as the connection.
-    _demo_node: Option<DemoNode>,
 }
 
 impl Session {
@@ -162,12 +160,14 @@ impl Session {
             )
         };
         let hv = LibvirtHypervisor::open(&uri, cli.readonly)?;
+        // The test driver read the node file when the connection opened: remove it now,
+        // so not even a killed demo leaves it behind.
+        drop(demo_node);
         Ok(Session {
             hv: Arc::new(hv),
             uri,
             config,
             demo: cli.demo,
-            _demo_node: demo_node,
         })
     }
 }
