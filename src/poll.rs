@@ -131,6 +131,24 @@ struct Tracked {
     started_unix: Option<i64>,
 }
 
+impl Tracked {
+    /// A domain first seen at `now_s`: everything to be read.
+    fn new(now_s: i64) -> Tracked {
+        Tracked {
+            first_seen_unix: now_s,
+            details: None,
+            details_at_ms: 0,
+            details_stale: true,
+            meta: Ok(LifecycleMeta::default()),
+            addresses: Vec::new(),
+            addresses_at_ms: None,
+            cpu_sample: None,
+            last_state: None,
+            started_unix: None,
+        }
+    }
+}
+
 /// Builds snapshots from bulk polls; keep one per connection and call [`Poller::poll`].
 pub struct Poller {
     hv: Arc<dyn Hypervisor>,
@@ -187,21 +205,13 @@ impl Poller {
         for raw in raws {
             let state = raw.state;
             let active = state.is_some_and(RunState::is_active);
-            let t = self
-                .tracked
-                .entry(raw.uuid.clone())
-                .or_insert_with(|| Tracked {
-                    first_seen_unix: now_s,
-                    details: None,
-                    details_at_ms: 0,
-                    details_stale: true,
-                    meta: Ok(LifecycleMeta::default()),
-                    addresses: Vec::new(),
-                    addresses_at_ms: None,
-                    cpu_sample: None,
-                    last_state: None,
-                    started_unix: None,
-                });
+            // Look up before inserting: a poll of a known VM allocates no key.
+            if !self.tracked.contains_key(&raw.uuid) {
+                self.tracked.insert(raw.uuid.clone(), Tracked::new(now_s));
+            }
+            let Some(t) = self.tracked.get_mut(&raw.uuid) else {
+                continue;
+            };
 
             // A state change may change the live XML (MACs, disks) and restarts the
             // uptime clock when the domain became active.

@@ -81,11 +81,34 @@ pub struct LibvirtHypervisor {
 /// and both only inform (the autostart warning, the detail pane).
 const FLAGS_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// Raw UUIDs, hashed by their own first bytes: they are random already, so SipHash
+/// would only cost time (three set operations per domain per poll).
+type UuidSet = HashSet<[u8; 16], std::hash::BuildHasherDefault<UuidHasher>>;
+
+/// The [`UuidSet`] hasher: the first 8 bytes written, as they are.
+#[derive(Default)]
+struct UuidHasher(u64);
+
+impl std::hash::Hasher for UuidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // A [u8; 16] hashes as its length, then its bytes: keep the bytes.
+        if bytes.len() >= 8 {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&bytes[..8]);
+            self.0 ^= u64::from_ne_bytes(b);
+        }
+    }
+    fn write_usize(&mut self, _len: usize) {}
+}
+
 /// What one poll remembers for the next.
 #[derive(Debug, Default)]
 struct PollMemory {
     /// Raw UUIDs the last poll returned.
-    seen: HashSet<[u8; 16]>,
+    seen: UuidSet,
     transient: HashSet<String>,
     autostart: HashSet<String>,
     flags_at: Option<Instant>,
@@ -308,7 +331,7 @@ impl LibvirtHypervisor {
         let mut cost = PollStats::default();
         let mut memory = self.memory.lock().unwrap_or_else(|e| e.into_inner());
         let mut out: Vec<RawDomain> = Vec::new();
-        let mut found: HashSet<[u8; 16]> = HashSet::new();
+        let mut found = UuidSet::default();
 
         // Each domain is in exactly one of the two calls: active ones with the asked
         // groups, inactive ones with state only (no monitor is woken for them).
@@ -393,9 +416,12 @@ impl LibvirtHypervisor {
             memory.flags_at = Some(Instant::now());
             cost.list_calls += 2;
         }
-        for raw in &mut out {
-            raw.persistent = !memory.transient.contains(&raw.uuid);
-            raw.libvirt_autostart = memory.autostart.contains(&raw.uuid);
+        // Both sets are usually empty (few transient or libvirt-autostart domains).
+        if !memory.transient.is_empty() || !memory.autostart.is_empty() {
+            for raw in &mut out {
+                raw.persistent = !memory.transient.contains(&raw.uuid);
+                raw.libvirt_autostart = memory.autostart.contains(&raw.uuid);
+            }
         }
         memory.seen = found;
 
