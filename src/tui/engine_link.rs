@@ -222,3 +222,66 @@ impl EngineLink {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{EngineCore, EngineSettings, EngineStore};
+    use crate::hypervisor::fake::{running, FakeHypervisor};
+    use crate::metadata::{self, LifecycleMeta};
+    use crate::model::PersistenceMode;
+    use crate::poll::{Poller, PollerOptions};
+    use crate::tui::keymap::Keymap;
+
+    /// The cleanup pane shows exactly the plan `vmlife plan` computes: the same
+    /// `EngineCore::plan` on the same store, VMs and clock.
+    #[test]
+    fn the_cleanup_pane_is_the_engine_plan() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = Arc::new(FakeHypervisor::new());
+        for (uuid, ago) in [("u-1", 30 * 3600), ("u-2", 3600)] {
+            let mut d = running(uuid, &format!("vm-{uuid}"));
+            let mut m = LifecycleMeta::default();
+            m.persistence.mode = PersistenceMode::Temporary;
+            m.persistence.created_at_unix = Some(Utc::now().timestamp() - ago);
+            d.metadata = Some(metadata::to_xml(&m));
+            fake.put(d);
+        }
+        let hv: Arc<dyn Hypervisor> = fake.clone();
+        let mut config = Config::default();
+        config.cleanup.require_confirmation = true; // nothing runs: the test only compares
+        let journal = Arc::new(Journal::open(dir.path()).unwrap());
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut link = EngineLink::open(
+            dir.path(),
+            &config,
+            hv.clone(),
+            journal,
+            tx,
+            Actor::Dashboard("t".into()),
+        )
+        .unwrap();
+        assert!(link.is_engine(), "no daemon: the dashboard takes the lock");
+        let now = Utc::now();
+        let vms = Poller::new(hv, PollerOptions::default()).poll(now).unwrap();
+        let mut state = State::new(
+            "fake:///",
+            Keymap::build(&Default::default(), false).unwrap(),
+            now,
+        );
+        state.vms = vms.clone();
+        link.after_snapshot(&mut state, now);
+
+        let planner = EngineCore::for_planning(
+            EngineStore::new(dir.path()),
+            EngineSettings::from_config(&config),
+            "fake:///",
+        )
+        .unwrap();
+        let plan = planner.plan(&vms, &RoundRequest::default(), planner.clock(now));
+        let pane = state.cleanup.expect("a plan after the snapshot");
+        assert_eq!(pane.lines, plan.lines);
+        assert_eq!(pane.held, plan.held);
+        assert_eq!(pane.lines.len(), 2);
+    }
+}

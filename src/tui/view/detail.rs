@@ -175,6 +175,22 @@ pub fn lines(s: &State, v: &VmView) -> Vec<Line<'static>> {
             None => out.push(Line::from(Span::styled("not configured", t.dim()))),
         }
     }
+    out.push(section("cleanup schedule"));
+    match s
+        .cleanup
+        .iter()
+        .flat_map(|c| c.lines.iter())
+        .find(|l| l.vm_id == v.uuid)
+    {
+        Some(l) => out.push(kv(
+            "status",
+            crate::tui::update::cleanup_state_text(&l.state),
+        )),
+        None => out.push(Line::from(Span::styled(
+            "not temporary: never cleaned up",
+            t.dim(),
+        ))),
+    }
     out.push(section("recovery (host shutdown)"));
     match s.recovery.get(&v.uuid) {
         Some(lines) => out.extend(lines.iter().map(|l| Line::from(l.clone()))),
