@@ -186,10 +186,16 @@ pub fn lines(s: &State, v: &VmView) -> Vec<Line<'static>> {
             "status",
             crate::tui::update::cleanup_state_text(&l.state),
         )),
-        None => out.push(Line::from(Span::styled(
-            "not temporary: never cleaned up",
-            t.dim(),
-        ))),
+        None => {
+            let why = match v.persistence() {
+                None => "invalid policy: never cleaned up automatically",
+                Some(p) if p.mode == crate::model::PersistenceMode::Permanent => {
+                    "permanent: never cleaned up"
+                }
+                Some(_) => "not planned yet",
+            };
+            out.push(Line::from(Span::styled(why, t.dim())))
+        }
     }
     out.push(section("recovery (host shutdown)"));
     match s.recovery.get(&v.uuid) {
