@@ -3,11 +3,15 @@
 //! Module map (layers as in DESIGN.md §3, lower layers first):
 //! - [`model`]: the lifecycle contracts as Rust types (`assets/vm_lifecycle.ncl`).
 //! - [`metadata`]: the per-VM `<vmlife:lifecycle>` element in domain metadata.
-//! - [`lifecycle`]: pure policy functions of (facts, policy, now): TTLs, statuses.
-//! - [`hypervisor`]: the trait vmlife needs from libvirt, and the libvirt adapter
-//!   (the only user of the `virt` crate, and the only `unsafe` code).
+//! - [`lifecycle`]: pure policy functions of (facts, policy, now): TTLs, cleanup rounds,
+//!   restart decisions, autostart order, and the commands they plan.
+//! - [`hypervisor`]: the trait vmlife needs from libvirt, and the libvirt adapter with
+//!   domain events (the only user of the `virt` crate, and the only `unsafe` code).
 //! - [`poll`]: turns bulk polls into [`model::VmStateSnapshot`]s (CPU deltas, uptime,
 //!   cached domain details).
+//! - [`executor`]: runs commands on blocking threads, one at a time per VM, re-checking
+//!   the VM right before each destructive step, and journals each.
+//! - [`store`]: the state directory: atomic writes and the JSON-lines journal.
 //! - [`config`]: the TOML config file (host defaults, cleanup policy, connections).
 //! - [`engine`]: the lifecycle engine: a state machine that applies the restart policy
 //!   and runs cleanup rounds, its state files and lock, and the daemon's runner.
