@@ -241,15 +241,7 @@ fn dependency_chain(s: &State, name: &str) -> String {
 
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let t = s.theme;
-    let border = if s.focus == Pane::Detail {
-        t.focused_border()
-    } else {
-        t.border()
-    };
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(border)
-        .title(Span::styled(" detail ", t.title()));
+    let block = super::pane_block(s, Pane::Detail, "detail");
     let inner = block.inner(area);
     f.render_widget(block, area);
     let Some(v) = s.selected_vm() else {

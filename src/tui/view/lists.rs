@@ -2,7 +2,7 @@
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use crate::tui::action::HINTS;
@@ -10,15 +10,7 @@ use crate::tui::state::{ActivityStatus, Pane, State};
 
 pub fn activity(s: &State, f: &mut Frame, area: Rect) {
     let t = s.theme;
-    let border = if s.focus == Pane::Activity {
-        t.focused_border()
-    } else {
-        t.border()
-    };
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(border)
-        .title(Span::styled(" activity ", t.title()));
+    let block = super::pane_block(s, Pane::Activity, "activity");
     let rows = area.height.saturating_sub(2) as usize;
     let lines: Vec<Line> = if s.activity.is_empty() {
         vec![Line::from(Span::styled("no actions yet", t.dim()))]

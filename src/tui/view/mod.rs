@@ -16,6 +16,24 @@ use ratatui::Frame;
 
 use super::state::{Popup, State};
 
+/// A bordered pane titled `title`, its border marked when `pane` has the keyboard.
+fn pane_block(
+    s: &State,
+    pane: super::state::Pane,
+    title: &str,
+) -> ratatui::widgets::Block<'static> {
+    let t = s.theme;
+    let border = if s.focus == pane {
+        t.focused_border()
+    } else {
+        t.border()
+    };
+    ratatui::widgets::Block::default()
+        .borders(ratatui::widgets::Borders::ALL)
+        .border_style(border)
+        .title(ratatui::text::Span::styled(format!(" {title} "), t.title()))
+}
+
 /// Draw the whole screen.
 pub fn view(s: &State, f: &mut Frame) {
     let area = f.area();
