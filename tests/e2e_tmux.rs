@@ -13,8 +13,8 @@
 //! Tests poll `capture-pane -p` with a deadline ([`WAIT`]) for the text they expect:
 //! no fixed sleeps. A failure prints the last screen.
 //!
-//! Cleanup follows `tests/common/libvirtd.rs`: a watchdog `sh` in its own process group
-//! blocks on a pipe whose only writer is the test. When the pipe closes ([`Drop`], a
+//! Cleanup is `tests/common/sandbox.rs`, shared with the libvirtd harness: a watchdog
+//! `sh` in its own process group blocks on a pipe whose only writer is the test. When the pipe closes ([`Drop`], a
 //! panic unwinding, or the test process dying any other way) it kills the tmux server,
 //! then every process whose environment mentions `$D/` (tmux, the shell, vmlife), and
 //! removes `$D`. `Drop` waits for it.
@@ -23,11 +23,12 @@
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too: a test may panic
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod common;
+use common::sandbox::Sandbox;
 
 /// Set to `1` to skip these tests when tmux is not installed.
 const SKIP_ENV: &str = "VMLIFE_SKIP_TMUX";
@@ -55,17 +56,9 @@ set -g default-terminal xterm-256color\n\
 set -g remain-on-exit on\n\
 set -g history-limit 100\n";
 
-/// Kills the tmux server and everything of `$1` when its stdin closes.
-const WATCHDOG: &str = r#"
-trap '' INT HUP PIPE
-D="$1"
-cat >/dev/null
-tmux -S "$D/tmux.sock" kill-server 2>/dev/null
-ours() { grep -lsF -- "$D/" /proc/[0-9]*/environ 2>/dev/null | sed -n 's#^/proc/\([0-9]*\)/environ$#\1#p'; }
-gone() { i=0; while [ -n "$(ours)" ]; do [ "$i" -ge "$1" ] && return 1; sleep 0.1; i=$((i+1)); done; }
-gone 30 || { for p in $(ours); do kill -KILL "$p" 2>/dev/null; done; gone 30; }
-rm -rf -- "$D"
-"#;
+/// The sandbox's first step: stop the tmux server cleanly before its processes are
+/// signalled.
+const STOP_TMUX: &str = r#"tmux -S "$D/tmux.sock" kill-server 2>/dev/null"#;
 
 /// How the wrapped command ended, and what the terminal looked like afterwards.
 #[derive(Debug)]
@@ -112,11 +105,8 @@ impl Ended {
 /// A private tmux server running `vmlife ARGS…` in a 120×32 pane.
 struct Tmux {
     dir: PathBuf,
-    watchdog: Child,
-    /// The only writer of the watchdog's stdin; dropping it starts the cleanup.
-    watchdog_pipe: Option<ChildStdin>,
-    /// Removes the dir if the watchdog could not (held last).
-    _tempdir: tempfile::TempDir,
+    /// `$D` and its cleanup watchdog.
+    sandbox: Sandbox,
     started: Instant,
     test: &'static str,
 }
@@ -143,24 +133,8 @@ impl Tmux {
                  to skip them"
             );
         }
-        let tempdir = tempfile::Builder::new()
-            .prefix("vmlife-e2e-")
-            .tempdir_in("/tmp")
-            .expect("create a temp dir under /tmp");
-        let dir = tempdir.path().to_path_buf();
-        let d = dir.to_str().expect("temp dir path is UTF-8").to_string();
-
-        let mut watchdog = Command::new("sh")
-            .args(["-c", WATCHDOG, "vmlife-e2e-watchdog", &d])
-            .env_clear()
-            .env("PATH", path_env())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .expect("spawn the cleanup watchdog (sh)");
-        let watchdog_pipe = watchdog.stdin.take();
+        let sandbox = Sandbox::new("vmlife-e2e-", STOP_TMUX);
+        let dir = sandbox.dir().to_path_buf();
 
         for sub in ["home", "config", "cache", "data", "state", "run"] {
             fs::create_dir(dir.join(sub)).expect("create a dir for the test's HOME/XDG_*");
@@ -170,9 +144,7 @@ impl Tmux {
 
         Some(Tmux {
             dir,
-            watchdog,
-            watchdog_pipe,
-            _tempdir: tempdir,
+            sandbox,
             started: Instant::now(),
             test,
         })
@@ -336,23 +308,7 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        // Closing the pipe starts the watchdog's cleanup; wait for it to finish.
-        if let Some(mut pipe) = self.watchdog_pipe.take() {
-            let _ = pipe.flush();
-        }
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            match self.watchdog.try_wait() {
-                Ok(Some(_)) | Err(_) => break,
-                Ok(None) if Instant::now() > deadline => {
-                    eprintln!("WARNING: the tmux cleanup watchdog did not finish within 15 s");
-                    let _ = self.watchdog.kill();
-                    let _ = self.watchdog.wait();
-                    break;
-                }
-                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            }
-        }
+        self.sandbox.finish(Duration::from_secs(15), &mut || {});
         eprintln!(
             "{}: {:.2?} including cleanup",
             self.test,

@@ -18,9 +18,9 @@
 //! name. virtlogd and QEMU daemonize (their parent becomes PID 1), so "children of the
 //! daemon" would miss them; "environment mentions `$D/`" does not.
 //!
-//! Cleanup is done by a small watchdog `sh` started before the daemon, in its own process
-//! group (a Ctrl-C to the test does not stop it). It blocks reading a pipe whose only
-//! writer is the test process. When the pipe closes, the watchdog sends SIGTERM to every
+//! Cleanup is done by [`super::sandbox::Sandbox`]: a small watchdog `sh` started before
+//! the daemon, in its own process group (a Ctrl-C to the test does not stop it). It
+//! blocks reading a pipe whose only writer is the test process. When the pipe closes, the watchdog sends SIGTERM to every
 //! process whose environment mentions `$D/`, waits up to 5 s, sends SIGKILL to what is
 //! left, waits again, removes `$D`, and waits (up to 5 s) until PID 1 has reaped the
 //! daemonized ones, so `ps` right afterwards shows no `<defunct>` entries either. The
@@ -39,12 +39,13 @@
 #![allow(dead_code)]
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, Command, Stdio};
+
+use super::sandbox::Sandbox;
 use std::time::{Duration, Instant};
 
 /// Set to `1` to skip tests that need a real libvirtd (prints a note instead).
@@ -65,37 +66,14 @@ pub fn tiny_xml(name: &str) -> String {
     )
 }
 
-/// The watchdog: `$1` is the temp dir. Blocks until its stdin closes, then stops every
-/// process whose environment mentions `$1/` and removes `$1`. Avoids the word
-/// "libvirtd" so that `ps | grep libvirtd` shows only daemons.
-const WATCHDOG: &str = r#"
-trap '' INT HUP PIPE
-D="$1"
-cat >/dev/null
-ours() { grep -lsF -- "$D/" /proc/[0-9]*/environ 2>/dev/null | sed -n 's#^/proc/\([0-9]*\)/environ$#\1#p'; }
-seen=""
-signal() { for p in $(ours); do [ "$p" != "$$" ] && seen="$seen $p" && kill "-$1" "$p" 2>/dev/null; done; }
-gone() { i=0; while [ -n "$(ours)" ]; do [ "$i" -ge "$1" ] && return 1; sleep 0.1; i=$((i+1)); done; }
-signal TERM
-gone 50 || { signal KILL; gone 50; }
-rm -rf -- "$D"
-# Daemonized processes are reaped by PID 1; wait (up to 5 s) until they have left the
-# process table too, so that `ps` right after the tests shows nothing of ours.
-i=0
-for p in $seen; do while [ -e "/proc/$p" ] && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i+1)); done; done
-"#;
-
 /// A private libvirtd; stopped (with everything it started) and its temp dir removed on
 /// drop.
 pub struct PrivateLibvirtd {
     dir: PathBuf,
     uri: String,
     daemon: Child,
-    watchdog: Child,
-    /// The only writer of the watchdog's stdin; dropping it starts the cleanup.
-    watchdog_pipe: Option<ChildStdin>,
-    /// Removes the dir if the watchdog could not (held last).
-    _tempdir: tempfile::TempDir,
+    /// `$D` and its cleanup watchdog (held last).
+    sandbox: Sandbox,
     started_in: Duration,
 }
 
@@ -126,23 +104,10 @@ impl PrivateLibvirtd {
 
         // Short, fixed parent: QEMU's monitor socket paths live under $D and unix socket
         // paths are limited to 108 bytes; `nobody` must be able to traverse the parent.
-        let tempdir = tempfile::Builder::new()
-            .prefix("vmlife-lvd-")
-            .tempdir_in("/tmp")
-            .expect("create a temp dir under /tmp");
-        let dir = tempdir.path().to_path_buf();
+        // The sandbox first, so that everything after it is cleaned up whatever happens.
+        let sandbox = Sandbox::new("vmlife-lvd-", "");
+        let dir = sandbox.dir().to_path_buf();
         let d = dir.to_str().expect("temp dir path is UTF-8").to_string();
-
-        // The watchdog first, so that everything after it is cleaned up whatever happens.
-        let mut watchdog = Command::new("sh")
-            .args(["-c", WATCHDOG, "vmlife-test-watchdog", &d])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .expect("spawn the cleanup watchdog (sh)");
-        let watchdog_pipe = watchdog.stdin.take();
 
         for sub in ["run", "cfg", "cache", "data"] {
             fs::create_dir(dir.join(sub)).expect("create a daemon dir");
@@ -198,9 +163,7 @@ impl PrivateLibvirtd {
             dir,
             uri,
             daemon,
-            watchdog,
-            watchdog_pipe,
-            _tempdir: tempdir,
+            sandbox,
             started_in: Duration::ZERO,
         };
         me.wait_ready(t0);
@@ -396,26 +359,12 @@ impl PrivateLibvirtd {
 impl Drop for PrivateLibvirtd {
     fn drop(&mut self) {
         let t = Instant::now();
-        // Closing the pipe starts the watchdog's cleanup; wait for it to finish.
-        if let Some(mut pipe) = self.watchdog_pipe.take() {
-            let _ = pipe.flush();
-        }
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            // The daemon is our child: reap it as soon as the watchdog has stopped it, or
-            // it stays a zombie that the watchdog waits for.
-            let _ = self.daemon.try_wait();
-            match self.watchdog.try_wait() {
-                Ok(Some(_)) | Err(_) => break,
-                Ok(None) if Instant::now() > deadline => {
-                    eprintln!("WARNING: the libvirtd cleanup watchdog did not finish within 30 s");
-                    let _ = self.watchdog.kill();
-                    let _ = self.watchdog.wait();
-                    break;
-                }
-                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
+        // The daemon is our child: reap it as soon as the watchdog has stopped it, or it
+        // stays a zombie that the watchdog waits for.
+        let daemon = &mut self.daemon;
+        self.sandbox.finish(Duration::from_secs(30), &mut || {
+            let _ = daemon.try_wait();
+        });
         // Reap the daemon (our child); it is dead unless the watchdog failed.
         if !matches!(self.daemon.try_wait(), Ok(Some(_))) {
             let _ = self.daemon.kill();

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod libvirtd;
+pub mod sandbox;
 
 use std::time::{Duration, Instant};
 
