@@ -67,9 +67,34 @@ fn bench_poll(c: &mut Criterion) {
         // Warm: the first poll reads every domain's XML and addresses once.
         assert_eq!(poller.poll(now).expect("first poll").len(), n);
         let mut tick = 0i64;
+
+        // A one-shot command (`vmlife ls`) polls without events: every record's UUID
+        // is read from libvirt.
+        group.bench_with_input(
+            BenchmarkId::new("poll_and_build_no_events", n),
+            &n,
+            |b, _| {
+                b.iter(|| {
+                    // Advance a millisecond per poll: steady state, nothing ages out.
+                    tick += 1;
+                    let at = now + chrono::Duration::milliseconds(tick);
+                    black_box(poller.poll(at).expect("poll"))
+                })
+            },
+        );
+        assert_eq!(poller.poll(now).expect("poll").len(), n);
+        assert_eq!(hv.last_poll_stats().uuid_reads, n, "no events, no cache");
+
+        // The dashboard and the daemon subscribe to events, which lets the adapter keep
+        // its name→UUID cache: this is the poll they run every refresh.
+        let (events, _keep) = tokio::sync::mpsc::unbounded_channel();
+        hv.subscribe(events).expect("subscribe");
+        for expected_reads in [n, 0] {
+            assert_eq!(poller.poll(now).expect("poll").len(), n);
+            assert_eq!(hv.last_poll_stats().uuid_reads, expected_reads);
+        }
         group.bench_with_input(BenchmarkId::new("poll_and_build", n), &n, |b, _| {
             b.iter(|| {
-                // Advance a millisecond per poll: steady state, nothing ages out.
                 tick += 1;
                 let at = now + chrono::Duration::milliseconds(tick);
                 black_box(poller.poll(at).expect("poll"))

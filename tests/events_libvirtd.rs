@@ -169,6 +169,33 @@ fn events_and_reconnect_against_a_private_daemon() {
     assert_eq!(ev.stop_cause(false), Some(StopCause::Destroyed));
     lap.mark("virsh destroy → Stopped/Destroyed");
 
+    // The poll's name→UUID cache over the remote driver: a steady poll reads no UUID;
+    // the name given to a new domain by another client is read again once its events
+    // are in.
+    hv.poll(StatsGroups::ALL).expect("poll");
+    hv.poll(StatsGroups::ALL).expect("poll");
+    assert_eq!(
+        hv.last_poll_stats().uuid_reads,
+        0,
+        "{:?}",
+        hv.last_poll_stats()
+    );
+    lv.virsh(&["undefine", name]);
+    let new_uuid = lv.define_tiny(name);
+    assert_ne!(new_uuid, uuid);
+    wait_event(&mut rx, EVENT_TIMEOUT, "Defined (the new domain)", |e| {
+        is_lifecycle(e, &new_uuid, LifecycleEvent::Defined)
+    });
+    let doms = hv.poll(StatsGroups::ALL).expect("poll");
+    let named: Vec<_> = doms.iter().filter(|r| r.name == name).collect();
+    assert_eq!(named.len(), 1);
+    assert_eq!(
+        named[0].uuid, new_uuid,
+        "the new domain behind the reused name"
+    );
+    let uuid = new_uuid;
+    lap.mark("name reused → new UUID in the poll");
+
     // The daemon dies.
     assert!(hv.is_connected());
     let pid = lv.pid();

@@ -248,3 +248,65 @@ fn test_driver_cannot_lose_its_connection() {
         .expect("poll");
     assert!(hv.is_connected());
 }
+
+/// The poll's name→UUID cache (`PollStats::uuid_reads`): off without events, on with
+/// them, and a name handed to another domain behind the adapter's back (through the raw
+/// connection, as another tool would) is read again once its events are delivered.
+#[test]
+fn poll_reads_uuids_again_when_a_name_passes_to_another_domain() {
+    use vmlife::hypervisor::StatsGroups;
+    const NEW_IDLE: &str = "3f2a1c9e-0000-4000-8000-0000000000aa";
+    let hv = open_node(false);
+    let records = hv.poll(StatsGroups::ALL).expect("poll").len();
+    hv.poll(StatsGroups::ALL).expect("poll");
+    assert_eq!(
+        hv.last_poll_stats().uuid_reads,
+        records,
+        "without events every UUID is read"
+    );
+
+    let mut rx = subscribe(&hv);
+    hv.poll(StatsGroups::ALL).expect("poll");
+    assert_eq!(hv.last_poll_stats().uuid_reads, records, "learning");
+    hv.poll(StatsGroups::ALL).expect("poll");
+    assert_eq!(hv.last_poll_stats().uuid_reads, 0, "served from the cache");
+
+    // Another tool replaces idle-1 with a new domain of the same name.
+    let conn = hv.connection();
+    let old = conn.lookup_domain_by_uuid_string(IDLE1).expect("lookup");
+    let xml = old.xml_desc(0).expect("xml").replace(IDLE1, NEW_IDLE);
+    old.undefine().expect("undefine");
+    drop(old);
+    conn.define_domain_xml(&xml).expect("define");
+    for what in ["undefined", "defined"] {
+        assert!(matches!(
+            next(&mut rx, what),
+            DomainEvent::Lifecycle { name, .. } if name == "idle-1"
+        ));
+    }
+
+    let doms = hv.poll(StatsGroups::ALL).expect("poll");
+    let idle: Vec<_> = doms.iter().filter(|d| d.name == "idle-1").collect();
+    assert_eq!(idle.len(), 1);
+    assert_eq!(
+        idle[0].uuid, NEW_IDLE,
+        "the name's new domain, not the old UUID"
+    );
+    assert_eq!(
+        hv.last_poll_stats().uuid_reads,
+        records,
+        "the event emptied the cache"
+    );
+    hv.poll(StatsGroups::ALL).expect("poll");
+    assert_eq!(hv.last_poll_stats().uuid_reads, 0);
+
+    // A state change reads that one domain again, even before its event is seen.
+    conn.lookup_domain_by_uuid_string(NEW_IDLE)
+        .expect("lookup")
+        .create()
+        .expect("start");
+    let doms = hv.poll(StatsGroups::ALL).expect("poll");
+    let idle = doms.iter().find(|d| d.name == "idle-1").expect("idle-1");
+    assert_eq!(idle.uuid, NEW_IDLE);
+    assert!(hv.last_poll_stats().uuid_reads >= 1);
+}

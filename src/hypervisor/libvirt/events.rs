@@ -80,12 +80,25 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 #[derive(Default)]
 pub(crate) struct Fanout {
     sinks: Mutex<Vec<EventSink>>,
+    /// Bumped by every event that can change which domain a name stands for (a
+    /// definition, an undefinition, a start or stop of a transient domain, a rename) and
+    /// by connection loss; see [`Link::identity_key`].
+    epoch: AtomicU64,
 }
 
 impl Fanout {
     /// Give `event` to every sink; forget sinks whose receiver is gone. Never blocks
     /// (beyond a short lock) and never panics: callable from a libvirt callback.
     pub(crate) fn emit(&self, event: DomainEvent) {
+        if matches!(
+            event,
+            DomainEvent::Lifecycle { .. }
+                | DomainEvent::ConnectionLost { .. }
+                | DomainEvent::Reconnected
+        ) {
+            // Before the sinks hear of it: whoever saw the event sees the new epoch.
+            self.epoch.fetch_add(1, Ordering::SeqCst);
+        }
         lock(&self.sinks).retain(|s| s.send(event.clone()).is_ok());
     }
 
@@ -278,6 +291,22 @@ impl Link {
     /// The current connection, even when it is down.
     pub(crate) fn connection(&self) -> Connection {
         Connection(Arc::clone(&self.read_slot().conn))
+    }
+
+    /// While lifecycle events are registered on the current connection: its generation
+    /// and the number of identity-changing events seen so far. Two equal keys mean no
+    /// domain was defined, undefined, renamed, created or stopped in between (as far as
+    /// delivered events tell), so a name still stands for the same domain. `None` while
+    /// down or without event registrations: then nothing may be assumed.
+    pub(crate) fn identity_key(&self) -> Option<(u64, u64)> {
+        let slot = self.read_slot();
+        if slot.down.is_some() || lock(&slot.conn.event_ids).is_empty() {
+            return None;
+        }
+        Some((
+            slot.conn.generation,
+            self.fanout.epoch.load(Ordering::SeqCst),
+        ))
     }
 
     /// True while connected.

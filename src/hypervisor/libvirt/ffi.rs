@@ -193,19 +193,22 @@ impl<'a> StatsRecord<'a> {
         Some(buf)
     }
 
-    /// The domain's name (read from the domain object; no round trip).
-    pub(crate) fn name(&self) -> Option<String> {
+    /// The domain's name (read from the domain object; no round trip), as the bytes
+    /// libvirt holds, borrowed for as long as the list lives. `virDomainGetName` is
+    /// cheap: unlike `virDomainGetUUID` it does not format the UUID for a debug line.
+    pub(crate) fn name_bytes(&self) -> Option<&'a [u8]> {
         if self.rec.dom.is_null() {
             return None;
         }
-        // SAFETY: the record's domain reference is alive while the list is; the
-        // returned string belongs to the domain object and is copied at once.
+        // SAFETY: the record's domain reference is alive while the list is, and the
+        // name belongs to that domain object, so it outlives the borrow `'a` of the
+        // list; libvirt returns a NUL-terminated string or NULL.
         let p = unsafe { sys::virDomainGetName(self.rec.dom) };
         if p.is_null() {
             return None;
         }
-        // SAFETY: libvirt returns a NUL-terminated string.
-        Some(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+        // SAFETY: non-null and NUL-terminated (above), alive for `'a`.
+        Some(unsafe { CStr::from_ptr(p) }.to_bytes())
     }
 
     /// The record's parameters, decoded: `(field, value)`; fields that are not UTF-8

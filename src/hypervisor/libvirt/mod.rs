@@ -29,6 +29,7 @@
 
 pub mod events;
 mod ffi;
+mod names;
 mod stats;
 
 use std::collections::HashSet;
@@ -44,6 +45,7 @@ use virt::sys;
 pub use self::events::{init_event_loop, Connection};
 use self::events::{Conn, Link};
 use self::ffi::{DomainHandle, StatsList};
+use self::names::{KnownName, NameCache};
 use self::stats::{format_uuid, Decoded, Wanted};
 use super::domxml::{self, LIFECYCLE_NS, LIFECYCLE_PREFIX};
 use super::*;
@@ -63,6 +65,9 @@ pub struct PollStats {
     pub params_taken: usize,
     /// `virDomainGetState` calls for domains that changed state between the bulk calls.
     pub single_calls: u32,
+    /// `virDomainGetUUID` calls: records whose name→UUID could not be taken from the
+    /// identity cache (see [`PollMemory::names`]).
+    pub uuid_reads: usize,
 }
 
 /// A libvirt connection. Send + Sync; every call blocks.
@@ -112,6 +117,8 @@ struct PollMemory {
     transient: HashSet<String>,
     autostart: HashSet<String>,
     flags_at: Option<Instant>,
+    /// Which domain a name stands for (see [`names`]).
+    names: NameCache,
 }
 
 impl std::fmt::Debug for LibvirtHypervisor {
@@ -267,10 +274,10 @@ impl LibvirtHypervisor {
     /// Make the next poll re-list the persistent and autostart flags (after a change
     /// vmlife made itself).
     fn forget_flags(&self) {
-        self.memory
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .flags_at = None;
+        let mut memory = self.memory.lock().unwrap_or_else(|e| e.into_inner());
+        memory.flags_at = None;
+        // A define or undefine may also give a name to another domain.
+        memory.names.clear();
     }
 
     /// One bulk stats call with `NOWAIT`: a domain busy with another job (a destroy, a
@@ -354,21 +361,48 @@ impl LibvirtHypervisor {
             if i == 0 {
                 cost.active_records = list.len();
             }
+            // Read after the call: an identity event delivered by now empties the cache.
+            memory.names.begin(self.link.identity_key());
             out.reserve(list.len());
             let wanted = Wanted {
                 state: true,
                 groups,
             };
             for rec in list.records() {
-                let Some(uuid) = rec.uuid() else { continue };
+                let d = Decoded::read(wanted, rec.params());
+                let name = rec.name_bytes();
+                let state = (d.state, d.reason);
+                let known = name.and_then(|n| memory.names.get(n, state));
+                let (uuid, uuid_text, name_text) = match known {
+                    Some(k) => (k.uuid, k.uuid_text.clone(), k.name.clone()),
+                    None => {
+                        let Some(uuid) = rec.uuid() else { continue };
+                        cost.uuid_reads += 1;
+                        let text = format_uuid(&uuid);
+                        let name_text = name
+                            .map(|b| String::from_utf8_lossy(b).into_owned())
+                            .unwrap_or_default();
+                        if let Some(n) = name {
+                            memory.names.learn(
+                                n,
+                                KnownName {
+                                    uuid,
+                                    uuid_text: text.clone(),
+                                    name: name_text.clone(),
+                                    state,
+                                },
+                            );
+                        }
+                        (uuid, text, name_text)
+                    }
+                };
                 if !found.insert(uuid) {
                     continue;
                 }
-                let d = Decoded::read(wanted, rec.params());
                 cost.params_taken += d.taken;
                 let mut raw = RawDomain {
-                    uuid: format_uuid(&uuid),
-                    name: rec.name().unwrap_or_default(),
+                    uuid: uuid_text,
+                    name: name_text,
                     persistent: true,
                     ..RawDomain::default()
                 };
@@ -423,6 +457,8 @@ impl LibvirtHypervisor {
                 raw.libvirt_autostart = memory.autostart.contains(&raw.uuid);
             }
         }
+        // Forget names no longer in use (the cache never outgrows the host).
+        memory.names.prune(found.len(), |u| found.contains(u));
         memory.seen = found;
 
         *self.last_poll.lock().unwrap_or_else(|e| e.into_inner()) = cost;

@@ -1,0 +1,147 @@
+//! The adapter's identity cache: which domain a name stands for, between polls.
+//!
+//! A bulk-stats record carries a domain object, and the only way to its UUID is
+//! `virDomainGetUUID`, which on libvirt 9.0 formats the UUID for a debug line on every
+//! call whether logging is on or not: a fifth of a 1000-domain poll. `virDomainGetName`
+//! does not. So the poll reads names, and reads a UUID only for a name it cannot vouch
+//! for.
+//!
+//! A name can pass to another domain only through an undefine, define, rename, or the
+//! start or stop of a transient domain: each is a lifecycle event. The cache is
+//! therefore used only while lifecycle events are registered on the connection, and is
+//! emptied whenever the identity key ([`super::events::Link::identity_key`]: connection
+//! generation and count of such events) moves. On top of that an entry holds only while
+//! the record's state and reason are the ones it was learnt with, so a domain that
+//! changes state is always read again.
+//!
+//! What is left: a name reused between two polls whose event has not been delivered by
+//! the time the second poll's records are read, with the same state and reason, shows
+//! under the old UUID for that one poll. Every action goes by UUID and re-reads the
+//! domain first, so it can never reach the new domain through that row.
+
+use std::collections::HashMap;
+
+/// `state.state` and `state.reason` of a record.
+pub(crate) type StateKey = (Option<i32>, Option<i32>);
+
+/// One domain as the cache knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KnownName {
+    pub uuid: [u8; 16],
+    pub uuid_text: String,
+    pub name: String,
+    pub state: StateKey,
+}
+
+/// Name → domain, valid under one identity key.
+#[derive(Debug, Default)]
+pub(crate) struct NameCache {
+    names: HashMap<Box<[u8]>, KnownName>,
+    /// The key the entries were learnt under; `None`: the cache is off.
+    key: Option<(u64, u64)>,
+}
+
+impl NameCache {
+    /// Start reading one list of records under `key` (taken after the list was
+    /// fetched): entries learnt under another key, or with no key, are dropped.
+    pub(crate) fn begin(&mut self, key: Option<(u64, u64)>) {
+        if key.is_none() || key != self.key {
+            self.names.clear();
+            self.key = key;
+        }
+    }
+
+    /// The domain `name` stood for, if nothing since says otherwise.
+    pub(crate) fn get(&self, name: &[u8], state: StateKey) -> Option<&KnownName> {
+        self.names.get(name).filter(|k| k.state == state)
+    }
+
+    /// Remember what `name` stands for now (nothing while the cache is off).
+    pub(crate) fn learn(&mut self, name: &[u8], known: KnownName) {
+        if self.key.is_some() {
+            self.names.insert(name.into(), known);
+        }
+    }
+
+    /// Forget every entry (after vmlife defined or undefined a domain itself).
+    pub(crate) fn clear(&mut self) {
+        self.names.clear();
+    }
+
+    /// Forget domains `keep` says are gone, once the cache holds more than the host.
+    pub(crate) fn prune(&mut self, live: usize, keep: impl Fn(&[u8; 16]) -> bool) {
+        if self.names.len() > live {
+            self.names.retain(|_, k| keep(&k.uuid));
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.names.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RUNNING: StateKey = (Some(1), Some(1));
+    const SHUTOFF: StateKey = (Some(5), Some(2));
+
+    fn known(byte: u8, name: &str, state: StateKey) -> KnownName {
+        KnownName {
+            uuid: [byte; 16],
+            uuid_text: format!("uuid-{byte}"),
+            name: name.into(),
+            state,
+        }
+    }
+
+    #[test]
+    fn an_entry_holds_under_the_same_key_and_state_only() {
+        let mut c = NameCache::default();
+        c.begin(Some((1, 0)));
+        c.learn(b"web", known(1, "web", RUNNING));
+        c.begin(Some((1, 0)));
+        assert_eq!(c.get(b"web", RUNNING).map(|k| k.uuid), Some([1; 16]));
+        assert_eq!(c.get(b"web", SHUTOFF), None, "a state change reads again");
+        assert_eq!(c.get(b"db", RUNNING), None);
+
+        // An identity event (epoch moved) or a reconnect (generation moved) empties it.
+        c.begin(Some((1, 1)));
+        assert_eq!(c.get(b"web", RUNNING), None);
+        c.learn(b"web", known(2, "web", RUNNING));
+        c.begin(Some((2, 1)));
+        assert_eq!(c.get(b"web", RUNNING), None);
+    }
+
+    #[test]
+    fn without_events_nothing_is_cached() {
+        let mut c = NameCache::default();
+        c.begin(Some((1, 0)));
+        c.learn(b"web", known(1, "web", RUNNING));
+        c.begin(None);
+        assert_eq!(c.get(b"web", RUNNING), None);
+        c.learn(b"web", known(1, "web", RUNNING));
+        assert_eq!(c.len(), 0);
+        c.begin(None);
+        assert_eq!(c.get(b"web", RUNNING), None);
+    }
+
+    #[test]
+    fn a_reused_name_is_replaced_and_gone_domains_pruned() {
+        let mut c = NameCache::default();
+        c.begin(Some((1, 0)));
+        c.learn(b"a", known(1, "a", RUNNING));
+        c.learn(b"b", known(2, "b", RUNNING));
+        c.learn(b"a", known(3, "a", RUNNING));
+        assert_eq!(c.get(b"a", RUNNING).map(|k| k.uuid), Some([3; 16]));
+        c.prune(2, |_| false);
+        assert_eq!(c.len(), 2, "no larger than the host: kept");
+        c.prune(1, |u| *u == [3; 16]);
+        assert_eq!(c.len(), 1);
+        assert!(c.get(b"b", RUNNING).is_none());
+        c.clear();
+        assert_eq!(c.len(), 0);
+    }
+}
