@@ -7,7 +7,7 @@
 //! per poll so a large host never pays for all of them at once. Addresses are asked only
 //! of active domains, on their own slower cadence.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -129,6 +129,8 @@ struct Tracked {
     last_state: Option<RunState>,
     /// Unix seconds of a start this process saw happen.
     started_unix: Option<i64>,
+    /// The last build that saw this domain (see [`Poller::builds`]).
+    seen_in: u64,
 }
 
 impl Tracked {
@@ -145,6 +147,7 @@ impl Tracked {
             cpu_sample: None,
             last_state: None,
             started_unix: None,
+            seen_in: 0,
         }
     }
 }
@@ -156,6 +159,8 @@ pub struct Poller {
     tracked: HashMap<Uuid, Tracked>,
     /// Domains whose addresses are refreshed every poll (the dashboard's selection).
     focus: Option<Uuid>,
+    /// Builds so far: domains not seen in the latest one are forgotten.
+    builds: u64,
 }
 
 impl Poller {
@@ -165,6 +170,7 @@ impl Poller {
             options,
             tracked: HashMap::new(),
             focus: None,
+            builds: 0,
         }
     }
 
@@ -196,9 +202,9 @@ impl Poller {
     pub fn build(&mut self, raws: Vec<RawDomain>, now: DateTime<Utc>) -> Vec<VmView> {
         let now_ms = now.timestamp_millis();
         let now_s = now.timestamp();
-        let seen: HashSet<&str> = raws.iter().map(|r| r.uuid.as_str()).collect();
-        self.tracked.retain(|uuid, _| seen.contains(uuid.as_str()));
-
+        self.builds += 1;
+        let build = self.builds;
+        let mut distinct = 0usize;
         let mut details_budget = self.options.details_budget;
         let mut address_budget = self.options.addresses_budget;
         let mut views = Vec::with_capacity(raws.len());
@@ -212,6 +218,10 @@ impl Poller {
             let Some(t) = self.tracked.get_mut(&raw.uuid) else {
                 continue;
             };
+            if t.seen_in != build {
+                t.seen_in = build;
+                distinct += 1;
+            }
 
             // A state change may change the live XML (MACs, disks) and restarts the
             // uptime clock when the domain became active.
@@ -264,6 +274,10 @@ impl Poller {
                 details: t.details.clone(),
                 raw,
             });
+        }
+        // Forget domains that are gone (a marker, not a set of this poll's UUIDs).
+        if self.tracked.len() > distinct {
+            self.tracked.retain(|_, t| t.seen_in == build);
         }
         views
     }
@@ -519,10 +533,19 @@ mod tests {
     fn vanished_domains_are_forgotten_and_poll_errors_pass_through() {
         let fake = Arc::new(FakeHypervisor::new());
         fake.put(running("u1", "vm"));
+        fake.put(running("u2", "vm2"));
         let mut p = poller(&fake);
         p.poll(at(1000)).unwrap();
         fake.undefine("u1").unwrap();
-        assert!(p.poll(at(1001)).unwrap().is_empty());
+        let v = p.poll(at(1001)).unwrap();
+        assert_eq!(v.len(), 1);
+        assert_eq!(p.tracked.keys().collect::<Vec<_>>(), ["u2"]);
+        assert_eq!(
+            v[0].first_seen_unix, 1000,
+            "the one left keeps what was known"
+        );
+        fake.undefine("u2").unwrap();
+        assert!(p.poll(at(1002)).unwrap().is_empty());
         assert!(p.tracked.is_empty());
         fake.fail_polls(Some(crate::hypervisor::HvError::new(
             crate::hypervisor::HvErrorKind::Connection,
