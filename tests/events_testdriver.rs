@@ -249,9 +249,10 @@ fn test_driver_cannot_lose_its_connection() {
     assert!(hv.is_connected());
 }
 
-/// The poll's name→UUID cache (`PollStats::uuid_reads`): off without events, on with
-/// them, and a name handed to another domain behind the adapter's back (through the raw
-/// connection, as another tool would) is read again once its events are delivered.
+/// The poll's name→UUID cache (`PollStats::uuid_reads`) and its reuse of the inactive
+/// domains (`PollStats::inactive_reused`): both off without events, on with them, and a
+/// name handed to another domain behind the adapter's back (through the raw connection,
+/// as another tool would) is read again once its events are delivered.
 #[test]
 fn poll_reads_uuids_again_when_a_name_passes_to_another_domain() {
     use vmlife::hypervisor::StatsGroups;
@@ -265,11 +266,17 @@ fn poll_reads_uuids_again_when_a_name_passes_to_another_domain() {
         "without events every UUID is read"
     );
 
+    assert!(!hv.last_poll_stats().inactive_reused);
+
     let mut rx = subscribe(&hv);
     hv.poll(StatsGroups::ALL).expect("poll");
     assert_eq!(hv.last_poll_stats().uuid_reads, records, "learning");
-    hv.poll(StatsGroups::ALL).expect("poll");
+    let steady = hv.poll(StatsGroups::ALL).expect("poll");
     assert_eq!(hv.last_poll_stats().uuid_reads, 0, "served from the cache");
+    // With no lifecycle event the inactive domains of the last call stand.
+    assert!(hv.last_poll_stats().inactive_reused);
+    assert_eq!(hv.last_poll_stats().bulk_calls, 1);
+    assert_eq!(steady.len(), records);
 
     // Another tool replaces idle-1 with a new domain of the same name.
     let conn = hv.connection();
@@ -306,7 +313,13 @@ fn poll_reads_uuids_again_when_a_name_passes_to_another_domain() {
         .create()
         .expect("start");
     let doms = hv.poll(StatsGroups::ALL).expect("poll");
-    let idle = doms.iter().find(|d| d.name == "idle-1").expect("idle-1");
-    assert_eq!(idle.uuid, NEW_IDLE);
+    let idle: Vec<_> = doms.iter().filter(|d| d.name == "idle-1").collect();
+    assert_eq!(
+        idle.len(),
+        1,
+        "reported once, running, though the inactive list had it"
+    );
+    assert_eq!(idle[0].uuid, NEW_IDLE);
+    assert_eq!(idle[0].state, Some(vmlife::hypervisor::RunState::Running));
     assert!(hv.last_poll_stats().uuid_reads >= 1);
 }

@@ -66,8 +66,11 @@ pub struct PollStats {
     /// `virDomainGetState` calls for domains that changed state between the bulk calls.
     pub single_calls: u32,
     /// `virDomainGetUUID` calls: records whose name→UUID could not be taken from the
-    /// identity cache (see [`PollMemory::names`]).
+    /// identity cache (see [`names`]).
     pub uuid_reads: usize,
+    /// The inactive domains were taken from the previous call instead of a new one (no
+    /// lifecycle event since, see [`INACTIVE_MAX_AGE`]).
+    pub inactive_reused: bool,
 }
 
 /// A libvirt connection. Send + Sync; every call blocks.
@@ -85,6 +88,11 @@ pub struct LibvirtHypervisor {
 /// How long the persistent and autostart flags are reused: neither announces a change,
 /// and both only inform (the autostart warning, the detail pane).
 const FLAGS_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Longest time the inactive domains of one call stand in for new calls while lifecycle
+/// events are registered and none arrived (a bound on anything libvirt changes about a
+/// shut-off domain without an event).
+pub const INACTIVE_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Raw UUIDs, hashed by their own first bytes: they are random already, so SipHash
 /// would only cost time (three set operations per domain per poll).
@@ -119,6 +127,16 @@ struct PollMemory {
     flags_at: Option<Instant>,
     /// Which domain a name stands for (see [`names`]).
     names: NameCache,
+    /// The last inactive-domains call, while it may stand for the next polls.
+    inactive: Option<InactiveList>,
+}
+
+/// The records of one inactive-domains call and the identity key they were read under.
+#[derive(Debug)]
+struct InactiveList {
+    key: Option<(u64, u64)>,
+    at: Instant,
+    records: Vec<([u8; 16], RawDomain)>,
 }
 
 impl std::fmt::Debug for LibvirtHypervisor {
@@ -276,8 +294,10 @@ impl LibvirtHypervisor {
     fn forget_flags(&self) {
         let mut memory = self.memory.lock().unwrap_or_else(|e| e.into_inner());
         memory.flags_at = None;
-        // A define or undefine may also give a name to another domain.
+        // A define or undefine may also give a name to another domain, or add or remove
+        // an inactive one.
         memory.names.clear();
+        memory.inactive = None;
     }
 
     /// One bulk stats call with `NOWAIT`: a domain busy with another job (a destroy, a
@@ -342,74 +362,65 @@ impl LibvirtHypervisor {
 
         // Each domain is in exactly one of the two calls: active ones with the asked
         // groups, inactive ones with state only (no monitor is woken for them).
-        let passes = [
-            (
-                sys::VIR_DOMAIN_STATS_STATE | stats_mask(groups),
-                sys::VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE,
-                groups,
-            ),
-            (
+        let before = self.link.identity_key();
+        let list = self.fetch_stats(
+            &conn,
+            sys::VIR_DOMAIN_STATS_STATE | stats_mask(groups),
+            sys::VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE,
+        )?;
+        cost.bulk_calls += 1;
+        cost.records += list.len();
+        cost.active_records = list.len();
+        memory.names.begin(before, self.link.identity_key());
+        let mut reader = ListReader {
+            names: &mut memory.names,
+            found: &mut found,
+            cost: &mut cost,
+            out: &mut out,
+        };
+        reader.read(&list, groups, None);
+        drop(list);
+
+        // Inactive domains change only through lifecycle events (start, define,
+        // undefine): while none was delivered since the last inactive call, and that
+        // call is younger than INACTIVE_MAX_AGE, its records stand.
+        let now_key = self.link.identity_key();
+        let reusable = memory
+            .inactive
+            .as_ref()
+            .filter(|c| now_key.is_some() && c.key == now_key && c.at.elapsed() < INACTIVE_MAX_AGE);
+        if let Some(cached) = reusable {
+            cost.inactive_reused = true;
+            for (uuid, raw) in &cached.records {
+                if found.insert(*uuid) {
+                    out.push(raw.clone());
+                }
+            }
+        } else {
+            let list = self.fetch_stats(
+                &conn,
                 sys::VIR_DOMAIN_STATS_STATE,
                 sys::VIR_CONNECT_GET_ALL_DOMAINS_STATS_INACTIVE,
-                StatsGroups::STATE,
-            ),
-        ];
-        for (i, (mask, filter, groups)) in passes.into_iter().enumerate() {
-            let list = self.fetch_stats(&conn, mask, filter)?;
+            )?;
             cost.bulk_calls += 1;
             cost.records += list.len();
-            if i == 0 {
-                cost.active_records = list.len();
-            }
-            // Read after the call: an identity event delivered by now empties the cache.
-            memory.names.begin(self.link.identity_key());
-            out.reserve(list.len());
-            let wanted = Wanted {
-                state: true,
-                groups,
+            let after = self.link.identity_key();
+            memory.names.begin(now_key, after);
+            let start = out.len();
+            let mut ids = Vec::new();
+            let mut reader = ListReader {
+                names: &mut memory.names,
+                found: &mut found,
+                cost: &mut cost,
+                out: &mut out,
             };
-            for rec in list.records() {
-                let d = Decoded::read(wanted, rec.params());
-                let name = rec.name_bytes();
-                let state = (d.state, d.reason);
-                let known = name.and_then(|n| memory.names.get(n, state));
-                let (uuid, uuid_text, name_text) = match known {
-                    Some(k) => (k.uuid, k.uuid_text.clone(), k.name.clone()),
-                    None => {
-                        let Some(uuid) = rec.uuid() else { continue };
-                        cost.uuid_reads += 1;
-                        let text = format_uuid(&uuid);
-                        let name_text = name
-                            .map(|b| String::from_utf8_lossy(b).into_owned())
-                            .unwrap_or_default();
-                        if let Some(n) = name {
-                            memory.names.learn(
-                                n,
-                                KnownName {
-                                    uuid,
-                                    uuid_text: text.clone(),
-                                    name: name_text.clone(),
-                                    state,
-                                },
-                            );
-                        }
-                        (uuid, text, name_text)
-                    }
-                };
-                if !found.insert(uuid) {
-                    continue;
-                }
-                cost.params_taken += d.taken;
-                let mut raw = RawDomain {
-                    uuid: uuid_text,
-                    name: name_text,
-                    persistent: true,
-                    ..RawDomain::default()
-                };
-                d.apply_state(&mut raw);
-                d.apply_counters(&mut raw);
-                out.push(raw);
-            }
+            reader.read(&list, StatsGroups::STATE, Some(&mut ids));
+            // Kept only when no identity event came in during the call.
+            memory.inactive = (now_key.is_some() && now_key == after).then(|| InactiveList {
+                key: now_key,
+                at: Instant::now(),
+                records: ids.into_iter().zip(out[start..].iter().cloned()).collect(),
+            });
         }
 
         // A domain that started or stopped between the two calls is in neither: read the
@@ -463,6 +474,72 @@ impl LibvirtHypervisor {
 
         *self.last_poll.lock().unwrap_or_else(|e| e.into_inner()) = cost;
         Ok(out)
+    }
+}
+
+/// Decodes the records of one bulk-stats list into [`RawDomain`]s.
+struct ListReader<'a> {
+    names: &'a mut NameCache,
+    /// UUIDs already in `out`: a domain is reported once.
+    found: &'a mut UuidSet,
+    cost: &'a mut PollStats,
+    out: &'a mut Vec<RawDomain>,
+}
+
+impl ListReader<'_> {
+    /// Read `list` (the fields of `groups` and state), pushing each new domain to
+    /// `out` and, when `ids` is given, its raw UUID to `ids` in the same order.
+    fn read(&mut self, list: &StatsList, groups: StatsGroups, mut ids: Option<&mut Vec<[u8; 16]>>) {
+        self.out.reserve(list.len());
+        let wanted = Wanted {
+            state: true,
+            groups,
+        };
+        for rec in list.records() {
+            let d = Decoded::read(wanted, rec.params());
+            let name = rec.name_bytes();
+            let state = (d.state, d.reason);
+            let known = name.and_then(|n| self.names.get(n, state));
+            let (uuid, uuid_text, name_text) = match known {
+                Some(k) => (k.uuid, k.uuid_text.clone(), k.name.clone()),
+                None => {
+                    let Some(uuid) = rec.uuid() else { continue };
+                    self.cost.uuid_reads += 1;
+                    let text = format_uuid(&uuid);
+                    let name_text = name
+                        .map(|b| String::from_utf8_lossy(b).into_owned())
+                        .unwrap_or_default();
+                    if let Some(n) = name {
+                        self.names.learn(
+                            n,
+                            KnownName {
+                                uuid,
+                                uuid_text: text.clone(),
+                                name: name_text.clone(),
+                                state,
+                            },
+                        );
+                    }
+                    (uuid, text, name_text)
+                }
+            };
+            if !self.found.insert(uuid) {
+                continue;
+            }
+            self.cost.params_taken += d.taken;
+            let mut raw = RawDomain {
+                uuid: uuid_text,
+                name: name_text,
+                persistent: true,
+                ..RawDomain::default()
+            };
+            d.apply_state(&mut raw);
+            d.apply_counters(&mut raw);
+            self.out.push(raw);
+            if let Some(ids) = ids.as_deref_mut() {
+                ids.push(uuid);
+            }
+        }
     }
 }
 

@@ -10,7 +10,8 @@
 //! start or stop of a transient domain: each is a lifecycle event. The cache is
 //! therefore used only while lifecycle events are registered on the connection, and is
 //! emptied whenever the identity key ([`super::events::Link::identity_key`]: connection
-//! generation and count of such events) moves. On top of that an entry holds only while
+//! generation and count of such events) moves, or moved while a list was fetched (that
+//! list may predate the event). On top of that an entry holds only while
 //! the record's state and reason are the ones it was learnt with, so a domain that
 //! changes state is always read again.
 //!
@@ -42,9 +43,12 @@ pub(crate) struct NameCache {
 }
 
 impl NameCache {
-    /// Start reading one list of records under `key` (taken after the list was
-    /// fetched): entries learnt under another key, or with no key, are dropped.
-    pub(crate) fn begin(&mut self, key: Option<(u64, u64)>) {
+    /// Start reading one list of records, fetched between reading the identity key
+    /// `before` and `after`. Entries learnt under another key are dropped. When an
+    /// event came in during the call (`before != after`) the list may predate it: the
+    /// cache is emptied and learns nothing from this list.
+    pub(crate) fn begin(&mut self, before: Option<(u64, u64)>, after: Option<(u64, u64)>) {
+        let key = if before == after { after } else { None };
         if key.is_none() || key != self.key {
             self.names.clear();
             self.key = key;
@@ -99,39 +103,55 @@ mod tests {
 
     #[test]
     fn an_entry_holds_under_the_same_key_and_state_only() {
+        let k10 = Some((1, 0));
         let mut c = NameCache::default();
-        c.begin(Some((1, 0)));
+        c.begin(k10, k10);
         c.learn(b"web", known(1, "web", RUNNING));
-        c.begin(Some((1, 0)));
+        c.begin(k10, k10);
         assert_eq!(c.get(b"web", RUNNING).map(|k| k.uuid), Some([1; 16]));
         assert_eq!(c.get(b"web", SHUTOFF), None, "a state change reads again");
         assert_eq!(c.get(b"db", RUNNING), None);
 
         // An identity event (epoch moved) or a reconnect (generation moved) empties it.
-        c.begin(Some((1, 1)));
+        c.begin(Some((1, 1)), Some((1, 1)));
         assert_eq!(c.get(b"web", RUNNING), None);
         c.learn(b"web", known(2, "web", RUNNING));
-        c.begin(Some((2, 1)));
+        c.begin(Some((2, 1)), Some((2, 1)));
+        assert_eq!(c.get(b"web", RUNNING), None);
+    }
+
+    #[test]
+    fn a_list_read_while_an_event_came_in_teaches_nothing() {
+        let mut c = NameCache::default();
+        c.begin(Some((1, 0)), Some((1, 0)));
+        c.learn(b"web", known(1, "web", RUNNING));
+        // The event may be about a change after the list was taken: nothing from this
+        // list can be trusted under the new key.
+        c.begin(Some((1, 0)), Some((1, 1)));
+        assert_eq!(c.get(b"web", RUNNING), None);
+        c.learn(b"web", known(1, "web", RUNNING));
+        assert_eq!(c.len(), 0);
+        c.begin(Some((1, 1)), Some((1, 1)));
         assert_eq!(c.get(b"web", RUNNING), None);
     }
 
     #[test]
     fn without_events_nothing_is_cached() {
         let mut c = NameCache::default();
-        c.begin(Some((1, 0)));
+        c.begin(Some((1, 0)), Some((1, 0)));
         c.learn(b"web", known(1, "web", RUNNING));
-        c.begin(None);
+        c.begin(None, None);
         assert_eq!(c.get(b"web", RUNNING), None);
         c.learn(b"web", known(1, "web", RUNNING));
         assert_eq!(c.len(), 0);
-        c.begin(None);
+        c.begin(None, None);
         assert_eq!(c.get(b"web", RUNNING), None);
     }
 
     #[test]
     fn a_reused_name_is_replaced_and_gone_domains_pruned() {
         let mut c = NameCache::default();
-        c.begin(Some((1, 0)));
+        c.begin(Some((1, 0)), Some((1, 0)));
         c.learn(b"a", known(1, "a", RUNNING));
         c.learn(b"b", known(2, "b", RUNNING));
         c.learn(b"a", known(3, "a", RUNNING));
