@@ -28,7 +28,7 @@ fn fleet(n: usize, now: chrono::DateTime<Utc>) -> Vec<VmView> {
             let mut snap = VmStateSnapshot::empty(format!("vm-{i:05}"), now, VmState::Running);
             snap.cpu_usage_percent = Some((i % 100) as f64);
             snap.memory_usage_mb = Some(1024);
-            snap.ip_addresses = vec![format!("10.0.{}.{}", i / 256, i % 256)];
+            snap.ip_addresses = vec![format!("10.0.{}.{}", i / 256, i % 256)].into();
             snap.uptime_seconds = Some(i as u64 * 60);
             let uuid = format!("00000000-0000-4000-8000-{i:012}");
             VmView {

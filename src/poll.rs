@@ -122,7 +122,7 @@ struct Tracked {
     details_at_ms: i64,
     details_stale: bool,
     meta: Result<LifecycleMeta, MetaError>,
-    addresses: Vec<String>,
+    addresses: Arc<[String]>,
     addresses_at_ms: Option<i64>,
     /// Last (wall ms, cpu ns) sample for the CPU delta.
     cpu_sample: Option<(i64, u64)>,
@@ -142,7 +142,7 @@ impl Tracked {
             details_at_ms: 0,
             details_stale: true,
             meta: Ok(LifecycleMeta::default()),
-            addresses: Vec::new(),
+            addresses: crate::model::no_addresses(),
             addresses_at_ms: None,
             cpu_sample: None,
             last_state: None,
@@ -236,7 +236,9 @@ impl Poller {
             if !active {
                 t.started_unix = None;
                 t.cpu_sample = None;
-                t.addresses.clear();
+                if !t.addresses.is_empty() {
+                    t.addresses = crate::model::no_addresses();
+                }
             }
             t.last_state = state;
 
@@ -260,7 +262,9 @@ impl Poller {
                 }
                 // An address failure is not a poll failure: keep the last ones.
                 if let Ok(addrs) = self.hv.addresses(&raw.uuid) {
-                    t.addresses = addrs;
+                    if *t.addresses != *addrs {
+                        t.addresses = addrs.into();
+                    }
                 }
                 t.addresses_at_ms = Some(now_ms);
             }

@@ -208,7 +208,7 @@ fn lookup_missing_is_no_domain_naming_it() {
 fn details_reads_macs_disks_memory_and_lifecycle_xml() {
     let hv = open_node();
     let d = hv.details(WEB1).expect("details");
-    assert_eq!(d.mac_addresses, ["52:54:00:aa:00:01", "52:54:00:aa:00:02"]);
+    assert_eq!(*d.mac_addresses, ["52:54:00:aa:00:01", "52:54:00:aa:00:02"]);
     assert_eq!(d.disks.len(), 2);
     assert_eq!(d.disks[0].target, "vda");
     assert_eq!(

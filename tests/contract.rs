@@ -437,8 +437,8 @@ fn rust_records() -> Vec<RustRecord> {
         cpu_usage_percent: Some(12.5),
         memory_usage_mb: Some(1024),
         disk_usage_gb: Some(3.25),
-        ip_addresses: vec!["192.0.2.10".into()],
-        mac_addresses: vec!["52:54:00:12:34:56".into()],
+        ip_addresses: vec!["192.0.2.10".to_string()].into(),
+        mac_addresses: vec!["52:54:00:12:34:56".to_string()].into(),
         uptime_seconds: Some(3600),
         restart_count: 1,
     };

@@ -98,6 +98,7 @@ pub fn parse(xml: &str) -> Result<DomainDetails, XmlError> {
 }
 
 fn read_devices(devices: Node<'_, '_>, details: &mut DomainDetails) {
+    let mut macs = details.mac_addresses.to_vec();
     for dev in devices.children().filter(Node::is_element) {
         match dev.tag_name().name() {
             "interface" => {
@@ -106,13 +107,14 @@ fn read_devices(devices: Node<'_, '_>, details: &mut DomainDetails) {
                     .find(|n| n.has_tag_name("mac"))
                     .and_then(|m| m.attribute("address"));
                 if let Some(mac) = mac {
-                    details.mac_addresses.push(mac.trim().to_ascii_lowercase());
+                    macs.push(mac.trim().to_ascii_lowercase());
                 }
             }
             "disk" => details.disks.push(disk_info(dev)),
             _ => {}
         }
     }
+    details.mac_addresses = macs.into();
 }
 
 fn disk_info(disk: Node<'_, '_>) -> DiskInfo {
@@ -421,10 +423,7 @@ mod tests {
     #[test]
     fn parses_macs_disks_memory_vcpus() {
         let d = parse(WEB1).expect("parses");
-        assert_eq!(
-            d.mac_addresses,
-            vec!["52:54:00:aa:00:01", "52:54:00:aa:00:02"]
-        );
+        assert_eq!(*d.mac_addresses, ["52:54:00:aa:00:01", "52:54:00:aa:00:02"]);
         let disks: Vec<(&str, Option<&str>, &str)> = d
             .disks
             .iter()

@@ -140,7 +140,7 @@ pub struct RawDomain {
 /// changed.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct DomainDetails {
-    pub mac_addresses: Vec<String>,
+    pub mac_addresses: std::sync::Arc<[String]>,
     /// Disk targets (`vda`, `sdb`) with their source path when there is one.
     pub disks: Vec<DiskInfo>,
     /// Configured memory in KiB (`<currentMemory>` or `<memory>`).

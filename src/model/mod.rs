@@ -17,6 +17,7 @@ pub use hhmm::HhMm;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Per-VM persistence: permanent or temporary, TTL, restart policy, cleanup flags.
 /// Lives in the domain metadata (`<vmlife:persistence .../>`).
@@ -232,6 +233,12 @@ impl Default for VmCleanupPolicy {
     }
 }
 
+/// An empty address list, shared (no allocation per snapshot).
+pub fn no_addresses() -> Arc<[String]> {
+    static EMPTY: std::sync::OnceLock<Arc<[String]>> = std::sync::OnceLock::new();
+    Arc::clone(EMPTY.get_or_init(|| Arc::from([])))
+}
+
 /// One live observation of a VM. Built by the poller; exported by `ls --json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VmStateSnapshot {
@@ -244,8 +251,9 @@ pub struct VmStateSnapshot {
     pub memory_usage_mb: Option<u64>,
     /// Host storage the VM's disks occupy (sum of block allocation), in GB (10^9 bytes).
     pub disk_usage_gb: Option<f64>,
-    pub ip_addresses: Vec<String>,
-    pub mac_addresses: Vec<String>,
+    /// Shared with the poller's cache (a poll hands them out without copying).
+    pub ip_addresses: Arc<[String]>,
+    pub mac_addresses: Arc<[String]>,
     /// Seconds since the tracked moment the VM last started; `None` when unknown.
     pub uptime_seconds: Option<u64>,
     pub restart_count: u32,
@@ -261,8 +269,8 @@ impl VmStateSnapshot {
             cpu_usage_percent: None,
             memory_usage_mb: None,
             disk_usage_gb: None,
-            ip_addresses: Vec::new(),
-            mac_addresses: Vec::new(),
+            ip_addresses: no_addresses(),
+            mac_addresses: no_addresses(),
             uptime_seconds: None,
             restart_count: 0,
         }

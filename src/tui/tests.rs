@@ -40,14 +40,14 @@ fn vm(
         snap.cpu_usage_percent = Some(f64::from(n * 7 % 100));
         snap.memory_usage_mb = Some(1024 * u64::from(n % 4 + 1));
         snap.disk_usage_gb = Some(f64::from(n) * 2.5);
-        snap.ip_addresses = vec![format!("10.0.0.{n}")];
+        snap.ip_addresses = vec![format!("10.0.0.{n}")].into();
         snap.uptime_seconds = Some(u64::from(n) * 3700);
     } else {
         snap.cpu_usage_percent = Some(0.0);
         snap.memory_usage_mb = Some(0);
         snap.uptime_seconds = Some(0);
     }
-    snap.mac_addresses = vec![format!("52:54:00:00:00:{n:02x}")];
+    snap.mac_addresses = vec![format!("52:54:00:00:00:{n:02x}")].into();
     VmView {
         uuid: format!("00000000-0000-4000-8000-{n:012}"),
         raw: RawDomain {
