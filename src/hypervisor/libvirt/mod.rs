@@ -371,7 +371,9 @@ impl LibvirtHypervisor {
         cost.bulk_calls += 1;
         cost.records += list.len();
         cost.active_records = list.len();
-        memory.names.begin(before, self.link.identity_key());
+        memory
+            .names
+            .begin(before, self.link.identity_key(), Instant::now());
         let mut reader = ListReader {
             names: &mut memory.names,
             found: &mut found,
@@ -405,7 +407,7 @@ impl LibvirtHypervisor {
             cost.bulk_calls += 1;
             cost.records += list.len();
             let after = self.link.identity_key();
-            memory.names.begin(now_key, after);
+            memory.names.begin(now_key, after, Instant::now());
             let start = out.len();
             let mut ids = Vec::new();
             let mut reader = ListReader {

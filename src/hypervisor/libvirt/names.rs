@@ -11,16 +11,23 @@
 //! therefore used only while lifecycle events are registered on the connection, and is
 //! emptied whenever the identity key ([`super::events::Link::identity_key`]: connection
 //! generation and count of such events) moves, or moved while a list was fetched (that
-//! list may predate the event). On top of that an entry holds only while
-//! the record's state and reason are the ones it was learnt with, so a domain that
-//! changes state is always read again.
+//! list may predate the event), and in any case every [`NAMES_MAX_AGE`]. On top of that
+//! an entry holds only while the record's state and reason are the ones it was learnt
+//! with, so a domain that changes state is always read again.
 //!
 //! What is left: a name reused between two polls whose event has not been delivered by
 //! the time the second poll's records are read, with the same state and reason, shows
-//! under the old UUID for that one poll. Every action goes by UUID and re-reads the
-//! domain first, so it can never reach the new domain through that row.
+//! under the old UUID for that one poll. Every action goes by UUID, and destructive ones
+//! re-read that UUID's domain and check its name first (`executor::precondition`), so
+//! nothing done through that row can reach another domain.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// Longest time an entry is trusted even while no event says otherwise: every name is
+/// read again at least this often, so a stalled event stream cannot keep a wrong name
+/// for long.
+pub(crate) const NAMES_MAX_AGE: Duration = Duration::from_secs(30);
 
 /// `state.state` and `state.reason` of a record.
 pub(crate) type StateKey = (Option<i32>, Option<i32>);
@@ -40,6 +47,8 @@ pub(crate) struct NameCache {
     names: HashMap<Box<[u8]>, KnownName>,
     /// The key the entries were learnt under; `None`: the cache is off.
     key: Option<(u64, u64)>,
+    /// When the cache was last emptied (entries are no older than this).
+    since: Option<Instant>,
 }
 
 impl NameCache {
@@ -47,11 +56,21 @@ impl NameCache {
     /// `before` and `after`. Entries learnt under another key are dropped. When an
     /// event came in during the call (`before != after`) the list may predate it: the
     /// cache is emptied and learns nothing from this list.
-    pub(crate) fn begin(&mut self, before: Option<(u64, u64)>, after: Option<(u64, u64)>) {
+    /// Entries are also dropped once the oldest is [`NAMES_MAX_AGE`] old at `now`.
+    pub(crate) fn begin(
+        &mut self,
+        before: Option<(u64, u64)>,
+        after: Option<(u64, u64)>,
+        now: Instant,
+    ) {
         let key = if before == after { after } else { None };
-        if key.is_none() || key != self.key {
+        let expired = self
+            .since
+            .is_none_or(|since| now.saturating_duration_since(since) >= NAMES_MAX_AGE);
+        if key.is_none() || key != self.key || expired {
             self.names.clear();
             self.key = key;
+            self.since = Some(now);
         }
     }
 
@@ -70,6 +89,7 @@ impl NameCache {
     /// Forget every entry (after vmlife defined or undefined a domain itself).
     pub(crate) fn clear(&mut self) {
         self.names.clear();
+        self.key = None;
     }
 
     /// Forget domains `keep` says are gone, once the cache holds more than the host.
@@ -103,55 +123,81 @@ mod tests {
 
     #[test]
     fn an_entry_holds_under_the_same_key_and_state_only() {
+        let t0 = Instant::now();
         let k10 = Some((1, 0));
         let mut c = NameCache::default();
-        c.begin(k10, k10);
+        c.begin(k10, k10, t0);
         c.learn(b"web", known(1, "web", RUNNING));
-        c.begin(k10, k10);
+        c.begin(k10, k10, t0);
         assert_eq!(c.get(b"web", RUNNING).map(|k| k.uuid), Some([1; 16]));
         assert_eq!(c.get(b"web", SHUTOFF), None, "a state change reads again");
         assert_eq!(c.get(b"db", RUNNING), None);
 
         // An identity event (epoch moved) or a reconnect (generation moved) empties it.
-        c.begin(Some((1, 1)), Some((1, 1)));
+        c.begin(Some((1, 1)), Some((1, 1)), t0);
         assert_eq!(c.get(b"web", RUNNING), None);
         c.learn(b"web", known(2, "web", RUNNING));
-        c.begin(Some((2, 1)), Some((2, 1)));
+        c.begin(Some((2, 1)), Some((2, 1)), t0);
         assert_eq!(c.get(b"web", RUNNING), None);
     }
 
     #[test]
     fn a_list_read_while_an_event_came_in_teaches_nothing() {
+        let t0 = Instant::now();
         let mut c = NameCache::default();
-        c.begin(Some((1, 0)), Some((1, 0)));
+        c.begin(Some((1, 0)), Some((1, 0)), t0);
         c.learn(b"web", known(1, "web", RUNNING));
         // The event may be about a change after the list was taken: nothing from this
         // list can be trusted under the new key.
-        c.begin(Some((1, 0)), Some((1, 1)));
+        c.begin(Some((1, 0)), Some((1, 1)), t0);
         assert_eq!(c.get(b"web", RUNNING), None);
         c.learn(b"web", known(1, "web", RUNNING));
         assert_eq!(c.len(), 0);
-        c.begin(Some((1, 1)), Some((1, 1)));
+        c.begin(Some((1, 1)), Some((1, 1)), t0);
         assert_eq!(c.get(b"web", RUNNING), None);
     }
 
     #[test]
-    fn without_events_nothing_is_cached() {
+    fn every_name_is_read_again_after_the_maximum_age() {
+        let t0 = Instant::now();
+        let k = Some((1, 0));
         let mut c = NameCache::default();
-        c.begin(Some((1, 0)), Some((1, 0)));
+        c.begin(k, k, t0);
         c.learn(b"web", known(1, "web", RUNNING));
-        c.begin(None, None);
+        c.begin(k, k, t0 + NAMES_MAX_AGE - Duration::from_millis(1));
+        assert!(c.get(b"web", RUNNING).is_some());
+        c.begin(k, k, t0 + NAMES_MAX_AGE);
+        assert!(
+            c.get(b"web", RUNNING).is_none(),
+            "too old, though no event came"
+        );
+        c.learn(b"web", known(1, "web", RUNNING));
+        c.begin(k, k, t0 + NAMES_MAX_AGE + Duration::from_secs(1));
+        assert!(
+            c.get(b"web", RUNNING).is_some(),
+            "the clock restarted at the clear"
+        );
+    }
+
+    #[test]
+    fn without_events_nothing_is_cached() {
+        let t0 = Instant::now();
+        let mut c = NameCache::default();
+        c.begin(Some((1, 0)), Some((1, 0)), t0);
+        c.learn(b"web", known(1, "web", RUNNING));
+        c.begin(None, None, t0);
         assert_eq!(c.get(b"web", RUNNING), None);
         c.learn(b"web", known(1, "web", RUNNING));
         assert_eq!(c.len(), 0);
-        c.begin(None, None);
+        c.begin(None, None, t0);
         assert_eq!(c.get(b"web", RUNNING), None);
     }
 
     #[test]
     fn a_reused_name_is_replaced_and_gone_domains_pruned() {
+        let t0 = Instant::now();
         let mut c = NameCache::default();
-        c.begin(Some((1, 0)), Some((1, 0)));
+        c.begin(Some((1, 0)), Some((1, 0)), t0);
         c.learn(b"a", known(1, "a", RUNNING));
         c.learn(b"b", known(2, "b", RUNNING));
         c.learn(b"a", known(3, "a", RUNNING));
@@ -163,5 +209,7 @@ mod tests {
         assert!(c.get(b"b", RUNNING).is_none());
         c.clear();
         assert_eq!(c.len(), 0);
+        c.learn(b"a", known(1, "a", RUNNING));
+        assert_eq!(c.len(), 0, "off until the next begin");
     }
 }
