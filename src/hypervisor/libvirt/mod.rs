@@ -53,13 +53,16 @@ use super::*;
 /// What the last [`Hypervisor::poll`] cost, for tests and benchmarks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PollStats {
-    /// `virConnectGetAllDomainStats` calls (2: active domains, inactive domains).
+    /// `virConnectGetAllDomainStats` calls: 2 (active domains with the groups, inactive
+    /// ones with state), 1 when the inactive ones' last call could stand or the poll is
+    /// state-only.
     pub bulk_calls: u32,
     /// `virConnectListAllDomains` calls (for the persistent and autostart flags).
     pub list_calls: u32,
     /// Records in both calls.
     pub records: usize,
-    /// Records in the active-domains call.
+    /// Records asked for the costly groups (the active-domains call; 0 for a
+    /// state-only poll, which makes one call for every domain).
     pub active_records: usize,
     /// Typed parameters taken from the records (state fields included).
     pub params_taken: usize,
@@ -360,17 +363,26 @@ impl LibvirtHypervisor {
         let mut out: Vec<RawDomain> = Vec::new();
         let mut found = UuidSet::default();
 
-        // Each domain is in exactly one of the two calls: active ones with the asked
-        // groups, inactive ones with state only (no monitor is woken for them).
+        // Each domain is in exactly one of two calls: active ones with the asked
+        // groups, inactive ones with state only (no monitor is woken for them). A
+        // state-only poll needs no split: one call covers every domain.
+        let state_only = !groups.any();
+        let filter = if state_only {
+            0
+        } else {
+            sys::VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE
+        };
         let before = self.link.identity_key();
         let list = self.fetch_stats(
             &conn,
             sys::VIR_DOMAIN_STATS_STATE | stats_mask(groups),
-            sys::VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE,
+            filter,
         )?;
         cost.bulk_calls += 1;
         cost.records += list.len();
-        cost.active_records = list.len();
+        if !state_only {
+            cost.active_records = list.len();
+        }
         memory
             .names
             .begin(before, self.link.identity_key(), Instant::now());
@@ -391,7 +403,9 @@ impl LibvirtHypervisor {
             .inactive
             .as_ref()
             .filter(|c| now_key.is_some() && c.key == now_key && c.at.elapsed() < INACTIVE_MAX_AGE);
-        if let Some(cached) = reusable {
+        if state_only {
+            // Every domain was in the one call.
+        } else if let Some(cached) = reusable {
             cost.inactive_reused = true;
             for (uuid, raw) in &cached.records {
                 if found.insert(*uuid) {
