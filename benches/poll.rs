@@ -2,7 +2,9 @@
 //! and 1000 domains on libvirt's test driver (node files generated here).
 //!
 //! `cargo bench --bench poll`; figures and the ratio go to docs/PERFORMANCE.md.
-//! Target: `poll` at most 1.5× `raw_bulk_stats`.
+//! Target: `poll_and_build` (the dashboard's and the daemon's poll, events subscribed)
+//! at most 1.5× `raw_bulk_stats`. `poll_and_build_no_events` is the same poll before the
+//! subscription, as a one-shot command makes it.
 
 use std::hint::black_box;
 use std::path::Path;
