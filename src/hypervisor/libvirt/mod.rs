@@ -59,7 +59,7 @@ pub struct PollStats {
     pub bulk_calls: u32,
     /// `virConnectListAllDomains` calls (for the persistent and autostart flags).
     pub list_calls: u32,
-    /// Records in both calls.
+    /// Records in the bulk calls made.
     pub records: usize,
     /// Records asked for the costly groups (the active-domains call; 0 for a
     /// state-only poll, which makes one call for every domain).
