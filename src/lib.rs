@@ -18,7 +18,7 @@
 //! - [`host`]: host shutdown and boot hooks, the ordered autostart runner, recovery
 //!   records (`recovery.json`) and `vmlife recover`.
 //! - [`demo`]: the bundled demo VMs on libvirt's test driver.
-//! - [`format`]: how values read in tables (`4.0G`, `3h12m`, `—`), for CLI and dashboard.
+//! - [`format`](mod@format): how values read in tables (`4.0G`, `3h12m`, `—`), for CLI and dashboard.
 //! - [`tui`]: the dashboard (state, update, view, keymap, runtime).
 //! - [`cli`]: command-line parsing and the scriptable commands.
 

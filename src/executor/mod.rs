@@ -14,7 +14,7 @@
 //! reports, and the map never grows beyond the VMs with work.
 //!
 //! The engine's ops: [`Op::Cleanup`] is a multi-step procedure that re-checks the VM
-//! before each destructive step (see [`cleanup`]); [`Op::RestartByPolicy`] starts a
+//! before each destructive step (see `cleanup.rs`); [`Op::RestartByPolicy`] starts a
 //! stopped VM and counts it in `restart_count`; [`Op::ResetRestartCount`] sets the count
 //! back to 0. Time comes from a [`Clock`], so tests need not wait out grace periods.
 

@@ -69,7 +69,7 @@ pub struct PollStats {
     /// `virDomainGetState` calls for domains that changed state between the bulk calls.
     pub single_calls: u32,
     /// `virDomainGetUUID` calls: records whose name→UUID could not be taken from the
-    /// identity cache (see [`names`]).
+    /// identity cache (see `names.rs`).
     pub uuid_reads: usize,
     /// The inactive domains were taken from the previous call instead of a new one (no
     /// lifecycle event since, see [`INACTIVE_MAX_AGE`]).
