@@ -17,6 +17,7 @@ test: deps-test
 lint: deps-build
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --quiet
 
 ## Benchmarks (figures go to docs/PERFORMANCE.md).
 bench: deps-build
