@@ -137,7 +137,7 @@ struct PollMemory {
 /// The records of one inactive-domains call and the identity key they were read under.
 #[derive(Debug)]
 struct InactiveList {
-    key: Option<(u64, u64)>,
+    key: (u64, u64),
     at: Instant,
     records: Vec<([u8; 16], RawDomain)>,
 }
@@ -399,13 +399,11 @@ impl LibvirtHypervisor {
         // undefine): while none was delivered since the last inactive call, and that
         // call is younger than INACTIVE_MAX_AGE, its records stand.
         let now_key = self.link.identity_key();
-        let reusable = memory
-            .inactive
-            .as_ref()
-            .filter(|c| now_key.is_some() && c.key == now_key && c.at.elapsed() < INACTIVE_MAX_AGE);
+        let reusable =
+            |c: &&InactiveList| Some(c.key) == now_key && c.at.elapsed() < INACTIVE_MAX_AGE;
         if state_only {
             // Every domain was in the one call.
-        } else if let Some(cached) = reusable {
+        } else if let Some(cached) = memory.inactive.as_ref().filter(reusable) {
             cost.inactive_reused = true;
             for (uuid, raw) in &cached.records {
                 if found.insert(*uuid) {
@@ -432,11 +430,13 @@ impl LibvirtHypervisor {
             };
             reader.read(&list, StatsGroups::STATE, Some(&mut ids));
             // Kept only when no identity event came in during the call.
-            memory.inactive = (now_key.is_some() && now_key == after).then(|| InactiveList {
-                key: now_key,
-                at: Instant::now(),
-                records: ids.into_iter().zip(out[start..].iter().cloned()).collect(),
-            });
+            memory.inactive = now_key
+                .filter(|_| now_key == after)
+                .map(|key| InactiveList {
+                    key,
+                    at: Instant::now(),
+                    records: ids.into_iter().zip(out[start..].iter().cloned()).collect(),
+                });
         }
 
         // A domain that started or stopped between the two calls is in neither: read the
