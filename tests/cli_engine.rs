@@ -481,3 +481,39 @@ fn daemon_holds_the_lock_runs_a_round_and_stops_on_sigterm() {
         "the pid is cleared on a clean stop"
     );
 }
+
+#[test]
+fn plan_and_show_say_which_vms_are_managed() {
+    let f = Fixture::new("[cleanup]\nskip_on_low_resources = false\n");
+    let out = f.vmlife().arg("plan").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(
+            "managed        11 of 12 VMs (those with a vmlife element; [engine] manage_all_vms = false)"
+        ) && text.contains("observed only, never restarted: legacy-mail"),
+        "{text}"
+    );
+    let show = |f: &Fixture, vm: &str| -> serde_json::Value {
+        let out = f.vmlife().args(["show", vm, "--json"]).output().unwrap();
+        assert!(out.status.success());
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    assert_eq!(show(&f, "legacy-mail")["managed"], false);
+    assert_eq!(show(&f, "db-1")["managed"], true);
+    let out = f.vmlife().args(["show", "legacy-mail"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("managed                no: not managed by vmlife, observed only"),
+        "{text}"
+    );
+
+    let all = Fixture::new("[engine]\nmanage_all_vms = true\n");
+    assert_eq!(show(&all, "legacy-mail")["managed"], true);
+    let out = all.vmlife().arg("plan").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("managed        every VM ([engine] manage_all_vms = true)"),
+        "{text}"
+    );
+}

@@ -51,6 +51,7 @@ fn engine_against_a_private_daemon() {
         ("replaced", &|| replaced(&lv, &hv)),
         ("crash_restart", &|| crash_restart(&lv, &hv)),
         ("destroyed_always", &|| destroyed_always(&lv, &hv)),
+        ("unmanaged", &|| unmanaged(&lv, &hv)),
     ]);
     remove_all(&lv);
     crash_safety(&lv, &hv);
@@ -415,6 +416,33 @@ fn destroyed_always(lv: &PrivateLibvirtd, hv: &Arc<LibvirtHypervisor>) {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(rig.state(&uuid), Some(RunState::Shutoff));
+    assert!(rig.core.take_alerts().is_empty());
+}
+
+/// A VM without a vmlife element is observed only: its crash is not undone, while the
+/// same crash of a VM with an element (same defaults) is.
+fn unmanaged(lv: &PrivateLibvirtd, hv: &Arc<LibvirtHypervisor>) {
+    let plain = lv.define_tiny("ew-unman-plain");
+    hv.start(&plain).expect("start");
+    let ours = vm(lv, hv, "ew-unman-ours", &LifecycleMeta::default(), true);
+    let mut rig = Rig::new(hv, "ew-unman", "");
+    assert!(rig.snap(Utc::now()).is_empty());
+    lv.kill_qemu("ew-unman-plain");
+    lv.kill_qemu("ew-unman-ours");
+    wait_state(&rig, &plain, RunState::Shutoff);
+    wait_state(&rig, &ours, RunState::Shutoff);
+    let p = snap_until(&mut rig, "a restart", |p| !p.is_empty());
+    let ids: Vec<&str> = p.iter().map(|p| p.cmd.vm_id.as_str()).collect();
+    assert_eq!(ids, [ours.as_str()], "only the managed VM is restarted");
+    let r = rig.run(p);
+    assert!(r[0].outcome.is_ok(), "{:?}", r[0].outcome);
+    wait_state(&rig, &ours, RunState::Running);
+    for _ in 0..5 {
+        assert!(rig.snap(Utc::now()).is_empty(), "plain VM left stopped");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(rig.state(&plain), Some(RunState::Shutoff));
+    assert_eq!(hv.metadata(&plain).unwrap(), None, "not given an element");
     assert!(rig.core.take_alerts().is_empty());
 }
 

@@ -8,7 +8,9 @@ use chrono::{DateTime, TimeZone, Timelike, Utc};
 use clap::Args;
 
 use super::{ls, RunError, Session};
-use crate::engine::{plan_entries, EngineCore, EngineSettings, EngineStore, Pressure};
+use crate::engine::{
+    plan_entries, vm_is_managed, EngineCore, EngineSettings, EngineStore, Pressure,
+};
 use crate::hypervisor::{shutoff_reason, RunState};
 use crate::lifecycle::cleanup::{RoundPlan, RoundRequest, VmCleanupState};
 use crate::lifecycle::ttl::format_duration;
@@ -113,6 +115,7 @@ fn write_text(
         p => p.to_string(),
     };
     writeln!(out, "  host pressure  {pressure}")?;
+    writeln!(out, "  managed        {}", managed_text(core, views))?;
     if !policy.cleanup_enabled {
         writeln!(
             out,
@@ -188,11 +191,54 @@ fn write_text(
             out,
             "\nstopped after a crash (the engine restarts only stops it sees happen):"
         )?;
+        let all = core.settings().manage_all_vms;
         for v in crashed {
-            writeln!(out, "  {}", v.snapshot.vm_name)?;
+            let note = if vm_is_managed(v, all) {
+                ""
+            } else {
+                " (not managed by vmlife: observed only)"
+            };
+            writeln!(out, "  {}{note}", printable(&v.snapshot.vm_name))?;
         }
     }
     Ok(())
+}
+
+/// Which VMs the engine's own initiatives (the restart policy) reach.
+fn managed_text(core: &EngineCore, views: &[VmView]) -> String {
+    if core.settings().manage_all_vms {
+        return "every VM ([engine] manage_all_vms = true)".into();
+    }
+    let observed: Vec<String> = views
+        .iter()
+        .filter(|v| !vm_is_managed(v, false))
+        .map(|v| printable(&v.snapshot.vm_name))
+        .collect();
+    let managed = views.len() - observed.len();
+    let mut text = format!(
+        "{managed} of {} VMs (those with a vmlife element; [engine] manage_all_vms = false)",
+        views.len()
+    );
+    if !observed.is_empty() {
+        text.push_str(&format!(
+            "\n                 observed only, never restarted: {}",
+            observed.join(", ")
+        ));
+    }
+    text
+}
+
+/// A VM name with control characters escaped (never printed raw).
+fn printable(name: &str) -> String {
+    name.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_debug().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
 }
 
 /// One temporary VM's state in words.

@@ -58,6 +58,8 @@ pub struct EngineSettings {
     pub restart_stable_seconds: u64,
     /// `[engine] low_memory_percent`.
     pub low_memory_percent: f64,
+    /// `[engine] manage_all_vms`: the restart policy reaches VMs without a vmlife element.
+    pub manage_all_vms: bool,
 }
 
 impl EngineSettings {
@@ -68,6 +70,7 @@ impl EngineSettings {
             remove_storage: config.cleanup_actions.remove_storage,
             restart_stable_seconds: config.engine.restart_stable_seconds,
             low_memory_percent: config.engine.low_memory_percent,
+            manage_all_vms: config.engine.manage_all_vms,
         }
     }
 }
@@ -678,7 +681,8 @@ impl EngineCore {
         self.stop_notes.remove(&uuid);
         let cause = classify_stop(v.raw.state, v.raw.reason, hint, by_vmlife);
         let meta = self.effective_meta(&uuid, &v.meta);
-        let decision = on_stop(&meta, cause, v.first_seen_unix, now_s);
+        let managed = super::managed::vm_is_managed(v, self.settings.manage_all_vms);
+        let decision = on_stop(&meta, managed, cause, v.first_seen_unix, now_s);
         match decision {
             RestartDecision::Restart(reason) => {
                 if self.restarting.contains_key(&uuid) {

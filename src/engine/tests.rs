@@ -18,6 +18,9 @@ use crate::model::{CleanupStatus, HhMm, PersistenceMode, RestartPolicy};
 use crate::poll::{Poller, PollerOptions};
 use crate::store::Journal;
 
+#[path = "tests_managed.rs"]
+mod managed;
+
 /// 2026-01-10 03:00:00 UTC: inside the default window (02:00–06:00) in UTC.
 fn t0() -> i64 {
     Utc.with_ymd_and_hms(2026, 1, 10, 3, 0, 0)

@@ -94,6 +94,7 @@ impl EngineLink {
     /// After a snapshot: the engine's automatic actions (when this process is the
     /// engine), then a fresh plan for the cleanup pane.
     pub fn after_snapshot(&mut self, s: &mut State, now: DateTime<Utc>) {
+        s.manage_all_vms = self.core.settings().manage_all_vms;
         if self.is_engine() {
             let planned = self.core.on_snapshot(&s.vms, now);
             for p in planned {
