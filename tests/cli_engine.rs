@@ -517,3 +517,129 @@ fn plan_and_show_say_which_vms_are_managed() {
         "{text}"
     );
 }
+
+#[test]
+fn plan_names_the_limit_in_force_and_the_backoff() {
+    let text = |f: &Fixture, at: DateTime<Utc>| {
+        let out = f
+            .vmlife()
+            .args(["plan", "--at", &at.to_rfc3339()])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let base = "[cleanup]\ncleanup_in_window_only = false\nskip_on_low_resources = false\n";
+    let conc = Fixture::new(&format!("{base}max_concurrent_cleanups = 1\n"));
+    let t = text(&conc, conc.at(1800));
+    assert!(
+        t.contains(
+            "limit          max_concurrent_cleanups = 1 at once (0 already running): 1 due VM(s) wait"
+        ),
+        "{t}"
+    );
+    let batch = Fixture::new(&format!("{base}cleanup_batch_size = 1\n"));
+    let t = text(&batch, batch.at(1800));
+    assert!(
+        t.contains("limit          batch of 1 full (cleanup_batch_size): 1 due VM(s) wait"),
+        "{t}"
+    );
+
+    // pr-preview-482 failed a minute ago: it backs off, ci-runner-17 goes alone.
+    let f = Fixture::new(base);
+    let failed_at = f.at(1740);
+    let uuid = "6d6f6c00-0000-4000-8000-000000000008";
+    EngineStore::new(f.state())
+        .update(|d| {
+            d.cleanups.records.insert(
+                uuid.into(),
+                vmlife::model::VmCleanupSchedule {
+                    vm_name: "pr-preview-482".into(),
+                    vm_id: uuid.into(),
+                    mode: vmlife::model::CleanupMode::Temporary,
+                    created_at: failed_at,
+                    scheduled_cleanup_at: failed_at,
+                    ttl_hours: 1.0,
+                    cleanup_status: vmlife::model::CleanupStatus::Failed,
+                    cleanup_attempts: 2,
+                    last_cleanup_attempt: Some(failed_at),
+                    cleanup_error: Some("still running after 30s".into()),
+                },
+            );
+        })
+        .unwrap();
+    let cli = f.cli_plan(f.at(1800));
+    assert_eq!(cli, f.engine_plan(f.at(1800)));
+    let names: Vec<&str> = cli.iter().map(|e| e.vm_name.as_str()).collect();
+    assert_eq!(names, ["ci-runner-17"]);
+    let t = text(&f, f.at(1800));
+    assert!(
+        t.contains("failed (2 attempts), backing off until ")
+            && t.contains(": still running after 30s"),
+        "{t}"
+    );
+}
+
+#[test]
+fn a_named_cleanup_is_not_refused_for_slots_of_failing_engine_retries() {
+    let f = Fixture::new(
+        "[cleanup]\ncleanup_in_window_only = false\nskip_on_low_resources = false\nmax_concurrent_cleanups = 1\n",
+    );
+    // The engine (this test process, alive) is retrying ci-runner-17's failed cleanup.
+    let retried = "6d6f6c00-0000-4000-8000-000000000005";
+    let now = Utc::now();
+    let pid = std::process::id();
+    EngineStore::new(f.state())
+        .update(|d| {
+            d.cleanups.records.insert(
+                retried.into(),
+                vmlife::model::VmCleanupSchedule {
+                    vm_name: "ci-runner-17".into(),
+                    vm_id: retried.into(),
+                    mode: vmlife::model::CleanupMode::Temporary,
+                    created_at: now,
+                    scheduled_cleanup_at: now,
+                    ttl_hours: 1.0,
+                    cleanup_status: vmlife::model::CleanupStatus::InProgress,
+                    cleanup_attempts: 3,
+                    last_cleanup_attempt: Some(now),
+                    cleanup_error: Some("still running after 30s".into()),
+                },
+            );
+            d.cleanups.claims.insert(
+                retried.into(),
+                vmlife::engine::store::Claim {
+                    owner: vmlife::engine::procid::OwnerId {
+                        pid,
+                        start_ticks: vmlife::engine::procid::start_ticks(pid).unwrap(),
+                        instance: 1,
+                    },
+                    since: now,
+                    actor: "engine".into(),
+                },
+            );
+        })
+        .unwrap();
+    // Unnamed: the one slot is taken.
+    let out = f.vmlife().args(["cleanup", "--yes"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("max_concurrent_cleanups = 1 at once (1 already running)")
+            || text.contains("nothing to clean up"),
+        "{text}"
+    );
+    assert!(!text.contains("cleaned up pr-preview-482"), "{text}");
+    // Named: it runs beside the engine's retry.
+    let out = f
+        .vmlife()
+        .args(["cleanup", "--yes", "pr-preview-482"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("cleaned up pr-preview-482"), "{text}");
+}

@@ -12,7 +12,7 @@ use crate::engine::{
     plan_entries, vm_is_managed, EngineCore, EngineSettings, EngineStore, Pressure,
 };
 use crate::hypervisor::{shutoff_reason, RunState};
-use crate::lifecycle::cleanup::{RoundPlan, RoundRequest, VmCleanupState};
+use crate::lifecycle::cleanup::{RoundPlan, RoundRequest, VmCleanupLine, VmCleanupState};
 use crate::lifecycle::ttl::format_duration;
 use crate::poll::VmView;
 
@@ -137,6 +137,21 @@ fn write_text(
     if let Some(held) = &plan.held {
         writeln!(out, "  held           {held}")?;
     }
+    if let Some(limit) = &plan.limited {
+        let waiting = plan
+            .lines
+            .iter()
+            .filter(|l| matches!(&l.state, VmCleanupState::Due { why } if why == limit))
+            .count()
+            + plan
+                .lines
+                .iter()
+                .filter(|l| {
+                    matches!(l.state, VmCleanupState::Failed { .. }) && l.retry_at.is_none()
+                })
+                .count();
+        writeln!(out, "  limit          {limit}: {waiting} due VM(s) wait")?;
+    }
 
     writeln!(out)?;
     if plan.commands.is_empty() {
@@ -171,7 +186,7 @@ fn write_text(
                 out,
                 "  {:<width$}  expires {expires}  {}",
                 l.vm_name,
-                state_text(&l.state, l.expires_at, at.timestamp())
+                state_text(l, at.timestamp())
             )?;
         }
     }
@@ -242,8 +257,9 @@ fn printable(name: &str) -> String {
 }
 
 /// One temporary VM's state in words.
-fn state_text(state: &VmCleanupState, expires_at: i64, now: i64) -> String {
-    match state {
+fn state_text(line: &VmCleanupLine, now: i64) -> String {
+    let expires_at = line.expires_at;
+    match &line.state {
         VmCleanupState::Waiting => {
             format!("waiting ({} left)", format_duration(expires_at - now))
         }
@@ -252,8 +268,15 @@ fn state_text(state: &VmCleanupState, expires_at: i64, now: i64) -> String {
         VmCleanupState::Due { why } => format!("due, waiting: {why}"),
         VmCleanupState::AwaitingConfirmation => "awaiting confirmation".into(),
         VmCleanupState::InProgress => "cleanup in progress".into(),
-        VmCleanupState::Failed { attempts, error } => {
-            format!("failed ({attempts} attempts), retried next round: {error}")
-        }
+        VmCleanupState::Failed { attempts, error } => match line.retry_at {
+            Some(t) => format!(
+                "failed ({attempts} attempts), backing off until {}: {error}",
+                Utc.timestamp_opt(t, 0).single().map_or_else(
+                    || t.to_string(),
+                    |t| t.format("%Y-%m-%d %H:%M UTC").to_string()
+                )
+            ),
+            None => format!("failed ({attempts} attempts), retried next round: {error}"),
+        },
     }
 }

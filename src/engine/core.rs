@@ -413,9 +413,12 @@ impl EngineCore {
         in_progress.extend(self.cleaning.iter().cloned());
         let mut confirmed: BTreeSet<String> = self.data.engine.confirmed.keys().cloned().collect();
         confirmed.extend(also_confirmed.iter().cloned());
+        // Our own retries are in the store's claims too (claimed before submitted).
+        let retrying = records::automatic_retries(&self.data);
         let inputs = RoundInputs {
             records: self.data.cleanups.records.clone(),
             in_progress,
+            retrying,
             confirmed,
             pressure: self.pressure.as_hold(),
             remove_storage: self.settings.remove_storage,
@@ -531,9 +534,10 @@ impl EngineCore {
                 match self.store.update(|d| records::finish(d, r, now)) {
                     Ok((failed, data)) => {
                         self.data = data;
-                        if let Some(e) = failed {
+                        // One alert per VM and error: the same error again raises none.
+                        if let Some(f) = failed.filter(|f| !f.repeated) {
                             if self.settings.cleanup.alert_on_cleanup_failure {
-                                self.raise_alert(&name, &uuid, "cleanup", &e, now);
+                                self.raise_alert(&name, &uuid, "cleanup", &f.error, now);
                             }
                         }
                     }
