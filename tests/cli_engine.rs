@@ -10,7 +10,7 @@ use assert_cmd::Command;
 use chrono::{DateTime, Local, Timelike, Utc};
 use vmlife::config::Config;
 use vmlife::engine::{
-    engine_owner, plan_entries, EngineCore, EngineSettings, EngineStore, Owner, PlanEntry,
+    engine_owner, plan_entries, EngineCore, EngineSettings, EngineStore, Owner, PlanEntry, Role,
 };
 use vmlife::hypervisor::libvirt::LibvirtHypervisor;
 use vmlife::lifecycle::cleanup::RoundRequest;
@@ -400,9 +400,11 @@ fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
 }
 
 fn lock_pid(dir: &Path) -> Option<u32> {
+    // `PID ROLE`: the first word.
     std::fs::read_to_string(dir.join("engine.lock"))
         .ok()?
-        .trim()
+        .split_whitespace()
+        .next()?
         .parse()
         .ok()
 }
@@ -428,7 +430,19 @@ fn daemon_holds_the_lock_runs_a_round_and_stops_on_sigterm() {
     let pid = child.id();
     assert!(wait_until(Duration::from_secs(10), || lock_pid(&f.state())
         == Some(pid)));
-    assert_eq!(engine_owner(&f.state()), Owner::Other { pid });
+    assert_eq!(
+        engine_owner(&f.state()),
+        Owner::Other {
+            pid,
+            role: Some(Role::Daemon)
+        }
+    );
+    assert_eq!(
+        std::fs::read_to_string(f.state().join("engine.lock"))
+            .unwrap()
+            .trim(),
+        format!("{pid} daemon")
+    );
 
     let out = f.vmlife().arg("daemon").output().unwrap();
     assert_eq!(out.status.code(), Some(1));

@@ -560,7 +560,13 @@ fn crash_safety(lv: &PrivateLibvirtd, hv: &Arc<LibvirtHypervisor>) {
         (cleanup_status(dir, &due) == Some((CleanupStatus::InProgress, 0))).then_some(())
     })
     .expect("the daemon starts cleaning cs-due");
-    assert_eq!(engine_owner(dir), Owner::Other { pid: first.pid() });
+    assert_eq!(
+        engine_owner(dir),
+        Owner::Other {
+            pid: first.pid(),
+            role: Some(vmlife::engine::Role::Daemon)
+        }
+    );
     // Inside the 6 s grace period: the guest was asked to shut down and ignores it.
     std::thread::sleep(Duration::from_millis(1500));
     first.signal("-KILL");

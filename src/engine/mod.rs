@@ -36,7 +36,7 @@ pub use self::core::{
     WindowZone,
 };
 pub use classify::{classify_stop, EngineEvent, EventKind, StoppedDetail};
-pub use lock::{engine_owner, EngineLock, LockError, Owner};
+pub use lock::{engine_owner, EngineLock, LockError, Owner, Role};
 pub use managed::{has_vmlife_element, vm_is_managed};
 pub use pressure::{host_pressure, Pressure};
 pub use store::{Alert, EngineStore, StoreData};
