@@ -95,6 +95,10 @@ pub struct EngineConfig {
     /// On SIGTERM, seconds the daemon waits for running commands before it exits (an
     /// unfinished cleanup is retried at the next start).
     pub stop_timeout_seconds: u64,
+    /// The engine's own initiatives (the restart policy) reach every VM, not only those
+    /// that carry a vmlife element (DESIGN.md §1). Host shutdown/boot reach every VM
+    /// either way.
+    pub manage_all_vms: bool,
 }
 
 impl Default for EngineConfig {
@@ -104,6 +108,7 @@ impl Default for EngineConfig {
             restart_stable_seconds: 300,
             low_memory_percent: 5.0,
             stop_timeout_seconds: 20,
+            manage_all_vms: false,
         }
     }
 }
@@ -360,6 +365,13 @@ mod tests {
         assert_eq!(c.alerts.timeout_seconds, 5);
         assert_eq!(Config::default().engine.poll_seconds, 5);
         assert_eq!(Config::default().engine.restart_stable_seconds, 300);
+        assert!(!Config::default().engine.manage_all_vms);
+        assert!(
+            Config::parse("[engine]\nmanage_all_vms = true\n")
+                .unwrap()
+                .engine
+                .manage_all_vms
+        );
         assert_eq!(
             Config::parse("[engine]\npoll_seconds = 0\n").unwrap_err(),
             "engine.poll_seconds must be at least 1"

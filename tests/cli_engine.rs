@@ -10,7 +10,7 @@ use assert_cmd::Command;
 use chrono::{DateTime, Local, Timelike, Utc};
 use vmlife::config::Config;
 use vmlife::engine::{
-    engine_owner, plan_entries, EngineCore, EngineSettings, EngineStore, Owner, PlanEntry,
+    engine_owner, plan_entries, EngineCore, EngineSettings, EngineStore, Owner, PlanEntry, Role,
 };
 use vmlife::hypervisor::libvirt::LibvirtHypervisor;
 use vmlife::lifecycle::cleanup::RoundRequest;
@@ -400,9 +400,11 @@ fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
 }
 
 fn lock_pid(dir: &Path) -> Option<u32> {
+    // `PID ROLE`: the first word.
     std::fs::read_to_string(dir.join("engine.lock"))
         .ok()?
-        .trim()
+        .split_whitespace()
+        .next()?
         .parse()
         .ok()
 }
@@ -428,7 +430,19 @@ fn daemon_holds_the_lock_runs_a_round_and_stops_on_sigterm() {
     let pid = child.id();
     assert!(wait_until(Duration::from_secs(10), || lock_pid(&f.state())
         == Some(pid)));
-    assert_eq!(engine_owner(&f.state()), Owner::Other { pid });
+    assert_eq!(
+        engine_owner(&f.state()),
+        Owner::Other {
+            pid,
+            role: Some(Role::Daemon)
+        }
+    );
+    assert_eq!(
+        std::fs::read_to_string(f.state().join("engine.lock"))
+            .unwrap()
+            .trim(),
+        format!("{pid} daemon")
+    );
 
     let out = f.vmlife().arg("daemon").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -480,4 +494,166 @@ fn daemon_holds_the_lock_runs_a_round_and_stops_on_sigterm() {
         None,
         "the pid is cleared on a clean stop"
     );
+}
+
+#[test]
+fn plan_and_show_say_which_vms_are_managed() {
+    let f = Fixture::new("[cleanup]\nskip_on_low_resources = false\n");
+    let out = f.vmlife().arg("plan").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(
+            "managed        11 of 12 VMs (those with a vmlife element; [engine] manage_all_vms = false)"
+        ) && text.contains("observed only, never restarted: legacy-mail"),
+        "{text}"
+    );
+    let show = |f: &Fixture, vm: &str| -> serde_json::Value {
+        let out = f.vmlife().args(["show", vm, "--json"]).output().unwrap();
+        assert!(out.status.success());
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    assert_eq!(show(&f, "legacy-mail")["managed"], false);
+    assert_eq!(show(&f, "db-1")["managed"], true);
+    let out = f.vmlife().args(["show", "legacy-mail"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("managed                no: not managed by vmlife, observed only"),
+        "{text}"
+    );
+
+    let all = Fixture::new("[engine]\nmanage_all_vms = true\n");
+    assert_eq!(show(&all, "legacy-mail")["managed"], true);
+    let out = all.vmlife().arg("plan").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("managed        every VM ([engine] manage_all_vms = true)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn plan_names_the_limit_in_force_and_the_backoff() {
+    let text = |f: &Fixture, at: DateTime<Utc>| {
+        let out = f
+            .vmlife()
+            .args(["plan", "--at", &at.to_rfc3339()])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let base = "[cleanup]\ncleanup_in_window_only = false\nskip_on_low_resources = false\n";
+    let conc = Fixture::new(&format!("{base}max_concurrent_cleanups = 1\n"));
+    let t = text(&conc, conc.at(1800));
+    assert!(
+        t.contains(
+            "limit          max_concurrent_cleanups = 1 at once (0 already running): 1 due VM(s) wait"
+        ),
+        "{t}"
+    );
+    let batch = Fixture::new(&format!("{base}cleanup_batch_size = 1\n"));
+    let t = text(&batch, batch.at(1800));
+    assert!(
+        t.contains("limit          batch of 1 full (cleanup_batch_size): 1 due VM(s) wait"),
+        "{t}"
+    );
+
+    // pr-preview-482 failed a minute ago: it backs off, ci-runner-17 goes alone.
+    let f = Fixture::new(base);
+    let failed_at = f.at(1740);
+    let uuid = "6d6f6c00-0000-4000-8000-000000000008";
+    EngineStore::new(f.state())
+        .update(|d| {
+            d.cleanups.records.insert(
+                uuid.into(),
+                vmlife::model::VmCleanupSchedule {
+                    vm_name: "pr-preview-482".into(),
+                    vm_id: uuid.into(),
+                    mode: vmlife::model::CleanupMode::Temporary,
+                    created_at: failed_at,
+                    scheduled_cleanup_at: failed_at,
+                    ttl_hours: 1.0,
+                    cleanup_status: vmlife::model::CleanupStatus::Failed,
+                    cleanup_attempts: 2,
+                    last_cleanup_attempt: Some(failed_at),
+                    cleanup_error: Some("still running after 30s".into()),
+                },
+            );
+        })
+        .unwrap();
+    let cli = f.cli_plan(f.at(1800));
+    assert_eq!(cli, f.engine_plan(f.at(1800)));
+    let names: Vec<&str> = cli.iter().map(|e| e.vm_name.as_str()).collect();
+    assert_eq!(names, ["ci-runner-17"]);
+    let t = text(&f, f.at(1800));
+    assert!(
+        t.contains("failed (2 attempts), backing off until ")
+            && t.contains(": still running after 30s"),
+        "{t}"
+    );
+}
+
+#[test]
+fn a_named_cleanup_is_not_refused_for_slots_of_failing_engine_retries() {
+    let f = Fixture::new(
+        "[cleanup]\ncleanup_in_window_only = false\nskip_on_low_resources = false\nmax_concurrent_cleanups = 1\n",
+    );
+    // The engine (this test process, alive) is retrying ci-runner-17's failed cleanup.
+    let retried = "6d6f6c00-0000-4000-8000-000000000005";
+    let now = Utc::now();
+    let pid = std::process::id();
+    EngineStore::new(f.state())
+        .update(|d| {
+            d.cleanups.records.insert(
+                retried.into(),
+                vmlife::model::VmCleanupSchedule {
+                    vm_name: "ci-runner-17".into(),
+                    vm_id: retried.into(),
+                    mode: vmlife::model::CleanupMode::Temporary,
+                    created_at: now,
+                    scheduled_cleanup_at: now,
+                    ttl_hours: 1.0,
+                    cleanup_status: vmlife::model::CleanupStatus::InProgress,
+                    cleanup_attempts: 3,
+                    last_cleanup_attempt: Some(now),
+                    cleanup_error: Some("still running after 30s".into()),
+                },
+            );
+            d.cleanups.claims.insert(
+                retried.into(),
+                vmlife::engine::store::Claim {
+                    owner: vmlife::engine::procid::OwnerId {
+                        pid,
+                        start_ticks: vmlife::engine::procid::start_ticks(pid).unwrap(),
+                        instance: 1,
+                    },
+                    since: now,
+                    actor: "engine".into(),
+                },
+            );
+        })
+        .unwrap();
+    // Unnamed: the one slot is taken.
+    let out = f.vmlife().args(["cleanup", "--yes"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("max_concurrent_cleanups = 1 at once (1 already running)")
+            || text.contains("nothing to clean up"),
+        "{text}"
+    );
+    assert!(!text.contains("cleaned up pr-preview-482"), "{text}");
+    // Named: it runs beside the engine's retry.
+    let out = f
+        .vmlife()
+        .args(["cleanup", "--yes", "pr-preview-482"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("cleaned up pr-preview-482"), "{text}");
 }

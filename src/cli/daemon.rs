@@ -15,12 +15,13 @@ use tokio::signal::unix::{signal, SignalKind};
 
 use super::{Cli, CliError, Session};
 use crate::engine::runner::{self, RunnerOptions};
-use crate::engine::{EngineCore, EngineLock, EngineSettings, EngineStore};
+use crate::engine::{EngineCore, EngineLock, EngineSettings, EngineStore, Role};
 use crate::store::Journal;
 
 /// Run the daemon until SIGTERM/SIGINT.
 pub fn run(cli: &Cli, state_dir: &Path) -> Result<(), CliError> {
-    let lock = EngineLock::acquire(state_dir).map_err(|e| CliError::new(e.to_string()))?;
+    let lock =
+        EngineLock::acquire(state_dir, Role::Daemon).map_err(|e| CliError::new(e.to_string()))?;
     init_logging();
     let session = Session::open(cli, Utc::now().timestamp())?;
     let journal = Arc::new(

@@ -8,9 +8,11 @@ use chrono::{DateTime, TimeZone, Timelike, Utc};
 use clap::Args;
 
 use super::{ls, RunError, Session};
-use crate::engine::{plan_entries, EngineCore, EngineSettings, EngineStore, Pressure};
+use crate::engine::{
+    plan_entries, vm_is_managed, EngineCore, EngineSettings, EngineStore, Pressure,
+};
 use crate::hypervisor::{shutoff_reason, RunState};
-use crate::lifecycle::cleanup::{RoundPlan, RoundRequest, VmCleanupState};
+use crate::lifecycle::cleanup::{RoundPlan, RoundRequest, VmCleanupLine, VmCleanupState};
 use crate::lifecycle::ttl::format_duration;
 use crate::poll::VmView;
 
@@ -113,6 +115,7 @@ fn write_text(
         p => p.to_string(),
     };
     writeln!(out, "  host pressure  {pressure}")?;
+    writeln!(out, "  managed        {}", managed_text(core, views))?;
     if !policy.cleanup_enabled {
         writeln!(
             out,
@@ -133,6 +136,21 @@ fn write_text(
     }
     if let Some(held) = &plan.held {
         writeln!(out, "  held           {held}")?;
+    }
+    if let Some(limit) = &plan.limited {
+        let waiting = plan
+            .lines
+            .iter()
+            .filter(|l| matches!(&l.state, VmCleanupState::Due { why } if why == limit))
+            .count()
+            + plan
+                .lines
+                .iter()
+                .filter(|l| {
+                    matches!(l.state, VmCleanupState::Failed { .. }) && l.retry_at.is_none()
+                })
+                .count();
+        writeln!(out, "  limit          {limit}: {waiting} due VM(s) wait")?;
     }
 
     writeln!(out)?;
@@ -168,7 +186,7 @@ fn write_text(
                 out,
                 "  {:<width$}  expires {expires}  {}",
                 l.vm_name,
-                state_text(&l.state, l.expires_at, at.timestamp())
+                state_text(l, at.timestamp())
             )?;
         }
     }
@@ -188,16 +206,60 @@ fn write_text(
             out,
             "\nstopped after a crash (the engine restarts only stops it sees happen):"
         )?;
+        let all = core.settings().manage_all_vms;
         for v in crashed {
-            writeln!(out, "  {}", v.snapshot.vm_name)?;
+            let note = if vm_is_managed(v, all) {
+                ""
+            } else {
+                " (not managed by vmlife: observed only)"
+            };
+            writeln!(out, "  {}{note}", printable(&v.snapshot.vm_name))?;
         }
     }
     Ok(())
 }
 
+/// Which VMs the engine's own initiatives (the restart policy) reach.
+fn managed_text(core: &EngineCore, views: &[VmView]) -> String {
+    if core.settings().manage_all_vms {
+        return "every VM ([engine] manage_all_vms = true)".into();
+    }
+    let observed: Vec<String> = views
+        .iter()
+        .filter(|v| !vm_is_managed(v, false))
+        .map(|v| printable(&v.snapshot.vm_name))
+        .collect();
+    let managed = views.len() - observed.len();
+    let mut text = format!(
+        "{managed} of {} VMs (those with a vmlife element; [engine] manage_all_vms = false)",
+        views.len()
+    );
+    if !observed.is_empty() {
+        text.push_str(&format!(
+            "\n                 observed only, never restarted: {}",
+            observed.join(", ")
+        ));
+    }
+    text
+}
+
+/// A VM name with control characters escaped (never printed raw).
+fn printable(name: &str) -> String {
+    name.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_debug().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
 /// One temporary VM's state in words.
-fn state_text(state: &VmCleanupState, expires_at: i64, now: i64) -> String {
-    match state {
+fn state_text(line: &VmCleanupLine, now: i64) -> String {
+    let expires_at = line.expires_at;
+    match &line.state {
         VmCleanupState::Waiting => {
             format!("waiting ({} left)", format_duration(expires_at - now))
         }
@@ -206,8 +268,15 @@ fn state_text(state: &VmCleanupState, expires_at: i64, now: i64) -> String {
         VmCleanupState::Due { why } => format!("due, waiting: {why}"),
         VmCleanupState::AwaitingConfirmation => "awaiting confirmation".into(),
         VmCleanupState::InProgress => "cleanup in progress".into(),
-        VmCleanupState::Failed { attempts, error } => {
-            format!("failed ({attempts} attempts), retried next round: {error}")
-        }
+        VmCleanupState::Failed { attempts, error } => match line.retry_at {
+            Some(t) => format!(
+                "failed ({attempts} attempts), backing off until {}: {error}",
+                Utc.timestamp_opt(t, 0).single().map_or_else(
+                    || t.to_string(),
+                    |t| t.format("%Y-%m-%d %H:%M UTC").to_string()
+                )
+            ),
+            None => format!("failed ({attempts} attempts), retried next round: {error}"),
+        },
     }
 }

@@ -30,6 +30,9 @@ struct ShowRecord {
     recovery_state: Option<VmRecoveryState>,
     persistent: bool,
     libvirt_autostart: bool,
+    /// The engine's own initiatives (restart policy) reach it: it has a vmlife element,
+    /// or `[engine] manage_all_vms` is on. `false`: observed only.
+    managed: bool,
     disks: Vec<DiskInfoJson>,
 }
 
@@ -98,6 +101,7 @@ fn show_record(s: &Session, view: &VmView, now: DateTime<Utc>) -> ShowRecord {
         recovery_state: None,
         persistent: view.raw.persistent,
         libvirt_autostart: view.raw.libvirt_autostart,
+        managed: crate::engine::vm_is_managed(view, s.config.engine.manage_all_vms),
         disks: view
             .details
             .iter()
@@ -143,6 +147,12 @@ fn write_text(
     kv(out, "restart_count", &format::restarts(view))?;
     kv(out, "persistent", &r.persistent)?;
     kv(out, "libvirt autostart", &r.libvirt_autostart)?;
+    let managed = if r.managed {
+        "yes (the engine's restart policy applies)"
+    } else {
+        "no: not managed by vmlife, observed only (no vmlife element; [engine] manage_all_vms = false)"
+    };
+    kv(out, "managed", &managed)?;
     for d in &r.disks {
         kv(
             out,

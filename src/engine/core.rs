@@ -58,6 +58,8 @@ pub struct EngineSettings {
     pub restart_stable_seconds: u64,
     /// `[engine] low_memory_percent`.
     pub low_memory_percent: f64,
+    /// `[engine] manage_all_vms`: the restart policy reaches VMs without a vmlife element.
+    pub manage_all_vms: bool,
 }
 
 impl EngineSettings {
@@ -68,6 +70,7 @@ impl EngineSettings {
             remove_storage: config.cleanup_actions.remove_storage,
             restart_stable_seconds: config.engine.restart_stable_seconds,
             low_memory_percent: config.engine.low_memory_percent,
+            manage_all_vms: config.engine.manage_all_vms,
         }
     }
 }
@@ -410,9 +413,12 @@ impl EngineCore {
         in_progress.extend(self.cleaning.iter().cloned());
         let mut confirmed: BTreeSet<String> = self.data.engine.confirmed.keys().cloned().collect();
         confirmed.extend(also_confirmed.iter().cloned());
+        // Our own retries are in the store's claims too (claimed before submitted).
+        let retrying = records::automatic_retries(&self.data);
         let inputs = RoundInputs {
             records: self.data.cleanups.records.clone(),
             in_progress,
+            retrying,
             confirmed,
             pressure: self.pressure.as_hold(),
             remove_storage: self.settings.remove_storage,
@@ -528,9 +534,10 @@ impl EngineCore {
                 match self.store.update(|d| records::finish(d, r, now)) {
                     Ok((failed, data)) => {
                         self.data = data;
-                        if let Some(e) = failed {
+                        // One alert per VM and error: the same error again raises none.
+                        if let Some(f) = failed.filter(|f| !f.repeated) {
                             if self.settings.cleanup.alert_on_cleanup_failure {
-                                self.raise_alert(&name, &uuid, "cleanup", &e, now);
+                                self.raise_alert(&name, &uuid, "cleanup", &f.error, now);
                             }
                         }
                     }
@@ -678,7 +685,8 @@ impl EngineCore {
         self.stop_notes.remove(&uuid);
         let cause = classify_stop(v.raw.state, v.raw.reason, hint, by_vmlife);
         let meta = self.effective_meta(&uuid, &v.meta);
-        let decision = on_stop(&meta, cause, v.first_seen_unix, now_s);
+        let managed = super::managed::vm_is_managed(v, self.settings.manage_all_vms);
+        let decision = on_stop(&meta, managed, cause, v.first_seen_unix, now_s);
         match decision {
             RestartDecision::Restart(reason) => {
                 if self.restarting.contains_key(&uuid) {

@@ -3,9 +3,12 @@
 //!
 //! The lock is `flock(2)` (via [`File::try_lock`]): the kernel drops it when the holder
 //! exits, however it exits, so a killed daemon never leaves a stale lock behind. The
-//! holder writes its PID into the lock file for people and for [`engine_owner`], which
-//! finds the holder without touching the lock (reading `/proc/locks`; the PID in the
-//! file when that is not readable), so asking never makes a starting daemon fail.
+//! holder writes its PID and [`Role`] into the lock file (`812 daemon`) for people and
+//! for [`engine_owner`], which finds the holder without touching the lock (reading
+//! `/proc/locks`; the PID in the file when that is not readable), so asking never makes
+//! a starting daemon fail. The role tells a dashboard that runs the engine from a
+//! daemon; a dashboard that does not hold the lock retries it and takes it over once
+//! the holder is gone (see `tui::engine_link`).
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -27,6 +30,33 @@ fn held() -> MutexGuard<'static, BTreeSet<PathBuf>> {
     HELD.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// What kind of process runs the engine: written into the lock file after the PID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `vmlife daemon`.
+    Daemon,
+    /// A dashboard that took the lock because nothing else held it.
+    Dashboard,
+}
+
+impl Role {
+    /// The word in the lock file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Daemon => "daemon",
+            Role::Dashboard => "dashboard",
+        }
+    }
+
+    fn parse(word: &str) -> Option<Role> {
+        match word {
+            "daemon" => Some(Role::Daemon),
+            "dashboard" => Some(Role::Dashboard),
+            _ => None,
+        }
+    }
+}
+
 /// The engine lock, held until dropped (or the process exits).
 #[derive(Debug)]
 pub struct EngineLock {
@@ -44,6 +74,8 @@ pub enum LockError {
         path: PathBuf,
         /// The holder, when it can be found.
         pid: Option<u32>,
+        /// What the holder is, when its lock file says.
+        role: Option<Role>,
     },
     /// The state directory or the lock file could not be opened.
     Io {
@@ -60,8 +92,11 @@ impl fmt::Display for LockError {
             LockError::Held {
                 path,
                 pid: Some(pid),
+                ..
             } => write!(f, "another engine holds {} (pid {pid})", path.display()),
-            LockError::Held { path, pid: None } => {
+            LockError::Held {
+                path, pid: None, ..
+            } => {
                 write!(f, "another engine holds {}", path.display())
             }
             LockError::Io { path, error } => write!(f, "{}: {error}", path.display()),
@@ -73,8 +108,8 @@ impl std::error::Error for LockError {}
 
 impl EngineLock {
     /// Takes the lock of the state directory `dir` (created owner-only when missing),
-    /// without waiting, and writes this process's PID into it.
-    pub fn acquire(dir: &Path) -> Result<EngineLock, LockError> {
+    /// without waiting, and writes this process's PID and `role` into it.
+    pub fn acquire(dir: &Path, role: Role) -> Result<EngineLock, LockError> {
         let io_err = |path: &Path| {
             let path = path.to_path_buf();
             move |error| LockError::Io { path, error }
@@ -93,12 +128,13 @@ impl EngineLock {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
                 let pid = holder_pid(&path);
-                return Err(LockError::Held { path, pid });
+                let role = pid.and_then(|p| role_in_file(&path, p));
+                return Err(LockError::Held { path, pid, role });
             }
             Err(TryLockError::Error(e)) => return Err(io_err(&path)(e)),
         }
         file.set_len(0).map_err(io_err(&path))?;
-        writeln!(file, "{}", std::process::id()).map_err(io_err(&path))?;
+        writeln!(file, "{} {}", std::process::id(), role.as_str()).map_err(io_err(&path))?;
         file.sync_data().map_err(io_err(&path))?;
         let mut keys = vec![path.clone()];
         if let Ok(c) = path.canonicalize() {
@@ -135,17 +171,28 @@ pub enum Owner {
     Other {
         /// Its process id.
         pid: u32,
+        /// What it is, when its lock file says (`None`: written by an older vmlife).
+        role: Option<Role>,
     },
     /// Nobody: automatic actions are not running.
     Nobody,
 }
 
 impl fmt::Display for Owner {
-    /// The dashboard's header text: `engine: daemon pid 812`.
+    /// The dashboard's header text: `engine: daemon pid 812`, `engine: another
+    /// dashboard pid 901`, `engine: this dashboard`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Owner::ThisProcess => f.write_str("engine: this process"),
-            Owner::Other { pid } => write!(f, "engine: daemon pid {pid}"),
+            Owner::ThisProcess => f.write_str("engine: this dashboard"),
+            Owner::Other {
+                pid,
+                role: Some(Role::Daemon),
+            } => write!(f, "engine: daemon pid {pid}"),
+            Owner::Other {
+                pid,
+                role: Some(Role::Dashboard),
+            } => write!(f, "engine: another dashboard pid {pid}"),
+            Owner::Other { pid, role: None } => write!(f, "engine: process pid {pid}"),
             Owner::Nobody => f.write_str("engine: none (manual actions only)"),
         }
     }
@@ -166,12 +213,18 @@ pub fn engine_owner(dir: &Path) -> Owner {
     match std::fs::read_to_string("/proc/locks") {
         Ok(locks) => match flock_holder(&locks, meta.ino()) {
             Some(pid) if pid == std::process::id() => Owner::ThisProcess,
-            Some(pid) => Owner::Other { pid },
+            Some(pid) => Owner::Other {
+                pid,
+                role: role_in_file(&path, pid),
+            },
             None => Owner::Nobody,
         },
         // No /proc/locks: trust the PID in the file if that process lives.
         Err(_) => match pid_in_file(&path) {
-            Some(pid) if super::procid::start_ticks(pid).is_some() => Owner::Other { pid },
+            Some(pid) if super::procid::start_ticks(pid).is_some() => Owner::Other {
+                pid,
+                role: role_in_file(&path, pid),
+            },
             _ => Owner::Nobody,
         },
     }
@@ -186,8 +239,21 @@ fn holder_pid(path: &Path) -> Option<u32> {
     from_locks.or_else(|| pid_in_file(path))
 }
 
+/// The lock file's `PID ROLE` line (an older vmlife wrote the PID alone).
+fn read_lock_file(path: &Path) -> Option<(u32, Option<Role>)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut words = text.split_whitespace();
+    let pid = words.next()?.parse().ok()?;
+    Some((pid, words.next().and_then(Role::parse)))
+}
+
 fn pid_in_file(path: &Path) -> Option<u32> {
-    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+    read_lock_file(path).map(|(pid, _)| pid)
+}
+
+/// The role the lock file gives, when it names `pid` (the holder) — not a stale line.
+fn role_in_file(path: &Path, pid: u32) -> Option<Role> {
+    read_lock_file(path).and_then(|(p, role)| role.filter(|_| p == pid))
 }
 
 /// The PID holding a `flock` write lock on inode `ino`, from `/proc/locks` text:
@@ -223,21 +289,24 @@ mod tests {
     fn one_holder_at_a_time_and_released_on_drop() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(engine_owner(dir.path()), Owner::Nobody);
-        let lock = EngineLock::acquire(dir.path()).unwrap();
+        let lock = EngineLock::acquire(dir.path(), Role::Dashboard).unwrap();
         assert_eq!(engine_owner(dir.path()), Owner::ThisProcess);
         let text = std::fs::read_to_string(lock.path()).unwrap();
-        assert_eq!(text.trim(), std::process::id().to_string());
+        assert_eq!(text.trim(), format!("{} dashboard", std::process::id()));
         // A second open file description conflicts even in the same process.
-        match EngineLock::acquire(dir.path()) {
-            Err(LockError::Held { pid, path }) => {
+        match EngineLock::acquire(dir.path(), Role::Daemon) {
+            Err(LockError::Held { pid, path, role }) => {
                 assert_eq!(pid, Some(std::process::id()));
                 assert_eq!(path, dir.path().join(LOCK_FILE));
+                assert_eq!(role, Some(Role::Dashboard), "the holder's role");
             }
             other => panic!("expected Held, got {other:?}"),
         }
         drop(lock);
         assert_eq!(engine_owner(dir.path()), Owner::Nobody);
-        let again = EngineLock::acquire(dir.path()).unwrap();
+        let again = EngineLock::acquire(dir.path(), Role::Daemon).unwrap();
+        let text = std::fs::read_to_string(again.path()).unwrap();
+        assert_eq!(text.trim(), format!("{} daemon", std::process::id()));
         drop(again);
     }
 
@@ -246,14 +315,31 @@ mod tests {
         let e = LockError::Held {
             path: PathBuf::from("/var/lib/vmlife/engine.lock"),
             pid: Some(812),
+            role: Some(Role::Daemon),
         };
         assert_eq!(
             e.to_string(),
             "another engine holds /var/lib/vmlife/engine.lock (pid 812)"
         );
+        let other = |role| Owner::Other { pid: 812, role }.to_string();
+        assert_eq!(other(Some(Role::Daemon)), "engine: daemon pid 812");
         assert_eq!(
-            Owner::Other { pid: 812 }.to_string(),
-            "engine: daemon pid 812"
+            other(Some(Role::Dashboard)),
+            "engine: another dashboard pid 812"
         );
+        assert_eq!(other(None), "engine: process pid 812");
+        assert_eq!(Owner::ThisProcess.to_string(), "engine: this dashboard");
+    }
+
+    #[test]
+    fn the_lock_file_gives_pid_and_role() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LOCK_FILE);
+        std::fs::write(&path, "812 daemon\n").unwrap();
+        assert_eq!(read_lock_file(&path), Some((812, Some(Role::Daemon))));
+        assert_eq!(role_in_file(&path, 812), Some(Role::Daemon));
+        assert_eq!(role_in_file(&path, 813), None, "a stale line names no role");
+        std::fs::write(&path, "812\n").unwrap();
+        assert_eq!(read_lock_file(&path), Some((812, None)), "older vmlife");
     }
 }

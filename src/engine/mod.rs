@@ -11,6 +11,7 @@
 //! - [`store`]: `cleanups.json` and `engine.json` in the state directory; [`records`]:
 //!   the cleanup record lifecycle and crash recovery.
 //! - [`lock`]: one engine per host (`engine.lock`), and [`engine_owner`].
+//! - [`managed`]: which VMs the engine acts on by itself.
 //! - [`classify`]: why a VM stopped (shut-off reason, events, vmlife's own stops).
 //! - [`pressure`]: host memory pressure for `skip_on_low_resources`.
 //! - [`alert`]: the `[alerts] command` hook.
@@ -20,6 +21,7 @@ pub mod alert;
 pub mod classify;
 pub mod core;
 pub mod lock;
+pub mod managed;
 pub mod pressure;
 pub mod procid;
 pub mod records;
@@ -34,6 +36,7 @@ pub use self::core::{
     WindowZone,
 };
 pub use classify::{classify_stop, EngineEvent, EventKind, StoppedDetail};
-pub use lock::{engine_owner, EngineLock, LockError, Owner};
+pub use lock::{engine_owner, EngineLock, LockError, Owner, Role};
+pub use managed::{has_vmlife_element, vm_is_managed};
 pub use pressure::{host_pressure, Pressure};
 pub use store::{Alert, EngineStore, StoreData};

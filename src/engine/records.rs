@@ -133,8 +133,35 @@ pub fn claim(
     claimed
 }
 
-/// Records a cleanup's result; returns the error when the attempt failed.
-pub fn finish(data: &mut StoreData, r: &ExecResult, now: DateTime<Utc>) -> Option<String> {
+/// UUIDs whose cleanup the engine (a live one) is retrying now after an earlier failure:
+/// the slots a person's named cleanup may use anyway.
+pub fn automatic_retries(data: &StoreData) -> BTreeSet<String> {
+    let engine = Actor::Engine.to_string();
+    data.cleanups
+        .claims
+        .iter()
+        .filter(|(uuid, c)| {
+            c.actor == engine
+                && is_alive(&c.owner)
+                && data.cleanups.records.get(*uuid).is_some_and(|r| {
+                    r.cleanup_status == CleanupStatus::InProgress && r.cleanup_attempts > 0
+                })
+        })
+        .map(|(uuid, _)| uuid.clone())
+        .collect()
+}
+
+/// A failed cleanup attempt, as [`finish`] recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The attempt's error.
+    pub error: String,
+    /// The previous attempt failed with the same error: no new alert.
+    pub repeated: bool,
+}
+
+/// Records a cleanup's result; returns the failure when the attempt failed.
+pub fn finish(data: &mut StoreData, r: &ExecResult, now: DateTime<Utc>) -> Option<Failure> {
     if !matches!(r.cmd.op, Op::Cleanup { .. }) {
         return None;
     }
@@ -151,11 +178,15 @@ pub fn finish(data: &mut StoreData, r: &ExecResult, now: DateTime<Utc>) -> Optio
             data.engine.confirmed.remove(uuid);
         }
         Outcome::Failed(e) => {
+            let repeated = record.cleanup_attempts > 0 && record.cleanup_error.as_ref() == Some(e);
             record.cleanup_status = CleanupStatus::Failed;
             record.cleanup_attempts += 1;
             record.last_cleanup_attempt = Some(now);
             record.cleanup_error = Some(e.clone());
-            failed = Some(e.clone());
+            failed = Some(Failure {
+                error: e.clone(),
+                repeated,
+            });
         }
         // Not an attempt: nothing was done (no longer due, renamed, replaced; or a dry
         // run). It waits for the next round again.
@@ -206,7 +237,10 @@ pub fn recover(
         } else {
             let who =
                 owner.map_or_else(|| "an unknown process".into(), |o| format!("pid {}", o.pid));
-            let e = format!("interrupted: the process running it ({who}) stopped");
+            let e = format!(
+                "{}: the process running it ({who}) stopped",
+                crate::lifecycle::cleanup::INTERRUPTED
+            );
             record.cleanup_status = CleanupStatus::Failed;
             record.cleanup_error = Some(e.clone());
             Some(e)

@@ -8,6 +8,12 @@
 //! VM, a VM with invalid policy, a VM inside its TTL, or one with `auto_cleanup = false`;
 //! never more than `cleanup_batch_size` commands, nor more running at once than
 //! `max_concurrent_cleanups`.
+//!
+//! Failing cleanups back off ([`retry_at`]): a failed VM is retried in a later round,
+//! after `check_interval_minutes` doubled per failed attempt (capped at
+//! [`MAX_BACKOFF_SECONDS`]), and VMs that never failed go first, so failing ones never
+//! starve fresh ones. VMs a person names in a manual request skip the backoff and the
+//! slots that failing automatic retries hold.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,6 +28,42 @@ use crate::model::{
 
 /// Minutes in a day.
 const DAY_MINUTES: u16 = 24 * 60;
+
+/// The longest wait between automatic retries of a failing cleanup: a day, so a VM that
+/// keeps failing is still tried (and its alert still stands) daily.
+pub const MAX_BACKOFF_SECONDS: i64 = 24 * 3600;
+
+/// How the error of an attempt that was cut short by its process's death begins (crash
+/// recovery): such a VM is retried at once, not backed off.
+pub const INTERRUPTED: &str = "interrupted";
+
+/// Unix seconds from which a failed cleanup may be retried automatically: the last
+/// attempt plus `check_interval_minutes` × 2^(attempts − 1), capped at
+/// [`MAX_BACKOFF_SECONDS`], less half an interval so that the retry falls on the round
+/// that is due then, not on the one after. `None` when the record is not failed, or was
+/// only interrupted (retried at once).
+pub fn retry_at(record: &VmCleanupSchedule, check_interval_minutes: u32) -> Option<i64> {
+    if record.cleanup_status != CleanupStatus::Failed
+        || record
+            .cleanup_error
+            .as_deref()
+            .is_some_and(|e| e.starts_with(INTERRUPTED))
+    {
+        return None;
+    }
+    let last = record.last_cleanup_attempt?.timestamp();
+    let interval = i64::from(check_interval_minutes.max(1)) * 60;
+    let doublings = record.cleanup_attempts.saturating_sub(1).min(30);
+    let backoff = interval
+        .saturating_mul(1i64 << doublings)
+        .min(MAX_BACKOFF_SECONDS.max(interval));
+    Some(last.saturating_add(backoff - interval / 2))
+}
+
+/// True when the VM's last cleanup attempt failed (it goes after VMs that never failed).
+fn has_failed(record: Option<&VmCleanupSchedule>) -> bool {
+    record.is_some_and(|r| r.cleanup_status == CleanupStatus::Failed)
+}
 
 /// True when `minute` (after local midnight) lies in the window `[start, end)`. A window
 /// whose end is before its start crosses midnight (22:00–02:00); equal ends mean all day.
@@ -67,7 +109,9 @@ pub struct RoundRequest {
     pub manual: bool,
     /// Run even outside the window (a person's explicit choice).
     pub ignore_window: bool,
-    /// Only these VM UUIDs (a cleanup of chosen VMs); `None` is every VM.
+    /// Only these VM UUIDs (a cleanup of chosen VMs); `None` is every VM. With `manual`,
+    /// these are VMs a person named: they skip the failure backoff and the concurrency
+    /// slots that failing automatic retries hold.
     pub only: Option<BTreeSet<String>>,
 }
 
@@ -78,6 +122,8 @@ pub struct RoundInputs {
     pub records: BTreeMap<String, VmCleanupSchedule>,
     /// VM UUIDs whose cleanup is running now.
     pub in_progress: BTreeSet<String>,
+    /// Of `in_progress`, the engine's automatic retries of VMs whose cleanup failed before.
+    pub retrying: BTreeSet<String>,
     /// VM UUIDs a person confirmed (parked by `require_confirmation`).
     pub confirmed: BTreeSet<String>,
     /// Why the host is short of resources, when it is (`skip_on_low_resources`).
@@ -115,6 +161,9 @@ pub struct VmCleanupLine {
     pub expires_at: i64,
     #[serde(flatten)]
     pub state: VmCleanupState,
+    /// A failed VM backing off: unix seconds from which it is retried automatically.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<i64>,
 }
 
 /// The outcome of planning one round.
@@ -127,6 +176,9 @@ pub struct RoundPlan {
     /// Why this round cleans nothing although VMs are due (disabled, outside the window,
     /// host under pressure, concurrency full), if so.
     pub held: Option<String>,
+    /// The limit that makes due VMs wait (`max_concurrent_cleanups` or
+    /// `cleanup_batch_size`, with its figures), when one does.
+    pub limited: Option<String>,
     /// Minutes until the window next opens (0 when open).
     pub window_opens_in_minutes: u16,
     /// The round is a dry run: the commands are journaled as "would", not run.
@@ -180,11 +232,36 @@ pub fn plan_round(
             Some((v, p, at, st))
         })
         .collect();
-    temp.sort_by(|a, b| a.2.cmp(&b.2).then_with(|| a.0.name.cmp(&b.0.name)));
+    // Never-failed VMs first, then the oldest expiry: failing VMs cannot starve the rest.
+    temp.sort_by(|a, b| {
+        let failed = |v: &VmFacts| has_failed(inputs.records.get(&v.uuid));
+        failed(a.0)
+            .cmp(&failed(b.0))
+            .then_with(|| a.2.cmp(&b.2))
+            .then_with(|| a.0.name.cmp(&b.0.name))
+    });
 
+    // VMs a person named run beside the engine's failing retries, not behind them.
+    let named = request.manual && request.only.is_some();
     let running = inputs.in_progress.len() as u64;
-    let slots = u64::from(policy.max_concurrent_cleanups).saturating_sub(running);
-    let mut budget = slots.min(u64::from(policy.cleanup_batch_size));
+    let counted = if named {
+        running - inputs.in_progress.intersection(&inputs.retrying).count() as u64
+    } else {
+        running
+    };
+    let max = u64::from(policy.max_concurrent_cleanups);
+    let batch = u64::from(policy.cleanup_batch_size);
+    let slots = max.saturating_sub(counted);
+    let mut budget = slots.min(batch);
+    let limit = if slots < batch {
+        format!(
+            "max_concurrent_cleanups = {} at once ({counted} already running)",
+            policy.max_concurrent_cleanups
+        )
+    } else {
+        format!("batch of {} full (cleanup_batch_size)", batch)
+    };
+    let mut limited = None;
     let mut commands = Vec::new();
     let mut lines = Vec::with_capacity(temp.len());
     for (v, p, expires_at, st) in temp {
@@ -193,6 +270,10 @@ pub fn plan_round(
             .only
             .as_ref()
             .is_none_or(|only| only.contains(&v.uuid));
+        let retry = record
+            .and_then(|r| retry_at(r, policy.check_interval_minutes))
+            .filter(|&at| at > clock.now);
+        let backing_off = retry.is_some() && !named;
         let state = if !matches!(st, TtlStatus::Expired { .. }) {
             VmCleanupState::Waiting
         } else if !p.auto_cleanup {
@@ -205,19 +286,11 @@ pub fn plan_round(
             due_or_failed(record, why.clone())
         } else if !wanted {
             due_or_failed(record, "not part of this cleanup".into())
+        } else if backing_off {
+            due_or_failed(record, "backing off after a failure".into())
         } else if budget == 0 {
-            let why = if slots == 0 {
-                format!(
-                    "{} cleanups already running (max_concurrent_cleanups)",
-                    running
-                )
-            } else {
-                format!(
-                    "batch of {} full (cleanup_batch_size)",
-                    policy.cleanup_batch_size
-                )
-            };
-            due_or_failed(record, why)
+            limited = Some(limit.clone());
+            due_or_failed(record, limit.clone())
         } else {
             budget -= 1;
             commands.push(Command::new(
@@ -236,9 +309,16 @@ pub fn plan_round(
             vm_name: v.name.clone(),
             vm_id: v.uuid.clone(),
             expires_at,
+            retry_at: retry.filter(|_| backing_off),
             state,
         });
     }
+    // The pane reads soonest expiry first, whatever order the budget went in.
+    lines.sort_by(|a, b| {
+        a.expires_at
+            .cmp(&b.expires_at)
+            .then_with(|| a.vm_name.cmp(&b.vm_name))
+    });
     let held = held.filter(|_| {
         lines.iter().any(|l| {
             matches!(
@@ -251,6 +331,7 @@ pub fn plan_round(
         commands,
         lines,
         held,
+        limited,
         window_opens_in_minutes: minutes_until_window(
             policy.cleanup_window_start,
             policy.cleanup_window_end,

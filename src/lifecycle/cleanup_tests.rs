@@ -51,6 +51,34 @@ fn plan(vms: &[VmFacts], policy: &VmCleanupPolicy, inputs: &RoundInputs, minute:
 }
 
 #[test]
+fn backoff_doubles_from_the_interval_and_is_capped() {
+    let rec = |attempts: u32, error: &str| VmCleanupSchedule {
+        vm_name: "t".into(),
+        vm_id: "u".into(),
+        mode: crate::model::CleanupMode::Temporary,
+        created_at: chrono::Utc.timestamp_opt(NOW, 0).unwrap(),
+        scheduled_cleanup_at: chrono::Utc.timestamp_opt(NOW, 0).unwrap(),
+        ttl_hours: 1.0,
+        cleanup_status: CleanupStatus::Failed,
+        cleanup_attempts: attempts,
+        last_cleanup_attempt: Some(chrono::Utc.timestamp_opt(NOW, 0).unwrap()),
+        cleanup_error: Some(error.into()),
+    };
+    // (attempts, minutes after the failure it may run again), with a 60-minute interval.
+    for (attempts, minutes) in [(1, 30), (2, 90), (3, 210), (5, 930), (6, 1410), (40, 1410)] {
+        assert_eq!(
+            retry_at(&rec(attempts, "stuck"), 60),
+            Some(NOW + minutes * 60),
+            "{attempts} attempts"
+        );
+    }
+    assert_eq!(retry_at(&rec(3, "interrupted: pid 4 stopped"), 60), None);
+    let mut done = rec(1, "x");
+    done.cleanup_status = CleanupStatus::Completed;
+    assert_eq!(retry_at(&done, 60), None);
+}
+
+#[test]
 fn window_table() {
     let cases = [
         // start, end, minute, inside
@@ -436,7 +464,7 @@ proptest! {
         if policy.cleanup_in_window_only && !ignore_window && !in_window(policy.cleanup_window_start, policy.cleanup_window_end, minute) {
             prop_assert!(p.commands.is_empty(), "outside the window");
         }
-        let mut last_expiry = i64::MIN;
+        let mut last = (false, i64::MIN);
         for c in &p.commands {
             let v = vms.iter().find(|v| v.uuid == c.vm_id).expect("a command names a known VM");
             let m = v.meta.as_ref().expect("never a VM with invalid policy");
@@ -449,11 +477,92 @@ proptest! {
                 prop_assert!(inputs.confirmed.contains(&v.uuid), "never unconfirmed");
             }
             let at = st.expires_at().unwrap_or_default();
-            prop_assert!(at >= last_expiry, "oldest expiry first");
-            last_expiry = at;
+            prop_assert!((false, at) >= last, "oldest expiry first");
+            last = (false, at);
             let is_cleanup = matches!(c.op, Op::Cleanup { .. });
             prop_assert!(is_cleanup);
         }
+    }
+
+    /// With failed records: VMs that never failed go first (then oldest expiry); a VM
+    /// backing off is planned only when a person named it; named VMs use the slots of
+    /// failing automatic retries but never more than `max_concurrent_cleanups` besides.
+    #[test]
+    fn failing_cleanups_back_off_and_never_starve_the_rest(
+        n in 1usize..25,
+        failures in proptest::collection::btree_map(0usize..25, (1u32..8, 0i64..20_000), 0..12),
+        in_progress in proptest::collection::btree_set(0usize..25, 0..4),
+        retrying in proptest::collection::btree_set(0usize..25, 0..4),
+        named in proptest::option::of(proptest::collection::btree_set(0usize..25, 1..6)),
+        conc in 1u32..5,
+        batch in 1u32..8,
+        interval in 1u32..120,
+    ) {
+        let vms: Vec<VmFacts> = (0..n).map(|i| facts(i as u32, temp(10.0 + i as f64, 1.0))).collect();
+        let id = |i: &usize| format!("uuid-{i:03}");
+        let records: BTreeMap<String, VmCleanupSchedule> = failures
+            .iter()
+            .map(|(i, (attempts, ago))| {
+                (id(i), VmCleanupSchedule {
+                    vm_name: format!("vm-{i:03}"),
+                    vm_id: id(i),
+                    mode: crate::model::CleanupMode::Temporary,
+                    created_at: chrono::Utc.timestamp_opt(NOW - 86_400, 0).unwrap(),
+                    scheduled_cleanup_at: chrono::Utc.timestamp_opt(NOW - 3600, 0).unwrap(),
+                    ttl_hours: 1.0,
+                    cleanup_status: CleanupStatus::Failed,
+                    cleanup_attempts: *attempts,
+                    last_cleanup_attempt: Some(chrono::Utc.timestamp_opt(NOW - ago, 0).unwrap()),
+                    cleanup_error: Some("stuck".into()),
+                })
+            })
+            .collect();
+        let in_progress: BTreeSet<String> = in_progress.iter().map(id).collect();
+        let retrying: BTreeSet<String> = retrying.iter().map(id).filter(|u| in_progress.contains(u)).collect();
+        let inputs = RoundInputs {
+            records: records.clone(),
+            in_progress: in_progress.clone(),
+            retrying: retrying.clone(),
+            ..RoundInputs::default()
+        };
+        let policy = VmCleanupPolicy {
+            max_concurrent_cleanups: conc,
+            cleanup_batch_size: batch,
+            check_interval_minutes: interval,
+            ..open_policy()
+        };
+        let req = RoundRequest {
+            manual: named.is_some(),
+            ignore_window: false,
+            only: named.as_ref().map(|s| s.iter().map(id).collect()),
+        };
+        let p = plan_round(&vms, &policy, &inputs, &req, clock(0));
+        let failed = |u: &str| records.contains_key(u);
+        let mut last = (false, i64::MIN);
+        for c in &p.commands {
+            let v = vms.iter().find(|v| v.uuid == c.vm_id).unwrap();
+            let at = ttl::status(&v.meta.as_ref().unwrap().persistence, v.first_seen_unix, NOW)
+                .expires_at()
+                .unwrap_or_default();
+            let key = (failed(&c.vm_id), at);
+            prop_assert!(key >= last, "never-failed first, then oldest expiry");
+            last = key;
+            if let Some(r) = records.get(&c.vm_id) {
+                let backing_off = retry_at(r, interval).is_some_and(|t| t > NOW);
+                prop_assert!(!backing_off || req.only.is_some(), "backoff honoured unless named");
+            }
+        }
+        let counted = if req.only.is_some() { in_progress.len() - retrying.len() } else { in_progress.len() };
+        prop_assert!(p.commands.len() + counted <= (conc as usize).max(counted));
+        prop_assert!(p.commands.len() <= batch as usize);
+        // Every due VM that waits for a limit is told which one.
+        let waits = p.lines.iter().any(|l| matches!(&l.state, VmCleanupState::Due { why } if why.contains("max_concurrent") || why.contains("cleanup_batch_size")));
+        prop_assert!(!waits || p.limited.is_some(), "the limit in force is named");
+        prop_assert!(
+            p.limited.is_none()
+                || p.lines.iter().any(|l| matches!(l.state, VmCleanupState::Due { .. } | VmCleanupState::Failed { .. })),
+            "a limit is named only when a VM waits for it"
+        );
     }
 
     #[test]

@@ -6,6 +6,10 @@
 //! the metadata) counts the restarts of the current streak; at `max_retries` the engine
 //! gives up and alerts. The streak ends, and the count returns to 0, once the VM has run
 //! `stable_seconds` without stopping (systemd's start limit is the model).
+//!
+//! Only a *managed* VM is restarted ([`is_managed`]): one that carries a vmlife element,
+//! or any VM when the host config says `[engine] manage_all_vms = true`. Any other VM is
+//! observed only (DESIGN.md §1, "Which VMs the engine acts on by itself").
 
 use serde::Serialize;
 
@@ -45,9 +49,20 @@ pub enum RestartDecision {
     Leave(String),
 }
 
-/// Decide about a VM that stopped with `cause` at `now`.
+/// The reason given for a VM the engine leaves alone because it is not managed.
+pub const UNMANAGED: &str = "not managed by vmlife (no vmlife element): observed only";
+
+/// True when the engine's own initiatives (the restart policy) reach a VM: it carries a
+/// vmlife element (`has_element`; an invalid one counts, and is refused for its own
+/// reason), or the host opted every VM in (`[engine] manage_all_vms`).
+pub fn is_managed(has_element: bool, manage_all_vms: bool) -> bool {
+    has_element || manage_all_vms
+}
+
+/// Decide about a VM that stopped with `cause` at `now`; `managed` is [`is_managed`].
 pub fn on_stop(
     meta: &Result<LifecycleMeta, MetaError>,
+    managed: bool,
     cause: StopCause,
     first_seen: i64,
     now: i64,
@@ -60,6 +75,9 @@ pub fn on_stop(
             ))
         }
     };
+    if !managed {
+        return RestartDecision::Leave(UNMANAGED.into());
+    }
     let p = &m.persistence;
     if matches!(ttl::status(p, first_seen, now), TtlStatus::Expired { .. }) {
         return RestartDecision::Leave("expired: left stopped for cleanup".into());
@@ -154,15 +172,51 @@ mod tests {
             (OnFailure, Destroyed, 0, "leave"),
         ];
         for (policy, cause, count, want) in cases {
-            let d = on_stop(&meta(policy, count, 5), cause, 0, 0);
+            let d = on_stop(&meta(policy, count, 5), true, cause, 0, 0);
             assert_eq!(kind(&d), want, "{policy:?} {cause:?} {count}: {d:?}");
         }
+    }
+
+    #[test]
+    fn only_managed_vms_are_restarted() {
+        use RestartPolicy::*;
+        use StopCause::*;
+        // (has element, manage_all_vms) → managed.
+        for (element, all, want) in [
+            (true, false, true),
+            (false, true, true),
+            (true, true, true),
+            (false, false, false),
+        ] {
+            assert_eq!(is_managed(element, all), want, "{element} {all}");
+        }
+        // Every restart-worthy stop of an unmanaged VM is left alone, whatever the
+        // (default) policy would do; the same stop of a managed VM is restarted.
+        for (policy, cause) in [
+            (Always, Crashed),
+            (Always, GuestShutdown),
+            (OnFailure, Crashed),
+        ] {
+            let m = meta(policy, 0, 5);
+            assert_eq!(
+                on_stop(&m, false, cause, 0, 0),
+                RestartDecision::Leave(UNMANAGED.into()),
+                "{policy:?} {cause:?}"
+            );
+            assert_eq!(kind(&on_stop(&m, true, cause, 0, 0)), "restart");
+        }
+        // Unmanaged and at max_retries: no give-up alert either.
+        assert_eq!(
+            kind(&on_stop(&meta(Always, 5, 5), false, Crashed, 0, 0)),
+            "leave"
+        );
     }
 
     #[test]
     fn reasons_say_why() {
         let d = on_stop(
             &meta(RestartPolicy::OnFailure, 2, 5),
+            true,
             StopCause::Crashed,
             0,
             0,
@@ -175,6 +229,7 @@ mod tests {
         );
         let d = on_stop(
             &meta(RestartPolicy::OnFailure, 5, 5),
+            true,
             StopCause::Crashed,
             0,
             0,
@@ -191,13 +246,16 @@ mod tests {
     fn invalid_and_expired_are_left() {
         let bad = crate::metadata::parse("<x/>");
         assert!(bad.is_err());
-        assert_eq!(kind(&on_stop(&bad, StopCause::Crashed, 0, 0)), "leave");
+        assert_eq!(
+            kind(&on_stop(&bad, true, StopCause::Crashed, 0, 0)),
+            "leave"
+        );
         let mut m = LifecycleMeta::default();
         m.persistence.mode = PersistenceMode::Temporary;
         m.persistence.created_at_unix = Some(0);
         m.persistence.ttl_hours = 1.0;
         assert_eq!(
-            on_stop(&Ok(m), StopCause::Crashed, 0, 7200),
+            on_stop(&Ok(m), true, StopCause::Crashed, 0, 7200),
             RestartDecision::Leave("expired: left stopped for cleanup".into())
         );
     }

@@ -4,8 +4,13 @@
 //! dashboard takes it and runs the engine on its own snapshots (automatic restarts and
 //! cleanup rounds); beside a daemon it only plans — for the cleanup pane — and runs what
 //! a person asks for. Read-only connections never take the lock.
+//!
+//! Who runs the engine is checked again while the dashboard runs (every
+//! [`LOCK_RETRY`]): a dashboard beside another dashboard or a daemon takes the lock
+//! over once its holder quits, and the header says who holds it ("this dashboard",
+//! "another dashboard pid N", "daemon pid N").
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -14,7 +19,7 @@ use super::state::{Activity, ActivityStatus, CleanupView, State};
 use crate::config::Config;
 use crate::engine::{
     engine_owner, EngineCore, EngineEvent, EngineLock, EngineSettings, EngineStore, LockError,
-    Owner, Planned,
+    Owner, Planned, Role,
 };
 use crate::executor::{ExecOptions, ExecResult, Executor};
 use crate::hypervisor::{DomainEvent, Hypervisor};
@@ -24,6 +29,11 @@ use crate::store::Journal;
 
 /// Alerts shown in the cleanup pane.
 const ALERTS_SHOWN: usize = 5;
+
+/// How often a dashboard that does not run the engine retries the lock: often enough
+/// that automatic actions resume within seconds of the holder quitting, rare enough to
+/// cost nothing (one `flock` try and a small file read).
+pub const LOCK_RETRY: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
 
 /// The engine as the dashboard uses it.
 pub struct EngineLink {
@@ -36,6 +46,13 @@ pub struct EngineLink {
     actor: Actor,
     /// The header's engine text.
     pub status: String,
+    /// The state directory whose lock is retried.
+    dir: PathBuf,
+    /// A read-only connection: never takes the lock, only says who holds it.
+    readonly: bool,
+    dry_run: bool,
+    /// When the lock was last tried (or the holder looked up).
+    checked_at: Option<DateTime<Utc>>,
 }
 
 impl EngineLink {
@@ -52,33 +69,67 @@ impl EngineLink {
         let dry_run = settings.cleanup.dry_run_mode;
         let core = EngineCore::new(EngineStore::new(dir), journal.clone(), settings, hv.uri())
             .map_err(|e| format!("state dir {}: {e}", dir.display()))?;
-        let (lock, status) = if hv.is_readonly() {
-            (None, format!("{} · read-only", engine_owner(dir)))
+        let readonly = hv.is_readonly();
+        let exec = Executor::new(hv.clone(), journal.clone(), results.clone());
+        let dry = Executor::with_options(hv, journal, results, ExecOptions { dry_run: true });
+        let mut link = EngineLink {
+            core,
+            lock: None,
+            exec,
+            dry,
+            actor,
+            status: String::new(),
+            dir: dir.to_path_buf(),
+            readonly,
+            dry_run,
+            checked_at: None,
+        };
+        link.check_lock(Utc::now());
+        Ok(link)
+    }
+
+    /// Tries the lock (unless read-only or already held) and sets the header text to
+    /// who runs the engine now.
+    fn check_lock(&mut self, now: DateTime<Utc>) {
+        self.checked_at = Some(now);
+        let status = if self.lock.is_some() {
+            Owner::ThisProcess.to_string()
+        } else if self.readonly {
+            format!("{} · read-only", engine_owner(&self.dir))
         } else {
-            match EngineLock::acquire(dir) {
-                Ok(lock) => (Some(lock), Owner::ThisProcess.to_string()),
-                Err(LockError::Held { pid: Some(pid), .. }) => {
-                    (None, Owner::Other { pid }.to_string())
+            match EngineLock::acquire(&self.dir, Role::Dashboard) {
+                Ok(lock) => {
+                    if !self.status.is_empty() {
+                        tracing::info!("engine lock taken over: this dashboard runs the engine");
+                    }
+                    self.lock = Some(lock);
+                    Owner::ThisProcess.to_string()
                 }
-                Err(LockError::Held { pid: None, .. }) => (None, "engine: another process".into()),
-                Err(e) => (None, format!("engine: none ({e})")),
+                Err(LockError::Held {
+                    pid: Some(pid),
+                    role,
+                    ..
+                }) => Owner::Other { pid, role }.to_string(),
+                Err(LockError::Held { pid: None, .. }) => "engine: another process".into(),
+                Err(e) => format!("engine: none ({e})"),
             }
         };
-        let status = if dry_run {
+        self.status = if self.dry_run {
             format!("{status} · cleanup dry run")
         } else {
             status
         };
-        let exec = Executor::new(hv.clone(), journal.clone(), results.clone());
-        let dry = Executor::with_options(hv, journal, results, ExecOptions { dry_run: true });
-        Ok(EngineLink {
-            core,
-            lock,
-            exec,
-            dry,
-            actor,
-            status,
-        })
+    }
+
+    /// Re-checks who runs the engine when [`LOCK_RETRY`] has passed since the last look
+    /// (a dashboard that runs it keeps it: the lock is only released when it quits).
+    pub fn recheck(&mut self, now: DateTime<Utc>) {
+        let due = self
+            .checked_at
+            .is_none_or(|t| now - t >= LOCK_RETRY || now < t);
+        if self.lock.is_none() && due {
+            self.check_lock(now);
+        }
     }
 
     /// The executor a person's commands run on (shared so one VM's commands stay in order).
@@ -94,6 +145,13 @@ impl EngineLink {
     /// After a snapshot: the engine's automatic actions (when this process is the
     /// engine), then a fresh plan for the cleanup pane.
     pub fn after_snapshot(&mut self, s: &mut State, now: DateTime<Utc>) {
+        s.manage_all_vms = self.core.settings().manage_all_vms;
+        let was_engine = self.is_engine();
+        self.recheck(now);
+        if self.is_engine() && !was_engine {
+            s.flash("the engine's holder quit: this dashboard now runs automatic actions".into());
+        }
+        s.engine = self.status.clone();
         if self.is_engine() {
             let planned = self.core.on_snapshot(&s.vms, now);
             for p in planned {
@@ -232,6 +290,109 @@ mod tests {
     use crate::model::PersistenceMode;
     use crate::poll::{Poller, PollerOptions};
     use crate::tui::keymap::Keymap;
+
+    fn link(
+        dir: &Path,
+        hv: &Arc<dyn Hypervisor>,
+        config: &Config,
+    ) -> (EngineLink, tokio::sync::mpsc::UnboundedReceiver<ExecResult>) {
+        let journal = Arc::new(Journal::open(dir).unwrap());
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let link = EngineLink::open(
+            dir,
+            config,
+            hv.clone(),
+            journal,
+            tx,
+            Actor::Dashboard("t".into()),
+        )
+        .unwrap();
+        (link, rx)
+    }
+
+    /// Dashboard B beside dashboard A says A runs the engine, retries the lock, takes
+    /// it over once A quits and runs the next restart.
+    #[test]
+    fn a_second_dashboard_takes_the_engine_over_when_the_first_quits() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = Arc::new(FakeHypervisor::new());
+        fake.put(running("u-1", "vm-1"));
+        let mut d = running("u-2", "vm-2");
+        d.metadata = Some(metadata::to_xml(&LifecycleMeta::default())); // restart: always
+        fake.put(d);
+        let hv: Arc<dyn Hypervisor> = fake.clone();
+        let config = Config::default();
+        let (a, _a_rx) = link(dir.path(), &hv, &config);
+        assert!(a.is_engine());
+        assert_eq!(a.status, "engine: this dashboard");
+        let (mut b, mut b_rx) = link(dir.path(), &hv, &config);
+        assert!(!b.is_engine());
+        let pid = std::process::id();
+        assert_eq!(b.status, format!("engine: another dashboard pid {pid}"));
+
+        let mut poller = Poller::new(hv.clone(), PollerOptions::default());
+        let t0 = Utc::now();
+        let mut state = State::new(
+            "fake:///",
+            Keymap::build(&Default::default(), false).unwrap(),
+            t0,
+        );
+        let mut snap = |b: &mut EngineLink, state: &mut State, at: DateTime<Utc>| {
+            state.vms = poller.poll(at).unwrap();
+            b.after_snapshot(state, at);
+        };
+        snap(&mut b, &mut state, t0);
+        assert_eq!(state.engine, format!("engine: another dashboard pid {pid}"));
+
+        drop(a); // A quits.
+        snap(&mut b, &mut state, t0 + chrono::TimeDelta::seconds(1));
+        assert!(!b.is_engine(), "not retried before LOCK_RETRY");
+        snap(
+            &mut b,
+            &mut state,
+            t0 + LOCK_RETRY + chrono::TimeDelta::seconds(1),
+        );
+        assert!(b.is_engine(), "taken over");
+        assert_eq!(state.engine, "engine: this dashboard");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("engine.lock"))
+                .unwrap()
+                .trim(),
+            format!("{pid} dashboard")
+        );
+
+        // The next crash is B's to handle.
+        fake.update("u-2", |d| {
+            d.raw.state = Some(crate::hypervisor::RunState::Shutoff);
+            d.raw.reason = crate::hypervisor::shutoff_reason::CRASHED;
+        });
+        snap(&mut b, &mut state, t0 + chrono::TimeDelta::seconds(10));
+        let r = b_rx.blocking_recv().expect("a result");
+        assert_eq!(r.cmd.op, Op::RestartByPolicy);
+        assert_eq!(r.cmd.vm_id, "u-2");
+        assert!(r.outcome.is_ok(), "{r}");
+        assert!(
+            fake.calls().iter().any(|c| c == "start u-2"),
+            "{:?}",
+            fake.calls()
+        );
+    }
+
+    /// A dashboard beside a daemon says so (the role comes from the lock file).
+    #[test]
+    fn beside_a_daemon_the_header_says_daemon() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = Arc::new(FakeHypervisor::new());
+        let hv: Arc<dyn Hypervisor> = fake;
+        let daemon = EngineLock::acquire(dir.path(), Role::Daemon).unwrap();
+        let (b, _rx) = link(dir.path(), &hv, &Config::default());
+        assert!(!b.is_engine());
+        assert_eq!(
+            b.status,
+            format!("engine: daemon pid {}", std::process::id())
+        );
+        drop(daemon);
+    }
 
     /// The cleanup pane shows exactly the plan `vmlife plan` computes: the same
     /// `EngineCore::plan` on the same store, VMs and clock.

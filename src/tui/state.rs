@@ -238,6 +238,8 @@ pub struct State {
     pub size: (u16, u16),
     /// The engine line of the header: who runs automatic actions.
     pub engine: String,
+    /// `[engine] manage_all_vms`: VMs without a vmlife element are managed too.
+    pub manage_all_vms: bool,
     /// A short message in place of the hints bar (a refusal, a cancel), with its time.
     pub flash: Option<(String, DateTime<Utc>)>,
     /// The cleanup pane's content; `None` until the engine has planned once.
@@ -283,6 +285,7 @@ impl State {
             busy: BTreeSet::new(),
             size: (80, 24),
             engine: "engine: none (manual actions only)".into(),
+            manage_all_vms: false,
             flash: None,
             cleanup: None,
             snapshot_unchanged: false,

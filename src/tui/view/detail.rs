@@ -45,6 +45,12 @@ pub fn lines(s: &State, v: &VmView) -> Vec<Line<'static>> {
         ]),
         Line::from(Span::styled(v.uuid.clone(), t.dim())),
     ];
+    if !crate::engine::vm_is_managed(v, s.manage_all_vms) {
+        out.push(Line::from(Span::styled(
+            "not managed by vmlife: observed only (no vmlife element)",
+            t.dim(),
+        )));
+    }
     if let Err(e) = &v.meta {
         out.push(Line::from(Span::styled(
             "INVALID POLICY — never acted on automatically:",
@@ -283,4 +289,48 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
             .style(t.ok()),
         spark_area,
     );
+}
+
+#[cfg(test)]
+mod managed_tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::hypervisor::fake::{running, FakeHypervisor};
+    use crate::poll::{Poller, PollerOptions};
+
+    fn text(s: &State, v: &VmView) -> String {
+        lines(s, v)
+            .iter()
+            .map(|l| {
+                l.spans
+                    .iter()
+                    .map(|s| s.content.as_ref())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn a_vm_without_a_vmlife_element_reads_as_observed_only() {
+        let fake = Arc::new(FakeHypervisor::new());
+        fake.put(running("u-1", "plain"));
+        let mut d = running("u-2", "ours");
+        d.metadata = Some(crate::metadata::to_xml(&Default::default()));
+        fake.put(d);
+        let now = chrono::Utc::now();
+        let vms = Poller::new(fake, PollerOptions::default())
+            .poll(now)
+            .unwrap();
+        let keymap = crate::tui::keymap::Keymap::build(&Default::default(), false).unwrap();
+        let mut s = State::new("fake:///", keymap, now);
+        let note = "not managed by vmlife: observed only";
+        let plain = vms.iter().find(|v| v.uuid == "u-1").unwrap();
+        let ours = vms.iter().find(|v| v.uuid == "u-2").unwrap();
+        assert!(text(&s, plain).contains(note), "{}", text(&s, plain));
+        assert!(!text(&s, ours).contains(note));
+        s.manage_all_vms = true;
+        assert!(!text(&s, plain).contains(note), "opted in");
+    }
 }
