@@ -539,3 +539,44 @@ fn readonly_has_no_destroy() {
     assert_eq!(end.code, 0, "{}", end.screen);
     end.assert_terminal_restored();
 }
+
+#[test]
+fn destroy_keeps_the_selection_on_the_destroyed_vm() {
+    let Some(t) = Tmux::start(
+        "destroy_keeps_the_selection_on_the_destroyed_vm",
+        &["--demo"],
+    ) else {
+        return;
+    };
+    t.wait_dashboard();
+    t.keys(&["j", "j", "j", "j"]);
+    t.wait_until("▶ on ci-runner-18", |s| {
+        selected(s).as_deref() == Some("ci-runner-18")
+    });
+    t.keys(&["D"]);
+    t.wait_text("DESTROY ci-runner-18?");
+    t.keys(&["y"]);
+    // The destroyed VM moves in libvirt's list (running domains first), not in the
+    // table: the ▶ stays on it after the snapshots that follow the destroy.
+    let s = t.wait_until("ci-runner-18 stopped and still selected", |s| {
+        let done = s
+            .lines()
+            .any(|l| l.contains(" ok ") && l.contains("destroyed ci-runner-18"));
+        done && state_of(s, "ci-runner-18").as_deref() == Some("stopped")
+    });
+    assert_eq!(selected(&s).as_deref(), Some("ci-runner-18"), "{s}");
+    // A poll more, then Enter: the detail pane is the destroyed VM's.
+    t.keys(&["Enter"]);
+    let s = t.wait_until("the detail pane of ci-runner-18", |s| {
+        s.lines().any(|l| l.starts_with("│ci-runner-18  stopped"))
+    });
+    assert_eq!(selected(&s).as_deref(), Some("ci-runner-18"), "{s}");
+    assert_eq!(
+        state_of(&s, "ci-runner-17").as_deref(),
+        Some("running"),
+        "{s}"
+    );
+    t.keys(&["q"]);
+    let end = t.wait_ended();
+    assert_eq!(end.code, 0, "{}", end.screen);
+}

@@ -14,4 +14,6 @@ pub mod update;
 pub mod view;
 
 #[cfg(test)]
+mod selection_tests;
+#[cfg(test)]
 mod tests;

@@ -291,10 +291,9 @@ fn on_snapshot(s: &mut State, vms: Vec<VmView>, at: DateTime<Utc>) {
     s.snapshot_unchanged = s.link == Link::Live
         && s.vms.len() == vms.len()
         && s.vms.iter().zip(&vms).all(|(a, b)| a.same_content(b));
-    s.vms = vms;
+    s.set_vms(vms);
     s.link = Link::Live;
     s.snapshot_at = Some(at);
-    s.refresh_rows();
 }
 
 fn on_finished(s: &mut State, vm_id: &str, action: &str, status: ActivityStatus, text: String) {
@@ -397,7 +396,6 @@ fn on_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
                     .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
             {
                 s.filter.push(c);
-                s.selected = 0;
                 s.refresh_rows();
             }
             _ => {}
@@ -492,7 +490,10 @@ fn scroll(s: &mut State, by: i64) {
     match s.focus {
         Pane::Table => {
             let last = s.rows.len().saturating_sub(1) as i64;
-            s.selected = (s.selected as i64).saturating_add(by).clamp(0, last.max(0)) as usize;
+            let row = (s.selected_row() as i64)
+                .saturating_add(by)
+                .clamp(0, last.max(0));
+            s.select_row(row as usize);
             s.detail_scroll = 0;
         }
         Pane::Detail => {
