@@ -14,6 +14,8 @@ pub mod update;
 pub mod view;
 
 #[cfg(test)]
+mod quit_tests;
+#[cfg(test)]
 mod selection_tests;
 #[cfg(test)]
 mod tests;

@@ -121,6 +121,8 @@ pub enum Then {
     Autostart,
     /// Bring one VM back to its recorded state.
     Recover { vm_id: String, vm_name: String },
+    /// Quit though actions of this dashboard still run.
+    Quit,
 }
 
 /// The progress pane: an ordered start while it runs, and for a minute after.
@@ -431,6 +433,21 @@ impl State {
             None => true,
             Some(at) => (self.now - at).num_seconds() < PROGRESS_LINGER_SECONDS,
         })
+    }
+
+    /// Actions this dashboard started that have not ended: pending activity lines, and
+    /// an ordered start still in progress.
+    pub fn running_actions(&self) -> usize {
+        let pending = self
+            .activity
+            .iter()
+            .filter(|a| a.status == ActivityStatus::Pending)
+            .count();
+        let autostart = self
+            .progress
+            .as_ref()
+            .is_some_and(|p| p.finished_at.is_none());
+        pending + usize::from(autostart)
     }
 
     /// Add an activity line, newest first.

@@ -364,6 +364,10 @@ fn on_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
                         pending(s, &vm_id, &vm_name, "recover", format!("recover {vm_name}"));
                         vec![Effect::RunRecover { vm_id, vm_name }]
                     }
+                    Then::Quit => {
+                        s.should_quit = true;
+                        Vec::new()
+                    }
                 },
                 KeyCode::Esc | KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Char('q') => {
                     s.flash(format!("cancelled: {}", c.title));
@@ -459,7 +463,7 @@ pub fn apply(s: &mut State, a: Action) -> Vec<Effect> {
             }
         }
         Action::Help => s.popup = Some(Popup::Help),
-        Action::Quit => s.should_quit = true,
+        Action::Quit => quit(s),
         Action::CleanupRound => {
             return vec![Effect::PrepareCleanup {
                 title: "Run a cleanup round now?".into(),
@@ -475,6 +479,25 @@ pub fn apply(s: &mut State, a: Action) -> Vec<Effect> {
         _ => return vm_action(s, a),
     }
     Vec::new()
+}
+
+/// `q`: quit at once, or ask first while actions of this dashboard still run (they
+/// would be cut off).
+fn quit(s: &mut State) {
+    let n = s.running_actions();
+    if n == 0 {
+        s.should_quit = true;
+        return;
+    }
+    s.popup = Some(Popup::Confirm(Confirm {
+        title: format!("{n} action(s) still running: quit anyway?"),
+        lines: vec![
+            format!("{n} action(s) of this dashboard have not finished."),
+            "Quitting now may cut them off before they finish.".into(),
+            "y quits, n or Esc keeps the dashboard open.".into(),
+        ],
+        then: Then::Quit,
+    }));
 }
 
 /// True when the layout shows the detail pane beside the table without asking.
