@@ -152,9 +152,16 @@ impl Tmux {
 
     /// Start the tmux server with one 120×32 pane running `vmlife ARGS…` in the wrapper.
     fn launch(&self, args: &[&str]) {
+        self.launch_env(&[], args);
+    }
+
+    /// [`Tmux::launch`] with `NAME=value` pairs added to vmlife's environment.
+    fn launch_env(&self, env: &[&str], args: &[&str]) {
         let wrapper = self.path("wrap.sh");
+        let env: Vec<String> = env.iter().map(|e| sh_quote(e)).collect();
         let mut command = format!(
-            "exec /bin/sh {} {}",
+            "exec env {} /bin/sh {} {}",
+            env.join(" "),
             sh_quote(&wrapper.display().to_string()),
             sh_quote(env!("CARGO_BIN_EXE_vmlife"))
         );
@@ -579,4 +586,47 @@ fn destroy_keeps_the_selection_on_the_destroyed_vm() {
     t.keys(&["q"]);
     let end = t.wait_ended();
     assert_eq!(end.code, 0, "{}", end.screen);
+}
+
+/// A panic on a tokio worker or a blocking thread (a debug-build-only trigger) ends the
+/// whole process: non-zero, terminal restored, one line on stderr, the report in the log.
+#[cfg(debug_assertions)]
+#[test]
+fn a_panic_on_any_thread_ends_the_process_cleanly() {
+    for (kind, what) in [
+        ("worker", "debug panic on a tokio worker"),
+        ("blocking", "debug panic on a blocking thread"),
+    ] {
+        let Some(t) = Tmux::new("a_panic_on_any_thread_ends_the_process_cleanly") else {
+            return;
+        };
+        let state = t.path("state-dir");
+        let state_arg = state.display().to_string();
+        t.launch_env(
+            &[&format!("VMLIFE_DEBUG_PANIC={kind}")],
+            &["--demo", "--state-dir", &state_arg],
+        );
+        let end = t.wait_ended();
+        assert_eq!(end.code, 101, "{kind}: {}", end.screen);
+        end.assert_terminal_restored();
+        let printed: Vec<&str> = end
+            .screen
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .filter(|l| !l.starts_with("EXIT=") && !l.starts_with("TTY="))
+            .filter(|l| !l.starts_with("Pane is dead"))
+            .collect();
+        let log = state.join("dashboard.log");
+        assert_eq!(printed.len(), 1, "{kind}: one line:\n{}", end.screen);
+        assert!(
+            printed[0].starts_with("vmlife: internal error: panic at ")
+                && printed[0].contains(what)
+                && printed[0].ends_with(&format!("the full report is in {}", log.display())),
+            "{kind}: {}",
+            printed[0]
+        );
+        let report = fs::read_to_string(&log).unwrap();
+        assert!(report.contains(what), "{kind}: {report}");
+        assert!(report.contains("stack backtrace:"), "{kind}: {report}");
+    }
 }

@@ -4,7 +4,7 @@
 //! is checked before the terminal enters raw mode. Redraws happen on input, resize, a
 //! snapshot, an action result, or a tick whose clock-driven text changed: there is no
 //! frame timer. The terminal is restored on every exit path: normal quit, error, panic
-//! (ratatui's hook), SIGTERM and SIGHUP (an SSH session that drops).
+//! (the hook in [`super::terminal`], which ends the process), SIGTERM and SIGHUP (an SSH session that drops).
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -55,6 +55,8 @@ pub fn run(session: Session, state_dir: StateDir) -> Result<(), CliError> {
     let dir = state_dir.path().to_path_buf();
     let journal = Journal::open(&dir)
         .map_err(|e| CliError::new(format!("state dir {}: {e}", dir.display())))?;
+    let log = super::terminal::init_log(&dir);
+    super::terminal::install_hooks(log);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -125,7 +127,13 @@ async fn run_async(
     let mut sigterm = signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut sighup = signal(tokio::signal::unix::SignalKind::hangup())?;
 
-    let mut terminal = ratatui::init();
+    #[cfg(debug_assertions)]
+    super::terminal::debug_panic_trigger();
+
+    let mut terminal = super::terminal::enter().map_err(|e| {
+        super::terminal::restore();
+        CliError::new(format!("cannot set up the terminal: {e}"))
+    })?;
     let size = terminal.size().unwrap_or_default();
     update(&mut state, Msg::Resize(size.width, size.height));
     let mut last_focus: Option<String> = None;
@@ -225,7 +233,7 @@ async fn run_async(
         }
     }
     host.cancel();
-    ratatui::restore();
+    super::terminal::restore();
     match draw_error {
         Some(e) => Err(CliError::new(format!("cannot draw: {e}"))),
         None => Ok(()),

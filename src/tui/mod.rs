@@ -9,6 +9,7 @@ pub mod engine_link;
 pub mod host_link;
 pub mod keymap;
 pub mod state;
+pub mod terminal;
 pub mod theme;
 pub mod update;
 pub mod view;
