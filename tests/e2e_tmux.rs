@@ -630,3 +630,64 @@ fn a_panic_on_any_thread_ends_the_process_cleanly() {
         assert!(report.contains("stack backtrace:"), "{kind}: {report}");
     }
 }
+
+/// Ctrl-Z gives the terminal back to an interactive shell (job stopped, normal screen);
+/// `fg` takes it again in raw mode: one `j` moves the ▶ without Enter.
+#[test]
+fn ctrl_z_and_fg_restore_raw_mode() {
+    let Some(t) = Tmux::new("ctrl_z_and_fg_restore_raw_mode") else {
+        return;
+    };
+    let (w, h) = (WIDTH.to_string(), HEIGHT.to_string());
+    t.tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        SESSION,
+        "-x",
+        &w,
+        "-y",
+        &h,
+        "exec env PS1='$ ' bash --norc --noprofile -i",
+    ]);
+    t.wait_text("$ ");
+    t.type_text(&format!(
+        "{} --demo",
+        sh_quote(env!("CARGO_BIN_EXE_vmlife"))
+    ));
+    t.keys(&["Enter"]);
+    t.wait_dashboard();
+    t.keys(&["j"]);
+    t.wait_until("▶ on broken-policy", |s| {
+        selected(s).as_deref() == Some("broken-policy")
+    });
+
+    t.keys(&["C-z"]);
+    let s = t.wait_until("the job stopped, on the shell's screen", |s| {
+        s.contains("Stopped")
+    });
+    assert_eq!(t.format("#{alternate_on}"), "0", "{s}");
+
+    t.type_text("fg");
+    t.keys(&["Enter"]);
+    t.wait_until("the dashboard back, ▶ on broken-policy", |s| {
+        s.contains("┌ VMs ") && selected(s).as_deref() == Some("broken-policy")
+    });
+    assert_eq!(t.format("#{alternate_on}"), "1");
+    // Raw mode: a single key arrives without Enter, and is not echoed.
+    t.keys(&["j"]);
+    let s = t.wait_until("▶ on build-cache after one j", |s| {
+        selected(s).as_deref() == Some("build-cache")
+    });
+    assert!(
+        !s.lines()
+            .any(|l| l.trim_end().ends_with("fgj") || l.trim() == "j"),
+        "j echoed:\n{s}"
+    );
+
+    t.keys(&["q"]);
+    t.wait_until("the shell prompt again", |s| {
+        !s.contains("┌ VMs ") && s.lines().any(|l| l.starts_with("$ "))
+    });
+    assert_eq!(t.format("#{alternate_on}"), "0");
+}

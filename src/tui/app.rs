@@ -4,7 +4,9 @@
 //! is checked before the terminal enters raw mode. Redraws happen on input, resize, a
 //! snapshot, an action result, or a tick whose clock-driven text changed: there is no
 //! frame timer. The terminal is restored on every exit path: normal quit, error, panic
-//! (the hook in [`super::terminal`], which ends the process), SIGTERM and SIGHUP (an SSH session that drops).
+//! (the hook in [`super::terminal`], which ends the process), SIGTERM and SIGHUP (an SSH
+//! session that drops). Ctrl-Z (or SIGTSTP) gives the terminal back and stops; `fg`
+//! (SIGCONT) takes it again.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -126,6 +128,10 @@ async fn run_async(
 
     let mut sigterm = signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut sighup = signal(tokio::signal::unix::SignalKind::hangup())?;
+    // Job control: a SIGTSTP from outside suspends like Ctrl-Z; a SIGCONT (`fg` after
+    // any stop, SIGSTOP included) takes the terminal back.
+    let mut sigtstp = signal(tokio::signal::unix::SignalKind::from_raw(libc::SIGTSTP))?;
+    let mut sigcont = signal(tokio::signal::unix::SignalKind::from_raw(libc::SIGCONT))?;
 
     #[cfg(debug_assertions)]
     super::terminal::debug_panic_trigger();
@@ -163,6 +169,14 @@ async fn run_async(
                 }
                 _ = sigterm.recv() => { state.should_quit = true; break }
                 _ = sighup.recv() => { state.should_quit = true; break }
+                _ = sigtstp.recv() => {
+                    suspend(&mut terminal);
+                    break
+                }
+                _ = sigcont.recv() => {
+                    resume(&mut terminal);
+                    break
+                }
             };
             let tick = matches!(msg, Msg::Tick(_));
             let snapshot = matches!(msg, Msg::Snapshot { .. });
@@ -217,6 +231,7 @@ async fn run_async(
                     Effect::RunRecover { vm_id, .. } => {
                         host.spawn_recover(state.vms.clone(), vm_id, tx.clone())
                     }
+                    Effect::Suspend => suspend(&mut terminal),
                 }
             }
             let focus = state.selected_vm().map(|v| v.uuid.clone());
@@ -238,6 +253,27 @@ async fn run_async(
         Some(e) => Err(CliError::new(format!("cannot draw: {e}"))),
         None => Ok(()),
     }
+}
+
+/// Ctrl-Z: restore the terminal, stop for real (the shell shows the job stopped), and
+/// on `fg` take the terminal back and redraw everything.
+fn suspend(terminal: &mut ratatui::DefaultTerminal) {
+    super::terminal::restore();
+    // SIGTSTP has a handler (above): raise its default action, a stop.
+    if let Err(e) = signal_hook::low_level::emulate_default_handler(libc::SIGTSTP) {
+        tracing::warn!("cannot suspend: {e}");
+    }
+    resume(terminal);
+}
+
+/// After a stop: raw mode, the alternate screen, the cursor hidden, and a full redraw
+/// (the shell drew over the screen meanwhile).
+fn resume(terminal: &mut ratatui::DefaultTerminal) {
+    if let Err(e) = super::terminal::reenter() {
+        tracing::warn!("cannot take the terminal back: {e}");
+    }
+    let _ = terminal.hide_cursor();
+    let _ = terminal.clear();
 }
 
 fn signal(kind: tokio::signal::unix::SignalKind) -> Result<tokio::signal::unix::Signal, CliError> {

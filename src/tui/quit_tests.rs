@@ -1,4 +1,4 @@
-//! `q` asks first while actions of this dashboard still run.
+//! `q` asks first while actions of this dashboard still run; Ctrl-C quits, Ctrl-Z suspends.
 
 use crossterm::event::KeyCode;
 
@@ -76,4 +76,20 @@ fn ctrl_c_still_quits_at_once() {
         )),
     );
     assert!(s.should_quit);
+}
+
+#[test]
+fn ctrl_z_suspends_even_from_a_popup() {
+    let mut s = state();
+    press(&mut s, "?");
+    let effects = update(
+        &mut s,
+        Msg::Key(crossterm::event::KeyEvent::new(
+            KeyCode::Char('z'),
+            crossterm::event::KeyModifiers::CONTROL,
+        )),
+    );
+    assert_eq!(effects, vec![super::update::Effect::Suspend]);
+    assert_eq!(s.popup, Some(Popup::Help), "the popup is still there on fg");
+    assert!(!s.should_quit);
 }

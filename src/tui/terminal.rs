@@ -28,6 +28,12 @@ pub fn enter() -> std::io::Result<ratatui::DefaultTerminal> {
     ratatui::Terminal::new(CrosstermBackend::new(std::io::stdout()))
 }
 
+/// Raw mode and the alternate screen again (after a stop and `fg`).
+pub fn reenter() -> std::io::Result<()> {
+    enable_raw_mode()?;
+    crossterm::execute!(std::io::stdout(), EnterAlternateScreen)
+}
+
 /// Back to the shell's terminal: cooked mode, the normal screen, a visible cursor.
 /// Best effort: there is nothing better to do when the terminal is gone.
 pub fn restore() {

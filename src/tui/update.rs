@@ -95,6 +95,9 @@ pub enum Effect {
     PrepareRecover { vm_id: String, vm_name: String },
     /// Recover a VM (confirmed); the result comes as `Msg::ActionFinished`.
     RunRecover { vm_id: String, vm_name: String },
+    /// Ctrl-Z: give the terminal back to the shell and stop (job control); on `fg`,
+    /// take it again and redraw.
+    Suspend,
 }
 
 /// Apply one message.
@@ -340,6 +343,9 @@ fn on_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
     if key.ctrl && key.code == KeyCode::Char('c') {
         s.should_quit = true;
         return Vec::new();
+    }
+    if key.ctrl && key.code == KeyCode::Char('z') {
+        return vec![Effect::Suspend];
     }
     match s.popup.take() {
         Some(Popup::Help) => {
