@@ -152,9 +152,16 @@ impl Tmux {
 
     /// Start the tmux server with one 120×32 pane running `vmlife ARGS…` in the wrapper.
     fn launch(&self, args: &[&str]) {
+        self.launch_env(&[], args);
+    }
+
+    /// [`Tmux::launch`] with `NAME=value` pairs added to vmlife's environment.
+    fn launch_env(&self, env: &[&str], args: &[&str]) {
         let wrapper = self.path("wrap.sh");
+        let env: Vec<String> = env.iter().map(|e| sh_quote(e)).collect();
         let mut command = format!(
-            "exec /bin/sh {} {}",
+            "exec env {} /bin/sh {} {}",
+            env.join(" "),
             sh_quote(&wrapper.display().to_string()),
             sh_quote(env!("CARGO_BIN_EXE_vmlife"))
         );
@@ -538,4 +545,149 @@ fn readonly_has_no_destroy() {
     let end = t.wait_ended();
     assert_eq!(end.code, 0, "{}", end.screen);
     end.assert_terminal_restored();
+}
+
+#[test]
+fn destroy_keeps_the_selection_on_the_destroyed_vm() {
+    let Some(t) = Tmux::start(
+        "destroy_keeps_the_selection_on_the_destroyed_vm",
+        &["--demo"],
+    ) else {
+        return;
+    };
+    t.wait_dashboard();
+    t.keys(&["j", "j", "j", "j"]);
+    t.wait_until("▶ on ci-runner-18", |s| {
+        selected(s).as_deref() == Some("ci-runner-18")
+    });
+    t.keys(&["D"]);
+    t.wait_text("DESTROY ci-runner-18?");
+    t.keys(&["y"]);
+    // The destroyed VM moves in libvirt's list (running domains first), not in the
+    // table: the ▶ stays on it after the snapshots that follow the destroy.
+    let s = t.wait_until("ci-runner-18 stopped and still selected", |s| {
+        let done = s
+            .lines()
+            .any(|l| l.contains(" ok ") && l.contains("destroyed ci-runner-18"));
+        done && state_of(s, "ci-runner-18").as_deref() == Some("stopped")
+    });
+    assert_eq!(selected(&s).as_deref(), Some("ci-runner-18"), "{s}");
+    // A poll more, then Enter: the detail pane is the destroyed VM's.
+    t.keys(&["Enter"]);
+    let s = t.wait_until("the detail pane of ci-runner-18", |s| {
+        s.lines().any(|l| l.starts_with("│ci-runner-18  stopped"))
+    });
+    assert_eq!(selected(&s).as_deref(), Some("ci-runner-18"), "{s}");
+    assert_eq!(
+        state_of(&s, "ci-runner-17").as_deref(),
+        Some("running"),
+        "{s}"
+    );
+    t.keys(&["q"]);
+    let end = t.wait_ended();
+    assert_eq!(end.code, 0, "{}", end.screen);
+}
+
+/// A panic on a tokio worker or a blocking thread (a debug-build-only trigger) ends the
+/// whole process: non-zero, terminal restored, one line on stderr, the report in the log.
+#[cfg(debug_assertions)]
+#[test]
+fn a_panic_on_any_thread_ends_the_process_cleanly() {
+    for (kind, what) in [
+        ("worker", "debug panic on a tokio worker"),
+        ("blocking", "debug panic on a blocking thread"),
+    ] {
+        let Some(t) = Tmux::new("a_panic_on_any_thread_ends_the_process_cleanly") else {
+            return;
+        };
+        let state = t.path("state-dir");
+        let state_arg = state.display().to_string();
+        t.launch_env(
+            &[&format!("VMLIFE_DEBUG_PANIC={kind}")],
+            &["--demo", "--state-dir", &state_arg],
+        );
+        let end = t.wait_ended();
+        assert_eq!(end.code, 101, "{kind}: {}", end.screen);
+        end.assert_terminal_restored();
+        let printed: Vec<&str> = end
+            .screen
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .filter(|l| !l.starts_with("EXIT=") && !l.starts_with("TTY="))
+            .filter(|l| !l.starts_with("Pane is dead"))
+            .collect();
+        let log = state.join("dashboard.log");
+        assert_eq!(printed.len(), 1, "{kind}: one line:\n{}", end.screen);
+        assert!(
+            printed[0].starts_with("vmlife: internal error: panic at ")
+                && printed[0].contains(what)
+                && printed[0].ends_with(&format!("the full report is in {}", log.display())),
+            "{kind}: {}",
+            printed[0]
+        );
+        let report = fs::read_to_string(&log).unwrap();
+        assert!(report.contains(what), "{kind}: {report}");
+        assert!(report.contains("stack backtrace:"), "{kind}: {report}");
+    }
+}
+
+/// Ctrl-Z gives the terminal back to an interactive shell (job stopped, normal screen);
+/// `fg` takes it again in raw mode: one `j` moves the ▶ without Enter.
+#[test]
+fn ctrl_z_and_fg_restore_raw_mode() {
+    let Some(t) = Tmux::new("ctrl_z_and_fg_restore_raw_mode") else {
+        return;
+    };
+    let (w, h) = (WIDTH.to_string(), HEIGHT.to_string());
+    t.tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        SESSION,
+        "-x",
+        &w,
+        "-y",
+        &h,
+        "exec env PS1='$ ' bash --norc --noprofile -i",
+    ]);
+    t.wait_text("$ ");
+    t.type_text(&format!(
+        "{} --demo",
+        sh_quote(env!("CARGO_BIN_EXE_vmlife"))
+    ));
+    t.keys(&["Enter"]);
+    t.wait_dashboard();
+    t.keys(&["j"]);
+    t.wait_until("▶ on broken-policy", |s| {
+        selected(s).as_deref() == Some("broken-policy")
+    });
+
+    t.keys(&["C-z"]);
+    let s = t.wait_until("the job stopped, on the shell's screen", |s| {
+        s.contains("Stopped")
+    });
+    assert_eq!(t.format("#{alternate_on}"), "0", "{s}");
+
+    t.type_text("fg");
+    t.keys(&["Enter"]);
+    t.wait_until("the dashboard back, ▶ on broken-policy", |s| {
+        s.contains("┌ VMs ") && selected(s).as_deref() == Some("broken-policy")
+    });
+    assert_eq!(t.format("#{alternate_on}"), "1");
+    // Raw mode: a single key arrives without Enter, and is not echoed.
+    t.keys(&["j"]);
+    let s = t.wait_until("▶ on build-cache after one j", |s| {
+        selected(s).as_deref() == Some("build-cache")
+    });
+    assert!(
+        !s.lines()
+            .any(|l| l.trim_end().ends_with("fgj") || l.trim() == "j"),
+        "j echoed:\n{s}"
+    );
+
+    t.keys(&["q"]);
+    t.wait_until("the shell prompt again", |s| {
+        !s.contains("┌ VMs ") && s.lines().any(|l| l.starts_with("$ "))
+    });
+    assert_eq!(t.format("#{alternate_on}"), "0");
 }

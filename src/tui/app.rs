@@ -4,7 +4,9 @@
 //! is checked before the terminal enters raw mode. Redraws happen on input, resize, a
 //! snapshot, an action result, or a tick whose clock-driven text changed: there is no
 //! frame timer. The terminal is restored on every exit path: normal quit, error, panic
-//! (ratatui's hook), SIGTERM and SIGHUP (an SSH session that drops).
+//! (the hook in [`super::terminal`], which ends the process), SIGTERM and SIGHUP (an SSH
+//! session that drops). Ctrl-Z (or SIGTSTP) gives the terminal back and stops; `fg`
+//! (SIGCONT) takes it again.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -55,6 +57,8 @@ pub fn run(session: Session, state_dir: StateDir) -> Result<(), CliError> {
     let dir = state_dir.path().to_path_buf();
     let journal = Journal::open(&dir)
         .map_err(|e| CliError::new(format!("state dir {}: {e}", dir.display())))?;
+    let log = super::terminal::init_log(&dir);
+    super::terminal::install_hooks(log);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -124,8 +128,18 @@ async fn run_async(
 
     let mut sigterm = signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut sighup = signal(tokio::signal::unix::SignalKind::hangup())?;
+    // Job control: a SIGTSTP from outside suspends like Ctrl-Z; a SIGCONT (`fg` after
+    // any stop, SIGSTOP included) takes the terminal back.
+    let mut sigtstp = signal(tokio::signal::unix::SignalKind::from_raw(libc::SIGTSTP))?;
+    let mut sigcont = signal(tokio::signal::unix::SignalKind::from_raw(libc::SIGCONT))?;
 
-    let mut terminal = ratatui::init();
+    #[cfg(debug_assertions)]
+    super::terminal::debug_panic_trigger();
+
+    let mut terminal = super::terminal::enter().map_err(|e| {
+        super::terminal::restore();
+        CliError::new(format!("cannot set up the terminal: {e}"))
+    })?;
     let size = terminal.size().unwrap_or_default();
     update(&mut state, Msg::Resize(size.width, size.height));
     let mut last_focus: Option<String> = None;
@@ -155,6 +169,14 @@ async fn run_async(
                 }
                 _ = sigterm.recv() => { state.should_quit = true; break }
                 _ = sighup.recv() => { state.should_quit = true; break }
+                _ = sigtstp.recv() => {
+                    suspend(&mut terminal);
+                    break
+                }
+                _ = sigcont.recv() => {
+                    resume(&mut terminal);
+                    break
+                }
             };
             let tick = matches!(msg, Msg::Tick(_));
             let snapshot = matches!(msg, Msg::Snapshot { .. });
@@ -209,6 +231,7 @@ async fn run_async(
                     Effect::RunRecover { vm_id, .. } => {
                         host.spawn_recover(state.vms.clone(), vm_id, tx.clone())
                     }
+                    Effect::Suspend => suspend(&mut terminal),
                 }
             }
             let focus = state.selected_vm().map(|v| v.uuid.clone());
@@ -225,11 +248,32 @@ async fn run_async(
         }
     }
     host.cancel();
-    ratatui::restore();
+    super::terminal::restore();
     match draw_error {
         Some(e) => Err(CliError::new(format!("cannot draw: {e}"))),
         None => Ok(()),
     }
+}
+
+/// Ctrl-Z: restore the terminal, stop for real (the shell shows the job stopped), and
+/// on `fg` take the terminal back and redraw everything.
+fn suspend(terminal: &mut ratatui::DefaultTerminal) {
+    super::terminal::restore();
+    // SIGTSTP has a handler (above): raise its default action, a stop.
+    if let Err(e) = signal_hook::low_level::emulate_default_handler(libc::SIGTSTP) {
+        tracing::warn!("cannot suspend: {e}");
+    }
+    resume(terminal);
+}
+
+/// After a stop: raw mode, the alternate screen, the cursor hidden, and a full redraw
+/// (the shell drew over the screen meanwhile).
+fn resume(terminal: &mut ratatui::DefaultTerminal) {
+    if let Err(e) = super::terminal::reenter() {
+        tracing::warn!("cannot take the terminal back: {e}");
+    }
+    let _ = terminal.hide_cursor();
+    let _ = terminal.clear();
 }
 
 fn signal(kind: tokio::signal::unix::SignalKind) -> Result<tokio::signal::unix::Signal, CliError> {

@@ -9,9 +9,14 @@ pub mod engine_link;
 pub mod host_link;
 pub mod keymap;
 pub mod state;
+pub mod terminal;
 pub mod theme;
 pub mod update;
 pub mod view;
 
+#[cfg(test)]
+mod quit_tests;
+#[cfg(test)]
+mod selection_tests;
 #[cfg(test)]
 mod tests;

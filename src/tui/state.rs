@@ -121,6 +121,8 @@ pub enum Then {
     Autostart,
     /// Bring one VM back to its recorded state.
     Recover { vm_id: String, vm_name: String },
+    /// Quit though actions of this dashboard still run.
+    Quit,
 }
 
 /// The progress pane: an ordered start while it runs, and for a minute after.
@@ -219,8 +221,12 @@ pub struct State {
     pub vms: Vec<VmView>,
     /// Indices into `vms` after filter and sort: the table's rows.
     pub rows: Vec<usize>,
-    /// Index into `rows`.
-    pub selected: usize,
+    /// Index into `rows` of the selected row: derived from `selected_id` by every
+    /// refresh (read it with [`State::selected_row`]).
+    selected: usize,
+    /// The selected VM's UUID: the selection follows the VM, never a row index. `None`
+    /// only while no row is shown.
+    selected_id: Option<String>,
     pub filter: String,
     pub filter_editing: bool,
     pub sort: SortKey,
@@ -271,6 +277,7 @@ impl State {
             vms: Vec::new(),
             rows: Vec::new(),
             selected: 0,
+            selected_id: None,
             filter: String::new(),
             filter_editing: false,
             sort: SortKey::Name,
@@ -300,15 +307,103 @@ impl State {
         self.rows.get(self.selected).and_then(|&i| self.vms.get(i))
     }
 
+    /// The selected row's index into `rows` (0 when no row is shown).
+    pub fn selected_row(&self) -> usize {
+        self.selected
+    }
+
+    /// The selected VM's UUID.
+    pub fn selected_id(&self) -> Option<&str> {
+        self.selected_id.as_deref()
+    }
+
+    /// Select row `i` (clamped to the rows shown) and the VM on it.
+    pub fn select_row(&mut self, i: usize) {
+        self.selected = i.min(self.rows.len().saturating_sub(1));
+        self.selected_id = self.selected_vm().map(|v| v.uuid.clone());
+    }
+
     /// The TTL status of a VM at the state's `now`.
     pub fn ttl(&self, vm: &VmView) -> Option<TtlStatus> {
         vm.ttl(self.now.timestamp())
     }
 
-    /// Recompute `rows` from `vms`, filter and sort, keeping the selection on the same
-    /// VM (by UUID) when it is still shown.
+    /// Recompute `rows` after the filter or the sort changed, keeping the selected VM.
+    /// Should the filter hide it, the first row is selected.
     pub fn refresh_rows(&mut self) {
-        let keep = self.selected_vm().map(|v| v.uuid.clone());
+        let rows = self.sorted_rows();
+        let keep = self.position_of_selected(&rows);
+        self.rows = rows;
+        self.select_row(keep.unwrap_or(0));
+    }
+
+    /// Take a new snapshot of the VMs. The selection stays on the same VM (by UUID),
+    /// wherever its row moved. Should the selected VM vanish (undefined, or no longer
+    /// matching the filter), its neighbour in the old order is selected and a flash
+    /// names both.
+    pub fn set_vms(&mut self, vms: Vec<VmView>) {
+        let old_vms = std::mem::replace(&mut self.vms, vms);
+        let old_rows = std::mem::take(&mut self.rows);
+        self.rows = self.sorted_rows();
+        if let Some(i) = self.position_of_selected(&self.rows) {
+            self.select_row(i);
+            return;
+        }
+        let lost = self
+            .selected_id
+            .clone()
+            .and_then(|u| old_vms.iter().find(|v| v.uuid == u).cloned());
+        let next = lost
+            .as_ref()
+            .and_then(|_| self.neighbour(&old_vms, &old_rows));
+        self.select_row(next.unwrap_or(0));
+        let Some(lost) = lost else {
+            // Nothing was selected (an empty table): the first row, if any.
+            return;
+        };
+        self.detail_scroll = 0;
+        let why = if self.vms.iter().any(|v| v.uuid == lost.uuid) {
+            "no longer matches the filter"
+        } else {
+            "is gone"
+        };
+        let old_name = &lost.snapshot.vm_name;
+        let text = match self.selected_vm() {
+            Some(v) => format!("{old_name} {why}; selected {}", v.snapshot.vm_name),
+            None => format!("{old_name} {why}; no VM selected"),
+        };
+        self.flash(text);
+    }
+
+    /// The row of the selected VM in `rows`, if it is shown there.
+    fn position_of_selected(&self, rows: &[usize]) -> Option<usize> {
+        let id = self.selected_id.as_deref()?;
+        rows.iter().position(|&i| self.vms[i].uuid == id)
+    }
+
+    /// The row (in the current `rows`) of the selected VM's nearest neighbour in the
+    /// old order that is still shown: the rows below it first, then those above.
+    fn neighbour(&self, old_vms: &[VmView], old_rows: &[usize]) -> Option<usize> {
+        let id = self.selected_id.as_deref()?;
+        let old_ids: Vec<&str> = old_rows
+            .iter()
+            .filter_map(|&i| old_vms.get(i).map(|v| v.uuid.as_str()))
+            .collect();
+        let at = old_ids.iter().position(|u| *u == id)?;
+        let shown: HashMap<&str, usize> = self
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(row, &i)| (self.vms[i].uuid.as_str(), row))
+            .collect();
+        old_ids[at + 1..]
+            .iter()
+            .chain(old_ids[..at].iter().rev())
+            .find_map(|u| shown.get(u).copied())
+    }
+
+    /// `vms` filtered and sorted: the table's rows.
+    fn sorted_rows(&self) -> Vec<usize> {
         let now = self.now.timestamp();
         let terms: Vec<String> = self
             .filter
@@ -327,10 +422,7 @@ impl State {
         if self.sort_reverse {
             rows.reverse();
         }
-        self.rows = rows;
-        self.selected = keep
-            .and_then(|u| self.rows.iter().position(|&i| self.vms[i].uuid == u))
-            .unwrap_or_else(|| self.selected.min(self.rows.len().saturating_sub(1)));
+        rows
     }
 
     /// Show a short message in the hints bar for [`FLASH_SECONDS`].
@@ -344,6 +436,21 @@ impl State {
             None => true,
             Some(at) => (self.now - at).num_seconds() < PROGRESS_LINGER_SECONDS,
         })
+    }
+
+    /// Actions this dashboard started that have not ended: pending activity lines, and
+    /// an ordered start still in progress.
+    pub fn running_actions(&self) -> usize {
+        let pending = self
+            .activity
+            .iter()
+            .filter(|a| a.status == ActivityStatus::Pending)
+            .count();
+        let autostart = self
+            .progress
+            .as_ref()
+            .is_some_and(|p| p.finished_at.is_none());
+        pending + usize::from(autostart)
     }
 
     /// Add an activity line, newest first.

@@ -22,11 +22,11 @@ use crate::model::{PersistenceMode, RestartPolicy, VmState, VmStateSnapshot};
 use crate::poll::VmView;
 
 /// The frozen "now" of every screen test.
-fn now() -> DateTime<Utc> {
+pub(super) fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
 }
 
-fn vm(
+pub(super) fn vm(
     n: u32,
     name: &str,
     state: VmState,
@@ -68,11 +68,14 @@ fn vm(
     }
 }
 
-fn permanent() -> Result<LifecycleMeta, metadata::MetaError> {
+pub(super) fn permanent() -> Result<LifecycleMeta, metadata::MetaError> {
     Ok(LifecycleMeta::default())
 }
 
-fn temporary(created_ago: i64, ttl_hours: f64) -> Result<LifecycleMeta, metadata::MetaError> {
+pub(super) fn temporary(
+    created_ago: i64,
+    ttl_hours: f64,
+) -> Result<LifecycleMeta, metadata::MetaError> {
     let mut m = LifecycleMeta::default();
     m.persistence.mode = PersistenceMode::Temporary;
     m.persistence.ttl_hours = ttl_hours;
@@ -80,7 +83,7 @@ fn temporary(created_ago: i64, ttl_hours: f64) -> Result<LifecycleMeta, metadata
     Ok(m)
 }
 
-fn fleet() -> Vec<VmView> {
+pub(super) fn fleet() -> Vec<VmView> {
     let mut app = LifecycleMeta::default();
     app.state.restart_count = 2;
     app.persistence.restart_policy = RestartPolicy::OnFailure;
@@ -120,7 +123,7 @@ fn fleet() -> Vec<VmView> {
     ]
 }
 
-fn state_with(vms: Vec<VmView>, readonly: bool) -> State {
+pub(super) fn state_with(vms: Vec<VmView>, readonly: bool) -> State {
     let keymap = Keymap::build(&Default::default(), readonly).unwrap();
     let mut s = State::new("qemu:///system", keymap, now());
     s.readonly = readonly;
@@ -163,7 +166,7 @@ fn cleanup_view(vms: &[VmView], policy: &crate::model::VmCleanupPolicy) -> Clean
     }
 }
 
-fn state() -> State {
+pub(super) fn state() -> State {
     state_with(fleet(), false)
 }
 
@@ -174,15 +177,15 @@ fn screen(s: &mut State, w: u16, h: u16) -> String {
     t.backend().to_string()
 }
 
-fn key(code: KeyCode) -> Msg {
+pub(super) fn key(code: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
 }
 
-fn ch(c: char) -> Msg {
+pub(super) fn ch(c: char) -> Msg {
     key(KeyCode::Char(c))
 }
 
-fn press(s: &mut State, keys: &str) -> Vec<Effect> {
+pub(super) fn press(s: &mut State, keys: &str) -> Vec<Effect> {
     keys.chars().flat_map(|c| update(s, ch(c))).collect()
 }
 
@@ -301,28 +304,28 @@ fn navigation_keys() {
         "sorted by name"
     );
     press(&mut s, "j");
-    assert_eq!(s.selected, 1);
+    assert_eq!(s.selected_row(), 1);
     update(&mut s, key(KeyCode::Down));
-    assert_eq!(s.selected, 2);
+    assert_eq!(s.selected_row(), 2);
     press(&mut s, "k");
     update(&mut s, key(KeyCode::Up));
-    assert_eq!(s.selected, 0);
+    assert_eq!(s.selected_row(), 0);
     press(&mut s, "k");
-    assert_eq!(s.selected, 0, "clamped at the top");
+    assert_eq!(s.selected_row(), 0, "clamped at the top");
     press(&mut s, "G");
-    assert_eq!(s.selected, 6);
+    assert_eq!(s.selected_row(), 6);
     press(&mut s, "j");
-    assert_eq!(s.selected, 6, "clamped at the bottom");
+    assert_eq!(s.selected_row(), 6, "clamped at the bottom");
     press(&mut s, "g");
-    assert_eq!(s.selected, 0);
+    assert_eq!(s.selected_row(), 0);
     update(&mut s, key(KeyCode::End));
-    assert_eq!(s.selected, 6);
+    assert_eq!(s.selected_row(), 6);
     update(&mut s, key(KeyCode::Home));
-    assert_eq!(s.selected, 0);
+    assert_eq!(s.selected_row(), 0);
     update(&mut s, key(KeyCode::PageDown));
-    assert_eq!(s.selected, 6, "a page at 80x24 covers the fleet");
+    assert_eq!(s.selected_row(), 6, "a page at 80x24 covers the fleet");
     update(&mut s, key(KeyCode::PageUp));
-    assert_eq!(s.selected, 0);
+    assert_eq!(s.selected_row(), 0);
 }
 
 #[test]
@@ -422,13 +425,13 @@ fn focus_detail_help_quit_keys() {
     assert!(s.should_quit, "ctrl-c quits even while typing a filter");
 }
 
-fn select(s: &mut State, name: &str) {
+pub(super) fn select(s: &mut State, name: &str) {
     let i = s
         .rows
         .iter()
         .position(|&i| s.vms[i].snapshot.vm_name == name)
         .unwrap();
-    s.selected = i;
+    s.select_row(i);
 }
 
 fn executed(effects: &[Effect]) -> Option<Op> {

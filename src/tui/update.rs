@@ -95,6 +95,9 @@ pub enum Effect {
     PrepareRecover { vm_id: String, vm_name: String },
     /// Recover a VM (confirmed); the result comes as `Msg::ActionFinished`.
     RunRecover { vm_id: String, vm_name: String },
+    /// Ctrl-Z: give the terminal back to the shell and stop (job control); on `fg`,
+    /// take it again and redraw.
+    Suspend,
 }
 
 /// Apply one message.
@@ -291,10 +294,9 @@ fn on_snapshot(s: &mut State, vms: Vec<VmView>, at: DateTime<Utc>) {
     s.snapshot_unchanged = s.link == Link::Live
         && s.vms.len() == vms.len()
         && s.vms.iter().zip(&vms).all(|(a, b)| a.same_content(b));
-    s.vms = vms;
+    s.set_vms(vms);
     s.link = Link::Live;
     s.snapshot_at = Some(at);
-    s.refresh_rows();
 }
 
 fn on_finished(s: &mut State, vm_id: &str, action: &str, status: ActivityStatus, text: String) {
@@ -342,6 +344,9 @@ fn on_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
         s.should_quit = true;
         return Vec::new();
     }
+    if key.ctrl && key.code == KeyCode::Char('z') {
+        return vec![Effect::Suspend];
+    }
     match s.popup.take() {
         Some(Popup::Help) => {
             // Any of these closes help; other keys keep it open.
@@ -364,6 +369,10 @@ fn on_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
                     Then::Recover { vm_id, vm_name } => {
                         pending(s, &vm_id, &vm_name, "recover", format!("recover {vm_name}"));
                         vec![Effect::RunRecover { vm_id, vm_name }]
+                    }
+                    Then::Quit => {
+                        s.should_quit = true;
+                        Vec::new()
                     }
                 },
                 KeyCode::Esc | KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Char('q') => {
@@ -397,7 +406,6 @@ fn on_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
                     .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
             {
                 s.filter.push(c);
-                s.selected = 0;
                 s.refresh_rows();
             }
             _ => {}
@@ -461,7 +469,7 @@ pub fn apply(s: &mut State, a: Action) -> Vec<Effect> {
             }
         }
         Action::Help => s.popup = Some(Popup::Help),
-        Action::Quit => s.should_quit = true,
+        Action::Quit => quit(s),
         Action::CleanupRound => {
             return vec![Effect::PrepareCleanup {
                 title: "Run a cleanup round now?".into(),
@@ -479,6 +487,25 @@ pub fn apply(s: &mut State, a: Action) -> Vec<Effect> {
     Vec::new()
 }
 
+/// `q`: quit at once, or ask first while actions of this dashboard still run (they
+/// would be cut off).
+fn quit(s: &mut State) {
+    let n = s.running_actions();
+    if n == 0 {
+        s.should_quit = true;
+        return;
+    }
+    s.popup = Some(Popup::Confirm(Confirm {
+        title: format!("{n} action(s) still running: quit anyway?"),
+        lines: vec![
+            format!("{n} action(s) of this dashboard have not finished."),
+            "Quitting now may cut them off before they finish.".into(),
+            "y quits, n or Esc keeps the dashboard open.".into(),
+        ],
+        then: Then::Quit,
+    }));
+}
+
 /// True when the layout shows the detail pane beside the table without asking.
 fn wide(s: &State) -> bool {
     super::view::layout::detail_beside(s.size)
@@ -492,7 +519,10 @@ fn scroll(s: &mut State, by: i64) {
     match s.focus {
         Pane::Table => {
             let last = s.rows.len().saturating_sub(1) as i64;
-            s.selected = (s.selected as i64).saturating_add(by).clamp(0, last.max(0)) as usize;
+            let row = (s.selected_row() as i64)
+                .saturating_add(by)
+                .clamp(0, last.max(0));
+            s.select_row(row as usize);
             s.detail_scroll = 0;
         }
         Pane::Detail => {

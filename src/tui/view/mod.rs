@@ -86,7 +86,7 @@ pub fn clock_signature(s: &State) -> String {
         sig.push_str(text);
     }
     let rows = layout::table_viewport(s.size, s.show_detail) as usize;
-    let start = table::offset(s.selected, rows);
+    let start = table::offset(s.selected_row(), rows);
     for &i in s.rows.iter().skip(start).take(rows) {
         if let Some(v) = s.vms.get(i) {
             sig.push('|');

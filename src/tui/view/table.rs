@@ -174,7 +174,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let t = s.theme;
     let shown = fitting(area.width);
     let viewport = area.height.saturating_sub(3) as usize;
-    let start = offset(s.selected, viewport);
+    let start = offset(s.selected_row(), viewport);
     // Build only the rows on screen: a 10,000-VM host costs the same to draw as a small one.
     let rows: Vec<Row> = s
         .rows
@@ -238,7 +238,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         .highlight_symbol("▶ ");
     let mut state = TableState::default();
     if !s.rows.is_empty() {
-        state = state.with_selected(Some(s.selected - start));
+        state = state.with_selected(Some(s.selected_row() - start));
     }
     f.render_stateful_widget(table, area, &mut state);
     if s.rows.is_empty() {

@@ -1,0 +1,157 @@
+//! The terminal's modes, the dashboard's log, and what a panic does.
+//!
+//! A panic on any thread (the UI task, a tokio worker, a blocking thread) ends the whole
+//! process: the hook restores the terminal first, writes color-eyre's report (with a
+//! backtrace) to the dashboard's log, prints one line on stderr and exits with 101. No
+//! task is left running behind a half-restored screen.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
+use ratatui::backend::CrosstermBackend;
+
+/// The dashboard's log, in the state dir.
+pub const LOG_FILE: &str = "dashboard.log";
+
+/// Exit code after a panic (Rust's own for a panicking main).
+pub const PANIC_EXIT: i32 = 101;
+
+/// Raw mode, the alternate screen, and a terminal drawing to stdout.
+pub fn enter() -> std::io::Result<ratatui::DefaultTerminal> {
+    enable_raw_mode()?;
+    crossterm::execute!(std::io::stdout(), EnterAlternateScreen)?;
+    ratatui::Terminal::new(CrosstermBackend::new(std::io::stdout()))
+}
+
+/// Raw mode and the alternate screen again (after a stop and `fg`).
+pub fn reenter() -> std::io::Result<()> {
+    enable_raw_mode()?;
+    crossterm::execute!(std::io::stdout(), EnterAlternateScreen)
+}
+
+/// Back to the shell's terminal: cooked mode, the normal screen, a visible cursor.
+/// Best effort: there is nothing better to do when the terminal is gone.
+pub fn restore() {
+    let _ = disable_raw_mode();
+    let _ = crossterm::execute!(
+        std::io::stdout(),
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+}
+
+/// Log the dashboard's `tracing` lines (INFO and above: the engine it runs, its
+/// actions) to `dir/dashboard.log`. The path, or `None` when the file cannot be opened
+/// (a read-only state dir): then nothing is logged.
+pub fn init_log(dir: &Path) -> Option<PathBuf> {
+    let path = dir.join(LOG_FILE);
+    let file = open_log(&path)?;
+    let _ = tracing_subscriber::fmt()
+        .with_writer(Arc::new(file))
+        .with_max_level(tracing::Level::INFO)
+        .with_target(false)
+        .try_init();
+    Some(path)
+}
+
+fn open_log(path: &Path) -> Option<File> {
+    OpenOptions::new().create(true).append(true).open(path).ok()
+}
+
+/// Install color-eyre's hooks, wrapped: on a panic the terminal is restored before
+/// anything is written, the full report goes to `log` (stderr when there is none), one
+/// line to stderr, and the process exits with [`PANIC_EXIT`].
+pub fn install_hooks(log: Option<PathBuf>) {
+    let (panic_hook, eyre_hook) = color_eyre::config::HookBuilder::default()
+        .theme(color_eyre::config::Theme::new())
+        .display_env_section(false)
+        .into_hooks();
+    let _ = eyre_hook.install();
+    std::panic::set_hook(Box::new(move |info| {
+        // Hold stdout: no frame is drawn over the restored screen by another thread.
+        let _out = std::io::stdout().lock();
+        restore();
+        let report = panic_hook.panic_report(info).to_string();
+        let what = one_line(&panic_message(info));
+        let written = log.as_deref().and_then(|p| {
+            let mut f = open_log(p)?;
+            let at = chrono::Utc::now().to_rfc3339();
+            let bt = std::backtrace::Backtrace::force_capture();
+            writeln!(f, "{at} PANIC: {report}\n\nstack backtrace:\n{bt}").ok()?;
+            Some(p)
+        });
+        match written {
+            Some(p) => eprintln!(
+                "vmlife: internal error: {what}; the full report is in {}",
+                p.display()
+            ),
+            None => eprintln!("vmlife: internal error: {what}\n{report}"),
+        }
+        std::process::exit(PANIC_EXIT);
+    }));
+}
+
+/// The panic's message and where it happened.
+fn panic_message(info: &std::panic::PanicHookInfo<'_>) -> String {
+    let p = info.payload();
+    let msg = p
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| p.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)");
+    match info.location() {
+        Some(l) => format!("panic at {}:{}: {msg}", l.file(), l.line()),
+        None => format!("panic: {msg}"),
+    }
+}
+
+/// One line, control characters escaped.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+/// A debug-build-only way for the end-to-end tests to panic on a tokio worker
+/// (`VMLIFE_DEBUG_PANIC=worker`) or a blocking thread (`=blocking`) a second after
+/// start. Not compiled into release builds.
+#[cfg(debug_assertions)]
+pub fn debug_panic_trigger() {
+    let delay = std::time::Duration::from_secs(1);
+    match std::env::var("VMLIFE_DEBUG_PANIC").as_deref() {
+        Ok("worker") => {
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                panic!("debug panic on a tokio worker (VMLIFE_DEBUG_PANIC)");
+            });
+        }
+        Ok("blocking") => {
+            tokio::task::spawn_blocking(move || {
+                std::thread::sleep(delay);
+                panic!("debug panic on a blocking thread (VMLIFE_DEBUG_PANIC)");
+            });
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_escapes_control_characters() {
+        assert_eq!(one_line("a\nb\x1b[31m"), "a\\nb\\u{1b}[31m");
+    }
+}
