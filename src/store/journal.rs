@@ -102,6 +102,13 @@ enum Backend {
     /// Fails every append, so tests can see what callers do with a journal error.
     #[cfg(test)]
     Broken,
+    /// Keeps the first `left` appends in memory, then fails every append (a disk that
+    /// fills up in the middle of a procedure).
+    #[cfg(test)]
+    FailAfter {
+        left: Mutex<usize>,
+        buf: Mutex<Vec<u8>>,
+    },
 }
 
 impl Journal {
@@ -154,6 +161,17 @@ impl Journal {
         }
     }
 
+    /// A journal that takes `n` appends, then fails every one.
+    #[cfg(test)]
+    pub(crate) fn failing_after(n: usize) -> Journal {
+        Journal {
+            backend: Backend::FailAfter {
+                left: Mutex::new(n),
+                buf: Mutex::new(Vec::new()),
+            },
+        }
+    }
+
     /// The journal file, or `None` for an in-memory journal.
     pub fn path(&self) -> Option<&Path> {
         match &self.backend {
@@ -188,6 +206,16 @@ impl Journal {
             }
             #[cfg(test)]
             Backend::Broken => Err(io::Error::other("journal is broken (test)")),
+            #[cfg(test)]
+            Backend::FailAfter { left, buf } => {
+                let mut left = lock(left);
+                if *left == 0 {
+                    return Err(io::Error::other("no space left on device (test)"));
+                }
+                *left -= 1;
+                lock(buf).extend_from_slice(&line);
+                Ok(())
+            }
         }
     }
 
@@ -217,6 +245,8 @@ impl Journal {
             Backend::Memory(buf) => parse_lines(&lock(buf)[..]),
             #[cfg(test)]
             Backend::Broken => Err(io::Error::other("journal is broken (test)")),
+            #[cfg(test)]
+            Backend::FailAfter { buf, .. } => parse_lines(&lock(buf)[..]),
         }
     }
 }
