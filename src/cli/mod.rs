@@ -179,9 +179,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     // Refuse a mutating command on a read-only connection before connecting.
     if cli.readonly {
         match command {
-            Some(Command::Set(_)) => {
+            Some(Command::Set(a)) if !a.dry_run => {
                 return Err(CliError::new(
-                    "set changes metadata and --readonly was given",
+                    "set changes metadata and --readonly was given (try --dry-run)",
                 ))
             }
             Some(Command::Cleanup(a)) if !a.dry_run => {
@@ -221,7 +221,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             let dir = StateDir::resolve(&cli)?;
             show::run(&session, dir.path(), now, domain, *json, &mut out)
         }
-        Command::Set(args) => set::run(&session, now, args, &mut out),
+        Command::Set(args) => {
+            let dir = StateDir::resolve(&cli)?;
+            set::run(&session, dir.path(), now, args, &mut out)
+        }
         Command::Plan(args) => {
             let dir = StateDir::resolve(&cli)?;
             plan::run(&session, dir.path(), now, args, &mut out)

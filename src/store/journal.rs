@@ -238,6 +238,21 @@ impl Journal {
         }
     }
 
+    /// Reads the journal of `state_dir`; a state directory that does not exist yet, like
+    /// one without a journal, reads as empty (nothing has happened there).
+    pub fn read_state_dir(state_dir: &Path) -> io::Result<JournalRead> {
+        if !state_dir.exists() {
+            return Ok(JournalRead::default());
+        }
+        Journal::read(&state_dir.join(JOURNAL_FILE)).or_else(|e| {
+            if e.kind() == io::ErrorKind::NotFound {
+                Ok(JournalRead::default())
+            } else {
+                Err(e)
+            }
+        })
+    }
+
     /// Reads back this journal, file or in-memory, like [`Journal::read`].
     pub fn read_all(&self) -> io::Result<JournalRead> {
         match &self.backend {
