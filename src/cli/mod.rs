@@ -18,12 +18,13 @@ mod show;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
 use crate::config::{self, Config};
 use crate::demo::DemoNode;
-use crate::hypervisor::libvirt::LibvirtHypervisor;
+use crate::hypervisor::libvirt::{LibvirtHypervisor, DEFAULT_CONNECT_TIMEOUT};
 use crate::hypervisor::{HvError, Hypervisor};
 
 pub use autostart::AutostartArgs;
@@ -44,6 +45,11 @@ pub struct Cli {
     /// connection.uri, or qemu:///system]
     #[arg(short = 'c', long = "connect", value_name = "URI", global = true)]
     pub connect: Option<String>,
+
+    /// Give up connecting when the URI has not answered within SECONDS [default: the
+    /// config's connection.connect_timeout_seconds, or 15]
+    #[arg(long, value_name = "SECONDS", global = true, value_parser = clap::value_parser!(u64).range(1..))]
+    pub connect_timeout: Option<u64>,
 
     /// Open a read-only connection; commands that change anything are refused.
     #[arg(long, global = true)]
@@ -159,7 +165,11 @@ impl Session {
                 None,
             )
         };
-        let hv = LibvirtHypervisor::open(&uri, cli.readonly)?;
+        let timeout = cli
+            .connect_timeout
+            .or(config.connection.connect_timeout_seconds)
+            .map_or(DEFAULT_CONNECT_TIMEOUT, Duration::from_secs);
+        let hv = LibvirtHypervisor::open_with_timeout(&uri, cli.readonly, timeout)?;
         // The test driver read the node file when the connection opened: remove it now,
         // so not even a killed demo leaves it behind.
         drop(demo_node);
