@@ -16,6 +16,9 @@ mod recover;
 mod set;
 mod show;
 
+#[cfg(test)]
+mod escape_tests;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;

@@ -9,6 +9,7 @@ use clap::Args;
 
 use super::{ls, RunError, Session};
 use crate::engine::{plan_entries, EngineCore, EngineSettings, EngineStore, Pressure};
+use crate::format::escape;
 use crate::hypervisor::{shutoff_reason, RunState};
 use crate::lifecycle::cleanup::{RoundPlan, RoundRequest, VmCleanupState};
 use crate::lifecycle::ttl::format_duration;
@@ -144,9 +145,9 @@ fn write_text(
             writeln!(
                 out,
                 "  {}  {}  {}: {}",
-                c.vm_name,
-                c.vm_id,
-                c.reason,
+                escape(&c.vm_name),
+                escape(&c.vm_id),
+                escape(&c.reason),
                 c.op.describe()
             )?;
         }
@@ -156,7 +157,7 @@ fn write_text(
         let width = plan
             .lines
             .iter()
-            .map(|l| l.vm_name.chars().count())
+            .map(|l| escape(&l.vm_name).chars().count())
             .max()
             .unwrap_or(0);
         for l in &plan.lines {
@@ -167,8 +168,8 @@ fn write_text(
             writeln!(
                 out,
                 "  {:<width$}  expires {expires}  {}",
-                l.vm_name,
-                state_text(&l.state, l.expires_at, at.timestamp())
+                escape(&l.vm_name),
+                escape(&state_text(&l.state, l.expires_at, at.timestamp()))
             )?;
         }
     }
@@ -189,7 +190,7 @@ fn write_text(
             "\nstopped after a crash (the engine restarts only stops it sees happen):"
         )?;
         for v in crashed {
-            writeln!(out, "  {}", v.snapshot.vm_name)?;
+            writeln!(out, "  {}", escape(&v.snapshot.vm_name))?;
         }
     }
     Ok(())
