@@ -121,6 +121,26 @@ mod tests {
     }
 
     #[test]
+    fn control_characters_reach_the_command_escaped() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let script = format!(
+            "printf '%s|%s' \"$VMLIFE_VM_NAME\" \"$VMLIFE_ERROR\" > {}",
+            out.display()
+        );
+        let a = Alert {
+            vm_name: "evil\n\x1b[2Jx\x07".into(),
+            error: "evil\n\x1b[2Jx\x07 failed".into(),
+            ..alert()
+        };
+        run_alert_command(&sh(&script), Duration::from_secs(5), &a, "u").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(out).unwrap(),
+            "evil\\n\\x1b[2Jx\\x07|evil\\n\\x1b[2Jx\\x07 failed"
+        );
+    }
+
+    #[test]
     fn failures_are_one_line() {
         let e = run_alert_command(
             &sh("echo first >&2; echo 'no route' >&2; exit 3"),
