@@ -75,8 +75,8 @@ pub fn run(
         })?),
         None => None,
     };
-    let read =
-        Journal::read_state_dir(state_dir).map_err(|e| CliError::new(format!("journal: {e}")))?;
+    let read = Journal::read_state_dir_since(state_dir, since)
+        .map_err(|e| CliError::new(format!("journal: {e}")))?;
     if read.skipped > 0 {
         eprintln!(
             "vmlife: warning: {} unreadable journal line(s) skipped",

@@ -10,7 +10,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -91,11 +91,16 @@ pub struct Journal {
 #[derive(Debug)]
 enum Backend {
     File {
+        dir: PathBuf,
         path: PathBuf,
-        file: File,
-        /// Serializes this process's appends, so the repair after a short write (see
-        /// [`Journal::append`]) cannot land in the middle of another thread's line.
-        write_lock: Mutex<()>,
+        /// The open journal; the lock serializes this process's appends, so the repair
+        /// after a short write (see [`Journal::append`]) cannot land in the middle of
+        /// another thread's line, and a rotation swaps the file under it.
+        file: Mutex<File>,
+        /// Rotate before a line would take the file past this size.
+        max_bytes: u64,
+        /// Rotated files older than this are removed at rotation (`retention_days`).
+        retention: Option<chrono::Duration>,
     },
     /// The bytes of a journal file, in memory.
     Memory(Mutex<Vec<u8>>),
@@ -121,28 +126,32 @@ impl Journal {
     pub fn open(state_dir: &Path) -> io::Result<Journal> {
         super::ensure_dir(state_dir).map_err(|e| with_path(e, state_dir))?;
         let path = state_dir.join(JOURNAL_FILE);
-        let existed = path.exists();
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .mode(FILE_MODE)
-            .open(&path)
-            .map_err(|e| with_path(e, &path))?;
-        if !existed {
-            // Make the new file's directory entry durable too, not only its lines.
-            File::open(state_dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| with_path(e, state_dir))?;
-        }
+        let file = open_file(state_dir, &path)?;
         close_torn_line(&file).map_err(|e| with_path(e, &path))?;
         Ok(Journal {
             backend: Backend::File {
+                dir: state_dir.to_path_buf(),
                 path,
-                file,
-                write_lock: Mutex::new(()),
+                file: Mutex::new(file),
+                max_bytes: super::rotate::DEFAULT_MAX_BYTES,
+                retention: None,
             },
         })
+    }
+
+    /// This journal, rotated when a line would take it past `max_bytes`, removing
+    /// rotated files older than `retention_days` (the cleanup policy's) when it does.
+    pub fn with_rotation(mut self, max_bytes: u64, retention_days: Option<u32>) -> Journal {
+        if let Backend::File {
+            max_bytes: m,
+            retention,
+            ..
+        } = &mut self.backend
+        {
+            *m = max_bytes.max(1);
+            *retention = retention_days.map(|d| chrono::Duration::days(i64::from(d)));
+        }
+        self
     }
 
     /// A journal kept in memory and lost on exit: for tests and the demo, which must
@@ -188,17 +197,29 @@ impl Journal {
         line.push(b'\n');
         match &self.backend {
             Backend::File {
+                dir,
                 path,
                 file,
-                write_lock,
+                max_bytes,
+                retention,
             } => {
-                {
-                    let _guard = lock(write_lock);
-                    write_line(file, &line).map_err(|e| with_path(e, path))?;
-                }
+                let written = {
+                    let mut guard = lock(file);
+                    self.prepare(
+                        dir,
+                        path,
+                        &mut guard,
+                        line.len() as u64,
+                        *max_bytes,
+                        *retention,
+                    )
+                    .map_err(|e| with_path(e, path))?;
+                    write_line(&guard, &line).map_err(|e| with_path(e, path))?;
+                    guard.try_clone().map_err(|e| with_path(e, path))?
+                };
                 // Outside the lock: concurrent fsyncs of one file are fine, and a slow
                 // disk then delays only the fsync, not every other thread's write.
-                file.sync_data().map_err(|e| with_path(e, path))
+                written.sync_data().map_err(|e| with_path(e, path))
             }
             Backend::Memory(buf) => {
                 lock(buf).extend_from_slice(&line);
@@ -217,6 +238,38 @@ impl Journal {
                 Ok(())
             }
         }
+    }
+
+    /// Before an append of `len` bytes: follow a rotation done by another process
+    /// (the path names another file now), and rotate when the line would pass
+    /// `max_bytes`.
+    fn prepare(
+        &self,
+        dir: &Path,
+        path: &Path,
+        file: &mut File,
+        len: u64,
+        max_bytes: u64,
+        retention: Option<chrono::Duration>,
+    ) -> io::Result<()> {
+        let held = file.metadata()?;
+        let current = match std::fs::metadata(path) {
+            Ok(m) => Some(m),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        let same = current
+            .as_ref()
+            .is_some_and(|m| m.dev() == held.dev() && m.ino() == held.ino());
+        if !same {
+            *file = open_file(dir, path)?;
+        }
+        let size = file.metadata()?.len();
+        if size > 0 && size + len > max_bytes {
+            super::rotate::rotate(dir, path, file, Utc::now(), retention)?;
+            *file = open_file(dir, path)?;
+        }
+        Ok(())
     }
 
     /// Reads a journal file, or `journal.jsonl` inside `path` when it is a directory.
@@ -240,23 +293,26 @@ impl Journal {
 
     /// Reads the journal of `state_dir`; a state directory that does not exist yet, like
     /// one without a journal, reads as empty (nothing has happened there).
+    ///
+    /// Rotated files come first (oldest first), then the current one.
     pub fn read_state_dir(state_dir: &Path) -> io::Result<JournalRead> {
-        if !state_dir.exists() {
-            return Ok(JournalRead::default());
-        }
-        Journal::read(&state_dir.join(JOURNAL_FILE)).or_else(|e| {
-            if e.kind() == io::ErrorKind::NotFound {
-                Ok(JournalRead::default())
-            } else {
-                Err(e)
-            }
-        })
+        super::rotate::read_since(state_dir, None)
+    }
+
+    /// The entries of `state_dir`'s journal at or after `since`: opens only the rotated
+    /// files whose time range matters and seeks in the current file, so a short range
+    /// of a large journal is read fast and in little memory.
+    pub fn read_state_dir_since(
+        state_dir: &Path,
+        since: Option<DateTime<Utc>>,
+    ) -> io::Result<JournalRead> {
+        super::rotate::read_since(state_dir, since)
     }
 
     /// Reads back this journal, file or in-memory, like [`Journal::read`].
     pub fn read_all(&self) -> io::Result<JournalRead> {
         match &self.backend {
-            Backend::File { path, .. } => Journal::read(path),
+            Backend::File { dir, .. } => Journal::read_state_dir(dir),
             Backend::Memory(buf) => parse_lines(&lock(buf)[..]),
             #[cfg(test)]
             Backend::Broken => Err(io::Error::other("journal is broken (test)")),
@@ -306,8 +362,35 @@ fn close_torn_line(file: &File) -> io::Result<()> {
     Ok(())
 }
 
+/// Opens (creating when missing) the journal file for appending.
+fn open_file(dir: &Path, path: &Path) -> io::Result<File> {
+    let existed = path.exists();
+    let file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .mode(FILE_MODE)
+        .open(path)
+        .map_err(|e| with_path(e, path))?;
+    if !existed {
+        // Make the new file's directory entry durable too, not only its lines.
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| with_path(e, dir))?;
+    }
+    Ok(file)
+}
+
 /// Parses JSON lines, skipping and counting the ones that are not entries.
-fn parse_lines(mut reader: impl BufRead) -> io::Result<JournalRead> {
+fn parse_lines(reader: impl BufRead) -> io::Result<JournalRead> {
+    parse_lines_since(reader, None)
+}
+
+/// Like [`parse_lines`], keeping only entries at or after `since`.
+pub(super) fn parse_lines_since(
+    mut reader: impl BufRead,
+    since: Option<DateTime<Utc>>,
+) -> io::Result<JournalRead> {
     let mut out = JournalRead::default();
     // Bytes rather than `lines()`: a line torn inside a multi-byte character is not
     // UTF-8, and must count as skipped rather than abort the read.
@@ -321,6 +404,7 @@ fn parse_lines(mut reader: impl BufRead) -> io::Result<JournalRead> {
             continue;
         }
         match serde_json::from_slice::<JournalEntry>(&line) {
+            Ok(entry) if since.is_some_and(|s| entry.time < s) => {}
             Ok(entry) => out.entries.push(entry),
             Err(_) => out.skipped += 1,
         }
