@@ -65,3 +65,19 @@ fn a_newline_in_a_name_cannot_forge_a_line() {
         serde_json::from_str(&stdout_of(&h, &["-c", &uri, "ls", "--json"])).unwrap();
     assert_eq!(v[0]["vm_name"], NAME);
 }
+
+#[test]
+fn errors_naming_a_domain_stay_one_line() {
+    let h = tempfile::tempdir().unwrap();
+    let uri = node(h.path());
+    // --depends-on names itself: the message quotes the name.
+    let out = vmlife(&h)
+        .args(["-c", &uri, "set", "3f2a1c9e-0000-4000-8000-0000000000e1"])
+        .args(["--depends-on", "3f2a1c9e-0000-4000-8000-0000000000e1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err:?}");
+    assert!(err.contains("evil\\nfake-vm"), "{err}");
+}

@@ -274,7 +274,7 @@ pub fn run(
         return Err(CliError {
             message: format!(
                 "set {}: nothing to change (give at least one flag; see vmlife set --help)",
-                escape(&args.domain)
+                args.domain
             ),
             code: 2,
         }
@@ -284,7 +284,10 @@ pub fn run(
     if let Some(warning) = ambiguity(s, &args.domain, &target) {
         eprintln!("vmlife: warning: {warning}");
     }
-    let name = escape(&target.name);
+    // `raw` goes into error messages (main escapes them once, as it prints them);
+    // `name` into what this function prints itself.
+    let raw = &target.name;
+    let name = escape(raw);
     let now_s = now.timestamp();
     let before = match s.hv.metadata(&target.uuid)? {
         None => Ok(LifecycleMeta::default()),
@@ -295,7 +298,7 @@ pub fn run(
         (Ok(m), false) => m.clone(),
         (Err(e), false) => {
             return Err(CliError::new(format!(
-                "{name}: invalid policy ({e}); add --reset to start over from the defaults"
+                "{raw}: invalid policy ({e}); add --reset to start over from the defaults"
             ))
             .into())
         }
@@ -303,8 +306,7 @@ pub fn run(
     if let Some(missing) = args.depends_on.iter().find(|d| s.hv.lookup(d).is_err()) {
         return Err(CliError::new(format!(
             "--depends-on {:?}: no such domain on {}",
-            escape(missing),
-            s.uri
+            missing, s.uri
         ))
         .into());
     }
@@ -313,7 +315,7 @@ pub fn run(
         .iter()
         .any(|d| d == &target.name || d == &target.uuid)
     {
-        return Err(CliError::new(format!("--depends-on: {name} cannot depend on itself")).into());
+        return Err(CliError::new(format!("--depends-on: {raw} cannot depend on itself")).into());
     }
     apply(args, &mut meta, now_s, now_s);
     let xml = metadata::to_xml(&meta);
@@ -327,7 +329,7 @@ pub fn run(
     }
     let detail = change_detail(&before, &meta);
     let journal = Journal::open(state_dir)
-        .map_err(|e| CliError::new(format!("journal: {e}; {name} was not changed")))?;
+        .map_err(|e| CliError::new(format!("journal: {e}; {raw} was not changed")))?;
     let entry = |result: String| JournalEntry {
         time: Utc::now(),
         actor: Actor::Cli(crate::tui::app::login_name()).to_string(),
@@ -340,7 +342,7 @@ pub fn run(
     };
     journal
         .append(&entry("starting: write metadata".into()))
-        .map_err(|e| CliError::new(format!("journal: {e}; {name} was not changed")))?;
+        .map_err(|e| CliError::new(format!("journal: {e}; {raw} was not changed")))?;
     let written = s.hv.set_metadata(&target.uuid, Some(&xml));
     let result = match &written {
         Ok(()) => "ok".to_string(),
@@ -445,145 +447,5 @@ fn describe(meta: &LifecycleMeta, status: ttl::TtlStatus) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args() -> SetArgs {
-        SetArgs {
-            domain: "vm".into(),
-            ..SetArgs::default()
-        }
-    }
-
-    #[test]
-    fn switching_to_temporary_stamps_created_at() {
-        let mut m = LifecycleMeta::default();
-        apply(
-            &SetArgs {
-                mode: Some(PersistenceMode::Temporary),
-                ..args()
-            },
-            &mut m,
-            0,
-            500,
-        );
-        assert_eq!(m.persistence.created_at_unix, Some(500));
-        // Given explicitly, it wins.
-        let mut m = LifecycleMeta::default();
-        apply(
-            &SetArgs {
-                mode: Some(PersistenceMode::Temporary),
-                created_at: Some(7),
-                ..args()
-            },
-            &mut m,
-            0,
-            500,
-        );
-        assert_eq!(m.persistence.created_at_unix, Some(7));
-        // Already temporary with a stamp: unchanged.
-        let mut m = LifecycleMeta::default();
-        m.persistence.mode = PersistenceMode::Temporary;
-        m.persistence.created_at_unix = Some(3);
-        apply(
-            &SetArgs {
-                ttl_hours: Some(2.0),
-                ..args()
-            },
-            &mut m,
-            0,
-            500,
-        );
-        assert_eq!(m.persistence.created_at_unix, Some(3));
-        assert_eq!(m.persistence.ttl_hours, 2.0);
-    }
-
-    #[test]
-    fn extend_moves_scheduled_cleanup() {
-        let mut m = LifecycleMeta::default();
-        m.persistence.mode = PersistenceMode::Temporary;
-        m.persistence.created_at_unix = Some(0);
-        m.persistence.ttl_hours = 1.0;
-        apply(
-            &SetArgs {
-                extend_ttl: Some(2.0),
-                ..args()
-            },
-            &mut m,
-            0,
-            100,
-        );
-        assert_eq!(m.persistence.scheduled_cleanup, Some(3 * 3600));
-    }
-
-    #[test]
-    fn autostart_created_only_when_touched() {
-        let mut m = LifecycleMeta::default();
-        apply(&args(), &mut m, 0, 0);
-        assert_eq!(m, LifecycleMeta::default());
-        apply(
-            &SetArgs {
-                depends_on: vec!["db".into()],
-                start_order: Some(-3),
-                ..args()
-            },
-            &mut m,
-            0,
-            0,
-        );
-        let a = m.autostart.clone().unwrap();
-        assert_eq!(
-            (a.depends_on, a.start_order, a.enabled),
-            (vec!["db".to_string()], -3, true)
-        );
-        apply(
-            &SetArgs {
-                no_autostart: true,
-                ..args()
-            },
-            &mut m,
-            0,
-            0,
-        );
-        assert!(m.autostart.is_none());
-    }
-
-    #[test]
-    fn policy_overrides_and_clear() {
-        let mut m = LifecycleMeta::default();
-        apply(
-            &SetArgs {
-                on_host_shutdown: Some(HostShutdownAction::SaveState),
-                ..args()
-            },
-            &mut m,
-            0,
-            0,
-        );
-        assert_eq!(
-            m.policy.on_host_shutdown,
-            Some(HostShutdownAction::SaveState)
-        );
-        apply(
-            &SetArgs {
-                clear_policy: true,
-                ..args()
-            },
-            &mut m,
-            0,
-            0,
-        );
-        assert!(m.policy.is_empty());
-    }
-
-    #[test]
-    fn value_parsers() {
-        assert_eq!(parse_hours("1.5"), Ok(1.5));
-        assert!(parse_hours("-1").is_err());
-        assert!(parse_hours("inf").is_err());
-        assert!(parse_hours("NaN").is_err());
-        assert_eq!(parse_time("100"), Ok(100));
-        assert_eq!(parse_time("1970-01-01T00:01:40Z"), Ok(100));
-        assert!(parse_time("tomorrow").is_err());
-    }
-}
+#[path = "set_tests.rs"]
+mod tests;
