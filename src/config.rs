@@ -48,6 +48,9 @@ pub struct Config {
 pub struct ConnectionConfig {
     /// libvirt URI; `-c` and `LIBVIRT_DEFAULT_URI` take precedence.
     pub uri: Option<String>,
+    /// How long opening the connection may take before vmlife says the URI did not
+    /// answer; `--connect-timeout` takes precedence. Default 15.
+    pub connect_timeout_seconds: Option<u64>,
 }
 
 /// Host-wide choices about what a cleanup deletes.
@@ -252,6 +255,9 @@ impl Config {
             if uri.trim().is_empty() {
                 return Err("connection.uri is empty".into());
             }
+        }
+        if self.connection.connect_timeout_seconds == Some(0) {
+            return Err("connection.connect_timeout_seconds must be at least 1".into());
         }
         Ok(())
     }

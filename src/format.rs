@@ -54,3 +54,47 @@ pub fn restarts(view: &VmView) -> String {
         _ => count.to_string(),
     }
 }
+
+/// `s` with every control character shown visibly (`\n`, `\t`, `\x1b`, `\u{85}`) and
+/// backslashes doubled, so a VM name can never move the cursor, ring the bell or forge
+/// a line of output. Every line vmlife prints with a name or other hypervisor text in
+/// it goes through this (JSON output is escaped by serde; the dashboard's buffer drops
+/// control characters itself).
+pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| c.is_control() || c == '\\') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x80 && c.is_control() => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod escape_tests {
+    use super::escape;
+
+    #[test]
+    fn control_characters_are_shown_not_sent() {
+        assert_eq!(escape("web-1"), "web-1");
+        assert_eq!(escape("a\nb"), "a\\nb");
+        assert_eq!(escape("\x1b[31mred\x07"), "\\x1b[31mred\\x07");
+        assert_eq!(escape("tab\there\r"), "tab\\there\\r");
+        assert_eq!(escape("\u{85}\u{9b}"), "\\u{85}\\u{9b}");
+        assert_eq!(escape("\x7f"), "\\x7f");
+        // A literal backslash cannot pass for an escape.
+        assert_eq!(escape("a\\nb"), "a\\\\nb");
+        assert_eq!(escape("größe"), "größe");
+    }
+}

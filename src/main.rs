@@ -10,7 +10,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if !e.message.is_empty() {
-                eprintln!("vmlife: error: {}", e.message);
+                // Messages quote VM names and hypervisor text: one line, no raw control
+                // characters, whatever they hold.
+                eprintln!("vmlife: error: {}", vmlife::format::escape(&e.message));
             }
             ExitCode::from(e.code)
         }

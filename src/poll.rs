@@ -13,7 +13,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::hypervisor::{
-    shutoff_reason, DomainDetails, HvResult, Hypervisor, RawDomain, RunState, StatsGroups, Uuid,
+    shutoff_reason, DomainDetails, HvErrorKind, HvResult, Hypervisor, RawDomain, RunState,
+    StatsGroups, Uuid,
 };
 use crate::lifecycle::ttl::{self, TtlStatus};
 use crate::metadata::{self, LifecycleMeta, MetaError};
@@ -291,18 +292,40 @@ impl Poller {
 fn refresh_details(hv: &dyn Hypervisor, uuid: &str, t: &mut Tracked, now_ms: i64) {
     t.details_stale = false;
     t.details_at_ms = now_ms;
-    // On failure keep what we had: the domain may be mid-change; it is retried at the
-    // next age-out or state change.
-    if let Ok(d) = hv.details(uuid) {
-        t.meta = match (&d.lifecycle_xml, d.lifecycle_present) {
-            // The element's namespace is declared on <metadata>: ask libvirt for it.
-            (None, true) => match hv.metadata(uuid) {
-                Ok(xml) => metadata::parse_or_default(xml.as_deref()),
-                Err(_) => return, // keep what we had; retried later
-            },
-            (xml, _) => metadata::parse_or_default(xml.as_deref()),
-        };
-        t.details = Some(Arc::new(d));
+    let d = match hv.details(uuid) {
+        Ok(d) => d,
+        // XML that does not parse (a name with ESC or BEL, which libvirt accepts in a
+        // rename but XML 1.0 cannot carry): the policy is unknown, so the VM is
+        // "invalid policy" with that reason, never defaults as if it had no metadata.
+        Err(e) if e.kind == HvErrorKind::Other => {
+            t.meta = Err(unreadable_xml(&e));
+            return;
+        }
+        // Otherwise keep what we had: the domain may be mid-change, or the connection
+        // down; it is retried at the next age-out or state change.
+        Err(_) => return,
+    };
+    t.meta = match (&d.lifecycle_xml, d.lifecycle_present) {
+        // The element's namespace is declared on <metadata>: ask libvirt for it.
+        (None, true) => match hv.metadata(uuid) {
+            Ok(xml) => metadata::parse_or_default(xml.as_deref()),
+            Err(e) if e.kind == HvErrorKind::Other => Err(unreadable_xml(&e)),
+            Err(_) => return, // keep what we had; retried later
+        },
+        (xml, _) => metadata::parse_or_default(xml.as_deref()),
+    };
+    t.details = Some(Arc::new(d));
+}
+
+/// The policy error of a VM whose domain XML (or metadata) cannot be read.
+fn unreadable_xml(e: &crate::hypervisor::HvError) -> MetaError {
+    MetaError {
+        element: None,
+        attribute: None,
+        value: None,
+        kind: crate::metadata::MetaErrorKind::MalformedXml(format!(
+            "the domain XML cannot be read, so its policy is unknown: {e}"
+        )),
     }
 }
 
@@ -531,6 +554,21 @@ mod tests {
             "{err}"
         );
         assert!(v[0].ttl(1000).is_none());
+    }
+
+    #[test]
+    fn unparseable_domain_xml_is_invalid_policy_not_defaults() {
+        // A temporary, expired VM renamed with ESC in its name: its XML no longer parses.
+        let fake = Arc::new(FakeHypervisor::new());
+        let mut d = running("u1", "vm\x1b[2J");
+        d.metadata = Some(
+            "<vmlife:lifecycle xmlns:vmlife=\"urn:vmlife:lifecycle:1\"><vmlife:persistence mode=\"temporary\" ttl_hours=\"1\" created_at_unix=\"0\"/></vmlife:lifecycle>".into(),
+        );
+        fake.put(d);
+        let v = poller(&fake).poll(at(100_000)).unwrap();
+        let err = v[0].policy_error().expect("invalid policy");
+        assert!(err.contains("domain XML cannot be read"), "{err}");
+        assert!(v[0].ttl(100_000).is_none());
     }
 
     #[test]

@@ -190,11 +190,17 @@ fn set_dry_run_prints_the_metadata() {
 fn set_writes_within_the_process() {
     let h = home();
     vmlife(&h)
-        .args(["--demo", "set", "web-1", "--extend-ttl", "2"])
+        .args(["--demo", "set", "web-1", "--ttl-hours", "5"])
         .assert()
         .success()
         .stdout(predicate::str::contains("web-1: updated (permanent)"))
         .stdout(predicate::str::contains("demo keeps changes only while"));
+    // A permanent VM has no TTL to extend: nothing is written (nor journaled).
+    vmlife(&h)
+        .args(["--demo", "set", "web-1", "--extend-ttl", "2"])
+        .assert()
+        .success()
+        .stdout("web-1: unchanged (it already has these settings)\n");
 }
 
 /// Run with args, expect failure with `code` and a one-line stderr containing `want`.
@@ -288,6 +294,16 @@ fn set_refusals() {
         ],
         1,
         "--readonly",
+    );
+    fails(
+        &["--demo", "set", "web-1"],
+        2,
+        "set web-1: nothing to change",
+    );
+    fails(
+        &["--demo", "set", "web-1", "--dry-run"],
+        2,
+        "nothing to change",
     );
     fails(
         &["--demo", "set", "broken-policy", "--ttl-hours", "2"],
@@ -422,4 +438,110 @@ fn show_includes_the_cleanup_record_from_the_store() {
         .assert()
         .success()
         .stdout(predicate::str::contains("cleanup_status").and(predicate::str::contains("failed")));
+}
+
+#[test]
+fn set_dry_run_works_under_readonly() {
+    let h = home();
+    vmlife(&h)
+        .args([
+            "--demo",
+            "--readonly",
+            "set",
+            "web-1",
+            "--mode",
+            "temporary",
+            "--dry-run",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("mode=\"temporary\""));
+}
+
+/// `journal --json` of `dir` as entries.
+fn journal_json(h: &tempfile::TempDir, dir: &std::path::Path) -> Vec<Value> {
+    let out = vmlife(h)
+        .arg("--state-dir")
+        .arg(dir)
+        .args(["journal", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v.as_array().unwrap().clone()
+}
+
+#[test]
+fn set_is_journaled_with_old_and_new_values() {
+    let h = home();
+    let dir = h.path().join("state-set");
+    vmlife(&h)
+        .args(["--demo", "--state-dir"])
+        .arg(&dir)
+        .args(["set", "web-1", "--mode", "temporary", "--ttl-hours", "1"])
+        .args(["--created-at", "1000"])
+        .assert()
+        .success();
+    let entries = journal_json(&h, &dir);
+    let results: Vec<&str> = entries
+        .iter()
+        .map(|e| e["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, ["starting: write metadata", "ok"]);
+    let e = &entries[1];
+    assert_eq!(e["action"], "set");
+    assert_eq!(e["vm_name"], "web-1");
+    assert!(e["actor"].as_str().unwrap().starts_with("cli:"));
+    let changes = &e["detail"]["changes"];
+    assert_eq!(
+        changes["persistence.mode"],
+        serde_json::json!({"old": "permanent", "new": "temporary"})
+    );
+    assert_eq!(changes["persistence.created_at_unix"]["new"], 1000);
+    assert_eq!(changes["persistence.ttl_hours"]["new"], 1.0);
+    assert!(
+        changes.get("persistence.auto_cleanup").is_none(),
+        "{changes}"
+    );
+}
+
+#[test]
+fn set_refuses_when_the_journal_cannot_be_written() {
+    let h = home();
+    // A state dir that is a file: the journal cannot be opened (even as root).
+    let dir = h.path().join("not-a-dir");
+    std::fs::write(&dir, "x").unwrap();
+    let out = vmlife(&h)
+        .args(["--demo", "--state-dir"])
+        .arg(&dir)
+        .args(["set", "web-1", "--mode", "temporary"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("journal") && err.contains("web-1 was not changed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn journal_of_a_state_dir_where_nothing_happened_is_empty() {
+    let h = home();
+    for dir in [h.path().join("never-created"), h.path().to_path_buf()] {
+        vmlife(&h)
+            .arg("--state-dir")
+            .arg(&dir)
+            .arg("journal")
+            .assert()
+            .success()
+            .stdout("")
+            .stderr("");
+        assert!(journal_json(&h, &dir).is_empty());
+        assert!(!dir.join("journal.jsonl").exists());
+    }
 }

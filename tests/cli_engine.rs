@@ -280,10 +280,12 @@ fn cleanup_dry_run_and_yes_run_through_the_executor_and_journal() {
         .iter()
         .map(|e| (e["actor"].as_str().unwrap(), e["result"].as_str().unwrap()))
         .collect();
-    assert_eq!(results.len(), 2, "{results:?}");
+    assert_eq!(results.len(), 3, "{results:?}");
     assert_eq!(results[0].0, "cli:tester");
     assert!(results[0].1.starts_with("dry run: would"));
-    assert_eq!(results[1], ("cli:tester", "ok"));
+    // The destructive step is journaled before it starts, the result after.
+    assert_eq!(results[1], ("cli:tester", "starting: undefine"));
+    assert_eq!(results[2], ("cli:tester", "ok"));
 
     // Named VMs that cannot be cleaned: exit 1 with why.
     let out = f
@@ -331,10 +333,7 @@ fn journal_filters_by_since_and_rejects_bad_values() {
         Fixture::new("[cleanup]\ncleanup_in_window_only = false\nskip_on_low_resources = false\n");
     let out = f.vmlife().args(["journal"]).output().unwrap();
     assert!(out.status.success());
-    assert_eq!(
-        String::from_utf8(out.stdout).unwrap(),
-        "(no journal entries)\n"
-    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "");
     f.vmlife().args(["cleanup", "--dry-run"]).assert().success();
     let count = |since: &str| {
         let out = f

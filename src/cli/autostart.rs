@@ -66,7 +66,7 @@ pub fn run(
         plan.to_start().len()
     )?;
     for line in prepared.describe(&*ctx.probe) {
-        writeln!(out, "  {line}")?;
+        writeln!(out, "  {}", crate::format::escape(&line))?;
     }
     out.flush()?;
     if args.dry_run {
@@ -99,7 +99,7 @@ pub fn run(
         "autostart: {up} up, {failed} failed, {skipped} skipped"
     )?;
     if failed > 0 {
-        let names: Vec<&str> = last
+        let names: Vec<std::borrow::Cow<str>> = last
             .steps
             .iter()
             .filter(|s| {
@@ -108,7 +108,7 @@ pub fn run(
                     crate::lifecycle::autostart::StepState::Failed { .. }
                 )
             })
-            .map(|s| s.name.as_str())
+            .map(|s| crate::format::escape(&s.name))
             .collect();
         return Err(
             CliError::new(format!("autostart: {} did not come up", names.join(", "))).into(),

@@ -26,7 +26,12 @@ pub fn run(cli: &Cli, state_dir: &Path) -> Result<(), CliError> {
     let session = Session::open(cli, Utc::now().timestamp())?;
     let journal = Arc::new(
         Journal::open(state_dir)
-            .map_err(|e| CliError::new(format!("state dir {}: {e}", state_dir.display())))?,
+            .map_err(|e| CliError::new(format!("state dir {}: {e}", state_dir.display())))?
+            // Rotated journal files go after the cleanup policy's retention_days.
+            .with_rotation(
+                crate::store::JOURNAL_MAX_BYTES,
+                Some(session.config.cleanup.retention_days),
+            ),
     );
     let settings = EngineSettings::from_config(&session.config);
     let core = EngineCore::new(

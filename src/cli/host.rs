@@ -130,7 +130,8 @@ impl ChangeLog {
 /// the first write error is kept for the end.
 pub fn write_lines(out: &mut impl Write, lines: &[String], error: &mut Option<std::io::Error>) {
     for l in lines {
-        if let Err(e) = writeln!(out, "{l}") {
+        // Lines carry VM names: never print their control characters raw.
+        if let Err(e) = writeln!(out, "{}", crate::format::escape(l)) {
             error.get_or_insert(e);
         }
     }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use clap::Args;
 
 use super::{CliError, RunError};
+use crate::format::escape;
 use crate::store::{Journal, JournalEntry};
 
 /// The flags of `vmlife journal`.
@@ -74,7 +75,8 @@ pub fn run(
         })?),
         None => None,
     };
-    let read = Journal::read(state_dir).map_err(|e| CliError::new(format!("journal: {e}")))?;
+    let read = Journal::read_state_dir_since(state_dir, since)
+        .map_err(|e| CliError::new(format!("journal: {e}")))?;
     if read.skipped > 0 {
         eprintln!(
             "vmlife: warning: {} unreadable journal line(s) skipped",
@@ -92,7 +94,8 @@ pub fn run(
         return Ok(());
     }
     if entries.is_empty() {
-        writeln!(out, "(no journal entries)")?;
+        // Nothing has happened (or nothing since): nothing to print, like `ls` of an
+        // empty directory.
         return Ok(());
     }
     let rows: Vec<[String; 6]> = entries
@@ -100,11 +103,11 @@ pub fn run(
         .map(|e| {
             [
                 e.time.format("%Y-%m-%d %H:%M:%S").to_string(),
-                e.actor.clone(),
-                e.action.clone(),
-                e.vm_name.clone(),
-                e.result.clone(),
-                e.reason.clone(),
+                escape(&e.actor).into_owned(),
+                escape(&e.action).into_owned(),
+                escape(&e.vm_name).into_owned(),
+                escape(&e.result).into_owned(),
+                escape(&e.reason).into_owned(),
             ]
         })
         .collect();

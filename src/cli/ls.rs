@@ -48,7 +48,7 @@ pub fn write_table(views: &[VmView], now: i64, out: &mut impl Write) -> std::io:
         .map(|v| {
             let s = &v.snapshot;
             [
-                s.vm_name.clone(),
+                format::escape(&s.vm_name).into_owned(),
                 s.vm_state.to_string(),
                 format::mode(v),
                 format::ttl(v.ttl(now)),
@@ -93,8 +93,9 @@ pub fn write_table(views: &[VmView], now: i64, out: &mut impl Write) -> std::io:
         if let Some(err) = v.policy_error() {
             writeln!(
                 out,
-                "\n{}: invalid policy, never acted on automatically: {err}",
-                v.snapshot.vm_name
+                "\n{}: invalid policy, never acted on automatically: {}",
+                format::escape(&v.snapshot.vm_name),
+                format::escape(&err)
             )?;
         }
     }

@@ -16,14 +16,18 @@ mod recover;
 mod set;
 mod show;
 
+#[cfg(test)]
+mod escape_tests;
+
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
 use crate::config::{self, Config};
 use crate::demo::DemoNode;
-use crate::hypervisor::libvirt::LibvirtHypervisor;
+use crate::hypervisor::libvirt::{LibvirtHypervisor, DEFAULT_CONNECT_TIMEOUT};
 use crate::hypervisor::{HvError, Hypervisor};
 
 pub use autostart::AutostartArgs;
@@ -44,6 +48,11 @@ pub struct Cli {
     /// connection.uri, or qemu:///system]
     #[arg(short = 'c', long = "connect", value_name = "URI", global = true)]
     pub connect: Option<String>,
+
+    /// Give up connecting when the URI has not answered within SECONDS [default: the
+    /// config's connection.connect_timeout_seconds, or 15]
+    #[arg(long, value_name = "SECONDS", global = true, value_parser = clap::value_parser!(u64).range(1..))]
+    pub connect_timeout: Option<u64>,
 
     /// Open a read-only connection; commands that change anything are refused.
     #[arg(long, global = true)]
@@ -159,7 +168,11 @@ impl Session {
                 None,
             )
         };
-        let hv = LibvirtHypervisor::open(&uri, cli.readonly)?;
+        let timeout = cli
+            .connect_timeout
+            .or(config.connection.connect_timeout_seconds)
+            .map_or(DEFAULT_CONNECT_TIMEOUT, Duration::from_secs);
+        let hv = LibvirtHypervisor::open_with_timeout(&uri, cli.readonly, timeout)?;
         // The test driver read the node file when the connection opened: remove it now,
         // so not even a killed demo leaves it behind.
         drop(demo_node);
@@ -179,9 +192,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     // Refuse a mutating command on a read-only connection before connecting.
     if cli.readonly {
         match command {
-            Some(Command::Set(_)) => {
+            Some(Command::Set(a)) if !a.dry_run => {
                 return Err(CliError::new(
-                    "set changes metadata and --readonly was given",
+                    "set changes metadata and --readonly was given (try --dry-run)",
                 ))
             }
             Some(Command::Cleanup(a)) if !a.dry_run => {
@@ -221,7 +234,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             let dir = StateDir::resolve(&cli)?;
             show::run(&session, dir.path(), now, domain, *json, &mut out)
         }
-        Command::Set(args) => set::run(&session, now, args, &mut out),
+        Command::Set(args) => {
+            let dir = StateDir::resolve(&cli)?;
+            set::run(&session, dir.path(), now, args, &mut out)
+        }
         Command::Plan(args) => {
             let dir = StateDir::resolve(&cli)?;
             plan::run(&session, dir.path(), now, args, &mut out)

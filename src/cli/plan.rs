@@ -11,6 +11,7 @@ use super::{ls, RunError, Session};
 use crate::engine::{
     plan_entries, vm_is_managed, EngineCore, EngineSettings, EngineStore, Pressure,
 };
+use crate::format::escape;
 use crate::hypervisor::{shutoff_reason, RunState};
 use crate::lifecycle::cleanup::{RoundPlan, RoundRequest, VmCleanupLine, VmCleanupState};
 use crate::lifecycle::ttl::format_duration;
@@ -162,9 +163,9 @@ fn write_text(
             writeln!(
                 out,
                 "  {}  {}  {}: {}",
-                c.vm_name,
-                c.vm_id,
-                c.reason,
+                escape(&c.vm_name),
+                escape(&c.vm_id),
+                escape(&c.reason),
                 c.op.describe()
             )?;
         }
@@ -174,7 +175,7 @@ fn write_text(
         let width = plan
             .lines
             .iter()
-            .map(|l| l.vm_name.chars().count())
+            .map(|l| escape(&l.vm_name).chars().count())
             .max()
             .unwrap_or(0);
         for l in &plan.lines {
@@ -185,8 +186,8 @@ fn write_text(
             writeln!(
                 out,
                 "  {:<width$}  expires {expires}  {}",
-                l.vm_name,
-                state_text(l, at.timestamp())
+                escape(&l.vm_name),
+                escape(&state_text(l, at.timestamp()))
             )?;
         }
     }
@@ -213,7 +214,7 @@ fn write_text(
             } else {
                 " (not managed by vmlife: observed only)"
             };
-            writeln!(out, "  {}{note}", printable(&v.snapshot.vm_name))?;
+            writeln!(out, "  {}{note}", escape(&v.snapshot.vm_name))?;
         }
     }
     Ok(())
@@ -227,7 +228,7 @@ fn managed_text(core: &EngineCore, views: &[VmView]) -> String {
     let observed: Vec<String> = views
         .iter()
         .filter(|v| !vm_is_managed(v, false))
-        .map(|v| printable(&v.snapshot.vm_name))
+        .map(|v| escape(&v.snapshot.vm_name))
         .collect();
     let managed = views.len() - observed.len();
     let mut text = format!(
@@ -241,19 +242,6 @@ fn managed_text(core: &EngineCore, views: &[VmView]) -> String {
         ));
     }
     text
-}
-
-/// A VM name with control characters escaped (never printed raw).
-fn printable(name: &str) -> String {
-    name.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_debug().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
 }
 
 /// One temporary VM's state in words.

@@ -6,20 +6,25 @@
 //! something that could not be read would keep a broken policy half-alive.
 
 use std::io::Write;
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use clap::Args;
+use serde_json::{json, Map, Value};
 
 use super::{CliError, RunError, Session};
-use crate::lifecycle::ttl;
+use crate::format::escape;
+use crate::hypervisor::{DomainRef, StatsGroups};
+use crate::lifecycle::{ttl, Actor};
 use crate::metadata::{self, LifecycleMeta};
 use crate::model::{
     HostRebootAction, HostShutdownAction, PersistenceMode, PressureAction, RestartPolicy,
     StartFailureAction, VmAutoStartConfig,
 };
+use crate::store::{Journal, JournalEntry};
 
 /// The flags of `vmlife set`; each names a contract field.
-#[derive(Debug, Clone, Default, Args)]
+#[derive(Debug, Clone, Default, PartialEq, Args)]
 #[command(allow_negative_numbers = true)]
 pub struct SetArgs {
     /// Domain name or UUID.
@@ -255,32 +260,53 @@ fn touches_autostart(a: &SetArgs) -> bool {
         || a.clear_depends_on
 }
 
-/// Read, change and write one VM's metadata.
+/// Read, change and write one VM's metadata, journaling the change (old and new
+/// values) in `state_dir`: a line before the write, and its result after. When the
+/// journal cannot be written, nothing is changed.
 pub fn run(
     s: &Session,
+    state_dir: &Path,
     now: DateTime<Utc>,
     args: &SetArgs,
     out: &mut impl Write,
 ) -> Result<(), RunError> {
+    if changes_nothing(args) {
+        return Err(CliError {
+            message: format!(
+                "set {}: nothing to change (give at least one flag; see vmlife set --help)",
+                args.domain
+            ),
+            code: 2,
+        }
+        .into());
+    }
     let target = s.hv.lookup(&args.domain)?;
+    if let Some(warning) = ambiguity(s, &args.domain, &target) {
+        eprintln!("vmlife: warning: {warning}");
+    }
+    // `raw` goes into error messages (main escapes them once, as it prints them);
+    // `name` into what this function prints itself.
+    let raw = &target.name;
+    let name = escape(raw);
     let now_s = now.timestamp();
-    let mut meta = if args.reset {
-        LifecycleMeta::default()
-    } else {
-        match s.hv.metadata(&target.uuid)? {
-            None => LifecycleMeta::default(),
-            Some(xml) => metadata::parse(&xml).map_err(|e| {
-                CliError::new(format!(
-                    "{}: invalid policy ({e}); add --reset to start over from the defaults",
-                    target.name
-                ))
-            })?,
+    let before = match s.hv.metadata(&target.uuid)? {
+        None => Ok(LifecycleMeta::default()),
+        Some(xml) => metadata::parse(&xml).map_err(|e| e.to_string()),
+    };
+    let mut meta = match (&before, args.reset) {
+        (_, true) => LifecycleMeta::default(),
+        (Ok(m), false) => m.clone(),
+        (Err(e), false) => {
+            return Err(CliError::new(format!(
+                "{raw}: invalid policy ({e}); add --reset to start over from the defaults"
+            ))
+            .into())
         }
     };
     if let Some(missing) = args.depends_on.iter().find(|d| s.hv.lookup(d).is_err()) {
         return Err(CliError::new(format!(
-            "--depends-on {missing:?}: no such domain on {}",
-            s.uri
+            "--depends-on {:?}: no such domain on {}",
+            missing, s.uri
         ))
         .into());
     }
@@ -289,11 +315,7 @@ pub fn run(
         .iter()
         .any(|d| d == &target.name || d == &target.uuid)
     {
-        return Err(CliError::new(format!(
-            "--depends-on: {} cannot depend on itself",
-            target.name
-        ))
-        .into());
+        return Err(CliError::new(format!("--depends-on: {raw} cannot depend on itself")).into());
     }
     apply(args, &mut meta, now_s, now_s);
     let xml = metadata::to_xml(&meta);
@@ -301,20 +323,42 @@ pub fn run(
         writeln!(out, "{xml}")?;
         return Ok(());
     }
-    s.hv.set_metadata(&target.uuid, Some(&xml))?;
+    if before.as_ref() == Ok(&meta) {
+        writeln!(out, "{name}: unchanged (it already has these settings)")?;
+        return Ok(());
+    }
+    let detail = change_detail(&before, &meta);
+    let journal = Journal::open(state_dir)
+        .map_err(|e| CliError::new(format!("journal: {e}; {raw} was not changed")))?;
+    let entry = |result: String| JournalEntry {
+        time: Utc::now(),
+        actor: Actor::Cli(crate::tui::app::login_name()).to_string(),
+        vm_name: target.name.clone(),
+        vm_id: target.uuid.clone(),
+        action: "set".into(),
+        reason: "vmlife set".into(),
+        result,
+        detail: Some(detail.clone()),
+    };
+    journal
+        .append(&entry("starting: write metadata".into()))
+        .map_err(|e| CliError::new(format!("journal: {e}; {raw} was not changed")))?;
+    let written = s.hv.set_metadata(&target.uuid, Some(&xml));
+    let result = match &written {
+        Ok(()) => "ok".to_string(),
+        Err(e) => format!("error: {e}"),
+    };
+    if let Err(e) = journal.append(&entry(result)) {
+        eprintln!("vmlife: warning: the result of set {name} was not journaled: {e}");
+    }
+    written?;
     let status = ttl::status(&meta.persistence, now_s, now_s);
-    writeln!(
-        out,
-        "{}: updated ({})",
-        target.name,
-        describe(&meta, status)
-    )?;
+    writeln!(out, "{name}: updated ({})", describe(&meta, status))?;
     if let ttl::TtlStatus::Expired { .. } = status {
         if meta.persistence.auto_cleanup {
             writeln!(
                 out,
-                "note: {} is expired; the next cleanup round may remove it",
-                target.name
+                "note: {name} is expired; the next cleanup round may remove it"
             )?;
         }
     }
@@ -327,6 +371,74 @@ pub fn run(
     Ok(())
 }
 
+/// True when `args` names no change at all (only the domain, maybe `--dry-run`).
+fn changes_nothing(args: &SetArgs) -> bool {
+    let bare = SetArgs {
+        domain: String::new(),
+        dry_run: false,
+        ..args.clone()
+    };
+    bare == SetArgs::default()
+}
+
+/// A warning when `arg` could mean two domains: it is the name of one and the UUID of
+/// another (libvirt allows a domain named like another's UUID).
+fn ambiguity(s: &Session, arg: &str, target: &DomainRef) -> Option<String> {
+    let all = s.hv.poll(StatsGroups::STATE).ok()?;
+    let other = all
+        .iter()
+        .find(|d| d.uuid != target.uuid && (d.uuid == arg || d.name == arg))?;
+    Some(format!(
+        "{:?} is both the name of one domain and the UUID of another ({} and {}); \
+         acting on {} ({})",
+        escape(arg),
+        escape(&target.name),
+        escape(&other.name),
+        escape(&target.name),
+        target.uuid
+    ))
+}
+
+/// The journal's `detail` for a change: each changed field (dotted path) with its old
+/// and new value; an invalid old policy is given as its reason.
+fn change_detail(before: &Result<LifecycleMeta, String>, after: &LifecycleMeta) -> Value {
+    let new = serde_json::to_value(after).unwrap_or(Value::Null);
+    match before {
+        Err(reason) => json!({ "previous_invalid": reason, "new": new }),
+        Ok(before) => {
+            let old = serde_json::to_value(before).unwrap_or(Value::Null);
+            let mut changes = Map::new();
+            diff("", &old, &new, &mut changes);
+            json!({ "changes": changes })
+        }
+    }
+}
+
+/// Adds `{path: {"old": …, "new": …}}` to `out` for every leaf that differs.
+fn diff(path: &str, old: &Value, new: &Value, out: &mut Map<String, Value>) {
+    if let (Value::Object(a), Value::Object(b)) = (old, new) {
+        let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        for k in keys {
+            let sub = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            let none = Value::Null;
+            diff(
+                &sub,
+                a.get(k).unwrap_or(&none),
+                b.get(k).unwrap_or(&none),
+                out,
+            );
+        }
+    } else if old != new {
+        out.insert(path.to_string(), json!({ "old": old, "new": new }));
+    }
+}
+
 fn describe(meta: &LifecycleMeta, status: ttl::TtlStatus) -> String {
     match meta.persistence.mode {
         PersistenceMode::Permanent => "permanent".into(),
@@ -335,145 +447,5 @@ fn describe(meta: &LifecycleMeta, status: ttl::TtlStatus) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args() -> SetArgs {
-        SetArgs {
-            domain: "vm".into(),
-            ..SetArgs::default()
-        }
-    }
-
-    #[test]
-    fn switching_to_temporary_stamps_created_at() {
-        let mut m = LifecycleMeta::default();
-        apply(
-            &SetArgs {
-                mode: Some(PersistenceMode::Temporary),
-                ..args()
-            },
-            &mut m,
-            0,
-            500,
-        );
-        assert_eq!(m.persistence.created_at_unix, Some(500));
-        // Given explicitly, it wins.
-        let mut m = LifecycleMeta::default();
-        apply(
-            &SetArgs {
-                mode: Some(PersistenceMode::Temporary),
-                created_at: Some(7),
-                ..args()
-            },
-            &mut m,
-            0,
-            500,
-        );
-        assert_eq!(m.persistence.created_at_unix, Some(7));
-        // Already temporary with a stamp: unchanged.
-        let mut m = LifecycleMeta::default();
-        m.persistence.mode = PersistenceMode::Temporary;
-        m.persistence.created_at_unix = Some(3);
-        apply(
-            &SetArgs {
-                ttl_hours: Some(2.0),
-                ..args()
-            },
-            &mut m,
-            0,
-            500,
-        );
-        assert_eq!(m.persistence.created_at_unix, Some(3));
-        assert_eq!(m.persistence.ttl_hours, 2.0);
-    }
-
-    #[test]
-    fn extend_moves_scheduled_cleanup() {
-        let mut m = LifecycleMeta::default();
-        m.persistence.mode = PersistenceMode::Temporary;
-        m.persistence.created_at_unix = Some(0);
-        m.persistence.ttl_hours = 1.0;
-        apply(
-            &SetArgs {
-                extend_ttl: Some(2.0),
-                ..args()
-            },
-            &mut m,
-            0,
-            100,
-        );
-        assert_eq!(m.persistence.scheduled_cleanup, Some(3 * 3600));
-    }
-
-    #[test]
-    fn autostart_created_only_when_touched() {
-        let mut m = LifecycleMeta::default();
-        apply(&args(), &mut m, 0, 0);
-        assert_eq!(m, LifecycleMeta::default());
-        apply(
-            &SetArgs {
-                depends_on: vec!["db".into()],
-                start_order: Some(-3),
-                ..args()
-            },
-            &mut m,
-            0,
-            0,
-        );
-        let a = m.autostart.clone().unwrap();
-        assert_eq!(
-            (a.depends_on, a.start_order, a.enabled),
-            (vec!["db".to_string()], -3, true)
-        );
-        apply(
-            &SetArgs {
-                no_autostart: true,
-                ..args()
-            },
-            &mut m,
-            0,
-            0,
-        );
-        assert!(m.autostart.is_none());
-    }
-
-    #[test]
-    fn policy_overrides_and_clear() {
-        let mut m = LifecycleMeta::default();
-        apply(
-            &SetArgs {
-                on_host_shutdown: Some(HostShutdownAction::SaveState),
-                ..args()
-            },
-            &mut m,
-            0,
-            0,
-        );
-        assert_eq!(
-            m.policy.on_host_shutdown,
-            Some(HostShutdownAction::SaveState)
-        );
-        apply(
-            &SetArgs {
-                clear_policy: true,
-                ..args()
-            },
-            &mut m,
-            0,
-            0,
-        );
-        assert!(m.policy.is_empty());
-    }
-
-    #[test]
-    fn value_parsers() {
-        assert_eq!(parse_hours("1.5"), Ok(1.5));
-        assert!(parse_hours("-1").is_err());
-        assert!(parse_hours("inf").is_err());
-        assert!(parse_hours("NaN").is_err());
-        assert_eq!(parse_time("100"), Ok(100));
-        assert_eq!(parse_time("1970-01-01T00:01:40Z"), Ok(100));
-        assert!(parse_time("tomorrow").is_err());
-    }
-}
+#[path = "set_tests.rs"]
+mod tests;

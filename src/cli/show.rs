@@ -110,9 +110,17 @@ fn show_record(s: &Session, view: &VmView, now: DateTime<Utc>) -> ShowRecord {
     }
 }
 
+/// A unix time as RFC 3339; `—` when unset, and the raw number when chrono cannot
+/// represent it (`unix 99999999999999 (out of range)`), so a wild value shows as such
+/// instead of passing for "not set".
 fn unix(at: Option<i64>) -> String {
-    at.and_then(|s| Utc.timestamp_opt(s, 0).single())
-        .map_or_else(|| NONE.into(), |t| t.to_rfc3339())
+    match at {
+        None => NONE.into(),
+        Some(s) => Utc
+            .timestamp_opt(s, 0)
+            .single()
+            .map_or_else(|| format!("unix {s} (out of range)"), |t| t.to_rfc3339()),
+    }
 }
 
 fn write_text(
@@ -122,14 +130,23 @@ fn write_text(
     out: &mut impl Write,
 ) -> std::io::Result<()> {
     let s = &r.vm.snapshot;
-    let kv =
-        |out: &mut dyn Write, k: &str, v: &dyn std::fmt::Display| writeln!(out, "  {k:<22} {v}");
-    writeln!(out, "{} ({})", s.vm_name, r.vm.uuid)?;
-    writeln!(out, "  {:<22} {}", "uri", r.vm.uri)?;
+    // Values come from the hypervisor and the metadata: escaped, so a name or an
+    // error with control characters cannot forge output.
+    let kv = |out: &mut dyn Write, k: &str, v: &dyn std::fmt::Display| {
+        writeln!(out, "  {k:<22} {}", format::escape(&v.to_string()))
+    };
+    writeln!(
+        out,
+        "{} ({})",
+        format::escape(&s.vm_name),
+        format::escape(&r.vm.uuid)
+    )?;
+    kv(out, "uri", &r.vm.uri)?;
     if let Some(err) = &r.vm.policy_error {
         writeln!(
             out,
-            "\n  INVALID POLICY (never acted on automatically): {err}"
+            "\n  INVALID POLICY (never acted on automatically): {}",
+            format::escape(err)
         )?;
     }
     writeln!(out, "\nsnapshot at {}", s.snapshot_time.to_rfc3339())?;
@@ -164,13 +181,8 @@ fn write_text(
         writeln!(out, "\npersistence")?;
         kv(out, "mode", &p.mode)?;
         kv(out, "ttl", &format::ttl(view.ttl(now.timestamp())))?;
-        kv(
-            out,
-            "expires_at",
-            &r.vm
-                .expires_at
-                .map_or_else(|| NONE.into(), |t| t.to_rfc3339()),
-        )?;
+        let expires = view.ttl(now.timestamp()).and_then(|t| t.expires_at());
+        kv(out, "expires_at", &unix(expires))?;
         kv(out, "ttl_hours", &p.ttl_hours)?;
         kv(out, "auto_start", &p.auto_start)?;
         kv(out, "restart_policy", &p.restart_policy)?;

@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::store::Alert;
+use crate::format::escape;
 
 /// How often a running alert command is checked.
 const WAIT_STEP: Duration = Duration::from_millis(20);
@@ -33,11 +34,13 @@ pub fn run_alert_command(
         .map_err(|e| format!("cannot run {program}: {e}"))?;
     let mut child = Command::new(program)
         .args(args)
-        .env("VMLIFE_VM_NAME", &alert.vm_name)
-        .env("VMLIFE_VM_ID", &alert.vm_id)
-        .env("VMLIFE_ACTION", &alert.action)
-        .env("VMLIFE_ERROR", &alert.error)
-        .env("VMLIFE_URI", uri)
+        // Escaped: a VM name with a newline or ESC must not forge lines or terminal
+        // sequences in whatever the command prints or mails.
+        .env("VMLIFE_VM_NAME", escape(&alert.vm_name).as_ref())
+        .env("VMLIFE_VM_ID", escape(&alert.vm_id).as_ref())
+        .env("VMLIFE_ACTION", escape(&alert.action).as_ref())
+        .env("VMLIFE_ERROR", escape(&alert.error).as_ref())
+        .env("VMLIFE_URI", escape(uri).as_ref())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(err_handle)
@@ -114,6 +117,26 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(out).unwrap(),
             "web-1|u-1|cleanup|it's \"stuck\"; $(nope)|qemu:///system"
+        );
+    }
+
+    #[test]
+    fn control_characters_reach_the_command_escaped() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let script = format!(
+            "printf '%s|%s' \"$VMLIFE_VM_NAME\" \"$VMLIFE_ERROR\" > {}",
+            out.display()
+        );
+        let a = Alert {
+            vm_name: "evil\n\x1b[2Jx\x07".into(),
+            error: "evil\n\x1b[2Jx\x07 failed".into(),
+            ..alert()
+        };
+        run_alert_command(&sh(&script), Duration::from_secs(5), &a, "u").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(out).unwrap(),
+            "evil\\n\\x1b[2Jx\\x07|evil\\n\\x1b[2Jx\\x07 failed"
         );
     }
 

@@ -17,8 +17,9 @@
 //!
 //! Right before each destructive step (shutdown, destroy, volume delete, undefine) the
 //! VM is re-checked: same UUID and name, and still due (valid, temporary,
-//! `auto_cleanup`, expired now). A failed re-check stops the procedure; nothing more is
-//! called. One journal entry per cleanup; its `detail.steps` lists what was done.
+//! `auto_cleanup`, expired now), and the step is journaled as `starting: …`. A failed
+//! re-check or journal write stops the procedure; nothing more is called. One result
+//! entry per cleanup; its `detail.steps` lists what was done.
 
 use std::time::Duration;
 
@@ -29,7 +30,7 @@ use crate::lifecycle::Command;
 
 use super::clock::Clock;
 use super::precondition::{self, state_of, Precondition};
-use super::Outcome;
+use super::{Begin, Outcome};
 
 /// How often the state is polled while a guest shuts down.
 pub const SHUTDOWN_POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -50,6 +51,8 @@ struct Cleanup<'a> {
     hv: &'a dyn Hypervisor,
     cmd: &'a Command,
     clock: &'a dyn Clock,
+    /// Journals each destructive step before it starts.
+    begin: Begin<'a>,
     params: Params,
     steps: Vec<String>,
 }
@@ -62,11 +65,13 @@ pub(super) fn run(
     params: Params,
     dry_run: bool,
     clock: &dyn Clock,
+    begin: Begin<'_>,
 ) -> (Outcome, Option<Value>) {
     let mut c = Cleanup {
         hv,
         cmd,
         clock,
+        begin,
         params,
         steps: Vec::new(),
     };
@@ -110,14 +115,21 @@ impl Cleanup<'_> {
         self.steps.push(s.into());
     }
 
-    /// The re-check before a destructive step.
-    fn recheck(&self) -> Result<(), Stop> {
+    /// The re-check before a destructive step, then its "starting" journal line: a
+    /// step that cannot be journaled is not taken.
+    fn recheck(&self, step: &str) -> Result<(), Stop> {
         precondition::recheck_with(
             self.hv,
             self.cmd,
             &[Precondition::SameIdentity, Precondition::StillDue],
             self.clock.now().timestamp(),
-        )
+        )?;
+        (self.begin)(step).map_err(|not_started| match not_started {
+            Outcome::Failed(e) if !self.steps.is_empty() => {
+                Outcome::Failed(format!("{e} (already done: {})", self.steps.join(", ")))
+            }
+            o => o,
+        })
     }
 
     fn state(&self, when: &str) -> Result<Option<RawDomain>, Stop> {
@@ -172,7 +184,7 @@ impl Cleanup<'_> {
         if !volumes.is_empty() {
             self.delete_volumes(&volumes)?;
         }
-        self.recheck()?;
+        self.recheck("undefine")?;
         match self.hv.undefine(self.uuid()) {
             Ok(()) => self.step("undefined"),
             Err(e) if e.kind == HvErrorKind::NoDomain => self.step("already undefined"),
@@ -224,8 +236,8 @@ impl Cleanup<'_> {
 
     /// Shut the VM down within the grace period, or destroy it (`force`), or fail.
     fn stop(&mut self) -> Result<(), Stop> {
-        self.recheck()?;
         let grace = self.params.grace_seconds;
+        self.recheck(&format!("shut down (grace {grace}s)"))?;
         let request_error = self.hv.shutdown(self.uuid()).err();
         if let Some(e) = &request_error {
             self.step(format!("the shutdown request failed ({e})"));
@@ -250,7 +262,7 @@ impl Cleanup<'_> {
             }
             Waited::StillRunning => {
                 self.step(format!("still running after the {grace}s grace period"));
-                self.recheck()?;
+                self.recheck("destroy")?;
                 match self.hv.destroy(self.uuid()) {
                     Ok(()) => self.step("destroyed"),
                     // It stopped on its own between the last poll and the destroy.
@@ -303,7 +315,7 @@ impl Cleanup<'_> {
                 self.step(format!("left {path} in place (also used by {other})"));
                 continue;
             }
-            self.recheck()?;
+            self.recheck(&format!("delete volume {path}"))?;
             match self.hv.delete_volume(path) {
                 Ok(true) => self.step(format!("deleted volume {path}")),
                 Ok(false) => self.step(format!("left {path} in place (not in any storage pool)")),

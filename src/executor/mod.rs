@@ -4,8 +4,9 @@
 //! runs on a blocking thread, because every [`Hypervisor`] call blocks; at most one runs
 //! at a time per VM (by UUID), in the order they were submitted, while different VMs
 //! run in parallel. Right before a destructive step or a metadata edit the VM is
-//! re-checked ([`precondition`]). Every command is journaled exactly once with its
-//! result, and the result comes back as an [`ExecResult`].
+//! re-checked ([`precondition`]) and journaled as `starting: …`; when that line cannot
+//! be written the step is not taken. Every command is journaled once with its result,
+//! and the result comes back as an [`ExecResult`].
 //!
 //! Per-VM serialization is a queue per UUID in one map: the first command for an idle
 //! VM starts a worker, later ones join its queue, and the worker runs the queue in FIFO
@@ -27,6 +28,8 @@ mod run;
 #[cfg(test)]
 mod engine_tests;
 #[cfg(test)]
+mod journal_gate_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::{HashMap, VecDeque};
@@ -45,6 +48,11 @@ use crate::store::{Journal, JournalEntry};
 pub use cleanup::SHUTDOWN_POLL_INTERVAL;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use precondition::Precondition;
+
+/// Journals one destructive step (its description) before it starts: `Err` carries
+/// the outcome to report instead when the journal cannot be written, and the step must
+/// then not be taken. A destructive step never runs without its journal line.
+pub(crate) type Begin<'a> = &'a dyn Fn(&str) -> Result<(), Outcome>;
 
 /// Identifies one submitted command, so the dashboard can match results to requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -382,13 +390,40 @@ impl Shared {
         }
     }
 
+    /// Journals `step` of `job` as `starting: …` ([`Begin`]).
+    fn begin(&self, job: &Job, step: &str) -> Result<(), Outcome> {
+        let entry = JournalEntry::for_command(
+            Utc::now(),
+            &job.actor,
+            &job.cmd,
+            format!("starting: {step}"),
+            None,
+        );
+        self.journal.append(&entry).map_err(|e| {
+            tracing::error!(
+                "journal write failed before {} {}: {e}; not started",
+                entry.action,
+                entry.vm_name
+            );
+            Outcome::Failed(format!("not started: the journal cannot be written ({e})"))
+        })
+    }
+
     /// Runs one job, journals it, and delivers its result.
     fn run_job(&self, job: Job) {
         let hv = &*self.hv;
+        let begin = |step: &str| self.begin(&job, step);
         // A panic in an adapter must not kill the worker: the VM would stay busy and
         // its queued commands would never run.
         let (outcome, detail) = catch_unwind(AssertUnwindSafe(|| {
-            run::perform(hv, &job.cmd, &job.actor, self.options.dry_run, &*self.clock)
+            run::perform(
+                hv,
+                &job.cmd,
+                &job.actor,
+                self.options.dry_run,
+                &*self.clock,
+                &begin,
+            )
         }))
         .unwrap_or_else(|_| {
             (

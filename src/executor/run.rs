@@ -12,16 +12,20 @@ use crate::model::PersistenceMode;
 
 use super::clock::Clock;
 use super::precondition::show_time;
-use super::{cleanup, precondition, restart, Outcome};
+use super::{cleanup, precondition, restart, Begin, Outcome};
 
 /// Runs `cmd`: re-checks, then the call (or, in dry run, nothing that changes anything).
 /// Returns the outcome and the journal's `detail`.
+///
+/// `begin` journals a destructive step before it starts ([`Begin`]); when it fails the
+/// step is not taken.
 pub(super) fn perform(
     hv: &dyn Hypervisor,
     cmd: &Command,
     actor: &Actor,
     dry_run: bool,
     clock: &dyn Clock,
+    begin: Begin<'_>,
 ) -> (Outcome, Option<Value>) {
     let now = clock.now();
     if let Err(refused) = precondition::recheck(hv, cmd, actor, now.timestamp()) {
@@ -62,13 +66,18 @@ pub(super) fn perform(
                 grace_seconds,
                 remove_storage,
             };
-            return cleanup::run(hv, cmd, params, dry_run, clock);
+            return cleanup::run(hv, cmd, params, dry_run, clock, begin);
         }
         Op::RestartByPolicy => return restart::restart(hv, cmd, dry_run, now.timestamp()),
         Op::ResetRestartCount => return restart::reset_count(hv, cmd, dry_run),
     };
     if dry_run {
         return (Outcome::DryRun(cmd.op.describe()), None);
+    }
+    if cmd.op.is_destructive() {
+        if let Err(not_started) = begin(&cmd.op.describe()) {
+            return (not_started, None);
+        }
     }
     match call(hv, &cmd.vm_id) {
         Ok(()) if cmd.op == Op::Start => {

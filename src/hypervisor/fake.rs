@@ -261,7 +261,24 @@ impl Hypervisor for FakeHypervisor {
         })
     }
 
+    /// Fails like the real adapter when the name holds a character XML 1.0 cannot
+    /// carry (libvirt writes it raw into the domain XML, which then does not parse).
     fn details(&self, uuid: &str) -> HvResult<DomainDetails> {
+        let name = self.with(|s| s.domains.get(uuid).map(|d| d.raw.name.clone()));
+        if let Some(name) = name {
+            if name
+                .chars()
+                .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+            {
+                self.with(|s| s.calls.push(format!("details {uuid}")));
+                return Err(HvError::new(
+                    HvErrorKind::Other,
+                    format!(
+                        "details {uuid}: domain XML: invalid XML: a character XML cannot carry"
+                    ),
+                ));
+            }
+        }
         let hide = self.with(|s| s.hide_lifecycle_xml);
         self.read("details", uuid, |d| {
             let mut details = d.details.clone();

@@ -10,7 +10,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -91,17 +91,29 @@ pub struct Journal {
 #[derive(Debug)]
 enum Backend {
     File {
+        dir: PathBuf,
         path: PathBuf,
-        file: File,
-        /// Serializes this process's appends, so the repair after a short write (see
-        /// [`Journal::append`]) cannot land in the middle of another thread's line.
-        write_lock: Mutex<()>,
+        /// The open journal; the lock serializes this process's appends, so the repair
+        /// after a short write (see [`Journal::append`]) cannot land in the middle of
+        /// another thread's line, and a rotation swaps the file under it.
+        file: Mutex<File>,
+        /// Rotate before a line would take the file past this size.
+        max_bytes: u64,
+        /// Rotated files older than this are removed at rotation (`retention_days`).
+        retention: Option<chrono::Duration>,
     },
     /// The bytes of a journal file, in memory.
     Memory(Mutex<Vec<u8>>),
     /// Fails every append, so tests can see what callers do with a journal error.
     #[cfg(test)]
     Broken,
+    /// Keeps the first `left` appends in memory, then fails every append (a disk that
+    /// fills up in the middle of a procedure).
+    #[cfg(test)]
+    FailAfter {
+        left: Mutex<usize>,
+        buf: Mutex<Vec<u8>>,
+    },
 }
 
 impl Journal {
@@ -114,28 +126,32 @@ impl Journal {
     pub fn open(state_dir: &Path) -> io::Result<Journal> {
         super::ensure_dir(state_dir).map_err(|e| with_path(e, state_dir))?;
         let path = state_dir.join(JOURNAL_FILE);
-        let existed = path.exists();
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .mode(FILE_MODE)
-            .open(&path)
-            .map_err(|e| with_path(e, &path))?;
-        if !existed {
-            // Make the new file's directory entry durable too, not only its lines.
-            File::open(state_dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| with_path(e, state_dir))?;
-        }
+        let file = open_file(state_dir, &path)?;
         close_torn_line(&file).map_err(|e| with_path(e, &path))?;
         Ok(Journal {
             backend: Backend::File {
+                dir: state_dir.to_path_buf(),
                 path,
-                file,
-                write_lock: Mutex::new(()),
+                file: Mutex::new(file),
+                max_bytes: super::rotate::DEFAULT_MAX_BYTES,
+                retention: None,
             },
         })
+    }
+
+    /// This journal, rotated when a line would take it past `max_bytes`, removing
+    /// rotated files older than `retention_days` (the cleanup policy's) when it does.
+    pub fn with_rotation(mut self, max_bytes: u64, retention_days: Option<u32>) -> Journal {
+        if let Backend::File {
+            max_bytes: m,
+            retention,
+            ..
+        } = &mut self.backend
+        {
+            *m = max_bytes.max(1);
+            *retention = retention_days.map(|d| chrono::Duration::days(i64::from(d)));
+        }
+        self
     }
 
     /// A journal kept in memory and lost on exit: for tests and the demo, which must
@@ -151,6 +167,17 @@ impl Journal {
     pub(crate) fn broken() -> Journal {
         Journal {
             backend: Backend::Broken,
+        }
+    }
+
+    /// A journal that takes `n` appends, then fails every one.
+    #[cfg(test)]
+    pub(crate) fn failing_after(n: usize) -> Journal {
+        Journal {
+            backend: Backend::FailAfter {
+                left: Mutex::new(n),
+                buf: Mutex::new(Vec::new()),
+            },
         }
     }
 
@@ -170,17 +197,29 @@ impl Journal {
         line.push(b'\n');
         match &self.backend {
             Backend::File {
+                dir,
                 path,
                 file,
-                write_lock,
+                max_bytes,
+                retention,
             } => {
-                {
-                    let _guard = lock(write_lock);
-                    write_line(file, &line).map_err(|e| with_path(e, path))?;
-                }
+                let written = {
+                    let mut guard = lock(file);
+                    self.prepare(
+                        dir,
+                        path,
+                        &mut guard,
+                        line.len() as u64,
+                        *max_bytes,
+                        *retention,
+                    )
+                    .map_err(|e| with_path(e, path))?;
+                    write_line(&guard, &line).map_err(|e| with_path(e, path))?;
+                    guard.try_clone().map_err(|e| with_path(e, path))?
+                };
                 // Outside the lock: concurrent fsyncs of one file are fine, and a slow
                 // disk then delays only the fsync, not every other thread's write.
-                file.sync_data().map_err(|e| with_path(e, path))
+                written.sync_data().map_err(|e| with_path(e, path))
             }
             Backend::Memory(buf) => {
                 lock(buf).extend_from_slice(&line);
@@ -188,7 +227,49 @@ impl Journal {
             }
             #[cfg(test)]
             Backend::Broken => Err(io::Error::other("journal is broken (test)")),
+            #[cfg(test)]
+            Backend::FailAfter { left, buf } => {
+                let mut left = lock(left);
+                if *left == 0 {
+                    return Err(io::Error::other("no space left on device (test)"));
+                }
+                *left -= 1;
+                lock(buf).extend_from_slice(&line);
+                Ok(())
+            }
         }
+    }
+
+    /// Before an append of `len` bytes: follow a rotation done by another process
+    /// (the path names another file now), and rotate when the line would pass
+    /// `max_bytes`.
+    fn prepare(
+        &self,
+        dir: &Path,
+        path: &Path,
+        file: &mut File,
+        len: u64,
+        max_bytes: u64,
+        retention: Option<chrono::Duration>,
+    ) -> io::Result<()> {
+        let held = file.metadata()?;
+        let current = match std::fs::metadata(path) {
+            Ok(m) => Some(m),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        let same = current
+            .as_ref()
+            .is_some_and(|m| m.dev() == held.dev() && m.ino() == held.ino());
+        if !same {
+            *file = open_file(dir, path)?;
+        }
+        let size = file.metadata()?.len();
+        if size > 0 && size + len > max_bytes {
+            super::rotate::rotate(dir, path, file, Utc::now(), retention)?;
+            *file = open_file(dir, path)?;
+        }
+        Ok(())
     }
 
     /// Reads a journal file, or `journal.jsonl` inside `path` when it is a directory.
@@ -210,13 +291,33 @@ impl Journal {
         }
     }
 
+    /// Reads the journal of `state_dir`; a state directory that does not exist yet, like
+    /// one without a journal, reads as empty (nothing has happened there).
+    ///
+    /// Rotated files come first (oldest first), then the current one.
+    pub fn read_state_dir(state_dir: &Path) -> io::Result<JournalRead> {
+        super::rotate::read_since(state_dir, None)
+    }
+
+    /// The entries of `state_dir`'s journal at or after `since`: opens only the rotated
+    /// files whose time range matters and seeks in the current file, so a short range
+    /// of a large journal is read fast and in little memory.
+    pub fn read_state_dir_since(
+        state_dir: &Path,
+        since: Option<DateTime<Utc>>,
+    ) -> io::Result<JournalRead> {
+        super::rotate::read_since(state_dir, since)
+    }
+
     /// Reads back this journal, file or in-memory, like [`Journal::read`].
     pub fn read_all(&self) -> io::Result<JournalRead> {
         match &self.backend {
-            Backend::File { path, .. } => Journal::read(path),
+            Backend::File { dir, .. } => Journal::read_state_dir(dir),
             Backend::Memory(buf) => parse_lines(&lock(buf)[..]),
             #[cfg(test)]
             Backend::Broken => Err(io::Error::other("journal is broken (test)")),
+            #[cfg(test)]
+            Backend::FailAfter { buf, .. } => parse_lines(&lock(buf)[..]),
         }
     }
 }
@@ -261,8 +362,35 @@ fn close_torn_line(file: &File) -> io::Result<()> {
     Ok(())
 }
 
+/// Opens (creating when missing) the journal file for appending.
+fn open_file(dir: &Path, path: &Path) -> io::Result<File> {
+    let existed = path.exists();
+    let file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .mode(FILE_MODE)
+        .open(path)
+        .map_err(|e| with_path(e, path))?;
+    if !existed {
+        // Make the new file's directory entry durable too, not only its lines.
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| with_path(e, dir))?;
+    }
+    Ok(file)
+}
+
 /// Parses JSON lines, skipping and counting the ones that are not entries.
-fn parse_lines(mut reader: impl BufRead) -> io::Result<JournalRead> {
+fn parse_lines(reader: impl BufRead) -> io::Result<JournalRead> {
+    parse_lines_since(reader, None)
+}
+
+/// Like [`parse_lines`], keeping only entries at or after `since`.
+pub(super) fn parse_lines_since(
+    mut reader: impl BufRead,
+    since: Option<DateTime<Utc>>,
+) -> io::Result<JournalRead> {
     let mut out = JournalRead::default();
     // Bytes rather than `lines()`: a line torn inside a multi-byte character is not
     // UTF-8, and must count as skipped rather than abort the read.
@@ -276,6 +404,7 @@ fn parse_lines(mut reader: impl BufRead) -> io::Result<JournalRead> {
             continue;
         }
         match serde_json::from_slice::<JournalEntry>(&line) {
+            Ok(entry) if since.is_some_and(|s| entry.time < s) => {}
             Ok(entry) => out.entries.push(entry),
             Err(_) => out.skipped += 1,
         }
@@ -294,160 +423,5 @@ fn with_path(e: io::Error, path: &Path) -> io::Error {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lifecycle::Op;
-    use std::sync::Arc;
-
-    fn entry(vm: &str, result: &str) -> JournalEntry {
-        JournalEntry::for_command(
-            Utc::now(),
-            &Actor::Dashboard("alice".into()),
-            &Command::new(format!("uuid-{vm}"), vm, Op::Destroy, "asked"),
-            result,
-            None,
-        )
-    }
-
-    #[test]
-    fn journal_round_trip() {
-        let dir = tempfile::tempdir().unwrap();
-        let j = Journal::open(dir.path()).unwrap();
-        let mut with_detail = entry("b", "ok");
-        with_detail.detail = Some(serde_json::json!({"scheduled_cleanup": 1234}));
-        let written = vec![entry("a", "ok"), with_detail, entry("c", "refused: gone")];
-        for e in &written {
-            j.append(e).unwrap();
-        }
-        let from_dir = Journal::read(dir.path()).unwrap();
-        assert_eq!(from_dir.entries, written);
-        assert_eq!(from_dir.skipped, 0);
-        assert_eq!(Journal::read(j.path().unwrap()).unwrap(), from_dir);
-        assert_eq!(j.read_all().unwrap(), from_dir);
-    }
-
-    #[test]
-    fn journal_line_format() {
-        let dir = tempfile::tempdir().unwrap();
-        let j = Journal::open(dir.path()).unwrap();
-        j.append(&entry("web-1", "ok")).unwrap();
-        let text = std::fs::read_to_string(dir.path().join(JOURNAL_FILE)).unwrap();
-        assert!(text.ends_with('\n'));
-        assert_eq!(text.lines().count(), 1);
-        let v: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
-        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-        let mut want = vec![
-            "time", "actor", "vm_name", "vm_id", "action", "reason", "result", "detail",
-        ];
-        want.sort_unstable();
-        let mut keys = keys;
-        keys.sort_unstable();
-        assert_eq!(keys, want);
-        assert_eq!(v["actor"], "dashboard:alice");
-        assert_eq!(v["action"], "destroy");
-        assert_eq!(v["vm_id"], "uuid-web-1");
-        assert!(v["detail"].is_null());
-        DateTime::parse_from_rfc3339(v["time"].as_str().unwrap()).unwrap();
-    }
-
-    #[test]
-    fn torn_last_line_is_skipped_and_counted() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(JOURNAL_FILE);
-        let first = vec![entry("a", "ok"), entry("b", "ok")];
-        {
-            let j = Journal::open(dir.path()).unwrap();
-            for e in &first {
-                j.append(e).unwrap();
-            }
-        }
-        // A kill in the middle of a write: half a line, no newline.
-        let line = serde_json::to_string(&entry("torn", "ok")).unwrap();
-        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-        f.write_all(&line.as_bytes()[..line.len() / 2]).unwrap();
-        drop(f);
-
-        let read = Journal::read(dir.path()).unwrap();
-        assert_eq!(read.entries, first);
-        assert_eq!(read.skipped, 1);
-
-        // The next writer closes the torn line, so its own entry is not lost with it.
-        let j = Journal::open(dir.path()).unwrap();
-        let after = entry("c", "ok");
-        j.append(&after).unwrap();
-        let read = Journal::read(dir.path()).unwrap();
-        assert_eq!(read.entries.len(), 3);
-        assert_eq!(read.entries[2], after);
-        assert_eq!(read.skipped, 1);
-    }
-
-    #[test]
-    fn garbage_lines_are_counted_blank_lines_ignored() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j.jsonl");
-        let good = serde_json::to_string(&entry("a", "ok")).unwrap();
-        let mut bytes = Vec::new();
-        bytes.extend_from_slice(b"not json\n\n   \n{}\n");
-        bytes.extend_from_slice(good.as_bytes());
-        bytes.extend_from_slice(b"\n\xff\xfe{\n");
-        std::fs::write(&path, bytes).unwrap();
-        let read = Journal::read(&path).unwrap();
-        assert_eq!(read.entries.len(), 1);
-        assert_eq!(read.skipped, 3);
-    }
-
-    #[test]
-    fn concurrent_appends_all_parse() {
-        let dir = tempfile::tempdir().unwrap();
-        let j = Arc::new(Journal::open(dir.path()).unwrap());
-        let threads: Vec<_> = (0..8)
-            .map(|t| {
-                let j = Arc::clone(&j);
-                std::thread::spawn(move || {
-                    for i in 0..100 {
-                        j.append(&entry(&format!("t{t}-{i}"), "ok")).unwrap();
-                    }
-                })
-            })
-            .collect();
-        for t in threads {
-            t.join().unwrap();
-        }
-        let read = Journal::read(dir.path()).unwrap();
-        assert_eq!(read.skipped, 0);
-        assert_eq!(read.entries.len(), 800);
-        let mut names: Vec<_> = read.entries.iter().map(|e| e.vm_name.clone()).collect();
-        names.sort();
-        names.dedup();
-        assert_eq!(names.len(), 800);
-    }
-
-    #[test]
-    fn open_creates_an_owner_only_store() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let state = dir.path().join("a").join("state");
-        let j = Journal::open(&state).unwrap();
-        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode(&state), 0o700);
-        assert_eq!(mode(j.path().unwrap()), 0o600);
-    }
-
-    #[test]
-    fn missing_journal_reads_empty_in_a_dir_but_not_by_name() {
-        let dir = tempfile::tempdir().unwrap();
-        assert_eq!(Journal::read(dir.path()).unwrap(), JournalRead::default());
-        let err = Journal::read(&dir.path().join("nope.jsonl")).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::NotFound);
-        assert!(err.to_string().contains("nope.jsonl"));
-    }
-
-    #[test]
-    fn in_memory_journal_round_trip() {
-        let j = Journal::in_memory();
-        assert_eq!(j.path(), None);
-        let e = entry("a", "dry run: would destroy (hard power-off)");
-        j.append(&e).unwrap();
-        assert_eq!(j.read_all().unwrap().entries, vec![e]);
-    }
-}
+#[path = "journal_tests.rs"]
+mod tests;

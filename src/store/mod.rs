@@ -7,9 +7,13 @@
 
 mod atomic;
 mod journal;
+mod rotate;
+#[cfg(test)]
+mod rotate_tests;
 
 pub use atomic::write_atomic;
 pub use journal::{Journal, JournalEntry, JournalRead, JOURNAL_FILE};
+pub use rotate::{prune as prune_journal, DEFAULT_MAX_BYTES as JOURNAL_MAX_BYTES};
 
 use std::io;
 use std::os::unix::fs::DirBuilderExt;

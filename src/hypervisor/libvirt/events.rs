@@ -236,6 +236,8 @@ struct Slot {
 pub(crate) struct Link {
     uri: String,
     readonly: bool,
+    /// How long a reconnect's open may take.
+    connect_timeout: Duration,
     slot: RwLock<Slot>,
     fanout: Arc<Fanout>,
     /// Serialises event registration with connection swaps (never taken by callbacks).
@@ -246,12 +248,18 @@ pub(crate) struct Link {
 
 impl Link {
     /// Wrap an open connection and start its monitor thread.
-    pub(crate) fn new(connect: Connect, uri: &str, readonly: bool) -> Arc<Link> {
+    pub(crate) fn new(
+        connect: Connect,
+        uri: &str,
+        readonly: bool,
+        connect_timeout: Duration,
+    ) -> Arc<Link> {
         let (signals, rx) = mpsc::channel();
         let conn = Arc::new(Conn::new(connect, 1, &signals));
         let link = Arc::new(Link {
             uri: uri.to_string(),
             readonly,
+            connect_timeout,
             slot: RwLock::new(Slot { conn, down: None }),
             fanout: Arc::new(Fanout::default()),
             events_lock: Mutex::new(()),
@@ -372,12 +380,9 @@ impl Link {
 
     /// One reconnect attempt: open, register, swap in, announce.
     fn reconnect(&self) -> Result<(), String> {
-        let opened = if self.readonly {
-            Connect::open_read_only(Some(&self.uri))
-        } else {
-            Connect::open(Some(&self.uri))
-        };
-        let connect = opened.map_err(|e| e.message().to_string())?;
+        // With a timeout: a host that accepts and never answers must not block the
+        // monitor (and with it every later attempt) forever.
+        let connect = super::open::open_connect(&self.uri, self.readonly, self.connect_timeout)?;
         let generation = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
         let conn = Arc::new(Conn::new(connect, generation, &self.signals));
         let old = {

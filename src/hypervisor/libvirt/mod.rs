@@ -30,12 +30,15 @@
 pub mod events;
 mod ffi;
 mod names;
+mod open;
 mod stats;
 
 use std::collections::HashSet;
 use std::ffi::c_uint;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+pub use open::DEFAULT_CONNECT_TIMEOUT;
 
 use virt::connect::Connect;
 use virt::domain::Domain;
@@ -218,6 +221,12 @@ impl LibvirtHypervisor {
     /// process; see [`init_event_loop`]). A failure is a `Connection` error whose
     /// message names the URI.
     pub fn open(uri: &str, readonly: bool) -> HvResult<Self> {
+        Self::open_with_timeout(uri, readonly, DEFAULT_CONNECT_TIMEOUT)
+    }
+
+    /// Like [`LibvirtHypervisor::open`], giving up when `uri` has not answered within
+    /// `timeout` (see `open.rs`); reconnects use the same timeout.
+    pub fn open_with_timeout(uri: &str, readonly: bool, timeout: Duration) -> HvResult<Self> {
         virt::error::clear_error_callback();
         if let Err(e) = init_event_loop() {
             // Calls still work; events, keepalive and close detection do not.
@@ -233,16 +242,15 @@ impl LibvirtHypervisor {
                 ));
             }
         }
-        let conn = if readonly {
-            Connect::open_read_only(Some(uri))
-        } else {
-            Connect::open(Some(uri))
-        };
-        match conn {
-            Ok(conn) => Ok(Self::from_connect(conn, uri, readonly)),
+        match open::open_connect(uri, readonly, timeout) {
+            Ok(conn) => Ok(Self::with_link(
+                Link::new(conn, uri, readonly, timeout),
+                uri,
+                readonly,
+            )),
             Err(e) => Err(HvError::new(
                 HvErrorKind::Connection,
-                format!("cannot connect to {uri}: {}", e.message()),
+                format!("cannot connect to {uri}: {e}"),
             )),
         }
     }
@@ -252,8 +260,16 @@ impl LibvirtHypervisor {
     /// Events and close detection need [`init_event_loop`] to have run before `conn`
     /// was opened.
     pub fn from_connect(conn: Connect, uri: &str, readonly: bool) -> Self {
+        Self::with_link(
+            Link::new(conn, uri, readonly, DEFAULT_CONNECT_TIMEOUT),
+            uri,
+            readonly,
+        )
+    }
+
+    fn with_link(link: Arc<Link>, uri: &str, readonly: bool) -> Self {
         Self {
-            link: Link::new(conn, uri, readonly),
+            link,
             uri: uri.to_string(),
             readonly,
             last_poll: Mutex::new(PollStats::default()),

@@ -1,0 +1,105 @@
+//! Names cannot forge output; wild times show as such (issue 9, points 7 and 11), through
+//! the commands' own functions on the fake hypervisor.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use super::{ls, show, Session};
+use crate::config::Config;
+use crate::hypervisor::fake::{running, FakeHypervisor};
+use crate::metadata::{self, LifecycleMeta};
+use crate::model::PersistenceMode;
+
+const EVIL: &str = "evil\n\x1b[2Jfake-vm  running\x07";
+
+fn session(hv: FakeHypervisor) -> Session {
+    Session {
+        hv: Arc::new(hv),
+        uri: "test:///fake".into(),
+        config: Config::default(),
+        demo: false,
+    }
+}
+
+fn evil_session() -> Session {
+    let hv = FakeHypervisor::new();
+    hv.put(running("u-1", EVIL));
+    session(hv)
+}
+
+fn no_raw_controls(text: &str) {
+    for (i, line) in text.lines().enumerate() {
+        assert!(
+            !line.chars().any(|c| c.is_control()),
+            "line {i} has a raw control character: {line:?}"
+        );
+    }
+    assert!(!text.contains("\nfake-vm"), "a forged line: {text:?}");
+}
+
+#[test]
+fn ls_escapes_names() {
+    let s = evil_session();
+    let mut out = Vec::new();
+    ls::run(&s, Utc::now(), false, &mut out)
+        .map_err(|_| "ls")
+        .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    no_raw_controls(&text);
+    assert!(
+        text.contains("evil\\n\\x1b[2Jfake-vm  running\\x07"),
+        "{text}"
+    );
+}
+
+#[test]
+fn show_escapes_names_and_json_stays_exact() {
+    let s = evil_session();
+    let dir = tempfile::tempdir().unwrap();
+    let mut out = Vec::new();
+    show::run(&s, dir.path(), Utc::now(), "u-1", false, &mut out)
+        .map_err(|_| "show")
+        .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    no_raw_controls(&text);
+    assert!(
+        text.starts_with("evil\\n\\x1b[2Jfake-vm  running\\x07 (u-1)\n"),
+        "{text}"
+    );
+    let mut out = Vec::new();
+    show::run(&s, dir.path(), Utc::now(), "u-1", true, &mut out)
+        .map_err(|_| "show --json")
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["vm_name"], EVIL);
+}
+
+#[test]
+fn show_prints_out_of_range_times_as_such() {
+    let hv = FakeHypervisor::new();
+    let mut d = running("u-1", "far-1");
+    let mut m = LifecycleMeta::default();
+    m.persistence.mode = PersistenceMode::Temporary;
+    m.persistence.created_at_unix = Some(99_999_999_999_999);
+    m.persistence.scheduled_cleanup = Some(99_999_999_999_999);
+    d.metadata = Some(metadata::to_xml(&m));
+    hv.put(d);
+    let s = session(hv);
+    let dir = tempfile::tempdir().unwrap();
+    let mut out = Vec::new();
+    show::run(&s, dir.path(), Utc::now(), "far-1", false, &mut out)
+        .map_err(|_| "show")
+        .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    for key in ["created_at_unix", "scheduled_cleanup", "expires_at"] {
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with(key))
+            .unwrap_or_else(|| panic!("{key} in {text}"));
+        assert!(
+            line.ends_with("unix 99999999999999 (out of range)"),
+            "{line}"
+        );
+    }
+}
