@@ -228,7 +228,7 @@ fn managed_text(core: &EngineCore, views: &[VmView]) -> String {
     let observed: Vec<String> = views
         .iter()
         .filter(|v| !vm_is_managed(v, false))
-        .map(|v| escape(&v.snapshot.vm_name))
+        .map(|v| escape(&v.snapshot.vm_name).into_owned())
         .collect();
     let managed = views.len() - observed.len();
     let mut text = format!(
