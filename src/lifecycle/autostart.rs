@@ -62,6 +62,10 @@ pub struct Candidate {
     /// Why it must not be started this time (`on_host_reboot = keep_stopped`, ...);
     /// its dependants are skipped.
     pub hold: Option<String>,
+    /// Why it is held back: a bad setting of its own or of a dependency (an invalid
+    /// policy, a dependency cycle, a dependency that does not exist). Unlike a `hold`,
+    /// this is an error: the run that holds a VM back fails (non-zero exit).
+    pub held_back: Option<String>,
 }
 
 impl Candidate {
@@ -81,6 +85,7 @@ impl Candidate {
             active,
             external: false,
             hold: None,
+            held_back: None,
         }
     }
 
@@ -104,6 +109,7 @@ impl Candidate {
             active,
             external: true,
             hold,
+            held_back: None,
         }
     }
 }
@@ -113,7 +119,8 @@ impl Candidate {
 pub struct Selection {
     /// Members first (by name), then the external dependencies (by name).
     pub candidates: Vec<Candidate>,
-    /// VMs left out for a reason a person should see (an invalid policy).
+    /// VMs left out for a reason a person should see: an invalid policy on a VM that
+    /// nothing in the start depends on and that was not named.
     pub notes: Vec<String>,
 }
 
@@ -134,14 +141,16 @@ pub fn autostart_config(v: &VmFacts) -> Option<VmAutoStartConfig> {
 }
 
 /// The VMs of an ordered start among `vms`, restricted to `only` (names or UUIDs) when
-/// given, plus the external dependencies they name. A dependency that names no VM is
-/// left for [`plan`] to report.
+/// given, plus the external dependencies they name. A VM with an invalid policy that
+/// concerns the start (named in `only`, or named as a dependency) is a candidate held
+/// back with the reason, so its dependants are held back too; any other is a note. A
+/// dependency that names no VM is left for [`plan`].
 pub fn select(vms: &[VmFacts], only: Option<&BTreeSet<String>>) -> Selection {
     let mut sel = Selection::default();
     let wanted = |v: &VmFacts| only.is_none_or(|o| o.contains(&v.name) || o.contains(&v.uuid));
-    let mut members: Vec<&VmFacts> = Vec::new();
     for v in vms.iter().filter(|v| wanted(v)) {
         match &v.meta {
+            Err(e) if only.is_some() => sel.candidates.push(invalid(v, e, false)),
             Err(e) => sel.notes.push(format!(
                 "{}: invalid policy ({e}): not considered for autostart",
                 v.name
@@ -150,7 +159,6 @@ pub fn select(vms: &[VmFacts], only: Option<&BTreeSet<String>>) -> Selection {
                 if let Some(config) = autostart_config(v) {
                     sel.candidates
                         .push(Candidate::member(&v.uuid, &v.name, config, v.active));
-                    members.push(v);
                 }
             }
         }
@@ -166,9 +174,20 @@ pub fn select(vms: &[VmFacts], only: Option<&BTreeSet<String>>) -> Selection {
         .collect();
     for name in externals {
         if let Some(v) = vms.iter().find(|v| v.name == name) {
-            sel.candidates
-                .push(Candidate::external(&v.uuid, &v.name, v.active));
+            sel.candidates.push(match &v.meta {
+                Err(e) => invalid(v, e, true),
+                Ok(_) => Candidate::external(&v.uuid, &v.name, v.active),
+            });
         }
     }
     sel
+}
+
+/// A VM whose metadata cannot be read: held back, never started.
+fn invalid(v: &VmFacts, e: &crate::metadata::MetaError, external: bool) -> Candidate {
+    let mut c = Candidate::external(&v.uuid, &v.name, v.active);
+    c.external = external;
+    c.hold = None;
+    c.held_back = Some(format!("invalid policy ({e})"));
+    c
 }

@@ -2,67 +2,11 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
-use std::fmt;
 
 use serde::Serialize;
 
 use super::Candidate;
 use crate::model::StartFailureAction;
-
-/// A `depends_on` entry that names no VM.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MissingDependency {
-    /// The VM whose `depends_on` names it.
-    pub vm: String,
-    /// The name that is not a VM.
-    pub dependency: String,
-}
-
-/// Why an ordered start cannot be planned. Found before anything starts.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct PlanError {
-    /// Each cycle as a path that returns to its first VM: `[a, b, a]` is "a depends on
-    /// b, which depends on a".
-    pub cycles: Vec<Vec<String>>,
-    /// Dependencies that name no VM.
-    pub missing: Vec<MissingDependency>,
-}
-
-impl PlanError {
-    /// Every VM the error names, sorted.
-    pub fn vms(&self) -> BTreeSet<String> {
-        let mut out: BTreeSet<String> = self.cycles.iter().flatten().cloned().collect();
-        for m in &self.missing {
-            out.insert(m.vm.clone());
-            out.insert(m.dependency.clone());
-        }
-        out
-    }
-}
-
-/// One line: `autostart order: dependency cycle a → b → a; c depends on ghost, which
-/// does not exist (nothing was started)`.
-impl fmt::Display for PlanError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut parts: Vec<String> = self
-            .cycles
-            .iter()
-            .map(|c| format!("dependency cycle {}", c.join(" → ")))
-            .collect();
-        parts.extend(
-            self.missing
-                .iter()
-                .map(|m| format!("{} depends on {}, which does not exist", m.vm, m.dependency)),
-        );
-        write!(
-            f,
-            "autostart order: {} (nothing was started)",
-            parts.join("; ")
-        )
-    }
-}
-
-impl std::error::Error for PlanError {}
 
 /// One VM in start order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -74,52 +18,96 @@ pub struct PlanStep {
     pub deps: Vec<usize>,
 }
 
-/// The ordered start: steps in start order.
+/// The ordered start: steps in start order, then the VMs held back (by name).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct AutostartPlan {
-    /// In start order.
+    /// In start order; the held-back VMs ([`Candidate::held_back`]) last, without
+    /// dependencies.
     pub steps: Vec<PlanStep>,
 }
 
-/// Builds the start order of `candidates`, or says which VMs are in a cycle or name a
-/// dependency that does not exist.
-pub fn plan(candidates: Vec<Candidate>) -> Result<AutostartPlan, PlanError> {
+/// Builds the start order of `candidates`. A bad VM holds back only itself and the
+/// VMs that depend on it: a VM in a dependency cycle (or depending on itself), one
+/// whose `depends_on` names no VM, one already held back by [`select`](super::select)
+/// (an invalid policy), and, transitively, every member that depends on one of those
+/// ("depends on X, which is held back: …"). Everything else is ordered as usual.
+pub fn plan(mut candidates: Vec<Candidate>) -> AutostartPlan {
     let index: BTreeMap<&str, usize> = candidates
         .iter()
         .enumerate()
         .map(|(i, c)| (c.name.as_str(), i))
         .collect();
-    let mut err = PlanError::default();
-    // Edges: i depends on each of deps[i] (deduplicated, sorted).
-    let mut deps: Vec<Vec<usize>> = Vec::with_capacity(candidates.len());
-    for c in &candidates {
+    let n = candidates.len();
+    // Edges: i depends on each of deps[i] (deduplicated, sorted); missing names aside.
+    let mut deps: Vec<Vec<usize>> = Vec::with_capacity(n);
+    let mut held: Vec<Option<String>> = candidates.iter().map(|c| c.held_back.clone()).collect();
+    for (i, c) in candidates.iter().enumerate() {
         let mut d = BTreeSet::new();
+        let mut missing: Vec<&str> = Vec::new();
         if !c.external {
             for name in &c.config.depends_on {
                 match index.get(name.as_str()) {
                     Some(&j) => {
                         d.insert(j);
                     }
-                    None => err.missing.push(MissingDependency {
-                        vm: c.name.clone(),
-                        dependency: name.clone(),
-                    }),
+                    None if !missing.contains(&name.as_str()) => missing.push(name),
+                    None => {}
                 }
             }
         }
+        if !missing.is_empty() && held[i].is_none() {
+            held[i] = Some(match missing.as_slice() {
+                [one] => format!("depends on {one}, which does not exist"),
+                many => format!("depends on {}, which do not exist", many.join(", ")),
+            });
+        }
         deps.push(d.into_iter().collect());
     }
-    let names: Vec<&str> = candidates.iter().map(|c| c.name.as_str()).collect();
-    err.cycles = cycles(&deps, &names);
-    if !err.cycles.is_empty() || !err.missing.is_empty() {
-        err.missing
-            .sort_by(|a, b| (&a.vm, &a.dependency).cmp(&(&b.vm, &b.dependency)));
-        err.missing.dedup();
-        return Err(err);
+    let names: Vec<String> = candidates.iter().map(|c| c.name.clone()).collect();
+    let names_ref: Vec<&str> = names.iter().map(String::as_str).collect();
+    for (members, path) in cycle_components(&deps, &names_ref) {
+        let why = format!("in a dependency cycle: {}", path.join(" → "));
+        for i in members {
+            // The cycle comes first: it is what a person has to fix.
+            if held[i].is_none() || candidates[i].held_back.is_none() {
+                held[i] = Some(why.clone());
+            }
+        }
+    }
+    // Whoever depends on a held-back VM is held back too, saying which and why.
+    loop {
+        let mut changed = false;
+        for i in 0..n {
+            if held[i].is_some() {
+                continue;
+            }
+            if let Some(&j) = deps[i].iter().find(|&&j| held[j].is_some()) {
+                let why = held[j].clone().unwrap_or_default();
+                held[i] = Some(format!(
+                    "depends on {}, which is held back: {why}",
+                    names[j]
+                ));
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    // An external dependency only held-back VMs need is not part of the start.
+    let needed: BTreeSet<usize> = (0..n)
+        .filter(|&i| held[i].is_none())
+        .flat_map(|i| deps[i].iter().copied())
+        .collect();
+    let keep: Vec<bool> = (0..n)
+        .map(|i| held[i].is_none() && (!candidates[i].external || needed.contains(&i)))
+        .collect();
+    for (c, h) in candidates.iter_mut().zip(&held) {
+        c.held_back.clone_from(h);
     }
 
-    // Kahn's algorithm; among the ready VMs the lowest (start_order, name) goes first.
-    let n = candidates.len();
+    // Kahn's algorithm over the kept VMs; among the ready ones the lowest
+    // (start_order, name) goes first.
     let mut dependants: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut waiting: Vec<usize> = deps.iter().map(Vec::len).collect();
     for (i, d) in deps.iter().enumerate() {
@@ -127,26 +115,30 @@ pub fn plan(candidates: Vec<Candidate>) -> Result<AutostartPlan, PlanError> {
             dependants[j].push(i);
         }
     }
-    let key = |i: usize| Reverse((candidates[i].config.start_order, names[i], i));
-    let mut ready: BinaryHeap<Reverse<(i64, &str, usize)>> =
-        (0..n).filter(|&i| waiting[i] == 0).map(key).collect();
+    let key = |i: usize| Reverse((candidates[i].config.start_order, names_ref[i], i));
+    let mut ready: BinaryHeap<Reverse<(i64, &str, usize)>> = (0..n)
+        .filter(|&i| keep[i] && waiting[i] == 0)
+        .map(key)
+        .collect();
     let mut order: Vec<usize> = Vec::with_capacity(n);
     while let Some(Reverse((_, _, i))) = ready.pop() {
         order.push(i);
         for &k in &dependants[i] {
-            waiting[k] -= 1;
-            if waiting[k] == 0 {
+            waiting[k] = waiting[k].saturating_sub(1);
+            if keep[k] && waiting[k] == 0 {
                 ready.push(key(k));
             }
         }
     }
-    // No cycles, so every VM is placed.
+    // Every kept VM is placed (no cycles remain among them); the held back follow.
     let mut position = vec![0; n];
     for (p, &i) in order.iter().enumerate() {
         position[i] = p;
     }
+    let mut back: Vec<usize> = (0..n).filter(|&i| held[i].is_some()).collect();
+    back.sort_by(|&a, &b| names[a].cmp(&names[b]));
     let mut slots: Vec<Option<Candidate>> = candidates.into_iter().map(Some).collect();
-    let steps = order
+    let mut steps: Vec<PlanStep> = order
         .iter()
         .filter_map(|&i| {
             let candidate = slots[i].take()?;
@@ -155,50 +147,89 @@ pub fn plan(candidates: Vec<Candidate>) -> Result<AutostartPlan, PlanError> {
             Some(PlanStep { candidate, deps: d })
         })
         .collect();
-    Ok(AutostartPlan { steps })
+    steps.extend(back.into_iter().filter_map(|i| {
+        Some(PlanStep {
+            candidate: slots[i].take()?,
+            deps: Vec::new(),
+        })
+    }));
+    AutostartPlan { steps }
 }
 
-/// Every strongly connected component with a cycle (more than one VM, or a VM that
-/// depends on itself), each as one cycle path starting at its lowest name.
-fn cycles(deps: &[Vec<usize>], names: &[&str]) -> Vec<Vec<String>> {
-    let mut out: Vec<Vec<String>> = Vec::new();
-    for scc in tarjan(deps) {
-        let set: BTreeSet<usize> = scc.iter().copied().collect();
-        let Some(&start) = scc.iter().min_by_key(|&&i| names[i]) else {
-            continue;
-        };
-        if scc.len() == 1 && !deps[start].contains(&start) {
-            continue;
-        }
-        // Shortest path from `start` back to itself inside the component (BFS).
-        let mut parent: BTreeMap<usize, usize> = BTreeMap::new();
-        let mut queue = VecDeque::from([start]);
-        let mut last = None;
-        'bfs: while let Some(u) = queue.pop_front() {
-            for &v in &deps[u] {
-                if v == start {
-                    last = Some(u);
-                    break 'bfs;
-                }
-                if set.contains(&v) && !parent.contains_key(&v) {
-                    parent.insert(v, u);
-                    queue.push_back(v);
-                }
-            }
-        }
-        let mut path = vec![start];
-        let mut u = last.unwrap_or(start);
-        let mut back = Vec::new();
-        while u != start {
-            back.push(u);
-            u = parent.get(&u).copied().unwrap_or(start);
-        }
-        path.extend(back.into_iter().rev());
-        path.push(start);
-        out.push(path.iter().map(|&i| names[i].to_string()).collect());
-    }
+/// The dependency cycles among VMs given by name and `depends_on` (names that are no
+/// VM are ignored), each as a path that returns to its first VM (`[a, b, a]`: a
+/// depends on b, which depends on a), starting at its lowest name; sorted. What `ls`,
+/// `show` and the detail pane flag, and what `set --depends-on` refuses to close.
+pub fn dependency_cycles<'a>(
+    vms: impl IntoIterator<Item = (&'a str, &'a [String])>,
+) -> Vec<Vec<String>> {
+    let vms: Vec<(&str, &[String])> = vms.into_iter().collect();
+    let index: BTreeMap<&str, usize> = vms.iter().enumerate().map(|(i, v)| (v.0, i)).collect();
+    let deps: Vec<Vec<usize>> = vms
+        .iter()
+        .map(|(_, d)| {
+            let set: BTreeSet<usize> = d
+                .iter()
+                .filter_map(|n| index.get(n.as_str()).copied())
+                .collect();
+            set.into_iter().collect()
+        })
+        .collect();
+    let names: Vec<&str> = vms.iter().map(|v| v.0).collect();
+    let mut out: Vec<Vec<String>> = cycle_components(&deps, &names)
+        .into_iter()
+        .map(|(_, path)| path)
+        .collect();
     out.sort();
     out
+}
+
+/// Each strongly connected component with a cycle, with one cycle path through it.
+fn cycle_components(deps: &[Vec<usize>], names: &[&str]) -> Vec<(Vec<usize>, Vec<String>)> {
+    tarjan(deps)
+        .into_iter()
+        .filter_map(|scc| {
+            let path = cycle_path(deps, names, &scc)?;
+            Some((scc, path))
+        })
+        .collect()
+}
+
+/// A cycle path through one strongly connected component, starting at its lowest
+/// name; `None` when the component has no cycle (one VM that does not depend on
+/// itself).
+fn cycle_path(deps: &[Vec<usize>], names: &[&str], scc: &[usize]) -> Option<Vec<String>> {
+    let set: BTreeSet<usize> = scc.iter().copied().collect();
+    let &start = scc.iter().min_by_key(|&&i| names[i])?;
+    if scc.len() == 1 && !deps[start].contains(&start) {
+        return None;
+    }
+    // Shortest path from `start` back to itself inside the component (BFS).
+    let mut parent: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut queue = VecDeque::from([start]);
+    let mut last = None;
+    'bfs: while let Some(u) = queue.pop_front() {
+        for &v in &deps[u] {
+            if v == start {
+                last = Some(u);
+                break 'bfs;
+            }
+            if set.contains(&v) && !parent.contains_key(&v) {
+                parent.insert(v, u);
+                queue.push_back(v);
+            }
+        }
+    }
+    let mut path = vec![start];
+    let mut u = last.unwrap_or(start);
+    let mut back = Vec::new();
+    while u != start {
+        back.push(u);
+        u = parent.get(&u).copied().unwrap_or(start);
+    }
+    path.extend(back.into_iter().rev());
+    path.push(start);
+    Some(path.iter().map(|&i| names[i].to_string()).collect())
 }
 
 /// Tarjan's strongly connected components, iteratively (no recursion depth limit).
@@ -274,8 +305,19 @@ impl AutostartPlan {
         self.steps
             .iter()
             .map(|s| &s.candidate)
-            .filter(|c| !c.external && c.hold.is_none() && !c.active)
+            .filter(|c| !c.external && c.hold.is_none() && c.held_back.is_none() && !c.active)
             .map(|c| c.name.as_str())
+            .collect()
+    }
+
+    /// The VMs held back, by name, with why: `(name, why)`.
+    pub fn held_back(&self) -> Vec<(&str, &str)> {
+        self.steps
+            .iter()
+            .filter_map(|s| {
+                let c = &s.candidate;
+                c.held_back.as_deref().map(|why| (c.name.as_str(), why))
+            })
             .collect()
     }
 
@@ -293,6 +335,9 @@ impl AutostartPlan {
     fn describe_step(&self, _i: usize, s: &PlanStep) -> String {
         let c = &s.candidate;
         let name = &c.name;
+        if let Some(why) = &c.held_back {
+            return format!("{name}: held back: {why}");
+        }
         if let Some(hold) = &c.hold {
             return format!("{name}: not started: {hold}");
         }

@@ -4,6 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use super::AutostartPlan;
+use crate::lifecycle::ttl::later;
 use crate::model::{StartFailureAction, VmAutoStartConfig};
 
 /// How the sequence runs: limits and cadence (from the `[autostart]` config).
@@ -262,6 +263,9 @@ impl Sequence {
             .map(|s| {
                 let c = &s.candidate;
                 match (&c.hold, c.external) {
+                    _ if c.held_back.is_some() => StepState::Skipped {
+                        why: format!("held back: {}", c.held_back.as_deref().unwrap_or_default()),
+                    },
                     (Some(why), _) => StepState::Skipped { why: why.clone() },
                     (None, true) => StepState::Up {
                         how: UpHow::External,
@@ -384,7 +388,7 @@ impl Sequence {
                 } else if c.config.start_delay_seconds > 0 {
                     let seconds = c.config.start_delay_seconds;
                     self.states[i] = StepState::Delay {
-                        until: now + secs(seconds),
+                        until: later(now, secs(seconds)),
                         seconds,
                     };
                 } else {
@@ -429,7 +433,7 @@ impl Sequence {
                 if self.track[i].probing {
                     return false;
                 }
-                if now >= since + secs(timeout_seconds) {
+                if now >= later(since, secs(timeout_seconds)) {
                     let on = target.map(|t| format!(" on {t}")).unwrap_or_default();
                     let last = last.map(|l| format!(" (last: {l})")).unwrap_or_default();
                     self.fail(
@@ -501,7 +505,7 @@ impl Sequence {
             (StepState::Starting { attempt, attempts }, SeqEvent::StartFailed(error)) => {
                 if attempt < attempts && self.halted.is_none() {
                     self.states[step] = StepState::RetryWait {
-                        until: now + Duration::milliseconds(self.settings.retry_delay_ms),
+                        until: later(now, millis(self.settings.retry_delay_ms)),
                         next_attempt: attempt + 1,
                         attempts,
                         error,
@@ -530,9 +534,7 @@ impl Sequence {
                 SeqEvent::SshNotYet { target, why },
             ) => {
                 self.track[step] = Track {
-                    next_probe_at: Some(
-                        now + Duration::milliseconds(self.settings.probe_interval_ms),
-                    ),
+                    next_probe_at: Some(later(now, millis(self.settings.probe_interval_ms))),
                     probing: false,
                 };
                 self.states[step] = StepState::WaitingForSsh {
@@ -560,7 +562,7 @@ impl Sequence {
                     timeout_seconds,
                     ..
                 } if !t.probing => {
-                    let deadline = *since + secs(*timeout_seconds);
+                    let deadline = later(*since, secs(*timeout_seconds));
                     Some(t.next_probe_at.map_or(deadline, |p| p.min(deadline)))
                 }
                 _ => None,
@@ -591,10 +593,16 @@ impl Sequence {
     }
 }
 
+/// `s` seconds, saturating at the longest `Duration` (a value from metadata may be
+/// absurd).
 fn secs(s: u64) -> Duration {
-    Duration::seconds(
-        i64::try_from(s)
-            .unwrap_or(i64::MAX / 1000)
-            .min(i64::MAX / 1000),
-    )
+    i64::try_from(s)
+        .ok()
+        .and_then(Duration::try_seconds)
+        .unwrap_or(Duration::MAX)
+}
+
+/// `ms` milliseconds (negative counts as 0).
+fn millis(ms: i64) -> Duration {
+    Duration::try_milliseconds(ms.max(0)).unwrap_or(Duration::MAX)
 }

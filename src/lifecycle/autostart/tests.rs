@@ -50,40 +50,112 @@ fn order_is_topological_then_start_order_then_name() {
         member("lab-dns", 5, &[]),
         member("zz", 5, &[]),
         member("aa", 50, &[]),
-    ])
-    .unwrap();
+    ]);
     assert_eq!(names(&p), ["lab-dns", "zz", "db-1", "app-1", "web-1", "aa"]);
     assert_eq!(p.steps[3].deps, vec![2]);
     assert_eq!(p.dependants(2), vec![3]);
     // A low start_order does not jump ahead of its dependency.
-    let p = plan(vec![member("a", 100, &[]), member("b", 1, &["a"])]).unwrap();
+    let p = plan(vec![member("a", 100, &[]), member("b", 1, &["a"])]);
     assert_eq!(names(&p), ["a", "b"]);
 }
 
 #[test]
-fn cycles_and_missing_dependencies_name_the_vms() {
-    let e = plan(vec![
+fn a_bad_vm_holds_back_only_itself_and_its_dependants() {
+    let p = plan(vec![
         member("a", 0, &["b"]),
         member("b", 0, &["c"]),
         member("c", 0, &["a"]),
         member("d", 0, &["d"]),
         member("e", 0, &["ghost"]),
         member("f", 0, &[]),
-    ])
-    .unwrap_err();
+        member("g", 0, &["d"]),
+        member("h", 0, &["g", "f"]),
+        member("i", 0, &["f"]),
+    ]);
+    // The rest is ordered as usual, the held-back VMs follow by name.
+    assert_eq!(names(&p), ["f", "i", "a", "b", "c", "d", "e", "g", "h"]);
+    assert_eq!(p.to_start(), ["f", "i"]);
     assert_eq!(
-        e.cycles,
-        vec![vec!["a", "b", "c", "a"], vec!["d", "d"]]
-            .into_iter()
-            .map(|c| c.into_iter().map(String::from).collect::<Vec<_>>())
-            .collect::<Vec<_>>()
+        p.held_back(),
+        [
+            ("a", "in a dependency cycle: a → b → c → a"),
+            ("b", "in a dependency cycle: a → b → c → a"),
+            ("c", "in a dependency cycle: a → b → c → a"),
+            ("d", "in a dependency cycle: d → d"),
+            ("e", "depends on ghost, which does not exist"),
+            (
+                "g",
+                "depends on d, which is held back: in a dependency cycle: d → d"
+            ),
+            (
+                "h",
+                "depends on g, which is held back: depends on d, which is held back: in a \
+                 dependency cycle: d → d"
+            ),
+        ]
     );
+    assert_eq!(p.steps[1].deps, vec![0]);
+    assert!(p.steps[2..].iter().all(|s| s.deps.is_empty()));
     assert_eq!(
-        e.to_string(),
-        "autostart order: dependency cycle a → b → c → a; dependency cycle d → d; \
-         e depends on ghost, which does not exist (nothing was started)"
+        p.describe()[3],
+        "4. b: held back: in a dependency cycle: a → b → c → a"
     );
-    assert!(!e.vms().contains("f"));
+    // A single self-dependency holds back that VM only.
+    let p = plan(vec![member("x", 0, &["x"]), member("y", 0, &[])]);
+    assert_eq!(p.to_start(), ["y"]);
+    // The sequence starts the rest and shows the held back as skipped.
+    let mut seq = Sequence::new(p, SequenceSettings::default(), t0());
+    assert_eq!(run_simple(&mut seq, |_| SeqEvent::Started), ["y"]);
+    let progress = seq.progress(t0());
+    assert_eq!(
+        progress.steps[1].text,
+        "skipped: held back: in a dependency cycle: x → x"
+    );
+    assert_eq!(progress.tally(), (1, 0, 1));
+}
+
+#[test]
+fn invalid_policy_is_held_back_with_its_dependants() {
+    let bad = VmFacts {
+        meta: Err(crate::metadata::parse(
+            r#"<lifecycle xmlns="urn:vmlife:lifecycle:1"><persistence ttl_hours="0"/></lifecycle>"#,
+        )
+        .unwrap_err()),
+        ..facts("bad", false, LifecycleMeta::default())
+    };
+    let app = LifecycleMeta {
+        autostart: Some(cfg(0, &["bad"])),
+        ..LifecycleMeta::default()
+    };
+    let vms = vec![bad, facts("app", false, app)];
+    // Named only as a dependency, or selected itself: held back either way.
+    let only = BTreeSet::from(["app".to_string()]);
+    for sel in [select(&vms, None), select(&vms, Some(&only))] {
+        let p = plan(sel.candidates);
+        assert!(p.to_start().is_empty());
+        let held = p.held_back();
+        assert_eq!(held.len(), 2, "{held:?}");
+        assert!(held[0]
+            .1
+            .starts_with("depends on bad, which is held back: invalid policy ("));
+        assert!(held[1]
+            .1
+            .starts_with("invalid policy (persistence/@ttl_hours"));
+    }
+}
+
+/// The cycles `ls`, `show` and `set --depends-on` look at: over every VM's record.
+#[test]
+fn dependency_cycles_over_names() {
+    let d = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let (a, b, c, e) = (d(&["b"]), d(&["a", "ghost"]), d(&["c"]), d(&[]));
+    let got = dependency_cycles([
+        ("a", a.as_slice()),
+        ("b", b.as_slice()),
+        ("c", c.as_slice()),
+        ("e", e.as_slice()),
+    ]);
+    assert_eq!(got, vec![d(&["a", "b", "a"]), d(&["c", "c"])]);
 }
 
 #[test]
@@ -170,8 +242,7 @@ fn failed_start_is_retried_then_dependants_are_skipped() {
         member("dep", 0, &["bad"]),
         member("dep2", 0, &["dep"]),
         member("other", 0, &[]),
-    ])
-    .unwrap();
+    ]);
     let mut seq = Sequence::new(p, SequenceSettings::default(), t0());
     let started = run_simple(&mut seq, |n| {
         if n == "bad" {
@@ -199,7 +270,7 @@ fn failed_start_is_retried_then_dependants_are_skipped() {
 fn stop_halts_the_sequence() {
     let mut bad = member("a-bad", 0, &[]);
     bad.config.on_start_failure = StartFailureAction::Stop;
-    let p = plan(vec![bad, member("b", 1, &[])]).unwrap();
+    let p = plan(vec![bad, member("b", 1, &[])]);
     let settings = SequenceSettings {
         max_parallel: 1,
         ..SequenceSettings::default()
@@ -220,7 +291,7 @@ fn delay_ssh_wait_and_texts() {
     db.config.ssh_timeout_seconds = 300;
     let mut app = member("app", 0, &["db"]);
     app.config.start_delay_seconds = 5;
-    let p = plan(vec![db, app]).unwrap();
+    let p = plan(vec![db, app]);
     let mut seq = Sequence::new(p, SequenceSettings::default(), t0());
     assert_eq!(
         seq.advance(t0()),
@@ -276,7 +347,7 @@ fn ssh_timeout_fails_and_skips_dependants() {
     let mut db = member("db", 0, &[]);
     db.config.wait_for_ssh = true;
     db.config.ssh_timeout_seconds = 10;
-    let p = plan(vec![db, member("app", 0, &["db"])]).unwrap();
+    let p = plan(vec![db, member("app", 0, &["db"])]);
     let mut seq = Sequence::new(p, SequenceSettings::default(), t0());
     seq.advance(t0());
     seq.on_event(0, SeqEvent::Started, t0());
@@ -314,7 +385,7 @@ fn describe_lists_what_will_happen() {
     app.active = true;
     let mut held = member("kept", 0, &[]);
     held.hold = Some("on_host_reboot = keep_stopped".into());
-    let p = plan(vec![db, app, held]).unwrap();
+    let p = plan(vec![db, app, held]);
     assert_eq!(
         p.describe(),
         [
@@ -374,7 +445,8 @@ proptest! {
             .filter(|(_, f)| **f)
             .map(|(c, _)| c.name.clone())
             .collect();
-        let p = plan(cands).unwrap();
+        let p = plan(cands);
+        prop_assert!(p.held_back().is_empty());
         let settings = SequenceSettings { max_parallel: parallel, retry_delay_ms: 1000, probe_interval_ms: 1000 };
         let mut seq = Sequence::new(p.clone(), settings, t0());
         let mut now = t0();
@@ -453,21 +525,78 @@ proptest! {
         let (lo, hi) = (a.min(b), a.max(b));
         let hi_name = cands[hi].name.clone();
         let lo_name = cands[lo].name.clone();
-        cands[lo].config.depends_on.push(hi_name);
-        cands[hi].config.depends_on.push(lo_name);
+        cands[lo].config.depends_on.push(hi_name.clone());
+        cands[hi].config.depends_on.push(lo_name.clone());
         let edges: BTreeMap<String, Vec<String>> = cands
             .iter()
             .map(|c| (c.name.clone(), c.config.depends_on.clone()))
             .collect();
-        let err = plan(cands).unwrap_err();
-        prop_assert!(!err.cycles.is_empty());
-        prop_assert!(err.missing.is_empty());
+        let p = plan(cands);
+        let held: Vec<(String, String)> = p
+            .held_back()
+            .into_iter()
+            .map(|(n, w)| (n.to_string(), w.to_string()))
+            .collect();
+        prop_assert!(held.iter().any(|(n, _)| n == &lo_name));
         // Each reported cycle is a real one: consecutive VMs depend on each other.
-        for c in &err.cycles {
+        for (_, why) in &held {
+            let Some(path) = why.rsplit("in a dependency cycle: ").next().filter(|_| why.contains("cycle")) else {
+                prop_assert!(false, "{why}");
+                continue;
+            };
+            let c: Vec<&str> = path.split(" → ").collect();
             prop_assert_eq!(c.first(), c.last());
             for w in c.windows(2) {
-                prop_assert!(edges[&w[0]].contains(&w[1]), "{} does not depend on {}", w[0], w[1]);
+                prop_assert!(edges[w[0]].contains(&w[1].to_string()), "{} does not depend on {}", w[0], w[1]);
             }
         }
+        // Nothing held back is started; everything else is.
+        let started: BTreeSet<String> = p.to_start().iter().map(|s| s.to_string()).collect();
+        prop_assert!(held.iter().all(|(n, _)| !started.contains(n)));
+    }
+}
+
+/// Absurd delays and timeouts (from hand-edited metadata or config) saturate at the end
+/// of time instead of panicking (`DateTime + TimeDelta overflowed`), and the VMs that
+/// do not wait for them still start.
+#[test]
+fn huge_delays_and_timeouts_do_not_panic() {
+    let mut slow = member("slow", 0, &[]);
+    slow.config.start_delay_seconds = 10_000_000_000_000;
+    let mut ssh = member("ssh", 0, &[]);
+    ssh.config.wait_for_ssh = true;
+    ssh.config.ssh_timeout_seconds = u64::MAX;
+    let mut retry = member("retry", 0, &[]);
+    retry.config.max_start_retries = 1;
+    let p = plan(vec![slow, ssh, retry, member("fast", 1, &[])]);
+    let settings = SequenceSettings {
+        max_parallel: 8,
+        retry_delay_ms: i64::MAX,
+        probe_interval_ms: i64::MAX,
+    };
+    let late = DateTime::<Utc>::MAX_UTC - Duration::seconds(5);
+    for now in [t0(), late] {
+        let mut seq = Sequence::new(p.clone(), settings, now);
+        for a in seq.advance(now) {
+            match a {
+                SeqAction::Start { step, .. } if seq.name(step) == "retry" => {
+                    seq.on_event(step, SeqEvent::StartFailed("no".into()), now)
+                }
+                SeqAction::Start { step, .. } => seq.on_event(step, SeqEvent::Started, now),
+                SeqAction::Probe { step } => seq.on_event(
+                    step,
+                    SeqEvent::SshNotYet {
+                        target: None,
+                        why: "no address yet".into(),
+                    },
+                    now,
+                ),
+            }
+        }
+        assert!(seq.next_wakeup().is_some());
+        let progress = seq.progress(now);
+        let fast = progress.steps.iter().find(|s| s.name == "fast").unwrap();
+        assert_eq!(fast.text, "up");
+        seq.advance(DateTime::<Utc>::MAX_UTC);
     }
 }
