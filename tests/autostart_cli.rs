@@ -238,6 +238,25 @@ fn a_self_dependency_holds_back_only_its_chain_and_fails_the_run() {
     std::fs::write(&path, node).unwrap();
     let state = h.path().join("st");
 
+    // ls and show flag it.
+    let (code, out, err) = run(vmlife(&h).args(["-c", &uri, "ls"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(
+            "\napp-1: in a dependency cycle (app-1 → app-1): held back from the ordered start\n"
+        ),
+        "{out}"
+    );
+    let (code, out, err) = run(vmlife(&h)
+        .args(["-c", &uri, "--state-dir"])
+        .arg(&state)
+        .args(["show", "app-1"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("IN A DEPENDENCY CYCLE (held back from the ordered start): app-1 → app-1"),
+        "{out}"
+    );
+
     let (code, out, err) = run(vmlife(&h)
         .args(["-c", &uri, "--state-dir"])
         .arg(&state)

@@ -192,6 +192,25 @@ fn write_text(
             writeln!(out, "  {}", v.snapshot.vm_name)?;
         }
     }
+    write_warnings(views, out)
+}
+
+/// Valid but questionable settings, one line per VM and warning.
+fn write_warnings(views: &[VmView], out: &mut impl Write) -> std::io::Result<()> {
+    let lines: Vec<String> = views
+        .iter()
+        .filter_map(|v| Some((v, v.meta.as_ref().ok()?.warnings())))
+        .flat_map(|(v, ws)| {
+            ws.into_iter()
+                .map(move |w| format!("  {}: {w}", v.snapshot.vm_name))
+        })
+        .collect();
+    if !lines.is_empty() {
+        writeln!(out, "\nwarnings:")?;
+        for l in lines {
+            writeln!(out, "{l}")?;
+        }
+    }
     Ok(())
 }
 

@@ -191,3 +191,14 @@ fn invalid(v: &VmFacts, e: &crate::metadata::MetaError, external: bool) -> Candi
     c.held_back = Some(format!("invalid policy ({e})"));
     c
 }
+
+/// The `depends_on` of a VM's autostart record (enabled or not: enabling it must not
+/// reveal a cycle); empty without a readable record. For [`dependency_cycles`].
+pub fn record_deps(
+    meta: &Result<crate::metadata::LifecycleMeta, crate::metadata::MetaError>,
+) -> &[String] {
+    meta.as_ref()
+        .ok()
+        .and_then(|m| m.autostart.as_ref())
+        .map_or(&[], |a| a.depends_on.as_slice())
+}

@@ -156,13 +156,13 @@ pub fn plan(mut candidates: Vec<Candidate>) -> AutostartPlan {
     AutostartPlan { steps }
 }
 
-/// The dependency cycles among VMs given by name and `depends_on` (names that are no
-/// VM are ignored), each as a path that returns to its first VM (`[a, b, a]`: a
-/// depends on b, which depends on a), starting at its lowest name; sorted. What `ls`,
-/// `show` and the detail pane flag, and what `set --depends-on` refuses to close.
+/// The VMs in a dependency cycle among VMs given by name and `depends_on` (names that
+/// are no VM are ignored), each with a cycle through it as a path from it back to it
+/// (`[a, b, a]`: a depends on b, which depends on a). What `ls`, `show` and the detail
+/// pane flag, and what `set --depends-on` refuses to close.
 pub fn dependency_cycles<'a>(
     vms: impl IntoIterator<Item = (&'a str, &'a [String])>,
-) -> Vec<Vec<String>> {
+) -> BTreeMap<String, Vec<String>> {
     let vms: Vec<(&str, &[String])> = vms.into_iter().collect();
     let index: BTreeMap<&str, usize> = vms.iter().enumerate().map(|(i, v)| (v.0, i)).collect();
     let deps: Vec<Vec<usize>> = vms
@@ -176,11 +176,14 @@ pub fn dependency_cycles<'a>(
         })
         .collect();
     let names: Vec<&str> = vms.iter().map(|v| v.0).collect();
-    let mut out: Vec<Vec<String>> = cycle_components(&deps, &names)
-        .into_iter()
-        .map(|(_, path)| path)
-        .collect();
-    out.sort();
+    let mut out = BTreeMap::new();
+    for scc in tarjan(&deps) {
+        for &i in &scc {
+            if let Some(path) = cycle_path(&deps, &names, &scc, Some(i)) {
+                out.insert(names[i].to_string(), path);
+            }
+        }
+    }
     out
 }
 
@@ -189,18 +192,26 @@ fn cycle_components(deps: &[Vec<usize>], names: &[&str]) -> Vec<(Vec<usize>, Vec
     tarjan(deps)
         .into_iter()
         .filter_map(|scc| {
-            let path = cycle_path(deps, names, &scc)?;
+            let path = cycle_path(deps, names, &scc, None)?;
             Some((scc, path))
         })
         .collect()
 }
 
-/// A cycle path through one strongly connected component, starting at its lowest
-/// name; `None` when the component has no cycle (one VM that does not depend on
-/// itself).
-fn cycle_path(deps: &[Vec<usize>], names: &[&str], scc: &[usize]) -> Option<Vec<String>> {
+/// A shortest cycle path through one strongly connected component, starting at
+/// `start` (a member; by default its lowest name); `None` when the component has no
+/// cycle (one VM that does not depend on itself).
+fn cycle_path(
+    deps: &[Vec<usize>],
+    names: &[&str],
+    scc: &[usize],
+    start: Option<usize>,
+) -> Option<Vec<String>> {
     let set: BTreeSet<usize> = scc.iter().copied().collect();
-    let &start = scc.iter().min_by_key(|&&i| names[i])?;
+    let start = match start {
+        Some(s) => s,
+        None => *scc.iter().min_by_key(|&&i| names[i])?,
+    };
     if scc.len() == 1 && !deps[start].contains(&start) {
         return None;
     }

@@ -155,7 +155,12 @@ fn dependency_cycles_over_names() {
         ("c", c.as_slice()),
         ("e", e.as_slice()),
     ]);
-    assert_eq!(got, vec![d(&["a", "b", "a"]), d(&["c", "c"])]);
+    let want = BTreeMap::from([
+        ("a".to_string(), d(&["a", "b", "a"])),
+        ("b".to_string(), d(&["b", "a", "b"])),
+        ("c".to_string(), d(&["c", "c"])),
+    ]);
+    assert_eq!(got, want);
 }
 
 #[test]
