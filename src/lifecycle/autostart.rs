@@ -1,16 +1,20 @@
 //! Ordered autostart, the pure part (DESIGN.md §1, "Autostart"): which VMs take part,
-//! the dependency graph and its errors, the start order, and a step state machine per
+//! the dependency graph and the VMs it holds back, the start order, and a step state machine per
 //! VM that an IO runner ([`crate::host`]) drives with `now` passed in.
 //!
 //! - [`select`]: the VMs of an ordered start. A VM takes part when its
 //!   `<vmlife:autostart>` record is enabled; without a record, when its persistence says
 //!   `auto_start = true` (with the contract's autostart defaults). A record with
 //!   `enabled = false` keeps the VM out even when `auto_start` is true: the record is
-//!   the more specific setting. A VM with an invalid policy never takes part. A
-//!   dependency that exists but does not take part is an *external* step: never started
-//!   by the sequence, up when it already runs, else its dependants are skipped.
-//! - [`plan`]: the graph. A dependency that names no VM, and every cycle, is an error
-//!   ([`PlanError`]) that names the VMs, found before anything starts. The order is
+//!   the more specific setting. A VM with an invalid policy never takes part (it is held
+//!   back when named or depended on). A dependency that exists but does not take part
+//!   is an *external* step: never started by the sequence, up when it already runs, else
+//!   its dependants are skipped.
+//! - [`plan`]: the graph. A bad VM holds back only itself and its dependants: a VM in
+//!   a cycle, with a dependency that names no VM, or with an invalid policy is held back
+//!   with the reason ([`Candidate::held_back`]), and so is every VM that depends on it;
+//!   the rest is ordered. [`dependency_cycles`] is the same cycle search for `ls`,
+//!   `show` and `set`. The order is
 //!   topological over `depends_on`; among the VMs whose dependencies are placed, the
 //!   lowest `start_order` comes first, then the name. `start_order` is a priority, not a
 //!   barrier: VMs that do not depend on each other may start in parallel
