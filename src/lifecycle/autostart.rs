@@ -36,11 +36,13 @@
 
 mod graph;
 mod sequence;
+mod step;
 #[cfg(test)]
 mod tests;
 
 pub use graph::*;
 pub use sequence::*;
+pub use step::*;
 
 use std::collections::BTreeSet;
 
