@@ -8,6 +8,7 @@
 //! silently ignored is a policy silently not applied.
 
 use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -207,37 +208,10 @@ impl Config {
         Ok(config)
     }
 
-    /// Checks serde cannot express: ranges that would make the engine misbehave.
+    /// Checks serde cannot express: every number in its documented range (README,
+    /// "Ranges"), so no later arithmetic on it can overflow, and non-empty strings.
     fn check(&self) -> Result<(), String> {
-        let c = &self.cleanup;
-        if c.check_interval_minutes == 0 {
-            return Err("cleanup.check_interval_minutes must be at least 1".into());
-        }
-        if c.max_concurrent_cleanups == 0 {
-            return Err("cleanup.max_concurrent_cleanups must be at least 1".into());
-        }
-        let r = self.dashboard.refresh_seconds;
-        if !r.is_finite() || r < 1.0 {
-            return Err(format!(
-                "dashboard.refresh_seconds must be at least 1, not {r}"
-            ));
-        }
-        let step = self.dashboard.extend_step_hours;
-        if !step.is_finite() || step <= 0.0 {
-            return Err(format!(
-                "dashboard.extend_step_hours must be more than 0, not {step}"
-            ));
-        }
-        let e = &self.engine;
-        if e.poll_seconds == 0 {
-            return Err("engine.poll_seconds must be at least 1".into());
-        }
-        let low = e.low_memory_percent;
-        if !(low.is_finite() && (0.0..100.0).contains(&low)) {
-            return Err(format!(
-                "engine.low_memory_percent must be from 0 to under 100, not {low}"
-            ));
-        }
+        self.check_ranges()?;
         if self
             .alerts
             .command
@@ -245,9 +219,6 @@ impl Config {
             .is_some_and(|p| p.trim().is_empty())
         {
             return Err("alerts.command: the program (first element) is empty".into());
-        }
-        if self.alerts.timeout_seconds == 0 {
-            return Err("alerts.timeout_seconds must be at least 1".into());
         }
         crate::tui::keymap::Keymap::build(&self.keys, false)?;
         crate::host::config::check(&self.host, &self.autostart)?;
@@ -260,6 +231,91 @@ impl Config {
             return Err("connection.connect_timeout_seconds must be at least 1".into());
         }
         Ok(())
+    }
+}
+
+impl Config {
+    /// The sections' numbers against their ranges; `Err` names the key. One line per
+    /// key: a new key adds its line here and in the README table.
+    fn check_ranges(&self) -> Result<(), String> {
+        let (c, d, e) = (&self.cleanup, &self.dashboard, &self.engine);
+        let whole: [(&str, u64, RangeInclusive<u64>); 8] = [
+            (
+                "cleanup.check_interval_minutes",
+                c.check_interval_minutes.into(),
+                1..=10_080,
+            ),
+            (
+                "cleanup.max_concurrent_cleanups",
+                c.max_concurrent_cleanups.into(),
+                1..=100,
+            ),
+            (
+                "cleanup.cleanup_batch_size",
+                c.cleanup_batch_size.into(),
+                1..=10_000,
+            ),
+            ("cleanup.retention_days", c.retention_days.into(), 0..=3650),
+            ("engine.poll_seconds", e.poll_seconds, 1..=3600),
+            (
+                "engine.restart_stable_seconds",
+                e.restart_stable_seconds,
+                0..=604_800,
+            ),
+            (
+                "engine.stop_timeout_seconds",
+                e.stop_timeout_seconds,
+                0..=3600,
+            ),
+            (
+                "alerts.timeout_seconds",
+                self.alerts.timeout_seconds,
+                1..=3600,
+            ),
+        ];
+        for (key, v, range) in whole {
+            int_in(key, v, range)?;
+        }
+        num_in("dashboard.refresh_seconds", d.refresh_seconds, 1.0..=3600.0)?;
+        let step = d.extend_step_hours;
+        if !(step > 0.0 && step <= crate::model::ranges::TTL_HOURS_MAX) {
+            return Err(format!(
+                "dashboard.extend_step_hours must be more than 0 and at most 8760, not {step:?}"
+            ));
+        }
+        let low = e.low_memory_percent;
+        if !(low.is_finite() && (0.0..100.0).contains(&low)) {
+            return Err(format!(
+                "engine.low_memory_percent must be from 0 to under 100, not {low:?}"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A whole number key against its range: `KEY must be from MIN to MAX, not V`.
+pub(crate) fn int_in(key: &str, v: u64, range: RangeInclusive<u64>) -> Result<(), String> {
+    if range.contains(&v) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{key} must be from {} to {}, not {v}",
+            range.start(),
+            range.end()
+        ))
+    }
+}
+
+/// A number key against its range (NaN and infinities are outside every range).
+pub(crate) fn num_in(key: &str, v: f64, range: RangeInclusive<f64>) -> Result<(), String> {
+    if range.contains(&v) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{key} must be from {:?} to {:?}, not {v:?}",
+            range.start(),
+            range.end()
+        ))
     }
 }
 
@@ -342,7 +398,7 @@ mod tests {
         }
         assert_eq!(
             Config::parse("[cleanup]\ncheck_interval_minutes = 0\n").unwrap_err(),
-            "cleanup.check_interval_minutes must be at least 1"
+            "cleanup.check_interval_minutes must be from 1 to 10080, not 0"
         );
         assert!(Config::parse("[dashboard]\nrefresh_seconds = 0.1\n").is_err());
         assert_eq!(
@@ -380,7 +436,7 @@ mod tests {
         );
         assert_eq!(
             Config::parse("[engine]\npoll_seconds = 0\n").unwrap_err(),
-            "engine.poll_seconds must be at least 1"
+            "engine.poll_seconds must be from 1 to 3600, not 0"
         );
         assert_eq!(
             Config::parse("[alerts]\ncommand = [\"\"]\n").unwrap_err(),
@@ -390,6 +446,47 @@ mod tests {
         assert!(Config::parse("[alerts]\ncmd = []\n")
             .unwrap_err()
             .contains("unknown field `cmd`"));
+    }
+
+    /// Values that used to panic later (`Duration::from_secs_f64(1e300)`, an `Instant`
+    /// plus 2^63-1 s) are config errors naming the key.
+    #[test]
+    fn every_number_has_a_range() {
+        let cases = [
+            (
+                "[dashboard]\nrefresh_seconds = 1e300\n",
+                "dashboard.refresh_seconds must be from 1.0 to 3600.0, not 1e300",
+            ),
+            (
+                "[dashboard]\nrefresh_seconds = nan\n",
+                "dashboard.refresh_seconds must be from 1.0 to 3600.0, not NaN",
+            ),
+            (
+                "[engine]\nstop_timeout_seconds = 9223372036854775807\n",
+                "engine.stop_timeout_seconds must be from 0 to 3600, not 9223372036854775807",
+            ),
+            (
+                "[dashboard]\nextend_step_hours = 9000\n",
+                "dashboard.extend_step_hours must be more than 0 and at most 8760, not 9000.0",
+            ),
+            (
+                "[cleanup]\nretention_days = 4000000000\n",
+                "cleanup.retention_days must be from 0 to 3650, not 4000000000",
+            ),
+            (
+                "[cleanup]\ncleanup_batch_size = 0\n",
+                "cleanup.cleanup_batch_size must be from 1 to 10000, not 0",
+            ),
+            (
+                "[alerts]\ntimeout_seconds = 0\n",
+                "alerts.timeout_seconds must be from 1 to 3600, not 0",
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(Config::parse(text).unwrap_err(), want, "{text:?}");
+        }
+        let edges = "[dashboard]\nrefresh_seconds = 3600\n[engine]\nstop_timeout_seconds = 3600\n";
+        assert!(Config::parse(edges).is_ok());
     }
 
     #[test]

@@ -219,3 +219,76 @@ fn readonly_refuses_the_host_hooks_but_not_their_dry_runs() {
         .args(["autostart", "--dry-run"]));
     assert_eq!(code, 0, "{err}");
 }
+
+/// A self-dependency (set by hand in the metadata) holds back that VM and its
+/// dependants, named with the reason; the rest of `host-boot` and of `autostart` goes
+/// on, and the exit code is 1. (It used to start nothing, or exit 0 with a cycle.)
+#[test]
+fn a_self_dependency_holds_back_only_its_chain_and_fails_the_run() {
+    let h = tempfile::tempdir().unwrap();
+    let uri = stopped_chain_node(h.path());
+    let path = uri.trim_start_matches("test://").to_string();
+    let node = std::fs::read_to_string(&path).unwrap();
+    // app-1 depends on itself as well as on db-1; web-1 depends on app-1.
+    let node = node.replacen(
+        "<vmlife:depends_on>db-1</vmlife:depends_on>",
+        "<vmlife:depends_on>db-1</vmlife:depends_on><vmlife:depends_on>app-1</vmlife:depends_on>",
+        1,
+    );
+    std::fs::write(&path, node).unwrap();
+    let state = h.path().join("st");
+
+    // ls and show flag it.
+    let (code, out, err) = run(vmlife(&h).args(["-c", &uri, "ls"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(
+            "\napp-1: in a dependency cycle (app-1 → app-1): held back from the ordered start\n"
+        ),
+        "{out}"
+    );
+    let (code, out, err) = run(vmlife(&h)
+        .args(["-c", &uri, "--state-dir"])
+        .arg(&state)
+        .args(["show", "app-1"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("IN A DEPENDENCY CYCLE (held back from the ordered start): app-1 → app-1"),
+        "{out}"
+    );
+
+    let (code, out, err) = run(vmlife(&h)
+        .args(["-c", &uri, "--state-dir"])
+        .arg(&state)
+        .args(["autostart", "--dry-run"]));
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        out.contains("  4. web-1: held back: depends on app-1, which is held back: in a dependency cycle: app-1 → app-1\n"),
+        "{out}"
+    );
+
+    let (code, out, err) = run(vmlife(&h)
+        .args(["-c", &uri, "--state-dir"])
+        .arg(&state)
+        .args(["host-boot", "--force"]));
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        err.contains(
+            "vmlife: error: host boot: 2 VMs held back: app-1 (in a dependency cycle: app-1 → \
+             app-1); web-1 (depends on app-1, which is held back: in a dependency cycle: \
+             app-1 → app-1)"
+        ),
+        "{err}"
+    );
+    assert!(
+        out.contains("host boot: ordered autostart: 2 up, 0 failed, 2 skipped"),
+        "{out}"
+    );
+    let started: Vec<String> = journal_lines(&state)
+        .iter()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["action"] == "start")
+        .map(|e| e["vm_name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(started, ["db-1"], "{out}");
+}

@@ -322,6 +322,46 @@ fn set_refusals() {
     );
 }
 
+/// `set` writes nothing that would read back as an invalid policy, nor a `depends_on`
+/// that closes a dependency cycle (naming it, from the VM being changed).
+#[test]
+fn set_refuses_out_of_range_values_and_cycles() {
+    fails(
+        &["--demo", "set", "db-1", "--depends-on", "web-1"],
+        1,
+        "--depends-on: db-1 would be in a dependency cycle: db-1 → web-1 → app-1 → db-1; not changed",
+    );
+    fails(
+        &["--demo", "set", "web-1", "--ttl-hours", "9000"],
+        1,
+        r#"web-1: not changed: persistence/@ttl_hours: "9000" is out of range more than 0 to 8760"#,
+    );
+    fails(
+        &[
+            "--demo",
+            "set",
+            "web-1",
+            "--start-delay-seconds",
+            "10000000000000",
+        ],
+        1,
+        r#"web-1: not changed: autostart/@start_delay_seconds: "10000000000000" is out of range 0 to 3600"#,
+    );
+    // A dependency that closes nothing is fine.
+    let h = home();
+    vmlife(&h)
+        .args([
+            "--demo",
+            "set",
+            "web-1",
+            "--depends-on",
+            "db-1",
+            "--dry-run",
+        ])
+        .assert()
+        .success();
+}
+
 #[test]
 fn invalid_policy_is_repaired_with_reset() {
     let h = home();

@@ -2,8 +2,9 @@
 //!
 //! Prints the order with each VM's waits (dependencies, start delay, SSH probe), then
 //! (unless `--dry-run`) runs it: one line per change of a VM's state, then a summary.
-//! A cycle or a missing dependency is an error before anything starts. Starts are
-//! journaled as `cli:LOGIN`.
+//! A VM in a dependency cycle, with a missing dependency or an invalid policy is held
+//! back (and so are the VMs that depend on it); the others start, and the exit code is
+//! non-zero. Starts are journaled as `cli:LOGIN`.
 
 use std::io::Write;
 use std::path::Path;
@@ -46,10 +47,9 @@ pub fn run(
     let views = ctx.inventory(None, now)?;
     let prepared = prepare(&ctx, &views, only.as_ref(), &Default::default());
     print_notes(&prepared.warnings, &prepared.notes);
-    let plan = match &prepared.plan {
-        Ok(p) => p.clone(),
-        Err(e) => return Err(CliError::new(e.to_string()).into()),
-    };
+    let plan = prepared.plan.clone();
+    let held_back = held_back_error(&prepared.held_back_lines())
+        .map(|e| CliError::new(format!("autostart: {e}")));
     if plan.steps.is_empty() {
         writeln!(out, "nothing to start: no VM has autostart enabled")?;
         return Ok(());
@@ -70,7 +70,7 @@ pub fn run(
     }
     out.flush()?;
     if args.dry_run {
-        return Ok(());
+        return held_back.map_or(Ok(()), |e| Err(e.into()));
     }
     let t0 = ctx.clock.now();
     let mut log = ChangeLog::default();
@@ -114,5 +114,22 @@ pub fn run(
             CliError::new(format!("autostart: {} did not come up", names.join(", "))).into(),
         );
     }
-    Ok(())
+    held_back.map_or(Ok(()), |e| Err(e.into()))
+}
+
+/// The error of a run that held VMs back (the others went on): one line naming each
+/// with why. `None` when none was.
+pub fn held_back_error(lines: &[String]) -> Option<String> {
+    (!lines.is_empty()).then(|| {
+        format!(
+            "{} VM{} held back: {}",
+            lines.len(),
+            if lines.len() == 1 { "" } else { "s" },
+            lines
+                .iter()
+                .map(|l| l.replacen(": held back: ", " (", 1) + ")")
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    })
 }

@@ -270,7 +270,10 @@ pub fn run_boot(
     }
     out.flush()?;
     if args.dry_run {
-        return Ok(());
+        return match super::autostart::held_back_error(&plan.autostart.held_back_lines()) {
+            Some(e) => Err(CliError::new(format!("host boot: {e}")).into()),
+            None => Ok(()),
+        };
     }
     let t0 = ctx.clock.now();
     let (mut restore_log, mut auto_log) = (ChangeLog::default(), ChangeLog::default());
@@ -305,8 +308,8 @@ pub fn run_boot(
             "host boot: ordered autostart: {up} up, {f} failed, {skipped} skipped"
         )?;
     }
-    if let Some(e) = report.autostart_error {
-        return Err(CliError::new(e).into());
+    if let Some(e) = super::autostart::held_back_error(&report.held_back) {
+        return Err(CliError::new(format!("host boot: {e}")).into());
     }
     if let Some(e) = report.store_error {
         return Err(CliError::new(format!("host boot: {e}")).into());

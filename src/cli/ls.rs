@@ -89,6 +89,7 @@ pub fn write_table(views: &[VmView], now: i64, out: &mut impl Write) -> std::io:
     if views.is_empty() {
         writeln!(out, "(no domains)")?;
     }
+    let cycles = cycles_of(views);
     for v in views {
         if let Some(err) = v.policy_error() {
             writeln!(
@@ -98,6 +99,24 @@ pub fn write_table(views: &[VmView], now: i64, out: &mut impl Write) -> std::io:
                 format::escape(&err)
             )?;
         }
+        if let Some(c) = cycles.get(&v.snapshot.vm_name) {
+            writeln!(
+                out,
+                "\n{}: in a dependency cycle ({}): held back from the ordered start",
+                v.snapshot.vm_name,
+                c.join(" → ")
+            )?;
+        }
     }
     Ok(())
+}
+
+/// Every VM in a dependency cycle (by name), with the cycle through it.
+pub fn cycles_of(views: &[VmView]) -> std::collections::BTreeMap<String, Vec<String>> {
+    use crate::lifecycle::autostart::{dependency_cycles, record_deps};
+    dependency_cycles(
+        views
+            .iter()
+            .map(|v| (v.snapshot.vm_name.as_str(), record_deps(&v.meta))),
+    )
 }

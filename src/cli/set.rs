@@ -319,6 +319,7 @@ pub fn run(
     }
     apply(args, &mut meta, now_s, now_s);
     let xml = metadata::to_xml(&meta);
+    refuse_bad_change(s, &target.name, &xml, &meta, args, now)?;
     if args.dry_run {
         writeln!(out, "{xml}")?;
         return Ok(());
@@ -437,6 +438,52 @@ fn diff(path: &str, old: &Value, new: &Value, out: &mut Map<String, Value>) {
     } else if old != new {
         out.insert(path.to_string(), json!({ "old": old, "new": new }));
     }
+}
+
+/// Refuses what `set` must not write: a value outside its documented range (it would
+/// read back as an invalid policy) and a `--depends-on` that closes a dependency cycle
+/// (`db-1 → app-1 → db-1`). Nothing is written then.
+fn refuse_bad_change(
+    s: &Session,
+    name: &str,
+    xml: &str,
+    meta: &LifecycleMeta,
+    args: &SetArgs,
+    now: DateTime<Utc>,
+) -> Result<(), RunError> {
+    if let Err(e) = metadata::parse(xml) {
+        return Err(CliError::new(format!("{name}: not changed: {e}")).into());
+    }
+    if args.depends_on.is_empty() {
+        return Ok(());
+    }
+    let views = crate::host::inventory(&s.hv, None, now)?;
+    let new_deps = crate::lifecycle::autostart::record_deps(&Ok(meta.clone())).to_vec();
+    if let Some(cycle) = closed_cycle(name, &new_deps, &views) {
+        return Err(CliError::new(format!(
+            "--depends-on: {name} would be in a dependency cycle: {}; not changed",
+            cycle.join(" → ")
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// The dependency cycle through `name` once its `depends_on` is `deps`, if any.
+fn closed_cycle(name: &str, deps: &[String], views: &[crate::poll::VmView]) -> Option<Vec<String>> {
+    use crate::lifecycle::autostart::{dependency_cycles, record_deps};
+    let graph = views.iter().map(|v| {
+        let n = v.snapshot.vm_name.as_str();
+        (
+            n,
+            if n == name {
+                deps
+            } else {
+                record_deps(&v.meta)
+            },
+        )
+    });
+    dependency_cycles(graph).remove(name)
 }
 
 fn describe(meta: &LifecycleMeta, status: ttl::TtlStatus) -> String {

@@ -34,6 +34,11 @@ struct ShowRecord {
     /// or `[engine] manage_all_vms` is on. `false`: observed only.
     managed: bool,
     disks: Vec<DiskInfoJson>,
+    /// The dependency cycle through this VM (`[a, b, a]`), when it is in one: it is
+    /// held back from the ordered start.
+    dependency_cycle: Option<Vec<String>>,
+    /// Valid but questionable settings ([`crate::metadata::LifecycleMeta::warnings`]).
+    warnings: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -65,6 +70,7 @@ pub fn run(
 ) -> Result<(), RunError> {
     let target = s.hv.lookup(domain)?;
     let views = ls::poll_once(s, now)?;
+    let cycle = ls::cycles_of(&views).remove(&target.name);
     let Some(view) = views.into_iter().find(|v| v.uuid == target.uuid) else {
         return Err(super::CliError::new(format!(
             "domain {domain:?} disappeared while it was being read"
@@ -72,6 +78,7 @@ pub fn run(
         .into());
     };
     let mut record = show_record(s, &view, now);
+    record.dependency_cycle = cycle;
     // A store that cannot be read is not an error for `show`: the records are optional.
     if let Ok(data) = crate::engine::EngineStore::new(dir).load() {
         record.cleanup_schedule = data.cleanups.records.get(&view.uuid).cloned();
@@ -107,6 +114,8 @@ fn show_record(s: &Session, view: &VmView, now: DateTime<Utc>) -> ShowRecord {
             .iter()
             .flat_map(|d| d.disks.iter().map(DiskInfoJson::from))
             .collect(),
+        dependency_cycle: None,
+        warnings: meta.map(|m| m.warnings()).unwrap_or_default(),
     }
 }
 
@@ -148,6 +157,16 @@ fn write_text(
             "\n  INVALID POLICY (never acted on automatically): {}",
             format::escape(err)
         )?;
+    }
+    if let Some(c) = &r.dependency_cycle {
+        writeln!(
+            out,
+            "\n  IN A DEPENDENCY CYCLE (held back from the ordered start): {}",
+            c.join(" → ")
+        )?;
+    }
+    for w in &r.warnings {
+        writeln!(out, "  warning: {w}")?;
     }
     writeln!(out, "\nsnapshot at {}", s.snapshot_time.to_rfc3339())?;
     kv(out, "vm_state", &s.vm_state)?;

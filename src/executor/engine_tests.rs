@@ -636,7 +636,6 @@ fn meta_of(kind: MetaKind, restart_count: u32, now: i64) -> Option<String> {
         MetaKind::None => None,
         MetaKind::Permanent => Some(meta_xml(|m| {
             m.persistence.created_at_unix = Some(now - 7200);
-            m.persistence.ttl_hours = 0.0;
             m.state.restart_count = restart_count;
         })),
         MetaKind::Expired => temp(&|_| {}),
@@ -645,9 +644,10 @@ fn meta_of(kind: MetaKind, restart_count: u32, now: i64) -> Option<String> {
         MetaKind::NeverStamped => temp(&|p| p.created_at_unix = None),
         MetaKind::ExtendedFuture => temp(&|p| p.scheduled_cleanup = Some(now + 86_400)),
         MetaKind::ScheduledPast => temp(&|p| p.scheduled_cleanup = Some(now - 10)),
+        // The shortest valid TTL is more than 0 (model::ranges): expiring right now.
         MetaKind::ZeroTtl => temp(&|p| {
-            p.ttl_hours = 0.0;
-            p.created_at_unix = Some(now);
+            p.ttl_hours = 1.0;
+            p.created_at_unix = Some(now - 3600);
         }),
         MetaKind::Invalid => Some(
             r#"<lifecycle xmlns="urn:vmlife:lifecycle:1"><persistence mode="temporary" ttl_hours="-1"/></lifecycle>"#

@@ -15,7 +15,7 @@ use crate::executor::precondition::state_of;
 use crate::executor::Outcome;
 use crate::hypervisor::RunState;
 use crate::lifecycle::autostart::{
-    self, AutostartPlan, PlanError, Progress, SeqAction, SeqEvent, Sequence, StepState,
+    self, AutostartPlan, Progress, SeqAction, SeqEvent, Sequence, StepState,
 };
 use crate::lifecycle::Op;
 use crate::poll::VmView;
@@ -29,9 +29,10 @@ const TICK: Duration = Duration::from_millis(250);
 /// A planned ordered start, with what a person should know before it runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prepared {
-    /// The plan, or the cycle / missing dependency that prevents it.
-    pub plan: Result<AutostartPlan, PlanError>,
-    /// VMs left out, and why (an invalid policy).
+    /// The plan; the VMs it holds back (a cycle, a missing dependency, an invalid
+    /// policy) are its last steps ([`AutostartPlan::held_back`]).
+    pub plan: AutostartPlan,
+    /// VMs left out, and why (an invalid policy nothing in the start needs).
     pub notes: Vec<String>,
     /// Others that would act on the same VMs (libvirt's autostart flag,
     /// libvirt-guests).
@@ -73,25 +74,33 @@ pub fn prepare(
 }
 
 impl Prepared {
-    /// What will happen, one line per VM in order, with where SSH is probed: for a dry
-    /// run and a confirmation popup. A plan error is one line.
+    /// What will happen, one line per VM in order (the held-back VMs last, with why),
+    /// with where SSH is probed: for a dry run and a confirmation popup.
     pub fn describe(&self, probe: &dyn SshProbe) -> Vec<String> {
-        match &self.plan {
-            Err(e) => vec![e.to_string()],
-            Ok(plan) => plan
-                .describe()
-                .into_iter()
-                .zip(&plan.steps)
-                .map(|(line, s)| {
-                    let c = &s.candidate;
-                    if c.config.wait_for_ssh && c.hold.is_none() && !c.external {
-                        format!("{line} (SSH probe: {})", probe.describe_target(&c.name))
-                    } else {
-                        line
-                    }
-                })
-                .collect(),
-        }
+        self.plan
+            .describe()
+            .into_iter()
+            .zip(&self.plan.steps)
+            .map(|(line, s)| {
+                let c = &s.candidate;
+                if c.config.wait_for_ssh && c.hold.is_none() && c.held_back.is_none() && !c.external
+                {
+                    format!("{line} (SSH probe: {})", probe.describe_target(&c.name))
+                } else {
+                    line
+                }
+            })
+            .collect()
+    }
+
+    /// One line per held-back VM: `app-1: held back: depends on db-1, which is held
+    /// back: in a dependency cycle: db-1 → db-1`.
+    pub fn held_back_lines(&self) -> Vec<String> {
+        self.plan
+            .held_back()
+            .into_iter()
+            .map(|(name, why)| format!("{name}: held back: {why}"))
+            .collect()
     }
 }
 

@@ -358,8 +358,10 @@ pub struct BootProgress {
 pub struct BootReport {
     /// The progress at the end.
     pub progress: BootProgress,
-    /// The ordered start could not be planned (a cycle, a missing dependency).
-    pub autostart_error: Option<String>,
+    /// The VMs the ordered start held back, one line each with why (a cycle, a
+    /// missing dependency, an invalid policy): the boot went on without them, and it
+    /// failed.
+    pub held_back: Vec<String>,
     /// Writing `recovery.json` or the marker failed.
     pub store_error: Option<String>,
 }
@@ -453,23 +455,20 @@ pub fn run_boot(
         on_progress(&progress);
     }
 
-    let mut autostart_error = None;
-    match &plan.autostart.plan {
-        Ok(p) => {
-            let mut forward = |p: &Progress| {
-                progress.autostart = Some(p.clone());
-                on_progress(&progress);
-            };
-            let last = run_sequence(
-                ctx,
-                p.clone(),
-                "host boot: ordered autostart",
-                control,
-                &mut forward,
-            );
-            progress.autostart = Some(last);
-        }
-        Err(e) => autostart_error = Some(e.to_string()),
+    let held_back = plan.autostart.held_back_lines();
+    {
+        let mut forward = |p: &Progress| {
+            progress.autostart = Some(p.clone());
+            on_progress(&progress);
+        };
+        let last = run_sequence(
+            ctx,
+            plan.autostart.plan.clone(),
+            "host boot: ordered autostart",
+            control,
+            &mut forward,
+        );
+        progress.autostart = Some(last);
     }
 
     // Mark what was applied.
@@ -479,7 +478,7 @@ pub fn run_boot(
         let mut touched = false;
         for s in &plan.steps {
             let Some(i) = s.record else { continue };
-            let result = applied_text(s, &progress, autostart_error.as_deref(), now);
+            let result = applied_text(s, &progress, now);
             let r = &mut file.records[i];
             r.restored_at = Some(now);
             r.restore_result = Some(result);
@@ -494,25 +493,17 @@ pub fn run_boot(
     }
     BootReport {
         progress,
-        autostart_error,
+        held_back,
         store_error,
     }
 }
 
 /// What happened to a VM with a record, for its `restore_result`.
-fn applied_text(
-    s: &BootStep,
-    p: &BootProgress,
-    plan_error: Option<&str>,
-    now: DateTime<Utc>,
-) -> String {
+fn applied_text(s: &BootStep, p: &BootProgress, now: DateTime<Utc>) -> String {
     if let Some(line) = p.restore.iter().find(|l| l.uuid == s.uuid) {
         return line.text.clone();
     }
     if s.action == BootAction::Autostart {
-        if let Some(e) = plan_error {
-            return format!("not started: {e}");
-        }
         if let Some(step) = p
             .autostart
             .as_ref()

@@ -21,7 +21,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Config;
+use crate::config::{int_in, num_in, Config};
 use crate::lifecycle::autostart::SequenceSettings;
 use crate::model::VmLifecyclePolicy;
 
@@ -130,24 +130,33 @@ fn millis(seconds: f64) -> i64 {
 /// Checks serde cannot express, as `config.check()` does for the other sections:
 /// `Err` names the key.
 pub fn check(host: &HostConfig, autostart: &HostAutostartConfig) -> Result<(), String> {
-    if host.parallel == 0 {
-        return Err("host.parallel must be at least 1".into());
+    let whole: [(&str, u64, std::ops::RangeInclusive<u64>); 4] = [
+        (
+            "host.shutdown_timeout_seconds",
+            host.shutdown_timeout_seconds,
+            0..=3600,
+        ),
+        ("host.parallel", host.parallel.into(), 1..=256),
+        ("autostart.ssh_port", autostart.ssh_port.into(), 1..=65_535),
+        (
+            "autostart.max_parallel",
+            autostart.max_parallel.into(),
+            1..=256,
+        ),
+    ];
+    for (key, v, range) in whole {
+        int_in(key, v, range)?;
     }
-    if autostart.max_parallel == 0 {
-        return Err("autostart.max_parallel must be at least 1".into());
-    }
-    let i = autostart.ssh_probe_interval_seconds;
-    if !(i.is_finite() && i >= 0.1) {
-        return Err(format!(
-            "autostart.ssh_probe_interval_seconds must be at least 0.1, not {i}"
-        ));
-    }
-    let r = autostart.retry_delay_seconds;
-    if !(r.is_finite() && r >= 0.0) {
-        return Err(format!(
-            "autostart.retry_delay_seconds must be 0 or more, not {r}"
-        ));
-    }
+    num_in(
+        "autostart.ssh_probe_interval_seconds",
+        autostart.ssh_probe_interval_seconds,
+        0.1..=3600.0,
+    )?;
+    num_in(
+        "autostart.retry_delay_seconds",
+        autostart.retry_delay_seconds,
+        0.0..=3600.0,
+    )?;
     if let Some((vm, _)) = autostart
         .ssh_address_override
         .iter()
@@ -240,11 +249,23 @@ mod tests {
         assert!(err("[host]\nshutdown_timeout = 3").contains("unknown field"));
         assert_eq!(
             err("[host]\nparallel = 0"),
-            "host.parallel must be at least 1"
+            "host.parallel must be from 1 to 256, not 0"
         );
         assert_eq!(
             err("[autostart]\nssh_probe_interval_seconds = 0.01"),
-            "autostart.ssh_probe_interval_seconds must be at least 0.1, not 0.01"
+            "autostart.ssh_probe_interval_seconds must be from 0.1 to 3600.0, not 0.01"
+        );
+        assert_eq!(
+            err("[autostart]\nretry_delay_seconds = 1e300"),
+            "autostart.retry_delay_seconds must be from 0.0 to 3600.0, not 1e300"
+        );
+        assert_eq!(
+            err("[autostart]\nssh_port = 0"),
+            "autostart.ssh_port must be from 1 to 65535, not 0"
+        );
+        assert_eq!(
+            err("[host]\nshutdown_timeout_seconds = 9223372036854775807"),
+            "host.shutdown_timeout_seconds must be from 0 to 3600, not 9223372036854775807"
         );
         assert_eq!(
             err("[autostart]\nssh_address_override = { db-1 = \" \" }"),

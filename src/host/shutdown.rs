@@ -81,18 +81,17 @@ pub fn plan_shutdown(
     let mut notes = Vec::new();
     let facts: Vec<_> = views.iter().map(VmView::facts).collect();
     let order = autostart::plan(autostart::select(&facts, None).candidates);
-    let start_order: Vec<String> = match &order {
-        Ok(p) => p
-            .steps
-            .iter()
-            .filter(|s| !s.candidate.external)
-            .map(|s| s.candidate.name.clone())
-            .collect(),
-        Err(e) => {
-            notes.push(format!("{e}: VMs are stopped without dependency order"));
-            Vec::new()
-        }
-    };
+    let start_order: Vec<String> = order
+        .steps
+        .iter()
+        .filter(|s| !s.candidate.external && s.candidate.held_back.is_none())
+        .map(|s| s.candidate.name.clone())
+        .collect();
+    for (name, why) in order.held_back() {
+        notes.push(format!(
+            "{name}: held back from the dependency order ({why}): stopped without it"
+        ));
+    }
     // Outside the ordered start first (by name), then the ordered start reversed.
     let mut names: Vec<&str> = views
         .iter()
@@ -132,7 +131,8 @@ pub fn plan_shutdown(
             }
         })
         .collect();
-    if let Ok(p) = &order {
+    {
+        let p = &order;
         for i in 0..steps.len() {
             let Some(pos) = p.position(&steps[i].name) else {
                 continue;

@@ -142,7 +142,7 @@ fn autostart_runs_in_dependency_order_and_waits_for_ssh() {
     let ctx = f.ctx.clone().with_probe(probe);
     let views = ctx.inventory(None, t0()).unwrap();
     let prepared = prepare(&ctx, &views, None, &Default::default());
-    let plan = prepared.plan.clone().unwrap();
+    let plan = prepared.plan.clone();
     assert_eq!(plan.to_start(), ["db", "app", "web"]);
     let mut seen: Vec<(String, String)> = Vec::new();
     let last = run_sequence(&ctx, plan, "test", &RunControl::new(), &mut |p| {
@@ -175,23 +175,34 @@ fn autostart_runs_in_dependency_order_and_waits_for_ssh() {
 }
 
 #[test]
-fn autostart_plan_errors_before_anything_starts() {
+fn autostart_holds_back_a_cycle_and_a_missing_dependency_and_starts_the_rest() {
     let f = fixture(vec![
         vm("a", false, |m| m.autostart = Some(auto(0, &["b"], false))),
         vm("b", false, |m| m.autostart = Some(auto(0, &["a"], false))),
         vm("c", false, |m| {
             m.autostart = Some(auto(0, &["ghost"], false))
         }),
+        vm("d", false, |m| m.autostart = Some(auto(0, &[], false))),
     ]);
     let views = f.ctx.inventory(None, t0()).unwrap();
     let prepared = prepare(&f.ctx, &views, None, &Default::default());
-    let e = prepared.plan.unwrap_err();
     assert_eq!(
-        e.to_string(),
-        "autostart order: dependency cycle a → b → a; c depends on ghost, which does not \
-         exist (nothing was started)"
+        prepared.held_back_lines(),
+        [
+            "a: held back: in a dependency cycle: a → b → a",
+            "b: held back: in a dependency cycle: a → b → a",
+            "c: held back: depends on ghost, which does not exist",
+        ]
     );
-    assert!(starts(&f.hv).is_empty());
+    let last = run_sequence(
+        &f.ctx,
+        prepared.plan.clone(),
+        "test",
+        &RunControl::new(),
+        &mut |_| {},
+    );
+    assert_eq!(starts(&f.hv), ["d"]);
+    assert_eq!(last.tally(), (1, 0, 3));
 }
 
 #[test]

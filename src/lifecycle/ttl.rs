@@ -107,6 +107,20 @@ pub fn extended(p: &VmPersistence, first_seen: i64, now: i64, hours: f64) -> Opt
     Some(current.max(now).saturating_add(ttl_seconds(hours)))
 }
 
+/// `t + d`, saturating at the ends of chrono's range instead of panicking
+/// (`DateTime + TimeDelta overflowed`): a delay or timeout a person wrote may be absurd.
+pub fn later(
+    t: chrono::DateTime<chrono::Utc>,
+    d: chrono::Duration,
+) -> chrono::DateTime<chrono::Utc> {
+    t.checked_add_signed(d)
+        .unwrap_or(if d < chrono::Duration::zero() {
+            chrono::DateTime::<chrono::Utc>::MIN_UTC
+        } else {
+            chrono::DateTime::<chrono::Utc>::MAX_UTC
+        })
+}
+
 /// A unix time as `2026-11-27 14:00 UTC` (or the raw number when out of range).
 pub fn show_unix(at: i64) -> String {
     chrono::DateTime::from_timestamp(at, 0).map_or_else(

@@ -55,6 +55,9 @@ pub enum MetaErrorKind {
         /// Largest accepted value.
         max: u64,
     },
+    /// `<element>/@<attribute>: "<value>" is out of range <text>` (a range that two
+    /// integers cannot state, like `more than 0 to 8760`).
+    OutOfRangeText(&'static str),
     /// `<element>/@<attribute>: "<value>" is not a number`.
     NotANumber,
     /// `<element>/@<attribute>: "<value>" is not a finite number`.
@@ -115,6 +118,7 @@ impl fmt::Display for MetaError {
             K::NotABool => write!(f, "{at}: {v} is not true or false"),
             K::NotAnInteger => write!(f, "{at}: {v} is not an integer"),
             K::OutOfRange { min, max } => write!(f, "{at}: {v} is out of range {min} to {max}"),
+            K::OutOfRangeText(r) => write!(f, "{at}: {v} is out of range {r}"),
             K::NotANumber => write!(f, "{at}: {v} is not a number"),
             K::NotFinite => write!(f, "{at}: {v} is not a finite number"),
             K::Negative => write!(f, "{at}: {v} is negative"),

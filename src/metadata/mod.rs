@@ -23,7 +23,8 @@
 //! - Booleans are exactly `true` or `false`: one spelling, the contract's, so what
 //!   vmlife writes is what people read and grep for.
 //! - Integers are plain decimal (`-?[0-9]+`, no `+`, no spaces, no exponent) within the
-//!   field's range; `ttl_hours` is any finite, non-negative decimal (`0.5`, `1e2`).
+//!   field's documented range ([`crate::model::ranges`]); `ttl_hours` is a decimal
+//!   (`0.5`, `1e2`) more than 0 and at most 8760.
 //! - `depends_on` names are trimmed of XML whitespace (hand-edited XML is often
 //!   indented) and must not be empty.
 //!
@@ -31,6 +32,7 @@
 //! fills in, so renaming a domain cannot leave a stale copy behind.
 
 mod error;
+mod warnings;
 mod write;
 
 #[cfg(test)]
@@ -39,10 +41,15 @@ mod tests;
 pub use error::{MetaError, MetaErrorKind};
 pub use write::to_xml;
 
+use crate::model::ranges as R;
 use crate::model::{BadEnumValue, VmAutoStartConfig, VmLifecyclePolicyOverride, VmPersistence};
 use roxmltree::{Attribute, Node};
 use serde::Serialize;
+use std::ops::RangeInclusive;
 use std::str::FromStr;
+
+/// How the range of `ttl_hours` reads in a message.
+const TTL_RANGE: &str = "more than 0 to 8760";
 
 /// The namespace URI of the element; libvirt's metadata `uri`.
 pub const NAMESPACE: &str = "urn:vmlife:lifecycle:1";
@@ -142,14 +149,14 @@ fn parse_persistence(node: Node) -> Result<VmPersistence, MetaError> {
             "mode" => p.mode = a.enumeration()?,
             "auto_start" => p.auto_start = a.boolean()?,
             "restart_policy" => p.restart_policy = a.enumeration()?,
-            "max_retries" => p.max_retries = a.int()?,
-            "ttl_hours" => p.ttl_hours = a.number()?,
+            "max_retries" => p.max_retries = a.int_in(R::MAX_RETRIES)?,
+            "ttl_hours" => p.ttl_hours = a.ttl_hours()?,
             "auto_cleanup" => p.auto_cleanup = a.boolean()?,
             "force_cleanup" => p.force_cleanup = a.boolean()?,
-            "cleanup_grace_period" => p.cleanup_grace_period = a.int()?,
-            "created_at_unix" => p.created_at_unix = Some(a.int()?),
-            "scheduled_cleanup" => p.scheduled_cleanup = Some(a.int()?),
-            "last_state_change" => p.last_state_change = Some(a.int()?),
+            "cleanup_grace_period" => p.cleanup_grace_period = a.int_in(R::CLEANUP_GRACE_PERIOD)?,
+            "created_at_unix" => p.created_at_unix = Some(a.int_in(R::UNIX_SECONDS)?),
+            "scheduled_cleanup" => p.scheduled_cleanup = Some(a.int_in(R::UNIX_SECONDS)?),
+            "last_state_change" => p.last_state_change = Some(a.int_in(R::UNIX_SECONDS)?),
             _ => return Err(a.unknown()),
         }
     }
@@ -181,12 +188,12 @@ fn parse_autostart(node: Node) -> Result<VmAutoStartConfig, MetaError> {
         let a = Attr::new(AUTOSTART, &a)?;
         match a.name {
             "enabled" => c.enabled = a.boolean()?,
-            "start_order" => c.start_order = a.int()?,
-            "start_delay_seconds" => c.start_delay_seconds = a.int()?,
+            "start_order" => c.start_order = a.int_in(R::START_ORDER)?,
+            "start_delay_seconds" => c.start_delay_seconds = a.int_in(R::START_DELAY_SECONDS)?,
             "wait_for_ssh" => c.wait_for_ssh = a.boolean()?,
-            "ssh_timeout_seconds" => c.ssh_timeout_seconds = a.int()?,
+            "ssh_timeout_seconds" => c.ssh_timeout_seconds = a.int_in(R::SSH_TIMEOUT_SECONDS)?,
             "on_start_failure" => c.on_start_failure = a.enumeration()?,
-            "max_start_retries" => c.max_start_retries = a.int()?,
+            "max_start_retries" => c.max_start_retries = a.int_in(R::MAX_START_RETRIES)?,
             _ => return Err(a.unknown()),
         }
     }
@@ -362,6 +369,35 @@ impl<'a> Attr<'a> {
             })
     }
 
+    /// An integer within its documented range ([`crate::model::ranges`]).
+    fn int_in<T: TryFrom<i128>>(&self, range: RangeInclusive<i64>) -> Result<T, MetaError> {
+        let out = || {
+            self.error(MetaErrorKind::OutOfRange {
+                min: *range.start(),
+                max: u64::try_from(*range.end()).unwrap_or(0),
+            })
+        };
+        let n: i128 = match self.int::<i128>() {
+            Err(e) if e.kind == MetaErrorKind::NotAnInteger => return Err(e),
+            Err(_) => return Err(out()),
+            Ok(n) => n,
+        };
+        match i64::try_from(n) {
+            Ok(v) if range.contains(&v) => T::try_from(n).map_err(|_| out()),
+            _ => Err(out()),
+        }
+    }
+
+    /// `ttl_hours`: a number more than 0, at most [`R::TTL_HOURS_MAX`].
+    fn ttl_hours(&self) -> Result<f64, MetaError> {
+        let v = self.number()?;
+        if R::ttl_hours_ok(v) {
+            Ok(v)
+        } else {
+            Err(self.error(MetaErrorKind::OutOfRangeText(TTL_RANGE)))
+        }
+    }
+
     fn number(&self) -> Result<f64, MetaError> {
         let v: f64 = self
             .value
@@ -390,6 +426,11 @@ impl<'a> Attr<'a> {
 trait Int: TryFrom<i128> {
     const MIN: i64;
     const MAX: u64;
+}
+
+impl Int for i128 {
+    const MIN: i64 = i64::MIN;
+    const MAX: u64 = u64::MAX;
 }
 
 impl Int for u32 {

@@ -2,6 +2,7 @@
 //! output, and a property test that every model value survives `to_xml` then `parse`.
 
 use super::*;
+use crate::model::ranges as R;
 use crate::model::{
     HostRebootAction, HostShutdownAction, PersistenceMode, PressureAction, RestartPolicy,
     StartFailureAction,
@@ -68,7 +69,7 @@ fn reads_every_attribute() {
   <!-- edited by hand -->
   <vmlife:persistence mode="temporary" auto_start="true" restart_policy="on_failure"
       max_retries="7" ttl_hours="0.5" auto_cleanup="false" force_cleanup="true"
-      cleanup_grace_period="120" created_at_unix="-5" scheduled_cleanup="1700000000"
+      cleanup_grace_period="120" created_at_unix="5" scheduled_cleanup="1700000000"
       last_state_change="0"/>
   <vmlife:policy on_host_reboot="keep_stopped" on_host_shutdown="save_state"
       on_memory_pressure="suspend" on_disk_full="kill" enforce_memory_limit="false"
@@ -94,7 +95,7 @@ fn reads_every_attribute() {
             auto_cleanup: false,
             force_cleanup: true,
             cleanup_grace_period: 120,
-            created_at_unix: Some(-5),
+            created_at_unix: Some(5),
             scheduled_cleanup: Some(1_700_000_000),
             last_state_change: Some(0),
         },
@@ -147,20 +148,20 @@ fn accepted_values() {
     /// An attribute of `persistence` and a check of what it reads as.
     type Case = (&'static str, fn(&LifecycleMeta) -> bool);
     let cases: &[Case] = &[
-        (r#"ttl_hours="0""#, |m| m.persistence.ttl_hours == 0.0),
+        (r#"ttl_hours="8760""#, |m| m.persistence.ttl_hours == 8760.0),
+        (r#"ttl_hours="0.001""#, |m| m.persistence.ttl_hours == 0.001),
         (r#"ttl_hours="1e2""#, |m| m.persistence.ttl_hours == 100.0),
         (r#"ttl_hours=".25""#, |m| m.persistence.ttl_hours == 0.25),
-        (r#"ttl_hours="-0""#, |m| m.persistence.ttl_hours == 0.0),
-        (r#"max_retries="4294967295""#, |m| {
-            m.persistence.max_retries == u32::MAX
+        (r#"max_retries="1000""#, |m| {
+            m.persistence.max_retries == 1000
         }),
         (r#"max_retries="007""#, |m| m.persistence.max_retries == 7),
         (r#"max_retries="-0""#, |m| m.persistence.max_retries == 0),
-        (r#"cleanup_grace_period="18446744073709551615""#, |m| {
-            m.persistence.cleanup_grace_period == u64::MAX
+        (r#"cleanup_grace_period="300""#, |m| {
+            m.persistence.cleanup_grace_period == 300
         }),
-        (r#"created_at_unix="-9223372036854775808""#, |m| {
-            m.persistence.created_at_unix == Some(i64::MIN)
+        (r#"created_at_unix="253402300799""#, |m| {
+            m.persistence.created_at_unix == Some(253_402_300_799)
         }),
     ];
     for (attr, check) in cases {
@@ -180,17 +181,27 @@ fn error_messages() {
         (p(r#"ttl_hours="1e999""#), r#"persistence/@ttl_hours: "1e999" is not a finite number"#),
         (p(r#"ttl_hours="-1""#), r#"persistence/@ttl_hours: "-1" is negative"#),
         (p(r#"ttl_hours="""#), r#"persistence/@ttl_hours: "" is not a number"#),
-        (p(r#"max_retries="-1""#), r#"persistence/@max_retries: "-1" is out of range 0 to 4294967295"#),
-        (p(r#"max_retries="4294967296""#), r#"persistence/@max_retries: "4294967296" is out of range 0 to 4294967295"#),
+        (p(r#"ttl_hours="0""#), r#"persistence/@ttl_hours: "0" is out of range more than 0 to 8760"#),
+        (p(r#"ttl_hours="-0""#), r#"persistence/@ttl_hours: "-0" is out of range more than 0 to 8760"#),
+        (p(r#"ttl_hours="8760.5""#), r#"persistence/@ttl_hours: "8760.5" is out of range more than 0 to 8760"#),
+        (p(r#"max_retries="-1""#), r#"persistence/@max_retries: "-1" is out of range 0 to 1000"#),
+        (p(r#"max_retries="4294967296""#), r#"persistence/@max_retries: "4294967296" is out of range 0 to 1000"#),
         (p(r#"max_retries="1.5""#), r#"persistence/@max_retries: "1.5" is not an integer"#),
         (p(r#"max_retries="abc""#), r#"persistence/@max_retries: "abc" is not an integer"#),
         (p(r#"max_retries="+5""#), r#"persistence/@max_retries: "+5" is not an integer"#),
         (p(r#"max_retries=" 5""#), r#"persistence/@max_retries: " 5" is not an integer"#),
         (p(r#"max_retries="""#), r#"persistence/@max_retries: "" is not an integer"#),
         (p(r#"max_retries="-""#), r#"persistence/@max_retries: "-" is not an integer"#),
-        (p(r#"cleanup_grace_period="-60""#), r#"persistence/@cleanup_grace_period: "-60" is out of range 0 to 18446744073709551615"#),
-        (p(r#"created_at_unix="99999999999999999999999999999999999999999999""#), r#"persistence/@created_at_unix: "99999999999999999999999999999999999999999999" is out of range -9223372036854775808 to 9223372036854775807"#),
-        (p(r#"scheduled_cleanup="9223372036854775808""#), r#"persistence/@scheduled_cleanup: "9223372036854775808" is out of range -9223372036854775808 to 9223372036854775807"#),
+        (p(r#"cleanup_grace_period="-60""#), r#"persistence/@cleanup_grace_period: "-60" is out of range 0 to 300"#),
+        (p(r#"cleanup_grace_period="301""#), r#"persistence/@cleanup_grace_period: "301" is out of range 0 to 300"#),
+        (p(r#"created_at_unix="99999999999999999999999999999999999999999999""#), r#"persistence/@created_at_unix: "99999999999999999999999999999999999999999999" is out of range 0 to 253402300799"#),
+        (p(r#"scheduled_cleanup="9223372036854775808""#), r#"persistence/@scheduled_cleanup: "9223372036854775808" is out of range 0 to 253402300799"#),
+        (p(r#"last_state_change="-1""#), r#"persistence/@last_state_change: "-1" is out of range 0 to 253402300799"#),
+        (wrap(r#"<vmlife:autostart start_delay_seconds="10000000000000"/>"#), r#"autostart/@start_delay_seconds: "10000000000000" is out of range 0 to 3600"#),
+        (wrap(r#"<vmlife:autostart ssh_timeout_seconds="0"/>"#), r#"autostart/@ssh_timeout_seconds: "0" is out of range 1 to 86400"#),
+        (wrap(r#"<vmlife:autostart ssh_timeout_seconds="10000000000000"/>"#), r#"autostart/@ssh_timeout_seconds: "10000000000000" is out of range 1 to 86400"#),
+        (wrap(r#"<vmlife:autostart max_start_retries="101"/>"#), r#"autostart/@max_start_retries: "101" is out of range 0 to 100"#),
+        (wrap(r#"<vmlife:autostart start_order="1000001"/>"#), r#"autostart/@start_order: "1000001" is out of range -1000000 to 1000000"#),
         (p(r#"auto_cleanup="yes""#), r#"persistence/@auto_cleanup: "yes" is not true or false"#),
         (p(r#"auto_cleanup="1""#), r#"persistence/@auto_cleanup: "1" is not true or false"#),
         (p(r#"auto_cleanup="True""#), r#"persistence/@auto_cleanup: "True" is not true or false"#),
@@ -263,13 +274,7 @@ fn error_fields_name_element_attribute_value() {
     assert_eq!(e.kind, MetaErrorKind::NotOneOf(RestartPolicy::NAMES));
 
     let e = parse_err(&wrap(r#"<vmlife:persistence max_retries="-1"/>"#));
-    assert_eq!(
-        e.kind,
-        MetaErrorKind::OutOfRange {
-            min: 0,
-            max: u64::from(u32::MAX)
-        }
-    );
+    assert_eq!(e.kind, MetaErrorKind::OutOfRange { min: 0, max: 1000 });
 
     let e = parse_err(&wrap("<vmlife:bogus/>"));
     assert_eq!(
@@ -312,7 +317,7 @@ fn writes_everything_in_contract_order() {
             mode: PersistenceMode::Temporary,
             ttl_hours: 1.5,
             created_at_unix: Some(1_700_000_000),
-            last_state_change: Some(-1),
+            last_state_change: Some(1),
             ..Default::default()
         },
         policy: VmLifecyclePolicyOverride {
@@ -331,7 +336,7 @@ fn writes_everything_in_contract_order() {
     assert_eq!(
         to_xml(&meta),
         r#"<vmlife:lifecycle xmlns:vmlife="urn:vmlife:lifecycle:1">
-  <vmlife:persistence mode="temporary" auto_start="false" restart_policy="always" max_retries="5" ttl_hours="1.5" auto_cleanup="true" force_cleanup="false" cleanup_grace_period="60" created_at_unix="1700000000" last_state_change="-1"/>
+  <vmlife:persistence mode="temporary" auto_start="false" restart_policy="always" max_retries="5" ttl_hours="1.5" auto_cleanup="true" force_cleanup="false" cleanup_grace_period="60" created_at_unix="1700000000" last_state_change="1"/>
   <vmlife:policy on_host_shutdown="save_state" enforce_disk_limit="true"/>
   <vmlife:autostart enabled="true" start_order="10" start_delay_seconds="0" wait_for_ssh="true" ssh_timeout_seconds="300" on_start_failure="retry" max_start_retries="3">
     <vmlife:depends_on>db-1</vmlife:depends_on>
@@ -383,10 +388,11 @@ fn enum_of<T: Copy + std::fmt::Debug + 'static>(all: &'static [T]) -> impl Strat
 fn ttl_hours() -> impl Strategy<Value = f64> {
     use proptest::num::f64 as f;
     prop_oneof![
-        (0u32..10_000, 1u32..1_000).prop_map(|(a, b)| f64::from(a) / f64::from(b)),
-        any::<u32>().prop_map(f64::from),
-        f::POSITIVE | f::NORMAL | f::SUBNORMAL | f::ZERO,
+        (1u32..10_000, 1u32..1_000).prop_map(|(a, b)| f64::from(a) / f64::from(b)),
+        (1u32..=8760).prop_map(f64::from),
+        (f::POSITIVE | f::NORMAL | f::SUBNORMAL),
     ]
+    .prop_filter("in range", |h| crate::model::ranges::ttl_hours_ok(*h))
 }
 
 /// VM names as `parse` returns them: non-empty, no leading or trailing XML whitespace,
@@ -414,13 +420,13 @@ fn persistence() -> impl Strategy<Value = VmPersistence> {
             enum_of(PersistenceMode::ALL),
             any::<bool>(),
             enum_of(RestartPolicy::ALL),
-            any::<u32>(),
+            0u32..=1000,
         ),
-        (ttl_hours(), any::<bool>(), any::<bool>(), any::<u64>()),
+        (ttl_hours(), any::<bool>(), any::<bool>(), 0u64..=300),
         (
-            any::<Option<i64>>(),
-            any::<Option<i64>>(),
-            any::<Option<i64>>(),
+            proptest::option::of(R::UNIX_SECONDS),
+            proptest::option::of(R::UNIX_SECONDS),
+            proptest::option::of(R::UNIX_SECONDS),
         ),
     )
         .prop_map(
@@ -474,8 +480,8 @@ fn policy() -> impl Strategy<Value = VmLifecyclePolicyOverride> {
 
 fn autostart() -> impl Strategy<Value = VmAutoStartConfig> {
     (
-        (any::<bool>(), any::<i64>(), any::<u64>(), any::<bool>()),
-        (any::<u64>(), enum_of(StartFailureAction::ALL), any::<u32>()),
+        (any::<bool>(), R::START_ORDER, 0u64..=3600, any::<bool>()),
+        (1u64..=86_400, enum_of(StartFailureAction::ALL), 0u32..=100),
         proptest::collection::vec(vm_name(), 0..4),
     )
         .prop_map(

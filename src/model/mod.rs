@@ -11,6 +11,7 @@
 
 mod enums;
 mod hhmm;
+pub mod ranges;
 
 pub use enums::*;
 pub use hhmm::HhMm;

@@ -90,7 +90,9 @@ async fn run_async(
     let (focus_tx, focus_rx) = watch::channel::<Option<String>>(None);
     let (invalidate_tx, invalidate_rx) = mpsc::unbounded_channel::<String>();
     let poll_now = Arc::new(Notify::new());
-    let refresh = Duration::from_secs_f64(session.config.dashboard.refresh_seconds);
+    // The config bounds it (1 to 3600 s); a value that slipped past falls back to 2 s.
+    let refresh = Duration::try_from_secs_f64(session.config.dashboard.refresh_seconds)
+        .unwrap_or(Duration::from_secs(2));
     spawn_poller(
         &session,
         tx.clone(),

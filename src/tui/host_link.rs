@@ -32,13 +32,10 @@ impl HostLink {
         }
     }
 
-    /// What the ordered autostart would do, one line per VM in order, with warnings;
-    /// `Err` names a cycle or a missing dependency.
+    /// What the ordered autostart would do, one line per VM in order (held-back VMs
+    /// last, with why), with warnings.
     pub fn prepare_autostart(&self, views: &[VmView]) -> Result<Vec<String>, String> {
         let prepared = autostart::prepare(&self.ctx, views, None, &BTreeMap::new());
-        if let Err(e) = &prepared.plan {
-            return Err(e.to_string());
-        }
         let mut lines = prepared.describe(&*self.ctx.probe);
         lines.extend(prepared.notes.iter().map(|n| format!("note: {n}")));
         lines.extend(prepared.warnings.iter().map(|w| format!("warning: {w}")));
@@ -55,22 +52,16 @@ impl HostLink {
             // Planned again on the views of the moment: the VMs may have changed while
             // the confirmation was open.
             let prepared = autostart::prepare(&ctx, &views, None, &BTreeMap::new());
-            match prepared.plan {
-                Ok(plan) => {
-                    autostart::run_sequence(
-                        &ctx,
-                        plan,
-                        "ordered autostart (dashboard)",
-                        &control,
-                        &mut |p| {
-                            let _ = tx.send(Msg::Progress(p.clone()));
-                        },
-                    );
-                }
-                Err(e) => {
-                    let _ = tx.send(Msg::AutostartPrepared(Err(e.to_string())));
-                }
-            }
+            // The VMs it holds back are its last steps, shown as skipped with why.
+            autostart::run_sequence(
+                &ctx,
+                prepared.plan,
+                "ordered autostart (dashboard)",
+                &control,
+                &mut |p| {
+                    let _ = tx.send(Msg::Progress(p.clone()));
+                },
+            );
         });
     }
 

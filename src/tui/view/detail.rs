@@ -27,6 +27,36 @@ fn list(items: &[String]) -> String {
     }
 }
 
+/// A dependency cycle through `v` (it is held back from the ordered start) and its
+/// questionable settings, with their styles.
+fn flags(s: &State, v: &VmView) -> Vec<(String, ratatui::style::Style)> {
+    use crate::lifecycle::autostart::{dependency_cycles, record_deps};
+    let mut out = Vec::new();
+    if !record_deps(&v.meta).is_empty() {
+        let graph = s
+            .vms
+            .iter()
+            .map(|x| (x.snapshot.vm_name.as_str(), record_deps(&x.meta)));
+        if let Some(c) = dependency_cycles(graph).remove(&v.snapshot.vm_name) {
+            out.push((
+                format!(
+                    "IN A DEPENDENCY CYCLE (held back from autostart): {}",
+                    c.join(" → ")
+                ),
+                s.theme.error(),
+            ));
+        }
+    }
+    if let Ok(m) = &v.meta {
+        out.extend(
+            m.warnings()
+                .into_iter()
+                .map(|w| (format!("warning: {w}"), s.theme.expiring())),
+        );
+    }
+    out
+}
+
 /// The pane's text lines for `v`.
 pub fn lines(s: &State, v: &VmView) -> Vec<Line<'static>> {
     let t = s.theme;
@@ -62,6 +92,11 @@ pub fn lines(s: &State, v: &VmView) -> Vec<Line<'static>> {
             snap.vm_name
         )));
     }
+    out.extend(
+        flags(s, v)
+            .into_iter()
+            .map(|(text, style)| Line::from(Span::styled(text, style))),
+    );
     out.push(kv("ip addresses", list(&snap.ip_addresses)));
     out.push(kv("mac addresses", list(&snap.mac_addresses)));
     out.push(kv(
@@ -332,5 +367,62 @@ mod managed_tests {
         assert!(!text(&s, ours).contains(note));
         s.manage_all_vms = true;
         assert!(!text(&s, plain).contains(note), "opted in");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metadata::LifecycleMeta;
+    use crate::model::{PersistenceMode, VmAutoStartConfig, VmState, VmStateSnapshot};
+    use crate::tui::keymap::Keymap;
+
+    fn view(name: &str, meta: LifecycleMeta) -> VmView {
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        VmView {
+            uuid: format!("u-{name}"),
+            raw: crate::hypervisor::RawDomain::default(),
+            snapshot: VmStateSnapshot::empty(name, now, VmState::Stopped),
+            meta: Ok(meta),
+            first_seen_unix: 0,
+            details: None,
+        }
+    }
+
+    #[test]
+    fn flags_a_cycle_and_the_questionable_combinations() {
+        let dep = |d: &str| VmAutoStartConfig {
+            depends_on: vec![d.to_string()],
+            ..VmAutoStartConfig::default()
+        };
+        let mut a = LifecycleMeta {
+            autostart: Some(dep("b")),
+            ..LifecycleMeta::default()
+        };
+        a.persistence.mode = PersistenceMode::Temporary;
+        a.persistence.force_cleanup = true;
+        a.persistence.auto_cleanup = false;
+        let b = LifecycleMeta {
+            autostart: Some(dep("a")),
+            ..LifecycleMeta::default()
+        };
+        let keymap = Keymap::build(&Default::default(), false).unwrap();
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut s = State::new("test:///default", keymap, now);
+        s.vms = vec![
+            view("a", a),
+            view("b", b),
+            view("c", LifecycleMeta::default()),
+        ];
+        let texts: Vec<String> = flags(&s, &s.vms[0]).into_iter().map(|f| f.0).collect();
+        assert_eq!(
+            texts,
+            [
+                "IN A DEPENDENCY CYCLE (held back from autostart): a → b → a",
+                "warning: auto_start on a temporary VM: it is started at host boot until its TTL ends",
+                "warning: force_cleanup without auto_cleanup: no cleanup runs, so force_cleanup has no effect",
+            ]
+        );
+        assert!(flags(&s, &s.vms[2]).is_empty());
     }
 }
