@@ -53,7 +53,11 @@ pub struct HostBootArgs {
 /// SSH is not probed (its addresses are made up).
 pub fn context(s: &Session, state_dir: &Path, actor: Actor) -> Result<HostCtx, CliError> {
     let journal = Journal::open(state_dir)
-        .map_err(|e| CliError::new(format!("state dir {}: {e}", state_dir.display())))?;
+        .map_err(|e| CliError::new(format!("state dir {}: {e}", state_dir.display())))?
+        .with_rotation(
+            crate::store::JOURNAL_MAX_BYTES,
+            Some(s.config.cleanup.retention_days),
+        );
     let ctx = HostCtx::new(
         s.hv.clone(),
         s.uri.clone(),

@@ -330,7 +330,11 @@ pub fn run(
     }
     let detail = change_detail(&before, &meta);
     let journal = Journal::open(state_dir)
-        .map_err(|e| CliError::new(format!("journal: {e}; {raw} was not changed")))?;
+        .map_err(|e| CliError::new(format!("journal: {e}; {raw} was not changed")))?
+        .with_rotation(
+            crate::store::JOURNAL_MAX_BYTES,
+            Some(s.config.cleanup.retention_days),
+        );
     let entry = |result: String| JournalEntry {
         time: Utc::now(),
         actor: Actor::Cli(crate::tui::app::login_name()).to_string(),
