@@ -168,3 +168,42 @@ fn non_destructive_ops_have_no_starting_line() {
     assert!(run(&ex, Op::Suspend).outcome.is_ok());
     assert_eq!(journal.read_all().unwrap().entries.len(), 1);
 }
+
+#[test]
+fn a_metadata_edit_is_not_written_without_its_journal_line() {
+    // The dashboard's `p`, `+` and TTL edits: a permanent VM made temporary (or an
+    // expiry moved) must never be invisible in the journal.
+    for op in [
+        Op::SetMode {
+            mode: PersistenceMode::Permanent,
+        },
+        Op::ExtendTtl { hours: 2.0 },
+        Op::SetExpiry { at: 0 },
+    ] {
+        let hv = expired_vm();
+        let (ex, _journal) = executor(hv.clone(), Journal::broken());
+        let r = run(&ex, op.clone());
+        assert!(
+            matches!(&r.outcome, Outcome::Failed(e)
+                if e.starts_with("not started: the journal cannot be written")),
+            "{op:?}: {:?}",
+            r.outcome
+        );
+        assert!(
+            !hv.calls().iter().any(|c| c.starts_with("set_metadata")),
+            "{op:?}: {:?}",
+            hv.calls()
+        );
+    }
+    let hv = expired_vm();
+    let (ex, journal) = executor(hv, Journal::in_memory());
+    assert!(run(&ex, Op::ExtendTtl { hours: 2.0 }).outcome.is_ok());
+    let lines: Vec<String> = journal
+        .read_all()
+        .unwrap()
+        .entries
+        .into_iter()
+        .map(|e| e.result)
+        .collect();
+    assert_eq!(lines, vec!["starting: write metadata", "ok"]);
+}

@@ -54,7 +54,7 @@ pub(super) fn perform(
         | Op::SetExpiry { .. }
         | Op::StampCreatedAt { .. }
         | Op::SetMode { .. } => {
-            return edit_metadata(hv, cmd, dry_run, now);
+            return edit_metadata(hv, cmd, dry_run, now, begin);
         }
         Op::Cleanup {
             force,
@@ -102,6 +102,7 @@ fn edit_metadata(
     cmd: &Command,
     dry_run: bool,
     now: DateTime<Utc>,
+    begin: Begin<'_>,
 ) -> (Outcome, Option<Value>) {
     let xml = match hv.metadata(&cmd.vm_id) {
         Ok(xml) => xml,
@@ -201,6 +202,11 @@ fn edit_metadata(
     };
     if dry_run {
         return (Outcome::DryRun(cmd.op.describe()), Some(detail));
+    }
+    // A policy change is never invisible: no write without its journal line (a
+    // permanent VM made an expired temporary one would otherwise leave no trace).
+    if let Err(not_started) = begin("write metadata") {
+        return (not_started, Some(detail));
     }
     match hv.set_metadata(&cmd.vm_id, Some(&metadata::to_xml(&meta))) {
         Ok(()) => (Outcome::Ok(message), Some(detail)),

@@ -486,7 +486,9 @@ fn extend_ttl_moves_scheduled_cleanup() {
         "{at}"
     );
     assert_eq!(meta.persistence.mode, PersistenceMode::Temporary);
-    let e = &journal.read_all().unwrap().entries[0];
+    let entries = journal.read_all().unwrap().entries;
+    assert_eq!(entries[0].result, "starting: write metadata");
+    let e = &entries[1];
     assert_eq!(e.result, "ok");
     assert_eq!(e.action, "extend_ttl");
     let detail = e.detail.as_ref().unwrap();
@@ -641,8 +643,10 @@ fn set_mode_writes_metadata_once() {
     assert_eq!(r.outcome, Outcome::Ok("web-1 is already temporary".into()));
     assert!(mutating_calls(&hv).is_empty());
     let entries = journal.read_all().unwrap().entries;
-    assert_eq!(entries.len(), 2);
-    let detail = entries[0].detail.as_ref().unwrap();
+    // "starting: write metadata", its result, then the no-op.
+    assert_eq!(entries.len(), 3);
+    assert_eq!(entries[0].result, "starting: write metadata");
+    let detail = entries[1].detail.as_ref().unwrap();
     assert_eq!(detail["mode"], "temporary");
     assert_eq!(detail["previous_mode"], "permanent");
 }
