@@ -241,7 +241,15 @@ pub fn run(
 fn executor(s: &Session, journal: &Arc<Journal>, dry_run: bool) -> Executor {
     // Results come back from run_now; the channel is never read.
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    Executor::with_options(s.hv.clone(), journal.clone(), tx, ExecOptions { dry_run })
+    Executor::with_options(
+        s.hv.clone(),
+        journal.clone(),
+        tx,
+        ExecOptions {
+            dry_run,
+            manage_all_vms: s.config.engine.manage_all_vms,
+        },
+    )
 }
 
 fn finish(failed: usize, total: usize) -> Result<(), RunError> {

@@ -111,7 +111,7 @@ pub fn clock_at(now: DateTime<Utc>, zone: WindowZone) -> Clock {
 }
 
 /// A command the engine wants run, with who asks and whether to run it as a dry run
-/// (`dry_run_mode`: use an executor with `ExecOptions { dry_run: true }`).
+/// (`dry_run_mode`: use an executor with `ExecOptions { dry_run: true, .. }`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Planned {
     /// What to run.

@@ -64,12 +64,19 @@ pub async fn run(
 ) -> Result<(), String> {
     let uri = hv.uri().to_string();
     let (tx, mut rx) = mpsc::unbounded_channel::<ExecResult>();
-    let exec = Executor::new(hv.clone(), journal.clone(), tx.clone());
+    let real = ExecOptions {
+        dry_run: false,
+        manage_all_vms: core.settings().manage_all_vms,
+    };
+    let exec = Executor::with_options(hv.clone(), journal.clone(), tx.clone(), real);
     let dry = Executor::with_options(
         hv.clone(),
         journal.clone(),
         tx,
-        ExecOptions { dry_run: true },
+        ExecOptions {
+            dry_run: true,
+            ..real
+        },
     );
     let options = PollerOptions {
         // State and metadata are all the engine reads; the costly groups would wake

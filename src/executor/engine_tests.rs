@@ -50,16 +50,20 @@ struct Env {
 
 impl Env {
     fn new(hv: Arc<FakeHypervisor>, dry_run: bool) -> Env {
+        Env::with_options(
+            hv,
+            ExecOptions {
+                dry_run,
+                ..Default::default()
+            },
+        )
+    }
+
+    fn with_options(hv: Arc<FakeHypervisor>, options: ExecOptions) -> Env {
         let journal = Arc::new(Journal::in_memory());
         let clock = Arc::new(ManualClock::at_now());
         let (tx, _rx) = unbounded_channel();
-        let ex = Executor::with_clock(
-            hv.clone(),
-            Arc::clone(&journal),
-            tx,
-            ExecOptions { dry_run },
-            clock.clone(),
-        );
+        let ex = Executor::with_clock(hv.clone(), Arc::clone(&journal), tx, options, clock.clone());
         Env {
             hv,
             ex,
@@ -511,8 +515,18 @@ fn restart_by_policy_counts_the_restart() {
 }
 
 #[test]
-fn restart_without_metadata_starts_counting() {
-    let env = crashed(None);
+fn restart_without_metadata_starts_counting_when_every_vm_is_managed() {
+    let hv = Arc::new(FakeHypervisor::new());
+    let mut d = vm("u-1", "web-1", RunState::Shutoff, None);
+    d.raw.reason = shutoff_reason::CRASHED;
+    hv.put(d);
+    let env = Env::with_options(
+        hv,
+        ExecOptions {
+            dry_run: false,
+            manage_all_vms: true,
+        },
+    );
     let r = env.run("u-1", "web-1", Op::RestartByPolicy);
     assert_eq!(
         r.outcome,
@@ -546,7 +560,12 @@ fn restart_refusals() {
 #[test]
 fn restart_dry_run() {
     let hv = Arc::new(FakeHypervisor::new());
-    hv.put(vm("u-1", "web-1", RunState::Shutoff, None));
+    hv.put(vm(
+        "u-1",
+        "web-1",
+        RunState::Shutoff,
+        Some(meta_xml(|_| {})),
+    ));
     let env = Env::new(hv, true);
     let r = env.run("u-1", "web-1", Op::RestartByPolicy);
     assert_eq!(

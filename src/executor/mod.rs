@@ -71,6 +71,10 @@ pub struct ExecOptions {
     /// (the re-checks, the metadata an edit starts from) still happen, so a dry run
     /// reports the refusals a real run would meet.
     pub dry_run: bool,
+    /// `[engine] manage_all_vms`: the restart policy may reach a VM without a vmlife
+    /// element. Off, a restart is refused when the re-read finds no element (it was
+    /// removed since the engine planned), and no element is ever added by a restart.
+    pub manage_all_vms: bool,
 }
 
 /// How one command ended.
@@ -416,14 +420,7 @@ impl Shared {
         // A panic in an adapter must not kill the worker: the VM would stay busy and
         // its queued commands would never run.
         let (outcome, detail) = catch_unwind(AssertUnwindSafe(|| {
-            run::perform(
-                hv,
-                &job.cmd,
-                &job.actor,
-                self.options.dry_run,
-                &*self.clock,
-                &begin,
-            )
+            run::perform(hv, &job.cmd, &job.actor, self.options, &*self.clock, &begin)
         }))
         .unwrap_or_else(|_| {
             (

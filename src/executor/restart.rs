@@ -8,7 +8,7 @@ use crate::hypervisor::Hypervisor;
 use crate::lifecycle::{Command, Op};
 use crate::metadata::{self, LifecycleMeta};
 
-use super::Outcome;
+use super::{ExecOptions, Outcome};
 
 /// Reads and parses the VM's metadata: `Ok(None)` when it has no vmlife element, the
 /// outcome to report when it cannot be read or is invalid.
@@ -32,12 +32,21 @@ fn read(hv: &dyn Hypervisor, cmd: &Command) -> Result<Option<LifecycleMeta>, Out
 pub(super) fn restart(
     hv: &dyn Hypervisor,
     cmd: &Command,
-    dry_run: bool,
+    options: ExecOptions,
     now: i64,
 ) -> (Outcome, Option<Value>) {
+    let dry_run = options.dry_run;
     let name = &cmd.vm_name;
     let before = match read(hv, cmd) {
-        Ok(m) => m.unwrap_or_default(),
+        Ok(Some(m)) => m,
+        // Its element was removed since the engine planned: observed only now.
+        Ok(None) if !options.manage_all_vms => {
+            return (
+                Outcome::Refused("not managed by vmlife (no vmlife element): observed only".into()),
+                None,
+            )
+        }
+        Ok(None) => LifecycleMeta::default(),
         Err(o) => return (o, None),
     };
     let max = before.persistence.max_retries;

@@ -12,7 +12,7 @@ use crate::model::PersistenceMode;
 
 use super::clock::Clock;
 use super::precondition::show_time;
-use super::{cleanup, precondition, restart, Begin, Outcome};
+use super::{cleanup, precondition, restart, Begin, ExecOptions, Outcome};
 
 /// Runs `cmd`: re-checks, then the call (or, in dry run, nothing that changes anything).
 /// Returns the outcome and the journal's `detail`.
@@ -23,10 +23,11 @@ pub(super) fn perform(
     hv: &dyn Hypervisor,
     cmd: &Command,
     actor: &Actor,
-    dry_run: bool,
+    options: ExecOptions,
     clock: &dyn Clock,
     begin: Begin<'_>,
 ) -> (Outcome, Option<Value>) {
+    let dry_run = options.dry_run;
     let now = clock.now();
     if let Err(refused) = precondition::recheck(hv, cmd, actor, now.timestamp()) {
         return (refused, None);
@@ -68,7 +69,9 @@ pub(super) fn perform(
             };
             return cleanup::run(hv, cmd, params, dry_run, clock, begin);
         }
-        Op::RestartByPolicy => return restart::restart(hv, cmd, dry_run, now.timestamp()),
+        Op::RestartByPolicy => {
+            return restart::restart(hv, cmd, options, now.timestamp());
+        }
         Op::ResetRestartCount => return restart::reset_count(hv, cmd, dry_run),
     };
     if dry_run {

@@ -126,7 +126,15 @@ fn setup(
 ) -> (Executor, Arc<Journal>, UnboundedReceiver<ExecResult>) {
     let journal = Arc::new(Journal::in_memory());
     let (tx, rx) = unbounded_channel();
-    let ex = Executor::with_options(hv, Arc::clone(&journal), tx, ExecOptions { dry_run });
+    let ex = Executor::with_options(
+        hv,
+        Arc::clone(&journal),
+        tx,
+        ExecOptions {
+            dry_run,
+            ..Default::default()
+        },
+    );
     (ex, journal, rx)
 }
 
@@ -677,4 +685,35 @@ fn dry_run_result_text() {
         r.outcome.journal_result(),
         "dry run: would managed save (memory to disk, then stop)"
     );
+}
+
+#[test]
+fn a_restart_is_refused_when_the_vmlife_element_is_gone_unless_every_vm_is_managed() {
+    // The engine planned a restart of a managed VM; its element was removed before the
+    // command ran: the VM is observed only now, and no element is added to it.
+    for manage_all_vms in [false, true] {
+        let hv = Arc::new(FakeHypervisor::new());
+        hv.put(running("u-1", "plain"));
+        hv.crash("u-1");
+        hv.clear_calls();
+        let (tx, _rx) = unbounded_channel();
+        let options = ExecOptions {
+            dry_run: false,
+            manage_all_vms,
+        };
+        let ex = Executor::with_options(hv.clone(), Arc::new(Journal::in_memory()), tx, options);
+        let r = ex.run_now(cmd("u-1", "plain", Op::RestartByPolicy), Actor::Engine);
+        let started = hv.calls().iter().any(|c| c.starts_with("start "));
+        if manage_all_vms {
+            assert!(r.outcome.is_ok(), "{:?}", r.outcome);
+            assert!(started);
+        } else {
+            assert_eq!(
+                r.outcome,
+                Outcome::Refused("not managed by vmlife (no vmlife element): observed only".into())
+            );
+            assert!(!started, "{:?}", hv.calls());
+            assert_eq!(hv.metadata("u-1").unwrap(), None, "no element added");
+        }
+    }
 }

@@ -67,11 +67,20 @@ impl EngineLink {
     ) -> Result<EngineLink, String> {
         let settings = EngineSettings::from_config(config);
         let dry_run = settings.cleanup.dry_run_mode;
+        let manage_all_vms = settings.manage_all_vms;
         let core = EngineCore::new(EngineStore::new(dir), journal.clone(), settings, hv.uri())
             .map_err(|e| format!("state dir {}: {e}", dir.display()))?;
         let readonly = hv.is_readonly();
-        let exec = Executor::new(hv.clone(), journal.clone(), results.clone());
-        let dry = Executor::with_options(hv, journal, results, ExecOptions { dry_run: true });
+        let real = ExecOptions {
+            dry_run: false,
+            manage_all_vms,
+        };
+        let exec = Executor::with_options(hv.clone(), journal.clone(), results.clone(), real);
+        let dry_opts = ExecOptions {
+            dry_run: true,
+            ..real
+        };
+        let dry = Executor::with_options(hv, journal, results, dry_opts);
         let mut link = EngineLink {
             core,
             lock: None,
