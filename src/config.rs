@@ -227,8 +227,8 @@ impl Config {
                 return Err("connection.uri is empty".into());
             }
         }
-        if self.connection.connect_timeout_seconds == Some(0) {
-            return Err("connection.connect_timeout_seconds must be at least 1".into());
+        if let Some(t) = self.connection.connect_timeout_seconds {
+            int_in("connection.connect_timeout_seconds", t, 1..=3600)?;
         }
         Ok(())
     }
@@ -480,6 +480,10 @@ mod tests {
             (
                 "[alerts]\ntimeout_seconds = 0\n",
                 "alerts.timeout_seconds must be from 1 to 3600, not 0",
+            ),
+            (
+                "[connection]\nconnect_timeout_seconds = 9223372036854775807\n",
+                "connection.connect_timeout_seconds must be from 1 to 3600, not 9223372036854775807",
             ),
         ];
         for (text, want) in cases {

@@ -51,7 +51,7 @@ pub struct Cli {
 
     /// Give up connecting when the URI has not answered within SECONDS [default: the
     /// config's connection.connect_timeout_seconds, or 15]
-    #[arg(long, value_name = "SECONDS", global = true, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECONDS", global = true, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub connect_timeout: Option<u64>,
 
     /// Open a read-only connection; commands that change anything are refused.

@@ -84,8 +84,12 @@ pub fn rotate(
         target = dir.join(format!("journal.{ms}.jsonl"));
     }
     std::fs::rename(path, &target)?;
-    if let Some(keep) = retention {
-        prune(dir, now - keep)?;
+    // The line is still to be written: a failed prune is logged, never an error of
+    // the append (it would refuse a destructive step for a reason unrelated to it).
+    if let Some(before) = retention.and_then(|keep| now.checked_sub_signed(keep)) {
+        if let Err(e) = prune(dir, before) {
+            tracing::warn!("journal: pruning rotated files in {}: {e}", dir.display());
+        }
     }
     Ok(())
 }
@@ -109,7 +113,11 @@ pub fn read_since(dir: &Path, since: Option<DateTime<Utc>>) -> io::Result<Journa
     if !dir.exists() {
         return Ok(out);
     }
-    let from_ms = since.map(|s| (s - SLACK).timestamp_millis());
+    let from = since.map(|s| {
+        s.checked_sub_signed(SLACK)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
+    });
+    let from_ms = from.map(|s| s.timestamp_millis());
     let mut files: Vec<PathBuf> = rotated_files(dir)?
         .into_iter()
         .filter(|r| from_ms.is_none_or(|f| r.rotated_at_ms >= f))
@@ -122,8 +130,8 @@ pub fn read_since(dir: &Path, since: Option<DateTime<Utc>>) -> io::Result<Journa
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(with_path(e, &path)),
         };
-        if let Some(s) = since {
-            let at = seek_offset(&mut f, s - SLACK).map_err(|e| with_path(e, &path))?;
+        if let Some(s) = from {
+            let at = seek_offset(&mut f, s).map_err(|e| with_path(e, &path))?;
             f.seek(SeekFrom::Start(at))
                 .map_err(|e| with_path(e, &path))?;
         }

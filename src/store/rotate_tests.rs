@@ -119,3 +119,19 @@ fn since_skips_old_rotated_files_and_seeks_in_the_current_one() {
     let read = read_since(dir.path(), Some(t0() - Duration::days(1))).unwrap();
     assert_eq!((read.entries.len(), read.skipped), (n as usize, 0));
 }
+
+#[test]
+fn extreme_since_and_retention_do_not_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    // The longest retention there is: nothing is old enough to prune, and no overflow.
+    let j = Journal::open(dir.path())
+        .unwrap()
+        .with_rotation(300, Some(u32::MAX));
+    for i in 0..10 {
+        j.append(&entry(i, t0() + Duration::seconds(i))).unwrap();
+    }
+    let all = read_since(dir.path(), Some(DateTime::<Utc>::MIN_UTC)).unwrap();
+    assert_eq!(all.entries.len(), 10);
+    let none = read_since(dir.path(), Some(DateTime::<Utc>::MAX_UTC)).unwrap();
+    assert!(none.entries.is_empty());
+}
