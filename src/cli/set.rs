@@ -310,6 +310,21 @@ pub fn run(
         ))
         .into());
     }
+    // Dependencies are kept by name (the ordered start matches names): a UUID given
+    // on the command line is stored as its domain's name.
+    let resolved;
+    let args = if args.depends_on.is_empty() {
+        args
+    } else {
+        let mut a = args.clone();
+        a.depends_on = args
+            .depends_on
+            .iter()
+            .map(|d| s.hv.lookup(d).map(|r| r.name))
+            .collect::<Result<_, _>>()?;
+        resolved = a;
+        &resolved
+    };
     if args
         .depends_on
         .iter()

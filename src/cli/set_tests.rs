@@ -187,3 +187,33 @@ fn value_parsers() {
     assert_eq!(parse_time("1970-01-01T00:01:40Z"), Ok(100));
     assert!(parse_time("tomorrow").is_err());
 }
+
+#[test]
+fn a_dependency_given_by_uuid_is_stored_as_its_name() {
+    use crate::hypervisor::fake::{running, FakeHypervisor};
+    let hv = FakeHypervisor::new();
+    hv.put(running("11111111-1111-4111-8111-111111111111", "db-1"));
+    hv.put(running("22222222-2222-4222-8222-222222222222", "app-1"));
+    let s = Session {
+        hv: std::sync::Arc::new(hv),
+        uri: "test:///fake".into(),
+        config: crate::config::Config::default(),
+        demo: false,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let a = SetArgs {
+        domain: "app-1".into(),
+        depends_on: vec!["11111111-1111-4111-8111-111111111111".into()],
+        ..SetArgs::default()
+    };
+    let mut out = Vec::new();
+    run(&s, dir.path(), Utc::now(), &a, &mut out)
+        .map_err(|_| "set")
+        .unwrap();
+    let xml =
+        s.hv.metadata("22222222-2222-4222-8222-222222222222")
+            .unwrap()
+            .unwrap();
+    let meta = metadata::parse(&xml).unwrap();
+    assert_eq!(meta.autostart.unwrap().depends_on, vec!["db-1".to_string()]);
+}

@@ -417,8 +417,10 @@ impl Shared {
     fn run_job(&self, job: Job) {
         let hv = &*self.hv;
         let begin = |step: &str| self.begin(&job, step);
-        // A panic in an adapter must not kill the worker: the VM would stay busy and
-        // its queued commands would never run.
+        // A panic in an adapter must not leave the worker dead with the VM busy and
+        // its queued commands never run. (The dashboard's panic hook ends the whole
+        // process before this unwinds: the "starting" line is then the last one, and
+        // the cleanup record is recovered as interrupted.)
         let (outcome, detail) = catch_unwind(AssertUnwindSafe(|| {
             run::perform(hv, &job.cmd, &job.actor, self.options, &*self.clock, &begin)
         }))
