@@ -16,7 +16,8 @@ fn node(dir: &std::path::Path) -> String {
          <memory unit='MiB'>512</memory>\n    <os><type>hvm</type></os>\n    \
          <metadata><vmlife:lifecycle xmlns:vmlife='urn:vmlife:lifecycle:1'>\
          <vmlife:persistence mode='temporary' ttl_hours='1' created_at_unix='1000' \
-         auto_cleanup='true'/></vmlife:lifecycle></metadata>\n  </domain>\n</node>\n",
+         auto_cleanup='true'/><vmlife:autostart enabled='true'/>\
+         </vmlife:lifecycle></metadata>\n  </domain>\n</node>\n",
     )
     .unwrap();
     format!("test://{}", path.display())
@@ -52,6 +53,12 @@ fn a_newline_in_a_name_cannot_forge_a_line() {
         vec!["-c", &uri, "ls"],
         vec!["-c", &uri, "show", uuid],
         vec!["-c", &uri, "plan"],
+        vec!["-c", &uri, "cleanup", "--dry-run", "--ignore-window"],
+        vec!["-c", &uri, "autostart", "--dry-run"],
+        vec!["-c", &uri, "host-boot", "--dry-run"],
+        vec!["-c", &uri, "host-shutdown", "--dry-run"],
+        // The cleanup dry run above journaled a "would" line naming the VM.
+        vec!["journal"],
     ] {
         let text = stdout_of(&h, &args);
         assert!(

@@ -99,7 +99,8 @@ pub fn run(
         "autostart: {up} up, {failed} failed, {skipped} skipped"
     )?;
     if failed > 0 {
-        let names: Vec<std::borrow::Cow<str>> = last
+        // Raw names: main escapes the error message once when it prints it.
+        let names: Vec<&str> = last
             .steps
             .iter()
             .filter(|s| {
@@ -108,7 +109,7 @@ pub fn run(
                     crate::lifecycle::autostart::StepState::Failed { .. }
                 )
             })
-            .map(|s| crate::format::escape(&s.name))
+            .map(|s| s.name.as_str())
             .collect();
         return Err(
             CliError::new(format!("autostart: {} did not come up", names.join(", "))).into(),

@@ -23,6 +23,7 @@ use crate::engine::alert::run_alert_command;
 use crate::engine::runner::journal_alert_failure;
 use crate::engine::{EngineCore, EngineSettings, EngineStore};
 use crate::executor::{ExecOptions, ExecResult, Executor, Outcome};
+use crate::format::escape;
 use crate::lifecycle::cleanup::{RoundPlan, RoundRequest, VmCleanupState};
 use crate::lifecycle::Actor;
 use crate::store::Journal;
@@ -107,10 +108,10 @@ pub fn run(
         writeln!(
             out,
             "  {} ({}): {}; {}",
-            c.vm_name,
-            c.vm_id,
-            c.reason,
-            c.op.describe()
+            escape(&c.vm_name),
+            escape(&c.vm_id),
+            escape(&c.reason),
+            escape(&c.op.describe())
         )?;
     }
     out.flush()?;
@@ -123,7 +124,7 @@ pub fn run(
         for c in &plan.commands {
             let r = exec.run_now(c.clone(), actor.clone());
             failed += usize::from(matches!(r.outcome, Outcome::Failed(_)));
-            writeln!(out, "{r}")?;
+            writeln!(out, "{}", escape(&r.to_string()))?;
         }
         return finish(failed, plan.commands.len());
     }
@@ -183,7 +184,7 @@ pub fn run(
                     )
                 },
             );
-            writeln!(out, "skipped {}: {who}", c.vm_name)?;
+            writeln!(out, "skipped {}: {}", escape(&c.vm_name), escape(&who))?;
         }
     }
     if planned.is_empty() {
@@ -220,7 +221,7 @@ pub fn run(
         for r in rx {
             core.on_result(&r, Utc::now());
             failed += usize::from(!r.outcome.is_ok());
-            writeln!(out, "{r}")?;
+            writeln!(out, "{}", escape(&r.to_string()))?;
             out.flush()?;
         }
         Ok(())
@@ -267,7 +268,11 @@ fn nothing_to_do(
     out: &mut impl Write,
 ) -> Result<(), RunError> {
     if let Some(held) = &plan.held {
-        writeln!(out, "nothing to clean up now: {held}")?;
+        writeln!(
+            out,
+            "nothing to clean up now: {}",
+            escape(&held.to_string())
+        )?;
     } else {
         writeln!(out, "nothing to clean up")?;
     }
@@ -283,7 +288,7 @@ fn nothing_to_do(
             VmCleanupState::Failed { error, .. } => format!("held; last attempt failed: {error}"),
             other => format!("{other:?}"),
         };
-        writeln!(out, "  {}: {why}", l.vm_name)?;
+        writeln!(out, "  {}: {}", escape(&l.vm_name), escape(&why))?;
     }
     let temporary: BTreeSet<&String> = plan.lines.iter().map(|l| &l.vm_id).collect();
     if only.iter().any(|u| !temporary.contains(u)) {

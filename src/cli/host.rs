@@ -145,10 +145,10 @@ pub fn write_lines(out: &mut impl Write, lines: &[String], error: &mut Option<st
 /// Prints warnings and notes on stderr.
 pub fn print_notes(warnings: &[String], notes: &[String]) {
     for w in warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", crate::format::escape(w));
     }
     for n in notes {
-        eprintln!("note: {n}");
+        eprintln!("note: {}", crate::format::escape(n));
     }
 }
 
@@ -181,7 +181,7 @@ pub fn run_shutdown(
         ctx.recovery_path().display()
     )?;
     for line in plan.describe(&ctx.settings.host) {
-        writeln!(out, "  {line}")?;
+        writeln!(out, "  {}", crate::format::escape(&line))?;
     }
     out.flush()?;
     if args.dry_run {
@@ -261,7 +261,7 @@ pub fn run_boot(
     let plan = boot::plan_boot(&ctx, &views, only.as_ref(), records, boot_id);
     print_notes(&plan.autostart.warnings, &plan.autostart.notes);
     for g in &plan.gone {
-        eprintln!("note: {g}");
+        eprintln!("note: {}", crate::format::escape(&g.to_string()));
     }
     let head = if args.dry_run {
         "host boot (dry run: nothing is changed)"
@@ -270,7 +270,7 @@ pub fn run_boot(
     };
     writeln!(out, "{head}:")?;
     for line in plan.describe(&*ctx.probe) {
-        writeln!(out, "  {line}")?;
+        writeln!(out, "  {}", crate::format::escape(&line))?;
     }
     out.flush()?;
     if args.dry_run {

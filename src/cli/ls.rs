@@ -103,8 +103,8 @@ pub fn write_table(views: &[VmView], now: i64, out: &mut impl Write) -> std::io:
             writeln!(
                 out,
                 "\n{}: in a dependency cycle ({}): held back from the ordered start",
-                v.snapshot.vm_name,
-                c.join(" → ")
+                format::escape(&v.snapshot.vm_name),
+                format::escape(&c.join(" → "))
             )?;
         }
     }

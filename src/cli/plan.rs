@@ -227,7 +227,7 @@ fn write_warnings(views: &[VmView], out: &mut impl Write) -> std::io::Result<()>
         .filter_map(|v| Some((v, v.meta.as_ref().ok()?.warnings())))
         .flat_map(|(v, ws)| {
             ws.into_iter()
-                .map(move |w| format!("  {}: {w}", v.snapshot.vm_name))
+                .map(move |w| format!("  {}: {}", escape(&v.snapshot.vm_name), escape(&w)))
         })
         .collect();
     if !lines.is_empty() {

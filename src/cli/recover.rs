@@ -10,6 +10,7 @@ use clap::Args;
 
 use super::host::{context, refuse_readonly};
 use super::{CliError, RunError, Session};
+use crate::format::escape;
 use crate::host::recover::{plan_recover, run_recover};
 use crate::host::recovery::RecoveryFile;
 use crate::lifecycle::Actor;
@@ -59,7 +60,7 @@ pub fn run(
         file.recorded_at.format("%Y-%m-%d %H:%M UTC")
     )?;
     for s in &steps {
-        writeln!(out, "  {}", s.describe())?;
+        writeln!(out, "  {}", escape(&s.describe()))?;
     }
     out.flush()?;
     if args.dry_run {
@@ -68,8 +69,8 @@ pub fn run(
     let mut io_error = None;
     let (results, store_error) = run_recover(&ctx, &mut file, &steps, &mut |step, r| {
         let line = match r {
-            Ok(t) => format!("{}: {t}", step.name),
-            Err(e) => format!("{}: failed: {e}", step.name),
+            Ok(t) => format!("{}: {}", escape(&step.name), escape(&t.to_string())),
+            Err(e) => format!("{}: failed: {}", escape(&step.name), escape(&e.to_string())),
         };
         if let Err(e) = writeln!(out, "{line}") {
             io_error.get_or_insert(e);

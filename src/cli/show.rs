@@ -162,11 +162,11 @@ fn write_text(
         writeln!(
             out,
             "\n  IN A DEPENDENCY CYCLE (held back from the ordered start): {}",
-            c.join(" → ")
+            format::escape(&c.join(" → "))
         )?;
     }
     for w in &r.warnings {
-        writeln!(out, "  warning: {w}")?;
+        writeln!(out, "  warning: {}", format::escape(w))?;
     }
     writeln!(out, "\nsnapshot at {}", s.snapshot_time.to_rfc3339())?;
     kv(out, "vm_state", &s.vm_state)?;

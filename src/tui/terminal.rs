@@ -112,15 +112,7 @@ fn panic_message(info: &std::panic::PanicHookInfo<'_>) -> String {
 
 /// One line, control characters escaped.
 fn one_line(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
+    crate::format::escape(s).into_owned()
 }
 
 /// A debug-build-only way for the end-to-end tests to panic on a tokio worker
@@ -152,6 +144,6 @@ mod tests {
 
     #[test]
     fn one_line_escapes_control_characters() {
-        assert_eq!(one_line("a\nb\x1b[31m"), "a\\nb\\u{1b}[31m");
+        assert_eq!(one_line("a\nb\x1b[31m"), "a\\nb\\x1b[31m");
     }
 }
