@@ -15,6 +15,8 @@
 //! say *that* something happened at once; polling still supplies the counters.
 
 pub mod domxml;
+/// An in-memory hypervisor for the unit tests; not compiled into the product.
+#[cfg(test)]
 pub mod fake;
 pub mod libvirt;
 
