@@ -13,8 +13,9 @@ demo: deps-build
 test: deps-test
 	$(CARGO) test --all-targets --no-fail-fast
 
-## Formatting and lints, as CI runs them.
+## Formatting, lints and the layers (docs/ARCHITECTURE.md), as CI runs them.
 lint: deps-build
+	scripts/check-layers
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --quiet

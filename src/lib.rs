@@ -1,6 +1,6 @@
 //! vmlife: a terminal dashboard and lifecycle engine for libvirt/KVM hosts.
 //!
-//! Module map (layers as in DESIGN.md §3, lower layers first):
+//! Module map (layers as in docs/ARCHITECTURE.md, lower layers first):
 //! - [`model`]: the lifecycle contracts as Rust types (`assets/vm_lifecycle.ncl`).
 //! - [`metadata`]: the per-VM `<vmlife:lifecycle>` element in domain metadata.
 //! - [`lifecycle`]: pure policy functions of (facts, policy, now): TTLs, cleanup rounds,
@@ -19,8 +19,13 @@
 //!   records (`recovery.json`) and `vmlife recover`.
 //! - [`demo`]: the bundled demo VMs on libvirt's test driver.
 //! - [`format`](mod@format): how values read in tables (`4.0G`, `3h12m`, `—`), for CLI and dashboard.
+//! - [`session`]: the wiring both front ends share and neither owns: config +
+//!   connection + state directory, who is acting, the error they report.
 //! - [`tui`]: the dashboard (state, update, view, keymap, runtime).
 //! - [`cli`]: command-line parsing and the scriptable commands.
+//!
+//! `main.rs` dispatches: no subcommand opens the dashboard, a subcommand runs it;
+//! `tui` and `cli` never import each other (`scripts/check-layers` holds the layers).
 
 pub mod cli;
 pub mod config;
@@ -34,5 +39,6 @@ pub mod lifecycle;
 pub mod metadata;
 pub mod model;
 pub mod poll;
+pub mod session;
 pub mod store;
 pub mod tui;

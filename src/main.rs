@@ -1,12 +1,19 @@
-//! The `vmlife` binary: parse the command line, run it, report errors as one line.
+//! The `vmlife` binary: parse the command line, open the dashboard (no subcommand) or
+//! run the command, report errors as one line.
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use vmlife::session::{self, Session, StateDir};
 
 fn main() -> ExitCode {
     let cli = vmlife::cli::Cli::parse();
-    match vmlife::cli::run(cli) {
+    let opts = cli.session_options();
+    let result = match &cli.command {
+        Some(command) => vmlife::cli::run(&opts, command),
+        None => dashboard(&opts),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if !e.message.is_empty() {
@@ -17,4 +24,11 @@ fn main() -> ExitCode {
             ExitCode::from(e.code)
         }
     }
+}
+
+/// The dashboard on the session `opts` asks for; the state dir (a demo's temp dir)
+/// lives until it exits.
+fn dashboard(opts: &session::Options) -> Result<(), session::Error> {
+    let session = Session::open(opts, chrono::Utc::now().timestamp())?;
+    vmlife::tui::app::run(session, StateDir::resolve(opts)?)
 }

@@ -12,12 +12,13 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use clap::Args;
 
-use super::host::{context, only, print_notes, refuse_readonly, stamp, write_lines, ChangeLog};
-use super::{CliError, RunError, Session};
+use super::host::{only, print_notes, refuse_readonly, stamp, write_lines, ChangeLog};
+use super::RunError;
 use crate::host::autostart::{prepare, run_sequence, state_key};
 use crate::host::RunControl;
 use crate::lifecycle::autostart::Progress;
 use crate::lifecycle::Actor;
+use crate::session::{host_context as context, login_name, Error, Session};
 
 /// The flags of `vmlife autostart`.
 #[derive(Debug, Clone, Default, Args)]
@@ -42,14 +43,14 @@ pub fn run(
     if !args.dry_run {
         refuse_readonly(s, "autostart")?;
     }
-    let ctx = context(s, state_dir, Actor::Cli(crate::tui::app::login_name()))?;
+    let ctx = context(s, state_dir, Actor::Cli(login_name()))?;
     let only = only(s, &args.domains)?;
     let views = ctx.inventory(None, now)?;
     let prepared = prepare(&ctx, &views, only.as_ref(), &Default::default());
     print_notes(&prepared.warnings, &prepared.notes);
     let plan = prepared.plan.clone();
-    let held_back = held_back_error(&prepared.held_back_lines())
-        .map(|e| CliError::new(format!("autostart: {e}")));
+    let held_back =
+        held_back_error(&prepared.held_back_lines()).map(|e| Error::new(format!("autostart: {e}")));
     if plan.steps.is_empty() {
         writeln!(out, "nothing to start: no VM has autostart enabled")?;
         return Ok(());
@@ -111,9 +112,7 @@ pub fn run(
             })
             .map(|s| s.name.as_str())
             .collect();
-        return Err(
-            CliError::new(format!("autostart: {} did not come up", names.join(", "))).into(),
-        );
+        return Err(Error::new(format!("autostart: {} did not come up", names.join(", "))).into());
     }
     held_back.map_or(Ok(()), |e| Err(e.into()))
 }

@@ -18,7 +18,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use clap::Args;
 
-use super::{CliError, RunError, Session};
+use super::RunError;
 use crate::engine::alert::run_alert_command;
 use crate::engine::runner::journal_alert_failure;
 use crate::engine::{EngineCore, EngineSettings, EngineStore};
@@ -26,6 +26,7 @@ use crate::executor::{ExecOptions, ExecResult, Executor, Outcome};
 use crate::format::escape;
 use crate::lifecycle::cleanup::{RoundPlan, RoundRequest, VmCleanupState};
 use crate::lifecycle::Actor;
+use crate::session::{login_name, Error, Session};
 use crate::store::Journal;
 
 /// The flags of `vmlife cleanup`.
@@ -62,7 +63,7 @@ pub fn run(
     let views = super::ls::poll_once(s, now)?;
     let journal = Arc::new(
         Journal::open(state_dir)
-            .map_err(|e| CliError::new(format!("state dir {}: {e}", state_dir.display())))?
+            .map_err(|e| Error::new(format!("state dir {}: {e}", state_dir.display())))?
             .with_rotation(
                 crate::store::JOURNAL_MAX_BYTES,
                 Some(s.config.cleanup.retention_days),
@@ -75,7 +76,7 @@ pub fn run(
         settings,
         &s.uri,
     )
-    .map_err(|e| CliError::new(format!("state store: {e}")))?;
+    .map_err(|e| Error::new(format!("state store: {e}")))?;
     let dry_run = args.dry_run || s.config.cleanup.dry_run_mode;
     let request = RoundRequest {
         manual: true,
@@ -115,7 +116,7 @@ pub fn run(
         )?;
     }
     out.flush()?;
-    let actor = Actor::Cli(crate::tui::app::login_name());
+    let actor = Actor::Cli(login_name());
 
     if dry_run {
         // Nothing is claimed or recorded: a dry run changes nothing but the journal.
@@ -131,7 +132,7 @@ pub fn run(
 
     if !args.yes {
         if !stdin_is_terminal {
-            return Err(CliError::new(
+            return Err(Error::new(
                 "refusing to clean up without confirmation: stdin is not a terminal; pass --yes",
             )
             .into());
@@ -152,7 +153,7 @@ pub fn run(
         let mut answer = String::new();
         input.read_line(&mut answer)?;
         if !matches!(answer.trim().to_lowercase().as_str(), "y" | "yes") {
-            return Err(CliError::new("cancelled; nothing was cleaned up").into());
+            return Err(Error::new("cancelled; nothing was cleaned up").into());
         }
     }
     let confirming: Vec<(String, String)> = awaiting
@@ -161,7 +162,7 @@ pub fn run(
         .collect();
     if !confirming.is_empty() {
         core.confirm(&confirming, &actor, false, now)
-            .map_err(|e| CliError::new(format!("state store: {e}")))?;
+            .map_err(|e| Error::new(format!("state store: {e}")))?;
     }
 
     // Exactly what was shown, claimed in the store before anything runs.
@@ -172,7 +173,7 @@ pub fn run(
     };
     let (_, planned) = core
         .manual_round(&views, &claim_request, &actor, now)
-        .map_err(|e| CliError::new(format!("state store: {e}")))?;
+        .map_err(|e| Error::new(format!("state store: {e}")))?;
     for c in &plan.commands {
         if !planned.iter().any(|p| p.cmd.vm_id == c.vm_id) {
             let who = core.data().cleanups.claims.get(&c.vm_id).map_or_else(
@@ -188,7 +189,7 @@ pub fn run(
         }
     }
     if planned.is_empty() {
-        return Err(CliError::new("nothing was cleaned up").into());
+        return Err(Error::new("nothing was cleaned up").into());
     }
     let grace = planned
         .iter()
@@ -257,7 +258,7 @@ fn finish(failed: usize, total: usize) -> Result<(), RunError> {
     if failed == 0 {
         Ok(())
     } else {
-        Err(CliError::new(format!("{failed} of {total} cleanup(s) did not succeed")).into())
+        Err(Error::new(format!("{failed} of {total} cleanup(s) did not succeed")).into())
     }
 }
 
@@ -297,7 +298,7 @@ fn nothing_to_do(
             "  (permanent VMs and VMs with an invalid policy are never cleaned up)"
         )?;
     }
-    Err(CliError::new("none of the named VMs can be cleaned up now").into())
+    Err(Error::new("none of the named VMs can be cleaned up now").into())
 }
 
 /// Whether stdin is a terminal (the prompt needs one).

@@ -13,20 +13,20 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::signal::unix::{signal, SignalKind};
 
-use super::{Cli, CliError, Session};
 use crate::engine::runner::{self, RunnerOptions};
 use crate::engine::{EngineCore, EngineLock, EngineSettings, EngineStore, Role};
+use crate::session::{Error, Options, Session};
 use crate::store::Journal;
 
 /// Run the daemon until SIGTERM/SIGINT.
-pub fn run(cli: &Cli, state_dir: &Path) -> Result<(), CliError> {
+pub fn run(opts: &Options, state_dir: &Path) -> Result<(), Error> {
     let lock =
-        EngineLock::acquire(state_dir, Role::Daemon).map_err(|e| CliError::new(e.to_string()))?;
+        EngineLock::acquire(state_dir, Role::Daemon).map_err(|e| Error::new(e.to_string()))?;
     init_logging();
-    let session = Session::open(cli, Utc::now().timestamp())?;
+    let session = Session::open(opts, Utc::now().timestamp())?;
     let journal = Arc::new(
         Journal::open(state_dir)
-            .map_err(|e| CliError::new(format!("state dir {}: {e}", state_dir.display())))?
+            .map_err(|e| Error::new(format!("state dir {}: {e}", state_dir.display())))?
             // Rotated journal files go after the cleanup policy's retention_days.
             .with_rotation(
                 crate::store::JOURNAL_MAX_BYTES,
@@ -40,13 +40,13 @@ pub fn run(cli: &Cli, state_dir: &Path) -> Result<(), CliError> {
         settings,
         &session.uri,
     )
-    .map_err(|e| CliError::new(format!("state store: {e}")))?;
+    .map_err(|e| Error::new(format!("state store: {e}")))?;
     let opts = RunnerOptions::from_config(&session.config);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| CliError::new(format!("cannot start the runtime: {e}")))?;
+        .map_err(|e| Error::new(format!("cannot start the runtime: {e}")))?;
     tracing::info!(
         "vmlife daemon started: pid {}, {}, state dir {}, polling every {}s",
         std::process::id(),
@@ -69,9 +69,9 @@ pub fn run(cli: &Cli, state_dir: &Path) -> Result<(), CliError> {
     };
     let result = rt.block_on(async {
         let mut term = signal(SignalKind::terminate())
-            .map_err(|e| CliError::new(format!("cannot watch signals: {e}")))?;
+            .map_err(|e| Error::new(format!("cannot watch signals: {e}")))?;
         let mut int = signal(SignalKind::interrupt())
-            .map_err(|e| CliError::new(format!("cannot watch signals: {e}")))?;
+            .map_err(|e| Error::new(format!("cannot watch signals: {e}")))?;
         let shutdown = async move {
             let name = tokio::select! {
                 _ = term.recv() => "SIGTERM",
@@ -81,7 +81,7 @@ pub fn run(cli: &Cli, state_dir: &Path) -> Result<(), CliError> {
         };
         runner::run(core, session.hv.clone(), journal, opts, events, shutdown)
             .await
-            .map_err(CliError::new)
+            .map_err(Error::new)
     });
     // A blocking libvirt call or alert command must not hold the exit.
     rt.shutdown_timeout(Duration::from_secs(1));

@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use super::{ls, show, Session};
+use super::{ls, show};
 use crate::config::Config;
 use crate::hypervisor::fake::{running, FakeHypervisor};
 use crate::metadata::{self, LifecycleMeta};
 use crate::model::PersistenceMode;
+use crate::session::Session;
 
 const EVIL: &str = "evil\n\x1b[2Jfake-vm  running\x07";
 

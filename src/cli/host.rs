@@ -10,18 +10,17 @@
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use clap::Args;
 
-use super::{CliError, RunError, Session};
+use super::RunError;
 use crate::host::boot::{self, BootGate, BootProgress};
 use crate::host::recovery::RecoveryFile;
 use crate::host::shutdown::{self, ShutdownProgress, StopState};
-use crate::host::{HostCtx, HostSettings, NoProbe, RunControl};
+use crate::host::RunControl;
 use crate::lifecycle::Actor;
-use crate::store::Journal;
+use crate::session::{host_context as context, Error, Session};
 
 /// The flags of `vmlife host-shutdown`.
 #[derive(Debug, Clone, Default, Args)]
@@ -48,31 +47,6 @@ pub struct HostBootArgs {
     pub domains: Vec<String>,
 }
 
-/// The context the host commands run with: the session's connection, the state
-/// directory's journal, the config's `[host]`/`[autostart]`/`[policy]`; in the demo,
-/// SSH is not probed (its addresses are made up).
-pub fn context(s: &Session, state_dir: &Path, actor: Actor) -> Result<HostCtx, CliError> {
-    let journal = Journal::open(state_dir)
-        .map_err(|e| CliError::new(format!("state dir {}: {e}", state_dir.display())))?
-        .with_rotation(
-            crate::store::JOURNAL_MAX_BYTES,
-            Some(s.config.cleanup.retention_days),
-        );
-    let ctx = HostCtx::new(
-        s.hv.clone(),
-        s.uri.clone(),
-        Arc::new(journal),
-        actor,
-        HostSettings::from_config(&s.config),
-        state_dir,
-    );
-    Ok(if s.demo {
-        ctx.with_probe(Arc::new(NoProbe))
-    } else {
-        ctx
-    })
-}
-
 /// The named VMs as a set of UUIDs (`None` for all); a name that is not a domain is
 /// an error.
 pub fn only(s: &Session, domains: &[String]) -> Result<Option<BTreeSet<String>>, RunError> {
@@ -89,7 +63,7 @@ pub fn only(s: &Session, domains: &[String]) -> Result<Option<BTreeSet<String>>,
 /// Refuses a command that changes VMs on a read-only connection.
 pub fn refuse_readonly(s: &Session, what: &str) -> Result<(), RunError> {
     if s.hv.is_readonly() {
-        return Err(CliError::new(format!(
+        return Err(Error::new(format!(
             "{what} changes VMs and --readonly was given (try --dry-run)"
         ))
         .into());
@@ -215,10 +189,10 @@ pub fn run_shutdown(
         "host shutdown: {stopped} stopped or not running, {left} left running, {failed} failed"
     )?;
     if let Some(e) = report.record_error {
-        return Err(CliError::new(format!("recovery records not saved: {e}")).into());
+        return Err(Error::new(format!("recovery records not saved: {e}")).into());
     }
     if failed > 0 {
-        return Err(CliError::new(format!("host shutdown: {failed} VMs failed")).into());
+        return Err(Error::new(format!("host shutdown: {failed} VMs failed")).into());
     }
     Ok(())
 }
@@ -257,7 +231,7 @@ pub fn run_boot(
     let ctx = context(s, state_dir, Actor::Engine)?;
     let only = only(s, &args.domains)?;
     let views = ctx.inventory(None, now)?;
-    let records = RecoveryFile::load(state_dir).map_err(CliError::new)?;
+    let records = RecoveryFile::load(state_dir).map_err(Error::new)?;
     let plan = boot::plan_boot(&ctx, &views, only.as_ref(), records, boot_id);
     print_notes(&plan.autostart.warnings, &plan.autostart.notes);
     for g in &plan.gone {
@@ -275,7 +249,7 @@ pub fn run_boot(
     out.flush()?;
     if args.dry_run {
         return match super::autostart::held_back_error(&plan.autostart.held_back_lines()) {
-            Some(e) => Err(CliError::new(format!("host boot: {e}")).into()),
+            Some(e) => Err(Error::new(format!("host boot: {e}")).into()),
             None => Ok(()),
         };
     }
@@ -313,13 +287,13 @@ pub fn run_boot(
         )?;
     }
     if let Some(e) = super::autostart::held_back_error(&report.held_back) {
-        return Err(CliError::new(format!("host boot: {e}")).into());
+        return Err(Error::new(format!("host boot: {e}")).into());
     }
     if let Some(e) = report.store_error {
-        return Err(CliError::new(format!("host boot: {e}")).into());
+        return Err(Error::new(format!("host boot: {e}")).into());
     }
     if failed > 0 {
-        return Err(CliError::new(format!("host boot: {failed} VMs failed")).into());
+        return Err(Error::new(format!("host boot: {failed} VMs failed")).into());
     }
     Ok(())
 }

@@ -7,8 +7,9 @@ use std::path::Path;
 use chrono::{DateTime, Duration, Utc};
 use clap::Args;
 
-use super::{CliError, RunError};
+use super::RunError;
 use crate::format::escape;
+use crate::session::Error;
 use crate::store::{Journal, JournalEntry};
 
 /// The flags of `vmlife journal`.
@@ -69,14 +70,14 @@ pub fn run(
     out: &mut impl Write,
 ) -> Result<(), RunError> {
     let since = match &args.since {
-        Some(s) => Some(parse_since(s, now).map_err(|m| CliError {
+        Some(s) => Some(parse_since(s, now).map_err(|m| Error {
             message: m,
             code: 2,
         })?),
         None => None,
     };
     let read = Journal::read_state_dir_since(state_dir, since)
-        .map_err(|e| CliError::new(format!("journal: {e}")))?;
+        .map_err(|e| Error::new(format!("journal: {e}")))?;
     if read.skipped > 0 {
         eprintln!(
             "vmlife: warning: {} unreadable journal line(s) skipped",

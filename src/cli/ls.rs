@@ -4,9 +4,10 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 
-use super::{RunError, Session, VmRecord};
+use super::{RunError, VmRecord};
 use crate::format::{self, NONE};
 use crate::poll::{Poller, PollerOptions, VmView};
+use crate::session::Session;
 
 /// Poll once and list every VM, sorted by name.
 pub fn run(

@@ -20,19 +20,14 @@ mod show;
 mod escape_tests;
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{self, Config};
-use crate::demo::DemoNode;
-use crate::hypervisor::libvirt::{LibvirtHypervisor, DEFAULT_CONNECT_TIMEOUT};
-use crate::hypervisor::{HvError, Hypervisor};
+use crate::hypervisor::HvError;
+use crate::session::{Error, Options, Session, StateDir};
 
 pub use autostart::AutostartArgs;
 pub use cleanup::CleanupArgs;
-pub use host::context as host_context;
 pub use host::{HostBootArgs, HostShutdownArgs};
 pub use journal::JournalArgs;
 pub use plan::PlanArgs;
@@ -113,97 +108,39 @@ pub enum Command {
     Recover(RecoverArgs),
 }
 
-/// A command's failure: one line for stderr and an exit code.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CliError {
-    pub message: String,
-    pub code: u8,
-}
-
-impl CliError {
-    /// A failure (exit code 1).
-    pub fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            code: 1,
+impl Cli {
+    /// The global flags as what the session opens.
+    pub fn session_options(&self) -> Options {
+        Options {
+            connect: self.connect.clone(),
+            connect_timeout: self.connect_timeout,
+            readonly: self.readonly,
+            config: self.config.clone(),
+            state_dir: self.state_dir.clone(),
+            demo: self.demo,
         }
     }
 }
 
-impl From<HvError> for CliError {
-    fn from(e: HvError) -> Self {
-        CliError::new(e.message)
-    }
-}
-
-impl From<config::ConfigError> for CliError {
-    fn from(e: config::ConfigError) -> Self {
-        CliError::new(e.to_string())
-    }
-}
-
-/// An open connection with what the commands need around it.
-pub struct Session {
-    pub hv: Arc<dyn Hypervisor>,
-    pub uri: String,
-    pub config: Config,
-    pub demo: bool,
-}
-
-impl Session {
-    /// Load the config and open the connection the flags ask for.
-    pub fn open(cli: &Cli, now: i64) -> Result<Session, CliError> {
-        let (mut config, path) = Config::load(cli.config.as_deref())?;
-        if cli.demo && path.is_none() {
-            crate::demo::tune_config(&mut config);
-        }
-        let (uri, demo_node) = if cli.demo {
-            let node = DemoNode::create(now)
-                .map_err(|e| CliError::new(format!("cannot write the demo node file: {e}")))?;
-            (node.uri().to_string(), Some(node))
-        } else {
-            let env = std::env::var("LIBVIRT_DEFAULT_URI").ok();
-            (
-                config::resolve_uri(cli.connect.as_deref(), env.as_deref(), &config),
-                None,
-            )
-        };
-        let timeout = cli
-            .connect_timeout
-            .or(config.connection.connect_timeout_seconds)
-            .map_or(DEFAULT_CONNECT_TIMEOUT, Duration::from_secs);
-        let hv = LibvirtHypervisor::open_with_timeout(&uri, cli.readonly, timeout)?;
-        // The test driver read the node file when the connection opened: remove it now,
-        // so not even a killed demo leaves it behind.
-        drop(demo_node);
-        Ok(Session {
-            hv: Arc::new(hv),
-            uri,
-            config,
-            demo: cli.demo,
-        })
-    }
-}
-
-/// Run the parsed command line; `Ok` carries what to print.
-pub fn run(cli: Cli) -> Result<(), CliError> {
+/// Run one command with the session `opts` describes (the global flags); output goes
+/// to stdout. Without a command, `main.rs` opens the dashboard instead.
+pub fn run(opts: &Options, command: &Command) -> Result<(), Error> {
     let now = chrono::Utc::now();
-    let command = cli.command.as_ref();
     // Refuse a mutating command on a read-only connection before connecting.
-    if cli.readonly {
+    if opts.readonly {
         match command {
-            Some(Command::Set(a)) if !a.dry_run => {
-                return Err(CliError::new(
+            Command::Set(a) if !a.dry_run => {
+                return Err(Error::new(
                     "set changes metadata and --readonly was given (try --dry-run)",
                 ))
             }
-            Some(Command::Cleanup(a)) if !a.dry_run => {
-                return Err(CliError::new(
+            Command::Cleanup(a) if !a.dry_run => {
+                return Err(Error::new(
                     "cleanup changes VMs and --readonly was given (try --dry-run)",
                 ))
             }
-            Some(Command::Daemon) => {
-                return Err(CliError::new(
+            Command::Daemon => {
+                return Err(Error::new(
                     "the daemon acts on VMs; it cannot run with --readonly",
                 ))
             }
@@ -212,38 +149,35 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     }
     // Commands that need no connection, or must take the engine lock before one.
     match command {
-        Some(Command::Journal(args)) => {
-            let dir = StateDir::resolve(&cli)?;
+        Command::Journal(args) => {
+            let dir = StateDir::resolve(opts)?;
             let mut out = std::io::stdout().lock();
             return report(journal::run(dir.path(), now, args, &mut out));
         }
-        Some(Command::Daemon) => {
-            let dir = StateDir::resolve(&cli)?;
-            return daemon::run(&cli, dir.path());
+        Command::Daemon => {
+            let dir = StateDir::resolve(opts)?;
+            return daemon::run(opts, dir.path());
         }
         _ => {}
     }
-    let session = Session::open(&cli, now.timestamp())?;
-    let Some(command) = command else {
-        return crate::tui::app::run(session, StateDir::resolve(&cli)?);
-    };
+    let session = Session::open(opts, now.timestamp())?;
     let mut out = std::io::stdout().lock();
     let result = match command {
         Command::Ls { json } => ls::run(&session, now, *json, &mut out),
         Command::Show { domain, json } => {
-            let dir = StateDir::resolve(&cli)?;
+            let dir = StateDir::resolve(opts)?;
             show::run(&session, dir.path(), now, domain, *json, &mut out)
         }
         Command::Set(args) => {
-            let dir = StateDir::resolve(&cli)?;
+            let dir = StateDir::resolve(opts)?;
             set::run(&session, dir.path(), now, args, &mut out)
         }
         Command::Plan(args) => {
-            let dir = StateDir::resolve(&cli)?;
+            let dir = StateDir::resolve(opts)?;
             plan::run(&session, dir.path(), now, args, &mut out)
         }
         Command::Cleanup(args) => {
-            let dir = StateDir::resolve(&cli)?;
+            let dir = StateDir::resolve(opts)?;
             let stdin = std::io::stdin();
             let mut input = stdin.lock();
             cleanup::run(
@@ -257,19 +191,19 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             )
         }
         Command::Autostart(args) => {
-            let dir = StateDir::resolve(&cli)?;
+            let dir = StateDir::resolve(opts)?;
             autostart::run(&session, dir.path(), now, args, &mut out)
         }
         Command::HostShutdown(args) => {
-            let dir = StateDir::resolve(&cli)?;
+            let dir = StateDir::resolve(opts)?;
             host::run_shutdown(&session, dir.path(), now, args, &mut out)
         }
         Command::HostBoot(args) => {
-            let dir = StateDir::resolve(&cli)?;
+            let dir = StateDir::resolve(opts)?;
             host::run_boot(&session, dir.path(), now, args, &mut out)
         }
         Command::Recover(args) => {
-            let dir = StateDir::resolve(&cli)?;
+            let dir = StateDir::resolve(opts)?;
             recover::run(&session, dir.path(), now, args, &mut out)
         }
         Command::Journal(_) | Command::Daemon => Ok(()),
@@ -278,63 +212,27 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
 }
 
 /// A command's result as the process reports it.
-fn report(result: Result<(), RunError>) -> Result<(), CliError> {
+fn report(result: Result<(), RunError>) -> Result<(), Error> {
     result.map_err(|e| match e {
         // A closed pipe (`vmlife ls | head`) is not an error worth a message.
-        RunError::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe => CliError {
+        RunError::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe => Error {
             message: String::new(),
             code: 0,
         },
-        RunError::Io(io) => CliError::new(format!("cannot write output: {io}")),
+        RunError::Io(io) => Error::new(format!("cannot write output: {io}")),
         RunError::Cli(c) => c,
     })
-}
-
-/// The state directory a command uses: `--state-dir`, else the default one; the demo
-/// (without `--state-dir`) gets a temporary one, as its VMs are not the host's.
-pub enum StateDir {
-    /// A directory on disk.
-    Path(std::path::PathBuf),
-    /// A temporary directory, removed when this is dropped.
-    Temp(tempfile::TempDir),
-}
-
-impl StateDir {
-    /// The directory `cli` asks for.
-    pub fn resolve(cli: &Cli) -> Result<StateDir, CliError> {
-        match (&cli.state_dir, cli.demo) {
-            (Some(d), _) => Ok(StateDir::Path(d.clone())),
-            (None, true) => tempfile::Builder::new()
-                .prefix("vmlife-demo-state-")
-                .tempdir()
-                .map(StateDir::Temp)
-                .map_err(|e| CliError::new(format!("cannot create the demo state dir: {e}"))),
-            (None, false) => config::default_state_dir()
-                .map(StateDir::Path)
-                .ok_or_else(|| {
-                    CliError::new("no home directory for the state store; pass --state-dir")
-                }),
-        }
-    }
-
-    /// Its path.
-    pub fn path(&self) -> &std::path::Path {
-        match self {
-            StateDir::Path(p) => p,
-            StateDir::Temp(t) => t.path(),
-        }
-    }
 }
 
 /// A command's error: its own, or a failed write to stdout.
 #[derive(Debug)]
 pub enum RunError {
-    Cli(CliError),
+    Cli(Error),
     Io(std::io::Error),
 }
 
-impl From<CliError> for RunError {
-    fn from(e: CliError) -> Self {
+impl From<Error> for RunError {
+    fn from(e: Error) -> Self {
         RunError::Cli(e)
     }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use chrono::{DateTime, TimeZone, Timelike, Utc};
 use clap::Args;
 
-use super::{ls, RunError, Session};
+use super::{ls, RunError};
 use crate::engine::{
     plan_entries, vm_is_managed, EngineCore, EngineSettings, EngineStore, Pressure,
 };
@@ -16,6 +16,7 @@ use crate::hypervisor::{shutoff_reason, RunState};
 use crate::lifecycle::cleanup::{RoundPlan, RoundRequest, VmCleanupLine, VmCleanupState};
 use crate::lifecycle::ttl::format_duration;
 use crate::poll::VmView;
+use crate::session::Session;
 
 /// The flags of `vmlife plan`.
 #[derive(Debug, Clone, Default, Args)]
@@ -50,7 +51,7 @@ pub fn run(
         EngineSettings::from_config(&s.config),
         &s.uri,
     )
-    .map_err(|e| super::CliError::new(format!("state store: {e}")))?;
+    .map_err(|e| super::Error::new(format!("state store: {e}")))?;
     let clock = core.clock(at);
     let plan = core.plan(&views, &RoundRequest::default(), clock);
     if args.json {

@@ -8,12 +8,13 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use clap::Args;
 
-use super::host::{context, refuse_readonly};
-use super::{CliError, RunError, Session};
+use super::host::refuse_readonly;
+use super::RunError;
 use crate::format::escape;
 use crate::host::recover::{plan_recover, run_recover};
 use crate::host::recovery::RecoveryFile;
 use crate::lifecycle::Actor;
+use crate::session::{host_context as context, login_name, Error, Session};
 
 /// The flags of `vmlife recover`.
 #[derive(Debug, Clone, Default, Args)]
@@ -37,16 +38,16 @@ pub fn run(
     if !args.dry_run {
         refuse_readonly(s, "recover")?;
     }
-    let Some(mut file) = RecoveryFile::load(state_dir).map_err(CliError::new)? else {
-        return Err(CliError::new(format!(
+    let Some(mut file) = RecoveryFile::load(state_dir).map_err(Error::new)? else {
+        return Err(Error::new(format!(
             "no recovery records in {} (host-shutdown writes them)",
             RecoveryFile::path(state_dir).display()
         ))
         .into());
     };
-    let ctx = context(s, state_dir, Actor::Cli(crate::tui::app::login_name()))?;
+    let ctx = context(s, state_dir, Actor::Cli(login_name()))?;
     let views = ctx.inventory(None, now)?;
-    let steps = plan_recover(&file, &views, &args.domains).map_err(CliError::new)?;
+    let steps = plan_recover(&file, &views, &args.domains).map_err(Error::new)?;
     let head = if args.dry_run {
         "recover (dry run: nothing is changed)"
     } else {
@@ -80,11 +81,11 @@ pub fn run(
         return Err(e.into());
     }
     if let Some(e) = store_error {
-        return Err(CliError::new(format!("recover: {e}")).into());
+        return Err(Error::new(format!("recover: {e}")).into());
     }
     let failed = results.iter().filter(|r| r.is_err()).count();
     if failed > 0 {
-        return Err(CliError::new(format!("recover: {failed} VMs could not be recovered")).into());
+        return Err(Error::new(format!("recover: {failed} VMs could not be recovered")).into());
     }
     Ok(())
 }

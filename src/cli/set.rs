@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use clap::Args;
 use serde_json::{json, Map, Value};
 
-use super::{CliError, RunError, Session};
+use super::RunError;
 use crate::format::escape;
 use crate::hypervisor::{DomainRef, StatsGroups};
 use crate::lifecycle::{ttl, Actor};
@@ -21,6 +21,7 @@ use crate::model::{
     HostRebootAction, HostShutdownAction, PersistenceMode, PressureAction, RestartPolicy,
     StartFailureAction, VmAutoStartConfig,
 };
+use crate::session::{login_name, Error, Session};
 use crate::store::{Journal, JournalEntry};
 
 /// The flags of `vmlife set`; each names a contract field.
@@ -271,7 +272,7 @@ pub fn run(
     out: &mut impl Write,
 ) -> Result<(), RunError> {
     if changes_nothing(args) {
-        return Err(CliError {
+        return Err(Error {
             message: format!(
                 "set {}: nothing to change (give at least one flag; see vmlife set --help)",
                 args.domain
@@ -297,14 +298,14 @@ pub fn run(
         (_, true) => LifecycleMeta::default(),
         (Ok(m), false) => m.clone(),
         (Err(e), false) => {
-            return Err(CliError::new(format!(
+            return Err(Error::new(format!(
                 "{raw}: invalid policy ({e}); add --reset to start over from the defaults"
             ))
             .into())
         }
     };
     if let Some(missing) = args.depends_on.iter().find(|d| s.hv.lookup(d).is_err()) {
-        return Err(CliError::new(format!(
+        return Err(Error::new(format!(
             "--depends-on {:?}: no such domain on {}",
             missing, s.uri
         ))
@@ -330,7 +331,7 @@ pub fn run(
         .iter()
         .any(|d| d == &target.name || d == &target.uuid)
     {
-        return Err(CliError::new(format!("--depends-on: {raw} cannot depend on itself")).into());
+        return Err(Error::new(format!("--depends-on: {raw} cannot depend on itself")).into());
     }
     apply(args, &mut meta, now_s, now_s);
     let xml = metadata::to_xml(&meta);
@@ -345,14 +346,14 @@ pub fn run(
     }
     let detail = change_detail(&before, &meta);
     let journal = Journal::open(state_dir)
-        .map_err(|e| CliError::new(format!("journal: {e}; {raw} was not changed")))?
+        .map_err(|e| Error::new(format!("journal: {e}; {raw} was not changed")))?
         .with_rotation(
             crate::store::JOURNAL_MAX_BYTES,
             Some(s.config.cleanup.retention_days),
         );
     let entry = |result: String| JournalEntry {
         time: Utc::now(),
-        actor: Actor::Cli(crate::tui::app::login_name()).to_string(),
+        actor: Actor::Cli(login_name()).to_string(),
         vm_name: target.name.clone(),
         vm_id: target.uuid.clone(),
         action: "set".into(),
@@ -362,7 +363,7 @@ pub fn run(
     };
     journal
         .append(&entry("starting: write metadata".into()))
-        .map_err(|e| CliError::new(format!("journal: {e}; {raw} was not changed")))?;
+        .map_err(|e| Error::new(format!("journal: {e}; {raw} was not changed")))?;
     let written = s.hv.set_metadata(&target.uuid, Some(&xml));
     let result = match &written {
         Ok(()) => "ok".to_string(),
@@ -471,7 +472,7 @@ fn refuse_bad_change(
     now: DateTime<Utc>,
 ) -> Result<(), RunError> {
     if let Err(e) = metadata::parse(xml) {
-        return Err(CliError::new(format!("{name}: not changed: {e}")).into());
+        return Err(Error::new(format!("{name}: not changed: {e}")).into());
     }
     if args.depends_on.is_empty() {
         return Ok(());
@@ -479,7 +480,7 @@ fn refuse_bad_change(
     let views = crate::host::inventory(&s.hv, None, now)?;
     let new_deps = crate::lifecycle::autostart::record_deps(&Ok(meta.clone())).to_vec();
     if let Some(cycle) = closed_cycle(name, &new_deps, &views) {
-        return Err(CliError::new(format!(
+        return Err(Error::new(format!(
             "--depends-on: {name} would be in a dependency cycle: {}; not changed",
             cycle.join(" → ")
         ))

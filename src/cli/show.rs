@@ -5,7 +5,7 @@ use std::io::Write;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 
-use super::{ls, RunError, Session, VmRecord};
+use super::{ls, RunError, VmRecord};
 use crate::format::{self, NONE};
 use crate::hypervisor::DiskInfo;
 use crate::metadata::VmCounters;
@@ -14,6 +14,7 @@ use crate::model::{
     VmRecoveryState,
 };
 use crate::poll::VmView;
+use crate::session::Session;
 
 /// `show --json`: the `ls --json` record plus every lifecycle record.
 #[derive(Debug, Serialize)]
@@ -72,7 +73,7 @@ pub fn run(
     let views = ls::poll_once(s, now)?;
     let cycle = ls::cycles_of(&views).remove(&target.name);
     let Some(view) = views.into_iter().find(|v| v.uuid == target.uuid) else {
-        return Err(super::CliError::new(format!(
+        return Err(super::Error::new(format!(
             "domain {domain:?} disappeared while it was being read"
         ))
         .into());

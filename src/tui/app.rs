@@ -24,11 +24,11 @@ use super::state::{ActivityStatus, State};
 use super::theme::Theme;
 use super::update::{update, Effect, Msg};
 use super::view::{clock_signature, view};
-use crate::cli::{CliError, Session, StateDir};
 use crate::executor::{ExecResult, Outcome};
 use crate::hypervisor::DomainEvent;
 use crate::lifecycle::Actor;
 use crate::poll::{Poller, PollerOptions};
+use crate::session::{self, login_name, Error, Session, StateDir};
 use crate::store::Journal;
 
 /// The clock's cadence: countdowns show minutes (seconds under a minute), so a
@@ -36,27 +36,19 @@ use crate::store::Journal;
 /// the text it drives changed.
 const CLOCK: Duration = Duration::from_secs(1);
 
-/// Who is at the keyboard, for the journal: the sudo caller when there is one.
-pub fn login_name() -> String {
-    ["SUDO_USER", "USER", "LOGNAME"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| "unknown".into())
-}
-
 /// Open the dashboard on `session` until the person quits.
 /// `state_dir` stays alive (a demo's temp dir) until the dashboard exits.
-pub fn run(session: Session, state_dir: StateDir) -> Result<(), CliError> {
+pub fn run(session: Session, state_dir: StateDir) -> Result<(), Error> {
     if !std::io::stdout().is_terminal() {
-        return Err(CliError::new(
+        return Err(Error::new(
             "the dashboard needs a terminal; for scripts use `vmlife ls` or `vmlife ls --json`",
         ));
     }
     let keymap =
-        Keymap::build(&session.config.keys, session.hv.is_readonly()).map_err(CliError::new)?;
+        Keymap::build(&session.config.keys, session.hv.is_readonly()).map_err(Error::new)?;
     let dir = state_dir.path().to_path_buf();
     let journal = Journal::open(&dir)
-        .map_err(|e| CliError::new(format!("state dir {}: {e}", dir.display())))?
+        .map_err(|e| Error::new(format!("state dir {}: {e}", dir.display())))?
         .with_rotation(
             crate::store::JOURNAL_MAX_BYTES,
             Some(session.config.cleanup.retention_days),
@@ -67,7 +59,7 @@ pub fn run(session: Session, state_dir: StateDir) -> Result<(), CliError> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| CliError::new(format!("cannot start the runtime: {e}")))?;
+        .map_err(|e| Error::new(format!("cannot start the runtime: {e}")))?;
     let result = rt.block_on(run_async(session, keymap, Arc::new(journal), dir));
     // Blocking threads (an input read, a slow libvirt call) must not hold the exit.
     rt.shutdown_timeout(Duration::from_millis(200));
@@ -79,7 +71,7 @@ async fn run_async(
     keymap: Keymap,
     journal: Arc<Journal>,
     dir: PathBuf,
-) -> Result<(), CliError> {
+) -> Result<(), Error> {
     let now = Utc::now();
     let mut state = State::new(session.uri.clone(), keymap, now);
     state.readonly = session.hv.is_readonly();
@@ -116,10 +108,10 @@ async fn run_async(
         results_tx,
         actor.clone(),
     )
-    .map_err(CliError::new)?;
+    .map_err(Error::new)?;
     state.engine = engine.status.clone();
     let mut host = HostLink::new(
-        crate::cli::host_context(&session, &dir, actor)?.with_executor(engine.executor(), journal),
+        session::host_context(&session, &dir, actor)?.with_executor(engine.executor(), journal),
         &dir,
     );
     state.recovery = recovery_lines(&dir);
@@ -144,7 +136,7 @@ async fn run_async(
 
     let mut terminal = super::terminal::enter().map_err(|e| {
         super::terminal::restore();
-        CliError::new(format!("cannot set up the terminal: {e}"))
+        Error::new(format!("cannot set up the terminal: {e}"))
     })?;
     let size = terminal.size().unwrap_or_default();
     update(&mut state, Msg::Resize(size.width, size.height));
@@ -256,7 +248,7 @@ async fn run_async(
     host.cancel();
     super::terminal::restore();
     match draw_error {
-        Some(e) => Err(CliError::new(format!("cannot draw: {e}"))),
+        Some(e) => Err(Error::new(format!("cannot draw: {e}"))),
         None => Ok(()),
     }
 }
@@ -282,9 +274,8 @@ fn resume(terminal: &mut ratatui::DefaultTerminal) {
     let _ = terminal.clear();
 }
 
-fn signal(kind: tokio::signal::unix::SignalKind) -> Result<tokio::signal::unix::Signal, CliError> {
-    tokio::signal::unix::signal(kind)
-        .map_err(|e| CliError::new(format!("cannot watch signals: {e}")))
+fn signal(kind: tokio::signal::unix::SignalKind) -> Result<tokio::signal::unix::Signal, Error> {
+    tokio::signal::unix::signal(kind).map_err(|e| Error::new(format!("cannot watch signals: {e}")))
 }
 
 /// One frame, wrapped in a synchronized update so a slow SSH link never shows half a frame.

@@ -1,9 +1,10 @@
 //! The keymap: one table from keys to actions that drives dispatch, the hints bar and
 //! the help overlay (its reverse map), so they can never disagree.
 //!
-//! Defaults below; the config file's `[keys]` table replaces an action's keys
-//! (`destroy = ["X"]`, `reboot = []` unbinds). A bad entry is an error naming it, found
-//! before the terminal is touched. Under `--readonly` every mutating action is removed.
+//! Built from the config's `[keys]` table as [`crate::config::keys`] resolves it (the
+//! defaults with the config's entries applied, each key a parsed [`KeyChord`]); a bad
+//! entry is a config error naming it, found before the terminal is touched. Under
+//! `--readonly` every mutating action is removed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -11,6 +12,7 @@ use std::fmt;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::Action;
+use crate::config::keys::{self, KeyChord};
 
 /// A key as the keymap sees it: the code plus Ctrl/Alt (Shift is in the character).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -39,132 +41,89 @@ impl Key {
         }
     }
 
-    /// Parse `j`, `G`, `ctrl-c`, `alt-x`, `enter`, `pgup`, `f5`, `space`, `+`.
+    /// Parse `j`, `G`, `ctrl-c`, `alt-x`, `enter`, `pgup`, `f5`, `space`, `+` (the
+    /// config's syntax, [`KeyChord::parse`]).
     pub fn parse(s: &str) -> Result<Key, String> {
-        let bad = || {
-            format!("{s:?} is not a key (examples: \"j\", \"G\", \"ctrl-c\", \"enter\", \"pgdn\", \"f5\")")
+        KeyChord::parse(s).map(Key::from_chord)
+    }
+
+    /// The terminal key a config chord names.
+    pub const fn from_chord(c: KeyChord) -> Key {
+        use keys::KeyCode as C;
+        let code = match c.code {
+            C::Char(ch) => KeyCode::Char(ch),
+            C::Enter => KeyCode::Enter,
+            C::Tab => KeyCode::Tab,
+            C::BackTab => KeyCode::BackTab,
+            C::Esc => KeyCode::Esc,
+            C::Backspace => KeyCode::Backspace,
+            C::Delete => KeyCode::Delete,
+            C::Insert => KeyCode::Insert,
+            C::Up => KeyCode::Up,
+            C::Down => KeyCode::Down,
+            C::Left => KeyCode::Left,
+            C::Right => KeyCode::Right,
+            C::Home => KeyCode::Home,
+            C::End => KeyCode::End,
+            C::PageUp => KeyCode::PageUp,
+            C::PageDown => KeyCode::PageDown,
+            C::F(n) => KeyCode::F(n),
         };
-        let mut ctrl = false;
-        let mut alt = false;
-        let mut rest = s;
-        loop {
-            let lower = rest.to_ascii_lowercase();
-            if lower.starts_with("ctrl-") && rest.len() > 5 {
-                ctrl = true;
-                rest = &rest[5..];
-            } else if lower.starts_with("alt-") && rest.len() > 4 {
-                alt = true;
-                rest = &rest[4..];
-            } else {
-                break;
-            }
+        Key {
+            code,
+            ctrl: c.ctrl,
+            alt: c.alt,
         }
-        let mut chars = rest.chars();
-        let code = match (chars.next(), chars.next()) {
-            (Some(c), None) if !c.is_control() && c != ' ' => {
-                // Ctrl combinations arrive lower-case from terminals.
-                KeyCode::Char(if ctrl { c.to_ascii_lowercase() } else { c })
-            }
-            _ => match rest.to_ascii_lowercase().as_str() {
-                "enter" | "return" => KeyCode::Enter,
-                "tab" => KeyCode::Tab,
-                "backtab" | "shift-tab" => KeyCode::BackTab,
-                "esc" | "escape" => KeyCode::Esc,
-                "space" => KeyCode::Char(' '),
-                "backspace" => KeyCode::Backspace,
-                "delete" | "del" => KeyCode::Delete,
-                "insert" | "ins" => KeyCode::Insert,
-                "up" => KeyCode::Up,
-                "down" => KeyCode::Down,
-                "left" => KeyCode::Left,
-                "right" => KeyCode::Right,
-                "home" => KeyCode::Home,
-                "end" => KeyCode::End,
-                "pgup" | "pageup" => KeyCode::PageUp,
-                "pgdn" | "pgdown" | "pagedown" => KeyCode::PageDown,
-                f if f.starts_with('f') => match f[1..].parse::<u8>() {
-                    Ok(n @ 1..=12) => KeyCode::F(n),
-                    _ => return Err(bad()),
-                },
-                _ => return Err(bad()),
-            },
+    }
+
+    /// The config chord for this key, if the config can name it.
+    pub fn chord(&self) -> Option<KeyChord> {
+        use keys::KeyCode as C;
+        let code = match self.code {
+            KeyCode::Char(ch) => C::Char(ch),
+            KeyCode::Enter => C::Enter,
+            KeyCode::Tab => C::Tab,
+            KeyCode::BackTab => C::BackTab,
+            KeyCode::Esc => C::Esc,
+            KeyCode::Backspace => C::Backspace,
+            KeyCode::Delete => C::Delete,
+            KeyCode::Insert => C::Insert,
+            KeyCode::Up => C::Up,
+            KeyCode::Down => C::Down,
+            KeyCode::Left => C::Left,
+            KeyCode::Right => C::Right,
+            KeyCode::Home => C::Home,
+            KeyCode::End => C::End,
+            KeyCode::PageUp => C::PageUp,
+            KeyCode::PageDown => C::PageDown,
+            KeyCode::F(n) => C::F(n),
+            _ => return None,
         };
-        Ok(Key { code, ctrl, alt })
+        Some(KeyChord {
+            code,
+            ctrl: self.ctrl,
+            alt: self.alt,
+        })
     }
 }
 
 impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(chord) = self.chord() {
+            return chord.fmt(f);
+        }
         if self.ctrl {
             f.write_str("ctrl-")?;
         }
         if self.alt {
             f.write_str("alt-")?;
         }
-        match self.code {
-            KeyCode::Char(' ') => f.write_str("space"),
-            KeyCode::Char(c) => write!(f, "{c}"),
-            KeyCode::Enter => f.write_str("enter"),
-            KeyCode::Tab => f.write_str("tab"),
-            KeyCode::BackTab => f.write_str("shift-tab"),
-            KeyCode::Esc => f.write_str("esc"),
-            KeyCode::Backspace => f.write_str("backspace"),
-            KeyCode::Delete => f.write_str("del"),
-            KeyCode::Insert => f.write_str("ins"),
-            KeyCode::Up => f.write_str("↑"),
-            KeyCode::Down => f.write_str("↓"),
-            KeyCode::Left => f.write_str("←"),
-            KeyCode::Right => f.write_str("→"),
-            KeyCode::Home => f.write_str("home"),
-            KeyCode::End => f.write_str("end"),
-            KeyCode::PageUp => f.write_str("pgup"),
-            KeyCode::PageDown => f.write_str("pgdn"),
-            KeyCode::F(n) => write!(f, "f{n}"),
-            other => write!(f, "{other:?}"),
-        }
+        write!(f, "{:?}", self.code)
     }
 }
 
-/// The built-in bindings.
-pub fn default_bindings() -> Vec<(Action, Vec<&'static str>)> {
-    use Action::*;
-    vec![
-        (Up, vec!["k", "up"]),
-        (Down, vec!["j", "down"]),
-        (PageUp, vec!["pgup"]),
-        (PageDown, vec!["pgdn"]),
-        (Top, vec!["g", "home"]),
-        (Bottom, vec!["G", "end"]),
-        (Filter, vec!["/"]),
-        (Sort, vec!["s"]),
-        (ReverseSort, vec!["S"]),
-        (FocusNext, vec!["tab"]),
-        (Detail, vec!["enter"]),
-        (Help, vec!["?"]),
-        (Quit, vec!["q"]),
-        (Start, vec!["u"]),
-        (Shutdown, vec!["d"]),
-        (Destroy, vec!["D"]),
-        (SuspendResume, vec!["p"]),
-        (Reboot, vec!["R"]),
-        (ManagedSave, vec!["m"]),
-        (ExtendTtl, vec!["+"]),
-        (ToggleMode, vec!["t"]),
-        (EditTtl, vec!["e"]),
-        (Cleanup, vec!["c"]),
-        (CleanupRound, vec!["C"]),
-        (ConfirmCleanups, vec!["y"]),
-        (Autostart, vec!["a"]),
-        (Recover, vec!["r"]),
-    ]
-}
-
 /// Ctrl-C always quits, whatever the config says: a way out must not be configurable away.
-const CTRL_C: Key = Key {
-    code: KeyCode::Char('c'),
-    ctrl: true,
-    alt: false,
-};
+const CTRL_C: Key = Key::from_chord(KeyChord::CTRL_C);
 
 /// Keys → actions, and actions → keys for hints and help.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,24 +139,19 @@ impl Keymap {
         overrides: &BTreeMap<String, Vec<String>>,
         readonly: bool,
     ) -> Result<Keymap, String> {
+        Keymap::from_bindings(&keys::resolve(overrides)?, readonly)
+    }
+
+    /// The keymap of resolved bindings (checked: no key bound twice, ctrl-c free).
+    pub fn from_bindings(bindings: &keys::Bindings, readonly: bool) -> Result<Keymap, String> {
         let mut table: BTreeMap<Action, Vec<Key>> = BTreeMap::new();
-        for (action, keys) in default_bindings() {
-            let keys = keys
-                .iter()
-                .map(|k| Key::parse(k))
-                .collect::<Result<Vec<_>, _>>()?;
-            table.insert(action, keys);
-        }
-        for (name, keys) in overrides {
-            let action = Action::from_name(name).ok_or_else(|| {
-                let known: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
-                format!("keys.{name}: unknown action (known: {})", known.join(", "))
-            })?;
-            let parsed = keys
-                .iter()
-                .map(|k| Key::parse(k).map_err(|e| format!("keys.{name}: {e}")))
-                .collect::<Result<Vec<_>, _>>()?;
-            table.insert(action, parsed);
+        for (name, chords) in bindings {
+            let action = Action::from_name(name)
+                .ok_or_else(|| format!("keys.{name}: not an action of the dashboard"))?;
+            table.insert(
+                action,
+                chords.iter().copied().map(Key::from_chord).collect(),
+            );
         }
         if readonly {
             table.retain(|a, _| !a.is_mutating());
@@ -205,27 +159,7 @@ impl Keymap {
         let mut by_key = HashMap::new();
         for (action, keys) in &table {
             for key in keys {
-                if *key == CTRL_C && *action != Action::Quit {
-                    return Err(format!(
-                        "keys.{}: ctrl-c is reserved for quit",
-                        action.name()
-                    ));
-                }
-                if let Some(other) = by_key.insert(*key, *action) {
-                    if other != *action {
-                        // Name the entry the config wrote, not the default it collides with.
-                        let (bad, good) = if overrides.contains_key(action.name()) {
-                            (*action, other)
-                        } else {
-                            (other, *action)
-                        };
-                        return Err(format!(
-                            "keys.{}: {key} is already bound to {}",
-                            bad.name(),
-                            good.name()
-                        ));
-                    }
-                }
+                by_key.insert(*key, *action);
             }
         }
         by_key.insert(CTRL_C, Action::Quit);
@@ -272,26 +206,18 @@ mod tests {
     }
 
     #[test]
-    fn parse_and_display() {
-        for (text, shown) in [
-            ("j", "j"),
-            ("G", "G"),
-            ("ctrl-c", "ctrl-c"),
-            ("Ctrl-X", "ctrl-x"),
-            ("alt-x", "alt-x"),
-            ("enter", "enter"),
-            ("pgdn", "pgdn"),
-            ("PageUp", "pgup"),
-            ("f5", "f5"),
-            ("space", "space"),
-            ("+", "+"),
-            ("shift-tab", "shift-tab"),
-        ] {
-            assert_eq!(Key::parse(text).unwrap().to_string(), shown, "{text}");
+    fn the_config_names_every_action_in_help_order() {
+        let names: Vec<&str> = keys::DEFAULTS.iter().map(|(n, _)| *n).collect();
+        let actions: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
+        assert_eq!(names, actions);
+    }
+
+    #[test]
+    fn keys_show_as_the_config_spells_them() {
+        for text in ["j", "ctrl-x", "f5", "space", "shift-tab", "pgdn"] {
+            assert_eq!(Key::parse(text).unwrap().to_string(), text);
         }
-        for bad in ["", "ctrl-", "f13", "f0", "hello", " ", "ctrl-hello"] {
-            assert!(Key::parse(bad).is_err(), "{bad:?}");
-        }
+        assert_eq!(Key::plain(KeyCode::Null).to_string(), "Null");
     }
 
     #[test]

@@ -1,0 +1,145 @@
+//! The wiring both front ends share, owned by neither: the session (config, connection,
+//! state directory), the actor (who is acting) and the error they report.
+//!
+//! `main.rs` parses the command line, turns its global flags into [`Options`] and
+//! hands them to the dashboard ([`crate::tui`]) or to a command ([`crate::cli`]); both
+//! open their [`Session`] here, so neither imports the other.
+
+mod actor;
+mod error;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::{self, Config};
+use crate::demo::DemoNode;
+use crate::host::{HostCtx, HostSettings, NoProbe};
+use crate::hypervisor::libvirt::{LibvirtHypervisor, DEFAULT_CONNECT_TIMEOUT};
+use crate::hypervisor::Hypervisor;
+use crate::lifecycle::Actor;
+use crate::store::Journal;
+
+pub use actor::login_name;
+pub use error::Error;
+
+/// What to open: the global flags of the command line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// `-c URI`.
+    pub connect: Option<String>,
+    /// `--connect-timeout SECONDS`.
+    pub connect_timeout: Option<u64>,
+    /// `--readonly`: a read-only connection.
+    pub readonly: bool,
+    /// `--config PATH` (or `$VMLIFE_CONFIG`).
+    pub config: Option<PathBuf>,
+    /// `--state-dir PATH` (or `$VMLIFE_STATE_DIR`).
+    pub state_dir: Option<PathBuf>,
+    /// `--demo`: the bundled demo VMs on libvirt's test driver.
+    pub demo: bool,
+}
+
+/// An open connection with what the commands and the dashboard need around it.
+pub struct Session {
+    pub hv: Arc<dyn Hypervisor>,
+    pub uri: String,
+    pub config: Config,
+    pub demo: bool,
+}
+
+impl Session {
+    /// Load the config and open the connection the options ask for.
+    pub fn open(opts: &Options, now: i64) -> Result<Session, Error> {
+        let (mut config, path) = Config::load(opts.config.as_deref())?;
+        if opts.demo && path.is_none() {
+            crate::demo::tune_config(&mut config);
+        }
+        let (uri, demo_node) = if opts.demo {
+            let node = DemoNode::create(now)
+                .map_err(|e| Error::new(format!("cannot write the demo node file: {e}")))?;
+            (node.uri().to_string(), Some(node))
+        } else {
+            let env = std::env::var("LIBVIRT_DEFAULT_URI").ok();
+            (
+                config::resolve_uri(opts.connect.as_deref(), env.as_deref(), &config),
+                None,
+            )
+        };
+        let timeout = opts
+            .connect_timeout
+            .or(config.connection.connect_timeout_seconds)
+            .map_or(DEFAULT_CONNECT_TIMEOUT, Duration::from_secs);
+        let hv = LibvirtHypervisor::open_with_timeout(&uri, opts.readonly, timeout)?;
+        // The test driver read the node file when the connection opened: remove it now,
+        // so not even a killed demo leaves it behind.
+        drop(demo_node);
+        Ok(Session {
+            hv: Arc::new(hv),
+            uri,
+            config,
+            demo: opts.demo,
+        })
+    }
+}
+
+/// The state directory a command uses: `--state-dir`, else the default one; the demo
+/// (without `--state-dir`) gets a temporary one, as its VMs are not the host's.
+pub enum StateDir {
+    /// A directory on disk.
+    Path(PathBuf),
+    /// A temporary directory, removed when this is dropped.
+    Temp(tempfile::TempDir),
+}
+
+impl StateDir {
+    /// The directory `opts` asks for.
+    pub fn resolve(opts: &Options) -> Result<StateDir, Error> {
+        match (&opts.state_dir, opts.demo) {
+            (Some(d), _) => Ok(StateDir::Path(d.clone())),
+            (None, true) => tempfile::Builder::new()
+                .prefix("vmlife-demo-state-")
+                .tempdir()
+                .map(StateDir::Temp)
+                .map_err(|e| Error::new(format!("cannot create the demo state dir: {e}"))),
+            (None, false) => config::default_state_dir()
+                .map(StateDir::Path)
+                .ok_or_else(|| {
+                    Error::new("no home directory for the state store; pass --state-dir")
+                }),
+        }
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        match self {
+            StateDir::Path(p) => p,
+            StateDir::Temp(t) => t.path(),
+        }
+    }
+}
+
+/// The context the host hooks, the ordered start and recovery run with: the session's
+/// connection, the state directory's journal, the config's `[host]`/`[autostart]`/
+/// `[policy]`; in the demo, SSH is not probed (its addresses are made up).
+pub fn host_context(s: &Session, state_dir: &Path, actor: Actor) -> Result<HostCtx, Error> {
+    let journal = Journal::open(state_dir)
+        .map_err(|e| Error::new(format!("state dir {}: {e}", state_dir.display())))?
+        .with_rotation(
+            crate::store::JOURNAL_MAX_BYTES,
+            Some(s.config.cleanup.retention_days),
+        );
+    let ctx = HostCtx::new(
+        s.hv.clone(),
+        s.uri.clone(),
+        Arc::new(journal),
+        actor,
+        HostSettings::from_config(&s.config),
+        state_dir,
+    );
+    Ok(if s.demo {
+        ctx.with_probe(Arc::new(NoProbe))
+    } else {
+        ctx
+    })
+}

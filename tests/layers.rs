@@ -1,0 +1,99 @@
+//! The layers hold: `scripts/check-layers` passes on `src/`, and fails, naming the file
+//! and line, on each kind of forbidden import (a small tree written for the purpose).
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn check(src: &Path, extra: &[&str]) -> Output {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/check-layers");
+    Command::new("python3")
+        .arg(script)
+        .args(extra)
+        .arg(src)
+        .output()
+        .expect("python3 runs scripts/check-layers")
+}
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+#[test]
+fn the_source_tree_keeps_its_layers() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let out = check(&src, &["--graph"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "check-layers failed:\n{stderr}");
+    let graph = String::from_utf8_lossy(&out.stdout);
+    let uses = |m: &str| {
+        graph
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{m} -> ")))
+            .unwrap_or_else(|| panic!("{m} missing from the graph:\n{graph}"))
+            .to_string()
+    };
+    assert_eq!(uses("model"), "(nothing)");
+    for front in ["cli", "tui"] {
+        assert!(uses(front).contains("session"), "{front}: {}", uses(front));
+    }
+    assert!(!uses("cli").contains("tui") && !uses("tui").contains("cli"));
+    assert!(!uses("config").contains("tui") && !uses("config").contains("host"));
+}
+
+#[test]
+fn forbidden_imports_fail_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    write(
+        &src,
+        "lib.rs",
+        "pub mod cli;\npub mod tui;\npub mod model;\n",
+    );
+    write(
+        &src,
+        "cli/mod.rs",
+        "//! crate::tui in a comment is fine\nuse crate::{model, tui::app};\n",
+    );
+    write(&src, "tui/mod.rs", "fn f() { crate::cli::run(); }\n");
+    write(
+        &src,
+        "model/mod.rs",
+        "const S: &str = \"tokio::spawn\";\nuse tokio::sync::mpsc;\n",
+    );
+    write(
+        &src,
+        "hypervisor/libvirt/mod.rs",
+        "use virt::connect::Connect;\n",
+    );
+    write(
+        &src,
+        "poll.rs",
+        "fn f() { let _ = ::virt::error::Error::last(); }\n",
+    );
+    write(&src, "a.rs", "use crate::b::X;\n");
+    write(&src, "b.rs", "use crate::a::Y;\n");
+
+    let out = check(&src, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for want in [
+        "src/cli/mod.rs:2: `cli` must not reference `tui`",
+        "src/tui/mod.rs:1: `tui` must not reference `cli`",
+        "src/model/mod.rs:2: `model` is pure and must not use `tokio`",
+        "src/poll.rs:1: `virt` is used outside src/hypervisor/libvirt/",
+        "cycle between top-level modules: a -> b -> a",
+        "cycle between top-level modules: cli -> tui -> cli",
+    ] {
+        assert!(stderr.contains(want), "missing {want:?} in:\n{stderr}");
+    }
+    // Comments, strings and the adapter's own `virt` are not findings.
+    assert!(!stderr.contains("src/cli/mod.rs:1"), "{stderr}");
+    assert!(!stderr.contains("src/model/mod.rs:1"), "{stderr}");
+    assert!(
+        !stderr.contains("src/hypervisor/libvirt/mod.rs"),
+        "{stderr}"
+    );
+}
