@@ -1,7 +1,8 @@
 //! The keymap: one table from keys to actions that drives dispatch, the hints bar and
 //! the help overlay (its reverse map), so they can never disagree.
 //!
-//! Defaults below; the config file's `[keys]` table replaces an action's keys
+//! Defaults come from the spec table ([`super::action::SPECS`]); each mode is its own
+//! layer. The config file's `[keys]` table replaces an action's keys
 //! (`destroy = ["X"]`, `reboot = []` unbinds). A bad entry is an error naming it, found
 //! before the terminal is touched. Under `--readonly` every mutating action is removed.
 
@@ -10,7 +11,7 @@ use std::fmt;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::action::Action;
+use super::action::{Action, Mode, SPECS};
 
 /// A key as the keymap sees it: the code plus Ctrl/Alt (Shift is in the character).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -125,38 +126,9 @@ impl fmt::Display for Key {
     }
 }
 
-/// The built-in bindings.
+/// The built-in bindings: the keys column of [`SPECS`].
 pub fn default_bindings() -> Vec<(Action, Vec<&'static str>)> {
-    use Action::*;
-    vec![
-        (Up, vec!["k", "up"]),
-        (Down, vec!["j", "down"]),
-        (PageUp, vec!["pgup"]),
-        (PageDown, vec!["pgdn"]),
-        (Top, vec!["g", "home"]),
-        (Bottom, vec!["G", "end"]),
-        (Filter, vec!["/"]),
-        (Sort, vec!["s"]),
-        (ReverseSort, vec!["S"]),
-        (FocusNext, vec!["tab"]),
-        (Detail, vec!["enter"]),
-        (Help, vec!["?"]),
-        (Quit, vec!["q"]),
-        (Start, vec!["u"]),
-        (Shutdown, vec!["d"]),
-        (Destroy, vec!["D"]),
-        (SuspendResume, vec!["p"]),
-        (Reboot, vec!["R"]),
-        (ManagedSave, vec!["m"]),
-        (ExtendTtl, vec!["+"]),
-        (ToggleMode, vec!["t"]),
-        (EditTtl, vec!["e"]),
-        (Cleanup, vec!["c"]),
-        (CleanupRound, vec!["C"]),
-        (ConfirmCleanups, vec!["y"]),
-        (Autostart, vec!["a"]),
-        (Recover, vec!["r"]),
-    ]
+    SPECS.iter().map(|s| (s.action, s.keys.to_vec())).collect()
 }
 
 /// Ctrl-C always quits, whatever the config says: a way out must not be configurable away.
@@ -166,16 +138,18 @@ const CTRL_C: Key = Key {
     alt: false,
 };
 
-/// Keys → actions, and actions → keys for hints and help.
+/// Keys → actions per mode (each mode is its own layer: `q` quits the table and
+/// cancels a confirmation), and actions → keys for hints, footers and help.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Keymap {
-    by_key: HashMap<Key, Action>,
+    by_key: HashMap<(Mode, Key), Action>,
     by_action: BTreeMap<Action, Vec<Key>>,
 }
 
 impl Keymap {
     /// The defaults with `overrides` (the config's `[keys]`) applied; mutating actions
     /// dropped when `readonly`. Errors name the entry: `keys.destroyy: unknown action`.
+    /// Two actions may share a key only when they never work in the same mode.
     pub fn build(
         overrides: &BTreeMap<String, Vec<String>>,
         readonly: bool,
@@ -190,7 +164,7 @@ impl Keymap {
         }
         for (name, keys) in overrides {
             let action = Action::from_name(name).ok_or_else(|| {
-                let known: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
+                let known: Vec<&str> = Action::all().map(|a| a.name()).collect();
                 format!("keys.{name}: unknown action (known: {})", known.join(", "))
             })?;
             let parsed = keys
@@ -211,7 +185,10 @@ impl Keymap {
                         action.name()
                     ));
                 }
-                if let Some(other) = by_key.insert(*key, *action) {
+                for mode in action.spec().modes {
+                    let Some(other) = by_key.insert((*mode, *key), *action) else {
+                        continue;
+                    };
                     if other != *action {
                         // Name the entry the config wrote, not the default it collides with.
                         let (bad, good) = if overrides.contains_key(action.name()) {
@@ -228,16 +205,16 @@ impl Keymap {
                 }
             }
         }
-        by_key.insert(CTRL_C, Action::Quit);
+        by_key.insert((Mode::Main, CTRL_C), Action::Quit);
         Ok(Keymap {
             by_key,
             by_action: table,
         })
     }
 
-    /// The action bound to a key.
-    pub fn action(&self, key: Key) -> Option<Action> {
-        self.by_key.get(&key).copied()
+    /// The action a key is bound to in `mode`.
+    pub fn action(&self, mode: Mode, key: Key) -> Option<Action> {
+        self.by_key.get(&(mode, key)).copied()
     }
 
     /// The keys bound to an action, in config order.
@@ -254,12 +231,25 @@ impl Keymap {
             .join("/")
     }
 
+    /// The keys of a popup's footer, `n / esc`: a shifted letter whose plain letter is
+    /// also bound (`N` beside `n`) is left out.
+    pub fn footer_keys(&self, action: Action) -> String {
+        let keys = self.keys(action);
+        keys.iter()
+            .filter(|k| match k.code {
+                KeyCode::Char(c) if c.is_ascii_uppercase() => !keys
+                    .iter()
+                    .any(|o| o.code == KeyCode::Char(c.to_ascii_lowercase())),
+                _ => true,
+            })
+            .map(Key::to_string)
+            .collect::<Vec<_>>()
+            .join(" / ")
+    }
+
     /// Bound actions in help order.
     pub fn actions(&self) -> impl Iterator<Item = Action> + '_ {
-        Action::ALL
-            .iter()
-            .copied()
-            .filter(|a| !self.keys(*a).is_empty())
+        Action::all().filter(|a| !self.keys(*a).is_empty())
     }
 }
 
@@ -297,20 +287,28 @@ mod tests {
     #[test]
     fn defaults_cover_every_action_without_conflict() {
         let k = Keymap::build(&none(), false).unwrap();
-        for a in Action::ALL {
-            assert!(!k.keys(*a).is_empty(), "{a:?} unbound");
+        for a in Action::all() {
+            assert!(!k.keys(a).is_empty(), "{a:?} unbound");
         }
-        assert_eq!(k.action(Key::parse("D").unwrap()), Some(Action::Destroy));
-        assert_eq!(k.action(CTRL_C), Some(Action::Quit));
+        assert_eq!(
+            k.action(Mode::Main, Key::parse("D").unwrap()),
+            Some(Action::Destroy)
+        );
+        assert_eq!(k.action(Mode::Main, CTRL_C), Some(Action::Quit));
+        // Layers: q quits the table and cancels a confirmation.
+        let q = Key::parse("q").unwrap();
+        assert_eq!(k.action(Mode::Main, q), Some(Action::Quit));
+        assert_eq!(k.action(Mode::Confirm, q), Some(Action::No));
+        assert_eq!(k.action(Mode::Filter, q), None, "typed into the filter");
     }
 
     #[test]
     fn readonly_drops_mutating_actions() {
         let k = Keymap::build(&none(), true).unwrap();
-        for a in Action::ALL {
-            assert_eq!(k.keys(*a).is_empty(), a.is_mutating(), "{a:?}");
+        for a in Action::all() {
+            assert_eq!(k.keys(a).is_empty(), a.is_mutating(), "{a:?}");
         }
-        assert_eq!(k.action(Key::parse("D").unwrap()), None);
+        assert_eq!(k.action(Mode::Main, Key::parse("D").unwrap()), None);
     }
 
     #[test]
@@ -319,8 +317,11 @@ mod tests {
         o.insert("destroy".into(), vec!["X".into()]);
         o.insert("reboot".into(), vec![]);
         let k = Keymap::build(&o, false).unwrap();
-        assert_eq!(k.action(Key::parse("X").unwrap()), Some(Action::Destroy));
-        assert_eq!(k.action(Key::parse("D").unwrap()), None);
+        assert_eq!(
+            k.action(Mode::Main, Key::parse("X").unwrap()),
+            Some(Action::Destroy)
+        );
+        assert_eq!(k.action(Mode::Main, Key::parse("D").unwrap()), None);
         assert!(k.keys(Action::Reboot).is_empty());
 
         let err = |name: &str, keys: &[&str]| {

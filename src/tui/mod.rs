@@ -8,6 +8,9 @@ pub mod app;
 pub mod engine_link;
 pub mod host_link;
 pub mod keymap;
+pub mod layout;
+pub mod plan;
+pub mod present;
 pub mod state;
 pub mod terminal;
 pub mod theme;
@@ -18,5 +21,7 @@ pub mod view;
 mod quit_tests;
 #[cfg(test)]
 mod selection_tests;
+#[cfg(test)]
+mod spec_tests;
 #[cfg(test)]
 mod tests;

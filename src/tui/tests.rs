@@ -136,7 +136,7 @@ pub(super) fn state_with(vms: Vec<VmView>, readonly: bool) -> State {
 
 /// The cleanup pane as the engine would fill it at the frozen noon (outside the default
 /// 02:00–06:00 window), with one alert.
-fn cleanup_view(vms: &[VmView], policy: &crate::model::VmCleanupPolicy) -> CleanupView {
+pub(super) fn cleanup_view(vms: &[VmView], policy: &crate::model::VmCleanupPolicy) -> CleanupView {
     let facts: Vec<_> = vms.iter().map(VmView::facts).collect();
     let clock = Clock {
         now: now().timestamp(),
@@ -170,7 +170,7 @@ pub(super) fn state() -> State {
     state_with(fleet(), false)
 }
 
-fn screen(s: &mut State, w: u16, h: u16) -> String {
+pub(super) fn screen(s: &mut State, w: u16, h: u16) -> String {
     update(s, Msg::Resize(w, h));
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     t.draw(|f| view(s, f)).unwrap();
@@ -608,10 +608,10 @@ fn readonly_has_no_mutating_keys() {
         assert_eq!(executed(&press(&mut s, &k.to_string())), None, "{k}");
         assert_eq!(s.popup, None, "{k}");
     }
-    for a in Action::ALL.iter().filter(|a| a.is_mutating()) {
-        assert!(s.keymap.keys(*a).is_empty());
+    for a in Action::all().filter(|a| a.is_mutating()) {
+        assert!(s.keymap.keys(a).is_empty());
         assert!(
-            super::update::apply(&mut s, *a).is_empty(),
+            super::update::apply(&mut s, a).is_empty(),
             "{a:?} refused on every path"
         );
     }
