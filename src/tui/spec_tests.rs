@@ -47,7 +47,7 @@ fn serve(s: &mut State, effects: Vec<Effect>) -> bool {
                 continue;
             }
         };
-        let next = update(s, msg);
+        let next = update(s, msg).effects;
         ran |= serve(s, next);
     }
     ran

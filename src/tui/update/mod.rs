@@ -76,6 +76,28 @@ pub enum Msg {
     },
     /// The recovery records, as detail-pane lines by VM UUID.
     Recovery(HashMap<String, Vec<String>>),
+    /// A command was handed to an executor (by the engine): show it as running.
+    Pending {
+        vm_id: String,
+        vm_name: String,
+        action: String,
+        text: String,
+    },
+    /// A short message for the hints bar.
+    Flash(String),
+    /// Who runs the engine now (the header line), and its `manage_all_vms`.
+    Engine {
+        status: String,
+        manage_all_vms: bool,
+    },
+}
+
+/// What one message did: the effects to run, in this order, and whether the screen
+/// changed (the clock-driven text aside: the runtime checks that itself).
+#[derive(Debug, Default, PartialEq)]
+pub struct Step {
+    pub effects: Vec<Effect>,
+    pub redraw: bool,
 }
 
 /// A side effect for the runtime.
@@ -105,10 +127,33 @@ pub enum Effect {
     /// Ctrl-Z: give the terminal back to the shell and stop (job control); on `fg`,
     /// take it again and redraw.
     Suspend,
+    /// Let the engine see the new snapshot: its automatic actions (when this process
+    /// is the engine) and a fresh plan, answered as `Msg::Engine`, `Msg::Pending`,
+    /// `Msg::Flash` and `Msg::Cleanup`.
+    EngineSnapshot,
 }
 
 /// Apply one message.
-pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
+pub fn update(s: &mut State, msg: Msg) -> Step {
+    let changes = match &msg {
+        // Decided once applied (below).
+        Msg::Tick(_) | Msg::Snapshot { .. } => false,
+        Msg::Cleanup(c) => s.cleanup.as_ref() != Some(c),
+        Msg::Engine {
+            status,
+            manage_all_vms,
+        } => s.engine != *status || s.manage_all_vms != *manage_all_vms,
+        _ => true,
+    };
+    let snapshot = matches!(msg, Msg::Snapshot { .. });
+    let flash_expires = matches!(msg, Msg::Tick(_)) && s.flash.is_some();
+    let effects = react(s, msg);
+    let redraw =
+        changes || (snapshot && !s.snapshot_unchanged) || (flash_expires && s.flash.is_none());
+    Step { effects, redraw }
+}
+
+fn react(s: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(k) => keys::on_key(s, k),
         Msg::Resize(w, h) => {
@@ -127,7 +172,7 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Snapshot { vms, at } => {
             on_snapshot(s, vms, at);
-            Vec::new()
+            vec![Effect::EngineSnapshot]
         }
         Msg::PollFailed { error, at: _ } => {
             s.link = Link::Stale(error);
@@ -206,6 +251,24 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Recovery(records) => {
             s.recovery = records;
+            Vec::new()
+        }
+        Msg::Pending {
+            vm_id,
+            vm_name,
+            action,
+            text,
+        } => {
+            act::pending(s, &vm_id, &vm_name, &action, text);
+            Vec::new()
+        }
+        Msg::Flash(text) => act::refuse(s, text),
+        Msg::Engine {
+            status,
+            manage_all_vms,
+        } => {
+            s.engine = status;
+            s.manage_all_vms = manage_all_vms;
             Vec::new()
         }
     }
