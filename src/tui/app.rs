@@ -19,7 +19,7 @@ use crossterm::event::{Event, KeyEventKind};
 use tokio::sync::{mpsc, watch, Notify};
 
 use super::engine_link::EngineLink;
-use super::host_link::{recovery_lines, HostLink};
+use super::host_link::HostLink;
 use super::keymap::Keymap;
 use super::state::{ActivityStatus, State};
 use super::theme::Theme;
@@ -123,7 +123,7 @@ async fn run_async(
         crate::cli::host_context(&session, &dir, actor)?.with_executor(engine.executor(), journal),
         &dir,
     );
-    update(&mut state, Msg::Recovery(recovery_lines(&dir)));
+    host.spawn_recovery(tx.clone());
 
     // Domain events: react at once instead of waiting for the next timed poll. A driver
     // without events (or a failure) leaves the timed polls, which is all it had.
@@ -215,19 +215,16 @@ async fn run_async(
                         engine.confirm(&state.vms, &vms, now)
                     }
                     Effect::PrepareAutostart => {
-                        vec![Msg::AutostartPrepared(host.prepare_autostart(&state.vms))]
+                        host.spawn_prepare_autostart(state.vms.clone(), tx.clone());
+                        Vec::new()
                     }
                     Effect::RunAutostart => {
                         host.spawn_autostart(state.vms.clone(), tx.clone());
                         Vec::new()
                     }
                     Effect::PrepareRecover { vm_id, vm_name } => {
-                        let lines = host.prepare_recover(&state.vms, &vm_id);
-                        vec![Msg::RecoverPrepared {
-                            vm_id,
-                            vm_name,
-                            lines,
-                        }]
+                        host.spawn_prepare_recover(state.vms.clone(), vm_id, vm_name, tx.clone());
+                        Vec::new()
                     }
                     Effect::RunRecover { vm_id, .. } => {
                         host.spawn_recover(state.vms.clone(), vm_id, tx.clone());
