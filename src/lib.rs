@@ -35,6 +35,7 @@ pub mod executor;
 pub mod format;
 pub mod host;
 pub mod hypervisor;
+pub mod keys;
 pub mod lifecycle;
 pub mod metadata;
 pub mod model;

@@ -16,10 +16,9 @@ use serde::{Deserialize, Serialize};
 use crate::model::{VmCleanupPolicy, VmLifecyclePolicy};
 
 mod host;
-pub mod keys;
 
+pub use crate::keys::{KeyChord, KeyCode};
 pub use host::{AfterTimeout, HostAutostartConfig, HostConfig};
-pub use keys::{KeyChord, KeyCode};
 
 /// The default connection when neither `-c`, `LIBVIRT_DEFAULT_URI` nor the config says.
 pub const DEFAULT_URI: &str = "qemu:///system";
@@ -225,7 +224,7 @@ impl Config {
         {
             return Err("alerts.command: the program (first element) is empty".into());
         }
-        keys::resolve(&self.keys)?;
+        crate::keys::resolve(&self.keys)?;
         host::check(&self.host, &self.autostart)?;
         if let Some(uri) = &self.connection.uri {
             if uri.trim().is_empty() {

@@ -8,6 +8,7 @@
 //! session that drops). Ctrl-Z (or SIGTSTP) gives the terminal back and stops; `fg`
 //! (SIGCONT) takes it again.
 
+use std::collections::VecDeque;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use crossterm::event::{Event, KeyEventKind};
 use tokio::sync::{mpsc, watch, Notify};
 
 use super::engine_link::EngineLink;
-use super::host_link::{recovery_lines, HostLink};
+use super::host_link::HostLink;
 use super::keymap::Keymap;
 use super::state::{ActivityStatus, State};
 use super::theme::Theme;
@@ -109,12 +110,12 @@ async fn run_async(
         actor.clone(),
     )
     .map_err(Error::new)?;
-    state.engine = engine.status.clone();
+    update(&mut state, engine.status_msg());
     let mut host = HostLink::new(
         session::host_context(&session, &dir, actor)?.with_executor(engine.executor(), journal),
         &dir,
     );
-    state.recovery = recovery_lines(&dir);
+    host.spawn_recovery(tx.clone());
 
     // Domain events: react at once instead of waiting for the next timed poll. A driver
     // without events (or a failure) leaves the timed polls, which is all it had.
@@ -176,60 +177,61 @@ async fn run_async(
                     break
                 }
             };
-            let tick = matches!(msg, Msg::Tick(_));
-            let snapshot = matches!(msg, Msg::Snapshot { .. });
-            let before = (state.cleanup.clone(), state.activity.len());
-            let mut effects = update(&mut state, msg);
-            if snapshot {
-                engine.after_snapshot(&mut state, now);
-            }
-            // A snapshot that changed nothing on screen (only its timestamp moved) is
-            // drawn like a tick: only when clock-driven text changed.
-            let quiet = tick
-                || (snapshot
-                    && effects.is_empty()
-                    && state.snapshot_unchanged
-                    && before == (state.cleanup.clone(), state.activity.len()));
-            while let Some(effect) = effects.pop() {
-                match effect {
-                    Effect::Execute(cmd) => engine.execute(cmd, now),
-                    Effect::PollNow => poll_now.notify_one(),
-                    Effect::PrepareCleanup { title, request } => {
-                        let plan = engine.prepare(&state, &request, now);
-                        effects.extend(update(
-                            &mut state,
-                            Msg::CleanupPrepared {
-                                title,
-                                plan,
-                                request,
-                            },
-                        ));
+            // The message, then its effects in the order returned; the messages the
+            // services answer with go through `update` too, their effects after.
+            let step = update(&mut state, msg);
+            let mut redraw = step.redraw;
+            let mut effects: VecDeque<Effect> = step.effects.into();
+            while let Some(effect) = effects.pop_front() {
+                let answers = match effect {
+                    Effect::Execute(cmd) => {
+                        engine.execute(cmd, now);
+                        Vec::new()
                     }
-                    Effect::RunCleanup(request) => engine.run_round(&mut state, &request, now),
-                    Effect::ConfirmParked(vms) => {
-                        engine.confirm(&mut state, &vms, now);
+                    Effect::PollNow => {
                         poll_now.notify_one();
+                        Vec::new()
+                    }
+                    Effect::EngineSnapshot => engine.after_snapshot(&state.vms, now),
+                    Effect::PrepareCleanup { title, request } => {
+                        let plan = engine.prepare(&state.vms, &request, now);
+                        vec![Msg::CleanupPrepared {
+                            title,
+                            plan,
+                            request,
+                        }]
+                    }
+                    Effect::RunCleanup(request) => engine.run_round(&state.vms, &request, now),
+                    Effect::ConfirmParked(vms) => {
+                        poll_now.notify_one();
+                        engine.confirm(&state.vms, &vms, now)
                     }
                     Effect::PrepareAutostart => {
-                        let lines = host.prepare_autostart(&state.vms);
-                        effects.extend(update(&mut state, Msg::AutostartPrepared(lines)));
+                        host.spawn_prepare_autostart(state.vms.clone(), tx.clone());
+                        Vec::new()
                     }
-                    Effect::RunAutostart => host.spawn_autostart(state.vms.clone(), tx.clone()),
+                    Effect::RunAutostart => {
+                        host.spawn_autostart(state.vms.clone(), tx.clone());
+                        Vec::new()
+                    }
                     Effect::PrepareRecover { vm_id, vm_name } => {
-                        let lines = host.prepare_recover(&state.vms, &vm_id);
-                        effects.extend(update(
-                            &mut state,
-                            Msg::RecoverPrepared {
-                                vm_id,
-                                vm_name,
-                                lines,
-                            },
-                        ));
+                        host.spawn_prepare_recover(state.vms.clone(), vm_id, vm_name, tx.clone());
+                        Vec::new()
                     }
                     Effect::RunRecover { vm_id, .. } => {
-                        host.spawn_recover(state.vms.clone(), vm_id, tx.clone())
+                        host.spawn_recover(state.vms.clone(), vm_id, tx.clone());
+                        Vec::new()
                     }
-                    Effect::Suspend => suspend(&mut terminal),
+                    Effect::Suspend => {
+                        suspend(&mut terminal);
+                        redraw = true;
+                        Vec::new()
+                    }
+                };
+                for m in answers {
+                    let step = update(&mut state, m);
+                    redraw |= step.redraw;
+                    effects.extend(step.effects);
                 }
             }
             let focus = state.selected_vm().map(|v| v.uuid.clone());
@@ -237,7 +239,7 @@ async fn run_async(
                 let _ = focus_tx.send(focus.clone());
                 last_focus = focus;
             }
-            if state.should_quit || !quiet || clock_signature(&state) != last_clock {
+            if state.should_quit || redraw || clock_signature(&state) != last_clock {
                 break;
             }
         }

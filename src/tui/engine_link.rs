@@ -1,6 +1,6 @@
 //! The dashboard's link to the lifecycle engine.
 //!
-//! One engine per host (DESIGN.md §2): when no daemon holds the state store's lock, the
+//! One engine per host (docs/ARCHITECTURE.md): when no daemon holds the state store's lock, the
 //! dashboard takes it and runs the engine on its own snapshots (automatic restarts and
 //! cleanup rounds); beside a daemon it only plans — for the cleanup pane — and runs what
 //! a person asks for. Read-only connections never take the lock.
@@ -9,13 +9,19 @@
 //! [`LOCK_RETRY`]): a dashboard beside another dashboard or a daemon takes the lock
 //! over once its holder quits, and the header says who holds it ("this dashboard",
 //! "another dashboard pid N", "daemon pid N").
+//!
+//! A service of the Elm loop: it never writes the dashboard's state. It receives the
+//! runtime's effects (a snapshot to react to, a round to run, a confirmation) and
+//! answers with messages (`Msg::Engine`, `Msg::Pending`, `Msg::Flash`, `Msg::Cleanup`)
+//! that `update` applies.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::state::{Activity, ActivityStatus, CleanupView, State};
+use super::state::CleanupView;
+use super::update::Msg;
 use crate::config::Config;
 use crate::engine::{
     engine_owner, EngineCore, EngineEvent, EngineLock, EngineSettings, EngineStore, LockError,
@@ -23,8 +29,9 @@ use crate::engine::{
 };
 use crate::executor::{ExecOptions, ExecResult, Executor};
 use crate::hypervisor::{DomainEvent, Hypervisor};
-use crate::lifecycle::cleanup::RoundRequest;
+use crate::lifecycle::cleanup::{RoundPlan, RoundRequest};
 use crate::lifecycle::{Actor, Command, Op};
+use crate::poll::VmView;
 use crate::store::Journal;
 
 /// Alerts shown in the cleanup pane.
@@ -141,6 +148,14 @@ impl EngineLink {
         }
     }
 
+    /// Who runs the engine, for the header.
+    pub fn status_msg(&self) -> Msg {
+        Msg::Engine {
+            status: self.status.clone(),
+            manage_all_vms: self.core.settings().manage_all_vms,
+        }
+    }
+
     /// The executor a person's commands run on (shared so one VM's commands stay in order).
     pub fn executor(&self) -> Executor {
         self.exec.clone()
@@ -151,26 +166,26 @@ impl EngineLink {
         self.lock.is_some()
     }
 
-    /// After a snapshot: the engine's automatic actions (when this process is the
-    /// engine), then a fresh plan for the cleanup pane.
-    pub fn after_snapshot(&mut self, s: &mut State, now: DateTime<Utc>) {
-        s.manage_all_vms = self.core.settings().manage_all_vms;
+    /// After a snapshot: who runs the engine, the engine's automatic actions (when this
+    /// process is the engine), then a fresh plan for the cleanup pane.
+    pub fn after_snapshot(&mut self, vms: &[VmView], now: DateTime<Utc>) -> Vec<Msg> {
         let was_engine = self.is_engine();
         self.recheck(now);
+        let mut out = vec![self.status_msg()];
         if self.is_engine() && !was_engine {
-            s.flash("the engine's holder quit: this dashboard now runs automatic actions".into());
+            out.push(Msg::Flash(
+                "the engine's holder quit: this dashboard now runs automatic actions".into(),
+            ));
         }
-        s.engine = self.status.clone();
         if self.is_engine() {
-            let planned = self.core.on_snapshot(&s.vms, now);
-            for p in planned {
-                self.submit(s, p);
-            }
+            let planned = self.core.on_snapshot(vms, now);
+            out.extend(planned.into_iter().map(|p| self.submit(p)));
         } else {
             // The daemon writes the store; read what it recorded.
             self.core.refresh();
         }
-        s.cleanup = Some(self.view(s, now));
+        out.push(Msg::Cleanup(self.view(vms, now)));
+        out
     }
 
     /// A domain event for the engine's restart classification.
@@ -199,73 +214,78 @@ impl EngineLink {
     }
 
     /// Plan `request` for its confirmation popup.
-    pub fn prepare(
-        &self,
-        s: &State,
-        request: &RoundRequest,
-        now: DateTime<Utc>,
-    ) -> crate::lifecycle::cleanup::RoundPlan {
-        self.core.plan(&s.vms, request, self.core.clock(now))
+    pub fn prepare(&self, vms: &[VmView], request: &RoundRequest, now: DateTime<Utc>) -> RoundPlan {
+        self.core.plan(vms, request, self.core.clock(now))
     }
 
     /// Run a confirmed round: claim the records, then submit.
-    pub fn run_round(&mut self, s: &mut State, request: &RoundRequest, now: DateTime<Utc>) {
-        match self.core.manual_round(&s.vms, request, &self.actor, now) {
+    pub fn run_round(
+        &mut self,
+        vms: &[VmView],
+        request: &RoundRequest,
+        now: DateTime<Utc>,
+    ) -> Vec<Msg> {
+        let mut out = Vec::new();
+        match self.core.manual_round(vms, request, &self.actor, now) {
             Ok((_, planned)) => {
                 if planned.is_empty() {
-                    s.flash("nothing was cleaned: the round had nothing due".into());
+                    out.push(Msg::Flash(
+                        "nothing was cleaned: the round had nothing due".into(),
+                    ));
                 }
-                for p in planned {
-                    self.submit(s, p);
-                }
+                out.extend(planned.into_iter().map(|p| self.submit(p)));
             }
-            Err(e) => s.flash(format!("cleanup round not started: {e}")),
+            Err(e) => out.push(Msg::Flash(format!("cleanup round not started: {e}"))),
         }
-        s.cleanup = Some(self.view(s, now));
+        out.push(Msg::Cleanup(self.view(vms, now)));
+        out
     }
 
     /// Record a person's confirmation of parked cleanups.
-    pub fn confirm(&mut self, s: &mut State, vms: &[(String, String)], now: DateTime<Utc>) {
-        match self.core.confirm(vms, &self.actor, true, now) {
-            Ok(()) => s.flash(format!(
+    pub fn confirm(
+        &mut self,
+        vms: &[VmView],
+        parked: &[(String, String)],
+        now: DateTime<Utc>,
+    ) -> Vec<Msg> {
+        let flash = match self.core.confirm(parked, &self.actor, true, now) {
+            Ok(()) => format!(
                 "confirmed {} cleanup(s): they run in the next round",
-                vms.len()
-            )),
-            Err(e) => s.flash(format!("confirmation not recorded: {e}")),
-        }
-        s.cleanup = Some(self.view(s, now));
+                parked.len()
+            ),
+            Err(e) => format!("confirmation not recorded: {e}"),
+        };
+        vec![Msg::Flash(flash), Msg::Cleanup(self.view(vms, now))]
     }
 
-    /// Hand a planned command to the right executor and show it as pending.
-    fn submit(&mut self, s: &mut State, p: Planned) {
+    /// Hand a planned command to the right executor; the message shows it as pending.
+    fn submit(&mut self, p: Planned) -> Msg {
         let who = if p.actor == Actor::Engine {
             "engine: "
         } else {
             ""
         };
-        s.busy.insert(p.cmd.vm_id.clone());
-        s.push_activity(Activity {
-            at: s.now,
+        let msg = Msg::Pending {
             vm_id: p.cmd.vm_id.clone(),
             vm_name: p.cmd.vm_name.clone(),
             action: p.cmd.op.name().into(),
-            status: ActivityStatus::Pending,
             text: format!(
                 "{who}{} {} — {}",
                 p.cmd.op.describe(),
                 p.cmd.vm_name,
                 p.cmd.reason
             ),
-        });
+        };
         let executor = if p.dry_run { &self.dry } else { &self.exec };
         executor.submit(p.cmd, p.actor);
+        msg
     }
 
     /// The cleanup pane's content now.
-    fn view(&self, s: &State, now: DateTime<Utc>) -> CleanupView {
+    fn view(&self, vms: &[VmView], now: DateTime<Utc>) -> CleanupView {
         let plan = self
             .core
-            .plan(&s.vms, &RoundRequest::default(), self.core.clock(now));
+            .plan(vms, &RoundRequest::default(), self.core.clock(now));
         let policy = &self.core.settings().cleanup;
         CleanupView {
             lines: plan.lines,
@@ -299,6 +319,8 @@ mod tests {
     use crate::model::PersistenceMode;
     use crate::poll::{Poller, PollerOptions};
     use crate::tui::keymap::Keymap;
+    use crate::tui::state::State;
+    use crate::tui::update::update;
 
     fn link(
         dir: &Path,
@@ -348,7 +370,9 @@ mod tests {
         );
         let mut snap = |b: &mut EngineLink, state: &mut State, at: DateTime<Utc>| {
             state.vms = poller.poll(at).unwrap();
-            b.after_snapshot(state, at);
+            for m in b.after_snapshot(&state.vms, at) {
+                update(state, m);
+            }
         };
         snap(&mut b, &mut state, t0);
         assert_eq!(state.engine, format!("engine: another dashboard pid {pid}"));
@@ -440,7 +464,9 @@ mod tests {
             now,
         );
         state.vms = vms.clone();
-        link.after_snapshot(&mut state, now);
+        for m in link.after_snapshot(&state.vms, now) {
+            update(&mut state, m);
+        }
 
         let planner = EngineCore::for_planning(
             EngineStore::new(dir.path()),

@@ -1,5 +1,6 @@
 //! The dashboard's link to the host commands: the ordered autostart (`a`) and recovery
-//! (`r`), run on blocking threads with their progress sent back as messages.
+//! (`r`). A service of the Elm loop: it plans and runs on blocking threads (they read
+//! the recovery file and `/etc`) and sends what it found back as messages.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -33,13 +34,17 @@ impl HostLink {
     }
 
     /// What the ordered autostart would do, one line per VM in order (held-back VMs
-    /// last, with why), with warnings.
-    pub fn prepare_autostart(&self, views: &[VmView]) -> Result<Vec<String>, String> {
-        let prepared = autostart::prepare(&self.ctx, views, None, &BTreeMap::new());
-        let mut lines = prepared.describe(&*self.ctx.probe);
-        lines.extend(prepared.notes.iter().map(|n| format!("note: {n}")));
-        lines.extend(prepared.warnings.iter().map(|w| format!("warning: {w}")));
-        Ok(lines)
+    /// last, with why), with warnings: planned on a blocking thread (it reads `/etc`),
+    /// sent as `Msg::AutostartPrepared`.
+    pub fn spawn_prepare_autostart(&self, views: Vec<VmView>, tx: UnboundedSender<Msg>) {
+        let ctx = self.ctx.clone();
+        tokio::task::spawn_blocking(move || {
+            let prepared = autostart::prepare(&ctx, &views, None, &BTreeMap::new());
+            let mut lines = prepared.describe(&*ctx.probe);
+            lines.extend(prepared.notes.iter().map(|n| format!("note: {n}")));
+            lines.extend(prepared.warnings.iter().map(|w| format!("warning: {w}")));
+            let _ = tx.send(Msg::AutostartPrepared(Ok(lines)));
+        });
     }
 
     /// Start the ordered autostart on a blocking thread; every change of a step is sent
@@ -70,12 +75,33 @@ impl HostLink {
         self.control.cancel();
     }
 
-    /// What recovering `vm_id` would do.
-    pub fn prepare_recover(&self, views: &[VmView], vm_id: &str) -> Result<Vec<String>, String> {
-        let file = RecoveryFile::load(&self.dir)?
-            .ok_or("no recovery records (host-shutdown has not run)")?;
-        let steps = plan_recover(&file, views, &[vm_id.to_string()])?;
-        Ok(steps.iter().map(|s| s.describe()).collect())
+    /// What recovering `vm_id` would do: planned on a blocking thread (it reads the
+    /// recovery file), sent as `Msg::RecoverPrepared`.
+    pub fn spawn_prepare_recover(
+        &self,
+        views: Vec<VmView>,
+        vm_id: String,
+        vm_name: String,
+        tx: UnboundedSender<Msg>,
+    ) {
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || {
+            let lines = prepare_recover(&dir, &views, &vm_id);
+            let _ = tx.send(Msg::RecoverPrepared {
+                vm_id,
+                vm_name,
+                lines,
+            });
+        });
+    }
+
+    /// The recovery records for the detail pane, read on a blocking thread and sent as
+    /// `Msg::Recovery`.
+    pub fn spawn_recovery(&self, tx: UnboundedSender<Msg>) {
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || {
+            let _ = tx.send(Msg::Recovery(recovery_lines(&dir)));
+        });
     }
 
     /// Recover `vm_id` on a blocking thread; the result comes as `Msg::ActionFinished`,
@@ -125,6 +151,13 @@ impl HostLink {
             let _ = tx.send(Msg::Recovery(recovery_lines(&dir)));
         });
     }
+}
+
+/// What recovering `vm_id` would do.
+fn prepare_recover(dir: &Path, views: &[VmView], vm_id: &str) -> Result<Vec<String>, String> {
+    let file = RecoveryFile::load(dir)?.ok_or("no recovery records (host-shutdown has not run)")?;
+    let steps = plan_recover(&file, views, &[vm_id.to_string()])?;
+    Ok(steps.iter().map(|s| s.describe()).collect())
 }
 
 /// The recovery records as detail-pane lines, by VM UUID (none when there is no file).

@@ -1,9 +1,9 @@
 //! The keymap: one table from keys to actions that drives dispatch, the hints bar and
 //! the help overlay (its reverse map), so they can never disagree.
 //!
-//! Built from the config's `[keys]` table as [`crate::config::keys`] resolves it (the
-//! defaults with the config's entries applied, each key a parsed [`KeyChord`]); a bad
-//! entry is a config error naming it, found before the terminal is touched. Under
+//! Built from the config's `[keys]` table as [`crate::keys::resolve`] applies it to the
+//! spec table's defaults (each key a parsed [`KeyChord`]); each mode is its own layer. A
+//! bad entry is a config error naming it, found before the terminal is touched. Under
 //! `--readonly` every mutating action is removed.
 
 use std::collections::{BTreeMap, HashMap};
@@ -11,8 +11,8 @@ use std::fmt;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::action::Action;
-use crate::config::keys::{self, KeyChord};
+use super::action::{Action, Mode};
+use crate::keys::{self, KeyChord};
 
 /// A key as the keymap sees it: the code plus Ctrl/Alt (Shift is in the character).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -125,16 +125,18 @@ impl fmt::Display for Key {
 /// Ctrl-C always quits, whatever the config says: a way out must not be configurable away.
 const CTRL_C: Key = Key::from_chord(KeyChord::CTRL_C);
 
-/// Keys → actions, and actions → keys for hints and help.
+/// Keys → actions per mode (each mode is its own layer: `q` quits the table and
+/// cancels a confirmation), and actions → keys for hints, footers and help.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Keymap {
-    by_key: HashMap<Key, Action>,
+    by_key: HashMap<(Mode, Key), Action>,
     by_action: BTreeMap<Action, Vec<Key>>,
 }
 
 impl Keymap {
     /// The defaults with `overrides` (the config's `[keys]`) applied; mutating actions
     /// dropped when `readonly`. Errors name the entry: `keys.destroyy: unknown action`.
+    /// Two actions may share a key only when they never work in the same mode.
     pub fn build(
         overrides: &BTreeMap<String, Vec<String>>,
         readonly: bool,
@@ -142,36 +144,45 @@ impl Keymap {
         Keymap::from_bindings(&keys::resolve(overrides)?, readonly)
     }
 
-    /// The keymap of resolved bindings (checked: no key bound twice, ctrl-c free).
+    /// The keymap of resolved bindings ([`keys::resolve`] checked them: no key bound
+    /// twice in one mode, ctrl-c free).
     pub fn from_bindings(bindings: &keys::Bindings, readonly: bool) -> Result<Keymap, String> {
         let mut table: BTreeMap<Action, Vec<Key>> = BTreeMap::new();
-        for (name, chords) in bindings {
-            let action = Action::from_name(name)
-                .ok_or_else(|| format!("keys.{name}: not an action of the dashboard"))?;
+        for (action, chords) in bindings {
+            if readonly && action.is_mutating() {
+                continue;
+            }
             table.insert(
-                action,
+                *action,
                 chords.iter().copied().map(Key::from_chord).collect(),
             );
-        }
-        if readonly {
-            table.retain(|a, _| !a.is_mutating());
         }
         let mut by_key = HashMap::new();
         for (action, keys) in &table {
             for key in keys {
-                by_key.insert(*key, *action);
+                for mode in action.spec().modes {
+                    if let Some(other) = by_key.insert((*mode, *key), *action) {
+                        if other != *action {
+                            return Err(format!(
+                                "keys.{}: {key} is already bound to {}",
+                                action.name(),
+                                other.name()
+                            ));
+                        }
+                    }
+                }
             }
         }
-        by_key.insert(CTRL_C, Action::Quit);
+        by_key.insert((Mode::Main, CTRL_C), Action::Quit);
         Ok(Keymap {
             by_key,
             by_action: table,
         })
     }
 
-    /// The action bound to a key.
-    pub fn action(&self, key: Key) -> Option<Action> {
-        self.by_key.get(&key).copied()
+    /// The action a key is bound to in `mode`.
+    pub fn action(&self, mode: Mode, key: Key) -> Option<Action> {
+        self.by_key.get(&(mode, key)).copied()
     }
 
     /// The keys bound to an action, in config order.
@@ -188,12 +199,25 @@ impl Keymap {
             .join("/")
     }
 
+    /// The keys of a popup's footer, `n / esc`: a shifted letter whose plain letter is
+    /// also bound (`N` beside `n`) is left out.
+    pub fn footer_keys(&self, action: Action) -> String {
+        let keys = self.keys(action);
+        keys.iter()
+            .filter(|k| match k.code {
+                KeyCode::Char(c) if c.is_ascii_uppercase() => !keys
+                    .iter()
+                    .any(|o| o.code == KeyCode::Char(c.to_ascii_lowercase())),
+                _ => true,
+            })
+            .map(Key::to_string)
+            .collect::<Vec<_>>()
+            .join(" / ")
+    }
+
     /// Bound actions in help order.
     pub fn actions(&self) -> impl Iterator<Item = Action> + '_ {
-        Action::ALL
-            .iter()
-            .copied()
-            .filter(|a| !self.keys(*a).is_empty())
+        Action::all().filter(|a| !self.keys(*a).is_empty())
     }
 }
 
@@ -206,37 +230,53 @@ mod tests {
     }
 
     #[test]
-    fn the_config_names_every_action_in_help_order() {
-        let names: Vec<&str> = keys::DEFAULTS.iter().map(|(n, _)| *n).collect();
-        let actions: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
-        assert_eq!(names, actions);
-    }
-
-    #[test]
-    fn keys_show_as_the_config_spells_them() {
-        for text in ["j", "ctrl-x", "f5", "space", "shift-tab", "pgdn"] {
-            assert_eq!(Key::parse(text).unwrap().to_string(), text);
+    fn parse_and_display() {
+        for (text, shown) in [
+            ("j", "j"),
+            ("G", "G"),
+            ("ctrl-c", "ctrl-c"),
+            ("Ctrl-X", "ctrl-x"),
+            ("alt-x", "alt-x"),
+            ("enter", "enter"),
+            ("pgdn", "pgdn"),
+            ("PageUp", "pgup"),
+            ("f5", "f5"),
+            ("space", "space"),
+            ("+", "+"),
+            ("shift-tab", "shift-tab"),
+        ] {
+            assert_eq!(Key::parse(text).unwrap().to_string(), shown, "{text}");
         }
-        assert_eq!(Key::plain(KeyCode::Null).to_string(), "Null");
+        for bad in ["", "ctrl-", "f13", "f0", "hello", " ", "ctrl-hello"] {
+            assert!(Key::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
     fn defaults_cover_every_action_without_conflict() {
         let k = Keymap::build(&none(), false).unwrap();
-        for a in Action::ALL {
-            assert!(!k.keys(*a).is_empty(), "{a:?} unbound");
+        for a in Action::all() {
+            assert!(!k.keys(a).is_empty(), "{a:?} unbound");
         }
-        assert_eq!(k.action(Key::parse("D").unwrap()), Some(Action::Destroy));
-        assert_eq!(k.action(CTRL_C), Some(Action::Quit));
+        assert_eq!(
+            k.action(Mode::Main, Key::parse("D").unwrap()),
+            Some(Action::Destroy)
+        );
+        assert_eq!(k.action(Mode::Main, CTRL_C), Some(Action::Quit));
+        // Layers: q quits the table and cancels a confirmation.
+        let q = Key::parse("q").unwrap();
+        assert_eq!(k.action(Mode::Main, q), Some(Action::Quit));
+        assert_eq!(k.action(Mode::Confirm, q), Some(Action::No));
+        assert_eq!(k.action(Mode::Filter, q), None, "typed into the filter");
     }
 
     #[test]
     fn readonly_drops_mutating_actions() {
         let k = Keymap::build(&none(), true).unwrap();
-        for a in Action::ALL {
-            assert_eq!(k.keys(*a).is_empty(), a.is_mutating(), "{a:?}");
+        for a in Action::all() {
+            assert_eq!(k.keys(a).is_empty(), a.is_mutating(), "{a:?}");
         }
-        assert_eq!(k.action(Key::parse("D").unwrap()), None);
+        assert_eq!(k.action(Mode::Main, Key::parse("D").unwrap()), None);
     }
 
     #[test]
@@ -245,8 +285,11 @@ mod tests {
         o.insert("destroy".into(), vec!["X".into()]);
         o.insert("reboot".into(), vec![]);
         let k = Keymap::build(&o, false).unwrap();
-        assert_eq!(k.action(Key::parse("X").unwrap()), Some(Action::Destroy));
-        assert_eq!(k.action(Key::parse("D").unwrap()), None);
+        assert_eq!(
+            k.action(Mode::Main, Key::parse("X").unwrap()),
+            Some(Action::Destroy)
+        );
+        assert_eq!(k.action(Mode::Main, Key::parse("D").unwrap()), None);
         assert!(k.keys(Action::Reboot).is_empty());
 
         let err = |name: &str, keys: &[&str]| {

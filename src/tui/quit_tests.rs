@@ -89,7 +89,7 @@ fn ctrl_z_suspends_even_from_a_popup() {
             crossterm::event::KeyModifiers::CONTROL,
         )),
     );
-    assert_eq!(effects, vec![super::update::Effect::Suspend]);
+    assert_eq!(effects.effects, vec![super::update::Effect::Suspend]);
     assert_eq!(s.popup, Some(Popup::Help), "the popup is still there on fg");
     assert!(!s.should_quit);
 }

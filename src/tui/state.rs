@@ -4,6 +4,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use chrono::{DateTime, Utc};
 
+use super::action::Mode;
 use super::keymap::Keymap;
 use super::theme::Theme;
 use crate::lifecycle::cleanup::{RoundRequest, VmCleanupLine};
@@ -236,6 +237,8 @@ pub struct State {
     pub detail_scroll: u16,
     pub activity_scroll: usize,
     pub popup: Option<Popup>,
+    /// First line of the help overlay shown (it scrolls).
+    pub help_scroll: u16,
     pub activity: VecDeque<Activity>,
     pub cpu_history: HashMap<String, VecDeque<u64>>,
     /// VMs with an action queued or running.
@@ -287,6 +290,7 @@ impl State {
             detail_scroll: 0,
             activity_scroll: 0,
             popup: None,
+            help_scroll: 0,
             activity: VecDeque::new(),
             cpu_history: HashMap::new(),
             busy: BTreeSet::new(),
@@ -299,6 +303,17 @@ impl State {
             progress: None,
             recovery: HashMap::new(),
             should_quit: false,
+        }
+    }
+
+    /// What has the keyboard: the popup, the filter being typed, or the table.
+    pub fn mode(&self) -> Mode {
+        match &self.popup {
+            Some(Popup::Help) => Mode::Help,
+            Some(Popup::Confirm(_)) => Mode::Confirm,
+            Some(Popup::Input(_)) => Mode::Input,
+            None if self.filter_editing => Mode::Filter,
+            None => Mode::Main,
         }
     }
 

@@ -136,7 +136,7 @@ pub(super) fn state_with(vms: Vec<VmView>, readonly: bool) -> State {
 
 /// The cleanup pane as the engine would fill it at the frozen noon (outside the default
 /// 02:00–06:00 window), with one alert.
-fn cleanup_view(vms: &[VmView], policy: &crate::model::VmCleanupPolicy) -> CleanupView {
+pub(super) fn cleanup_view(vms: &[VmView], policy: &crate::model::VmCleanupPolicy) -> CleanupView {
     let facts: Vec<_> = vms.iter().map(VmView::facts).collect();
     let clock = Clock {
         now: now().timestamp(),
@@ -170,7 +170,7 @@ pub(super) fn state() -> State {
     state_with(fleet(), false)
 }
 
-fn screen(s: &mut State, w: u16, h: u16) -> String {
+pub(super) fn screen(s: &mut State, w: u16, h: u16) -> String {
     update(s, Msg::Resize(w, h));
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     t.draw(|f| view(s, f)).unwrap();
@@ -186,7 +186,9 @@ pub(super) fn ch(c: char) -> Msg {
 }
 
 pub(super) fn press(s: &mut State, keys: &str) -> Vec<Effect> {
-    keys.chars().flat_map(|c| update(s, ch(c))).collect()
+    keys.chars()
+        .flat_map(|c| update(s, ch(c)).effects)
+        .collect()
 }
 
 // ---- screens ----
@@ -554,7 +556,7 @@ fn edit_ttl_prompts_and_sets_the_expiry() {
     update(&mut s, key(KeyCode::Backspace));
     press(&mut s, "x"); // ignored: not a digit
     press(&mut s, "0");
-    let effects = update(&mut s, key(KeyCode::Enter));
+    let effects = update(&mut s, key(KeyCode::Enter)).effects;
     assert_eq!(executed(&effects), None, "0 hours is refused");
     let Some(Popup::Input(i)) = &s.popup else {
         panic!("prompt stays open")
@@ -566,7 +568,7 @@ fn edit_ttl_prompts_and_sets_the_expiry() {
         .contains("not a number of hours"));
     update(&mut s, key(KeyCode::Backspace));
     press(&mut s, "2.5");
-    let effects = update(&mut s, key(KeyCode::Enter));
+    let effects = update(&mut s, key(KeyCode::Enter)).effects;
     assert_eq!(
         executed(&effects),
         Some(Op::SetExpiry {
@@ -608,10 +610,10 @@ fn readonly_has_no_mutating_keys() {
         assert_eq!(executed(&press(&mut s, &k.to_string())), None, "{k}");
         assert_eq!(s.popup, None, "{k}");
     }
-    for a in Action::ALL.iter().filter(|a| a.is_mutating()) {
-        assert!(s.keymap.keys(*a).is_empty());
+    for a in Action::all().filter(|a| a.is_mutating()) {
+        assert!(s.keymap.keys(a).is_empty());
         assert!(
-            super::update::apply(&mut s, *a).is_empty(),
+            super::update::apply(&mut s, a).is_empty(),
             "{a:?} refused on every path"
         );
     }
@@ -634,7 +636,7 @@ fn results_update_the_activity_line() {
             text: "started legacy-mail".into(),
         },
     );
-    assert_eq!(effects, vec![Effect::PollNow]);
+    assert_eq!(effects.effects, vec![Effect::PollNow]);
     assert_eq!(s.activity.len(), 1);
     assert_eq!(s.activity[0].status, ActivityStatus::Ok);
     assert_eq!(s.activity[0].text, "started legacy-mail");
@@ -847,7 +849,7 @@ fn events_poll_at_once_and_show_a_dropped_connection() {
             namespace: None,
         }),
     );
-    assert_eq!(e, vec![Effect::PollNow]);
+    assert_eq!(e.effects, vec![Effect::PollNow]);
     update(
         &mut s,
         Msg::Event(DomainEvent::ConnectionLost {
@@ -861,7 +863,7 @@ fn events_poll_at_once_and_show_a_dropped_connection() {
         "{text}"
     );
     assert_eq!(
-        update(&mut s, Msg::Event(DomainEvent::Reconnected)),
+        update(&mut s, Msg::Event(DomainEvent::Reconnected)).effects,
         vec![Effect::PollNow]
     );
     update(

@@ -8,8 +8,8 @@ use ratatui::Frame;
 
 use crate::lifecycle::cleanup::VmCleanupState;
 use crate::lifecycle::ttl::format_duration;
+use crate::tui::present::cleanup_state_text;
 use crate::tui::state::State;
-use crate::tui::update::cleanup_state_text;
 
 /// The pane's clock-driven text, for the redraw check.
 pub fn time_text(s: &State) -> String {

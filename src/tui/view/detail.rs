@@ -225,7 +225,7 @@ pub fn lines(s: &State, v: &VmView) -> Vec<Line<'static>> {
     {
         Some(l) => out.push(kv(
             "status",
-            crate::tui::update::cleanup_state_text(&l.state),
+            crate::tui::present::cleanup_state_text(&l.state),
         )),
         None => {
             let why = match v.persistence() {

@@ -5,7 +5,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use crate::tui::action::HINTS;
+use crate::tui::action::{hints as hint_order, Mode};
+use crate::tui::plan::applies;
+use crate::tui::present::footer;
 use crate::tui::state::{ActivityStatus, Pane, State};
 
 pub fn activity(s: &State, f: &mut Frame, area: Rect) {
@@ -37,23 +39,28 @@ pub fn activity(s: &State, f: &mut Frame, area: Rect) {
     f.render_widget(Paragraph::new(lines).block(block), area);
 }
 
-/// The bottom line: the filter being typed, a flash message, or the key hints.
+/// The bottom line: the filter being typed, a flash message, or the key hints of what
+/// applies now (no "start" on a running VM).
 pub fn hints(s: &State, f: &mut Frame, area: Rect) {
     let t = s.theme;
     let line = if s.filter_editing {
+        let keys: String = footer(&s.keymap, Mode::Filter)
+            .iter()
+            .map(|(_, keys, label)| format!("{keys} {label} · "))
+            .collect();
         Line::from(vec![
             Span::styled(" filter: ", t.key()),
             Span::raw(format!("{}█", s.filter)),
-            Span::styled(
-                "   enter keep · esc clear · matches name, state or mode",
-                t.dim(),
-            ),
+            Span::styled(format!("   {keys}matches name, state or mode"), t.dim()),
         ])
     } else if let Some((msg, _)) = &s.flash {
         Line::from(Span::styled(format!(" {msg}"), t.expiring()))
     } else {
         let mut spans = Vec::new();
-        for &a in HINTS.iter().filter(|a| !s.keymap.keys(**a).is_empty()) {
+        let shown = hint_order(Mode::Main)
+            .into_iter()
+            .filter(|a| !s.keymap.keys(*a).is_empty() && applies(s, *a));
+        for a in shown {
             spans.push(Span::styled(format!(" {}", s.keymap.keys_text(a)), t.key()));
             spans.push(Span::raw(format!(" {} ", a.label())));
         }

@@ -3,7 +3,6 @@
 mod cleanup;
 mod detail;
 mod header;
-pub mod layout;
 mod lists;
 mod popup;
 mod progress;
@@ -14,6 +13,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
+use super::layout;
 use super::state::{Popup, State};
 
 /// A bordered pane titled `title`, its border marked when `pane` has the keyboard.

@@ -1,67 +1,87 @@
-//! Overlays: help (from the keymap) and confirmations.
+//! Overlays: help (from the keymap), confirmations and the TTL prompt.
 
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Padding, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::layout::centered;
-use crate::tui::action::Action;
+use crate::tui::action::{Action, Mode};
+use crate::tui::layout::{centered, help_box, help_max_scroll, help_viewport};
+use crate::tui::present::{footer, help_footer, help_lines, HelpLine};
 use crate::tui::state::{Confirm, Input, State};
 
+/// The help overlay: every bound key from the spec table, scrolled by
+/// `help_scroll`, with a fixed footer that says how to close and scroll it.
 pub fn help(s: &State, f: &mut Frame, area: Rect) {
     let t = s.theme;
-    let mut lines = vec![Line::from(Span::styled(
-        "Keys (configurable in [keys] of the config file)",
-        t.header_row(),
-    ))];
-    let group = |title: &str, lines: &mut Vec<Line>, pick: &dyn Fn(Action) -> bool| {
-        let actions: Vec<Action> = s.keymap.actions().filter(|a| pick(*a)).collect();
-        if actions.is_empty() {
-            return;
-        }
-        lines.push(Line::from(""));
-        lines.push(Line::from(Span::styled(title.to_string(), t.title())));
-        for a in actions {
-            let mut spans = vec![
-                Span::styled(format!("  {:<14}", s.keymap.keys_text(a)), t.key()),
-                Span::raw(format!("{:<14}", a.label())),
-                Span::styled(a.name().to_string(), t.dim()),
-            ];
-            if a.is_dangerous() {
-                spans.push(Span::styled("  (asks first)", t.danger()));
-            }
-            lines.push(Line::from(spans));
-        }
-    };
-    group("Navigate and view", &mut lines, &|a: Action| {
-        !a.is_mutating()
-    });
-    group("VM actions", &mut lines, &|a: Action| a.is_mutating());
-    if s.readonly {
-        lines.push(Line::from(""));
-        lines.push(Line::from(Span::styled(
-            "Read-only connection: VM actions are disabled.",
-            t.badge(),
-        )));
+    let rows = help_lines(&s.keymap, s.readonly);
+    let lines: Vec<Line> = rows.iter().map(|r| help_line(s, r)).collect();
+    let r = help_box(area, lines.len());
+    let shown = help_viewport((area.width, area.height), lines.len());
+    let scroll = s
+        .help_scroll
+        .min(help_max_scroll((area.width, area.height), lines.len()));
+    let mut foot = help_footer(&s.keymap);
+    if usize::from(shown) < lines.len() {
+        let last = (usize::from(scroll) + usize::from(shown)).min(lines.len());
+        foot.push_str(&format!(" · {}–{last}/{}", scroll + 1, lines.len()));
     }
-    lines.push(Line::from(""));
-    lines.push(Line::from(
-        "Filter: words match names, or start a state or mode. Esc clears.",
-    ));
-    lines.push(Line::from(Span::styled("esc / ? close", t.dim())));
-    let h = lines.len() as u16 + 2;
-    let r = centered(area, 72, h);
     f.render_widget(Clear, r);
-    f.render_widget(
-        Paragraph::new(lines).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(Span::styled(" help ", t.title())),
-        ),
-        r,
-    );
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(" help ", t.title()));
+    let inner = block.inner(r);
+    f.render_widget(block, r);
+    let [body, footer] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
+    f.render_widget(Paragraph::new(lines).scroll((scroll, 0)), body);
+    f.render_widget(Paragraph::new(Span::styled(foot, t.dim())), footer);
+}
+
+fn help_line(s: &State, row: &HelpLine) -> Line<'static> {
+    let t = s.theme;
+    match row {
+        HelpLine::Title(text) => Line::from(Span::styled(*text, t.header_row())),
+        HelpLine::Blank => Line::from(""),
+        HelpLine::Heading(text) => Line::from(Span::styled(*text, t.title())),
+        HelpLine::Entry {
+            keys,
+            label,
+            name,
+            note,
+        } => {
+            let mut spans = vec![
+                Span::styled(format!("  {keys:<14}"), t.key()),
+                Span::raw(format!("{label:<14}")),
+                Span::styled(*name, t.dim()),
+            ];
+            if let Some(note) = note {
+                spans.push(Span::styled(format!("  {note}"), t.danger()));
+            }
+            Line::from(spans)
+        }
+        HelpLine::Badge(text) => Line::from(Span::styled(*text, t.badge())),
+        HelpLine::Text(text) => Line::from(*text),
+    }
+}
+
+/// A popup's footer line from the spec table: `y yes, do it    n / esc / q no`.
+fn footer_line(s: &State, mode: Mode) -> Line<'static> {
+    let t = s.theme;
+    let mut spans = Vec::new();
+    for (i, (a, keys, label)) in footer(&s.keymap, mode).into_iter().enumerate() {
+        let style = if a == Action::Yes {
+            t.danger()
+        } else {
+            t.key()
+        };
+        if i > 0 {
+            spans.push(Span::raw("    "));
+        }
+        spans.push(Span::styled(keys, style));
+        spans.push(Span::raw(format!(" {label}")));
+    }
+    Line::from(spans)
 }
 
 pub fn confirm(s: &State, c: &Confirm, f: &mut Frame, area: Rect) {
@@ -69,12 +89,7 @@ pub fn confirm(s: &State, c: &Confirm, f: &mut Frame, area: Rect) {
     let mut lines: Vec<Line> = vec![Line::from("")];
     lines.extend(c.lines.iter().map(|l| Line::from(l.clone())));
     lines.push(Line::from(""));
-    lines.push(Line::from(vec![
-        Span::styled("y", t.danger()),
-        Span::raw(" yes, do it    "),
-        Span::styled("n / esc", t.key()),
-        Span::raw(" no"),
-    ]));
+    lines.push(footer_line(s, Mode::Confirm));
     // Two spare rows: long lines wrap.
     let title = Span::styled(format!(" {} ", c.title), t.danger());
     boxed(
@@ -126,12 +141,7 @@ pub fn input(s: &State, i: &Input, f: &mut Frame, area: Rect) {
         lines.push(Line::from(Span::styled(e.clone(), t.error())));
     }
     lines.push(Line::from(""));
-    lines.push(Line::from(vec![
-        Span::styled("enter", t.key()),
-        Span::raw(" set    "),
-        Span::styled("esc", t.key()),
-        Span::raw(" cancel"),
-    ]));
+    lines.push(footer_line(s, Mode::Input));
     let title = Span::styled(format!(" {} ", i.title), t.title());
     boxed(
         f,

@@ -1,5 +1,5 @@
-//! Where each pane goes, as pure functions of the terminal size (the reducer uses them
-//! too, for page sizes).
+//! Where each pane goes, as pure functions of the terminal size: `view` draws by them
+//! and `update` pages and scrolls by them.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 
@@ -90,4 +90,26 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
         w,
         h,
     )
+}
+
+/// Width of the help overlay.
+pub const HELP_WIDTH: u16 = 72;
+
+/// The help overlay's box for `lines` scrolling lines and its footer line.
+pub fn help_box(area: Rect, lines: usize) -> Rect {
+    let h = u16::try_from(lines).unwrap_or(u16::MAX).saturating_add(3);
+    centered(area, HELP_WIDTH, h)
+}
+
+/// How many of the help's `lines` scrolling lines show at this size (borders and the
+/// footer line taken off).
+pub fn help_viewport(size: (u16, u16), lines: usize) -> u16 {
+    let r = help_box(Rect::new(0, 0, size.0, size.1), lines);
+    r.height.saturating_sub(3)
+}
+
+/// The furthest the help scrolls at this size: its last line at the bottom.
+pub fn help_max_scroll(size: (u16, u16), lines: usize) -> u16 {
+    let lines = u16::try_from(lines).unwrap_or(u16::MAX);
+    lines.saturating_sub(help_viewport(size, lines.into()))
 }

@@ -1,4 +1,8 @@
-//! The `[keys]` section: dashboard key bindings, as plain key chords.
+//! The dashboard's key vocabulary, below both the config and the TUI: the action spec
+//! table ([`spec::SPECS`]: every action's name, label, default keys, modes, whether it
+//! changes a VM, whether it asks first, its place in the hints bar), the key syntax of
+//! the config's `[keys]` section ([`KeyChord`]), and [`resolve`], which applies the
+//! config's entries to the defaults and checks them.
 //!
 //! ```toml
 //! [keys]
@@ -7,11 +11,10 @@
 //! help = ["?", "f1"]
 //! ```
 //!
-//! This module owns the section's schema: the bindable action names, their default
-//! keys and the key syntax. A bad entry is an error naming it (`keys.destroyy: unknown
-//! action`), found when the config loads. The dashboard builds its keymap (keys →
-//! actions) from [`resolve`]'s table; it maps the names to its actions and maps
-//! terminal events to [`KeyChord`]s.
+//! A bad entry is an error naming it (`keys.destroyy: unknown action`), found when the
+//! config loads, for every command. The dashboard builds its keymap (keys → actions per
+//! mode) from [`resolve`]'s table and maps terminal events to [`KeyChord`]s. Pure data:
+//! no terminal library here.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -158,57 +161,31 @@ impl fmt::Display for KeyCode {
     }
 }
 
-/// Every bindable action's config name with its default keys, in help order. The
-/// dashboard's actions are named after these (a test there holds them equal).
-pub const DEFAULTS: &[(&str, &[&str])] = &[
-    ("up", &["k", "up"]),
-    ("down", &["j", "down"]),
-    ("page_up", &["pgup"]),
-    ("page_down", &["pgdn"]),
-    ("top", &["g", "home"]),
-    ("bottom", &["G", "end"]),
-    ("filter", &["/"]),
-    ("sort", &["s"]),
-    ("reverse_sort", &["S"]),
-    ("focus_next", &["tab"]),
-    ("detail", &["enter"]),
-    ("help", &["?"]),
-    ("quit", &["q"]),
-    ("start", &["u"]),
-    ("shutdown", &["d"]),
-    ("destroy", &["D"]),
-    ("suspend_resume", &["p"]),
-    ("reboot", &["R"]),
-    ("managed_save", &["m"]),
-    ("extend_ttl", &["+"]),
-    ("toggle_mode", &["t"]),
-    ("edit_ttl", &["e"]),
-    ("cleanup", &["c"]),
-    ("cleanup_round", &["C"]),
-    ("confirm_cleanups", &["y"]),
-    ("autostart", &["a"]),
-    ("recover", &["r"]),
-];
+pub mod spec;
 
-/// Each action's keys (name, chords), in [`DEFAULTS`] order: the defaults with
-/// `overrides` (the config's `[keys]`) applied. Ctrl-C is not in it; it always quits.
-pub type Bindings = Vec<(&'static str, Vec<KeyChord>)>;
+use spec::{Action, SPECS};
 
-/// The defaults with `overrides` applied. Errors name the entry:
-/// `keys.destroyy: unknown action`, `keys.destroy: j is already bound to down`,
-/// `keys.start: ctrl-c is reserved for quit`.
+/// Each action's keys, in [`SPECS`] order: the defaults with the config's `[keys]`
+/// applied. Ctrl-C is not in it; it always quits.
+pub type Bindings = Vec<(Action, Vec<KeyChord>)>;
+
+/// The defaults with `overrides` applied. Two actions may share a key only when they
+/// never work in the same mode (`q` quits the table and cancels a confirmation).
+/// Errors name the entry: `keys.destroyy: unknown action`, `keys.destroy: j is already
+/// bound to down`, `keys.start: ctrl-c is reserved for quit`.
 pub fn resolve(overrides: &BTreeMap<String, Vec<String>>) -> Result<Bindings, String> {
-    let mut table: Bindings = Vec::with_capacity(DEFAULTS.len());
-    for (name, keys) in DEFAULTS {
-        let keys = keys
+    let mut table: Bindings = Vec::with_capacity(SPECS.len());
+    for s in SPECS {
+        let keys = s
+            .keys
             .iter()
             .map(|k| KeyChord::parse(k))
             .collect::<Result<Vec<_>, _>>()?;
-        table.push((name, keys));
+        table.push((s.action, keys));
     }
     for (name, keys) in overrides {
-        let Some(slot) = table.iter_mut().find(|(n, _)| n == name) else {
-            let known: Vec<&str> = DEFAULTS.iter().map(|(n, _)| *n).collect();
+        let Some(slot) = table.iter_mut().find(|(a, _)| a.name() == name) else {
+            let known: Vec<&str> = SPECS.iter().map(|s| s.name).collect();
             return Err(format!(
                 "keys.{name}: unknown action (known: {})",
                 known.join(", ")
@@ -219,21 +196,31 @@ pub fn resolve(overrides: &BTreeMap<String, Vec<String>>) -> Result<Bindings, St
             .map(|k| KeyChord::parse(k).map_err(|e| format!("keys.{name}: {e}")))
             .collect::<Result<Vec<_>, _>>()?;
     }
-    let mut by_key: HashMap<KeyChord, &str> = HashMap::new();
-    for (name, keys) in &table {
+    let mut by_key: HashMap<(spec::Mode, KeyChord), Action> = HashMap::new();
+    for (action, keys) in &table {
         for key in keys {
-            if *key == KeyChord::CTRL_C && *name != "quit" {
-                return Err(format!("keys.{name}: ctrl-c is reserved for quit"));
+            if *key == KeyChord::CTRL_C && *action != Action::Quit {
+                return Err(format!(
+                    "keys.{}: ctrl-c is reserved for quit",
+                    action.name()
+                ));
             }
-            if let Some(other) = by_key.insert(*key, name) {
-                if other != *name {
+            for mode in action.spec().modes {
+                let Some(other) = by_key.insert((*mode, *key), *action) else {
+                    continue;
+                };
+                if other != *action {
                     // Name the entry the config wrote, not the default it collides with.
-                    let (bad, good) = if overrides.contains_key(*name) {
-                        (*name, other)
+                    let (bad, good) = if overrides.contains_key(action.name()) {
+                        (*action, other)
                     } else {
-                        (other, *name)
+                        (other, *action)
                     };
-                    return Err(format!("keys.{bad}: {key} is already bound to {good}"));
+                    return Err(format!(
+                        "keys.{}: {key} is already bound to {}",
+                        bad.name(),
+                        good.name()
+                    ));
                 }
             }
         }
@@ -242,5 +229,4 @@ pub fn resolve(overrides: &BTreeMap<String, Vec<String>>) -> Result<Bindings, St
 }
 
 #[cfg(test)]
-#[path = "keys_tests.rs"]
 mod tests;

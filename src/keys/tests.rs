@@ -1,4 +1,4 @@
-//! Tests of the `[keys]` section: key syntax and the resolved bindings.
+//! Tests of the key vocabulary: key syntax and the resolved bindings.
 
 use super::*;
 
@@ -31,8 +31,8 @@ fn overrides_replace_the_defaults_in_order() {
     o.insert("destroy".to_string(), vec!["X".to_string()]);
     o.insert("reboot".to_string(), vec![]);
     let b = resolve(&o).unwrap();
-    assert_eq!(b.len(), DEFAULTS.len());
-    let keys = |name: &str| b.iter().find(|(n, _)| *n == name).unwrap().1.clone();
+    assert_eq!(b.len(), SPECS.len());
+    let keys = |name: &str| b.iter().find(|(a, _)| a.name() == name).unwrap().1.clone();
     assert_eq!(keys("destroy"), [KeyChord::parse("X").unwrap()]);
     assert!(keys("reboot").is_empty());
     assert_eq!(keys("quit"), [KeyChord::plain(KeyCode::Char('q'))]);
@@ -40,4 +40,29 @@ fn overrides_replace_the_defaults_in_order() {
         .unwrap()
         .iter()
         .all(|(_, k)| !k.contains(&KeyChord::CTRL_C)));
+}
+
+#[test]
+fn errors_name_the_entry_and_modes_are_layers() {
+    let err = |name: &str, keys: &[&str]| {
+        let mut o = BTreeMap::new();
+        o.insert(
+            name.to_string(),
+            keys.iter().map(|s| s.to_string()).collect(),
+        );
+        resolve(&o).unwrap_err()
+    };
+    assert!(err("destroyy", &["x"]).starts_with("keys.destroyy: unknown action"));
+    assert_eq!(
+        err("destroy", &["j"]),
+        "keys.destroy: j is already bound to down"
+    );
+    assert_eq!(
+        err("start", &["ctrl-c"]),
+        "keys.start: ctrl-c is reserved for quit"
+    );
+    // `no` works in the confirmation only: it may take a key the table uses.
+    let mut o = BTreeMap::new();
+    o.insert("no".to_string(), vec!["D".to_string()]);
+    assert!(resolve(&o).is_ok());
 }

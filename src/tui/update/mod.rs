@@ -1,0 +1,404 @@
+//! `update`: the only code that changes the dashboard's [`State`].
+//!
+//! Messages are facts (a key was pressed, a snapshot arrived, an action finished);
+//! `update` turns them into state changes and [`Effect`]s that the runtime performs.
+//! Keys become actions through the keymap layer of the current mode (`keys`); an
+//! action whose spec asks first goes `Action` → [`Popup::Confirm`] → yes →
+//! `Effect::Execute` (`act`): nothing dangerous reaches the executor from one key press.
+//!
+//! [`Popup::Confirm`]: super::state::Popup::Confirm
+
+mod act;
+mod keys;
+
+use chrono::{DateTime, Utc};
+use crossterm::event::KeyEvent;
+
+pub use keys::apply;
+
+use super::action::Action;
+use super::plan;
+use super::present::cleanup_state_text;
+use super::state::{
+    Activity, ActivityStatus, CleanupView, Link, ProgressPane, State, Then, CPU_HISTORY,
+    FLASH_SECONDS,
+};
+use crate::hypervisor::DomainEvent;
+use crate::lifecycle::autostart::Progress as AutostartProgress;
+use crate::lifecycle::cleanup::{RoundPlan, RoundRequest, VmCleanupState};
+use crate::lifecycle::Command;
+use crate::poll::VmView;
+use std::collections::HashMap;
+
+/// A fact the dashboard reacts to.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Resize(u16, u16),
+    /// The clock moved (host time for countdowns).
+    Tick(DateTime<Utc>),
+    /// A poll succeeded.
+    Snapshot {
+        vms: Vec<VmView>,
+        at: DateTime<Utc>,
+    },
+    /// A poll failed; the last snapshot stays, marked stale.
+    PollFailed {
+        error: String,
+        at: DateTime<Utc>,
+    },
+    /// An action the executor ran has ended.
+    ActionFinished {
+        vm_id: String,
+        action: String,
+        status: ActivityStatus,
+        text: String,
+    },
+    /// A libvirt domain or connection event.
+    Event(DomainEvent),
+    /// The engine re-planned (after a snapshot or a result).
+    Cleanup(CleanupView),
+    /// What a requested cleanup round would do, for its confirmation.
+    CleanupPrepared {
+        title: String,
+        plan: RoundPlan,
+        request: RoundRequest,
+    },
+    /// What the ordered autostart would do (lines), or why it cannot run (`Err`).
+    AutostartPrepared(Result<Vec<String>, String>),
+    /// The ordered start moved on.
+    Progress(AutostartProgress),
+    /// What recovering a VM would do (lines), or why it cannot (`Err`).
+    RecoverPrepared {
+        vm_id: String,
+        vm_name: String,
+        lines: Result<Vec<String>, String>,
+    },
+    /// The recovery records, as detail-pane lines by VM UUID.
+    Recovery(HashMap<String, Vec<String>>),
+    /// A command was handed to an executor (by the engine): show it as running.
+    Pending {
+        vm_id: String,
+        vm_name: String,
+        action: String,
+        text: String,
+    },
+    /// A short message for the hints bar.
+    Flash(String),
+    /// Who runs the engine now (the header line), and its `manage_all_vms`.
+    Engine {
+        status: String,
+        manage_all_vms: bool,
+    },
+}
+
+/// What one message did: the effects to run, in this order, and whether the screen
+/// changed (the clock-driven text aside: the runtime checks that itself).
+#[derive(Debug, Default, PartialEq)]
+pub struct Step {
+    pub effects: Vec<Effect>,
+    pub redraw: bool,
+}
+
+/// A side effect for the runtime.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Hand a command to the executor.
+    Execute(Command),
+    /// Poll again now (after an action changed something).
+    PollNow,
+    /// Plan a cleanup round for this request and answer with `Msg::CleanupPrepared`.
+    PrepareCleanup {
+        title: String,
+        request: RoundRequest,
+    },
+    /// Run a confirmed cleanup round.
+    RunCleanup(RoundRequest),
+    /// Record a person's confirmation of parked cleanups (UUID, name).
+    ConfirmParked(Vec<(String, String)>),
+    /// Plan the ordered autostart and answer with `Msg::AutostartPrepared`.
+    PrepareAutostart,
+    /// Run the confirmed ordered autostart; progress comes as `Msg::Progress`.
+    RunAutostart,
+    /// Plan recovering a VM and answer with `Msg::RecoverPrepared`.
+    PrepareRecover { vm_id: String, vm_name: String },
+    /// Recover a VM (confirmed); the result comes as `Msg::ActionFinished`.
+    RunRecover { vm_id: String, vm_name: String },
+    /// Ctrl-Z: give the terminal back to the shell and stop (job control); on `fg`,
+    /// take it again and redraw.
+    Suspend,
+    /// Let the engine see the new snapshot: its automatic actions (when this process
+    /// is the engine) and a fresh plan, answered as `Msg::Engine`, `Msg::Pending`,
+    /// `Msg::Flash` and `Msg::Cleanup`.
+    EngineSnapshot,
+}
+
+/// Apply one message.
+pub fn update(s: &mut State, msg: Msg) -> Step {
+    let changes = match &msg {
+        // Decided once applied (below).
+        Msg::Tick(_) | Msg::Snapshot { .. } => false,
+        Msg::Cleanup(c) => s.cleanup.as_ref() != Some(c),
+        Msg::Engine {
+            status,
+            manage_all_vms,
+        } => s.engine != *status || s.manage_all_vms != *manage_all_vms,
+        _ => true,
+    };
+    let snapshot = matches!(msg, Msg::Snapshot { .. });
+    let flash_expires = matches!(msg, Msg::Tick(_)) && s.flash.is_some();
+    let effects = react(s, msg);
+    let redraw =
+        changes || (snapshot && !s.snapshot_unchanged) || (flash_expires && s.flash.is_none());
+    Step { effects, redraw }
+}
+
+fn react(s: &mut State, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Key(k) => keys::on_key(s, k),
+        Msg::Resize(w, h) => {
+            s.size = (w, h);
+            Vec::new()
+        }
+        Msg::Tick(now) => {
+            s.now = now;
+            if s.flash
+                .as_ref()
+                .is_some_and(|(_, at)| (now - *at).num_seconds() >= FLASH_SECONDS)
+            {
+                s.flash = None;
+            }
+            Vec::new()
+        }
+        Msg::Snapshot { vms, at } => {
+            on_snapshot(s, vms, at);
+            vec![Effect::EngineSnapshot]
+        }
+        Msg::PollFailed { error, at: _ } => {
+            s.link = Link::Stale(error);
+            Vec::new()
+        }
+        Msg::ActionFinished {
+            vm_id,
+            action,
+            status,
+            text,
+        } => {
+            on_finished(s, &vm_id, &action, status, text);
+            vec![Effect::PollNow]
+        }
+        Msg::Event(e) => on_event(s, e),
+        Msg::Cleanup(c) => {
+            s.cleanup = Some(c);
+            Vec::new()
+        }
+        Msg::CleanupPrepared {
+            title,
+            plan,
+            request,
+        } => on_prepared(s, title, plan, request),
+        Msg::AutostartPrepared(Ok(mut lines)) => {
+            lines.insert(
+                0,
+                "Start these VMs in this order (each waits for its dependencies):".into(),
+            );
+            let ask = plan::asks(s, Action::Autostart, None);
+            act::gate(
+                s,
+                ask,
+                "Run the ordered autostart?".into(),
+                lines,
+                Then::Autostart,
+            )
+        }
+        Msg::AutostartPrepared(Err(why)) => {
+            s.flash(format!("autostart cannot run: {why}"));
+            Vec::new()
+        }
+        Msg::Progress(progress) => {
+            let finished_at = (progress.done || progress.halted.is_some()).then_some(s.now);
+            s.progress = Some(ProgressPane {
+                progress,
+                finished_at,
+            });
+            vec![Effect::PollNow]
+        }
+        Msg::RecoverPrepared {
+            vm_id,
+            vm_name,
+            lines: Ok(mut lines),
+        } => {
+            lines.insert(
+                0,
+                format!("Bring {vm_name} ({vm_id}) back to its recorded state:"),
+            );
+            let ask = plan::asks(s, Action::Recover, None);
+            act::gate(
+                s,
+                ask,
+                format!("Recover {vm_name}?"),
+                lines,
+                Then::Recover { vm_id, vm_name },
+            )
+        }
+        Msg::RecoverPrepared {
+            vm_name,
+            lines: Err(why),
+            ..
+        } => {
+            s.flash(format!("{vm_name}: {why}"));
+            Vec::new()
+        }
+        Msg::Recovery(records) => {
+            s.recovery = records;
+            Vec::new()
+        }
+        Msg::Pending {
+            vm_id,
+            vm_name,
+            action,
+            text,
+        } => {
+            act::pending(s, &vm_id, &vm_name, &action, text);
+            Vec::new()
+        }
+        Msg::Flash(text) => act::refuse(s, text),
+        Msg::Engine {
+            status,
+            manage_all_vms,
+        } => {
+            s.engine = status;
+            s.manage_all_vms = manage_all_vms;
+            Vec::new()
+        }
+    }
+}
+
+/// A domain event means something changed: poll now instead of waiting for the timer.
+/// Connection events change the header.
+fn on_event(s: &mut State, e: DomainEvent) -> Vec<Effect> {
+    match e {
+        DomainEvent::ConnectionLost { reason } => {
+            s.link = Link::Disconnected(reason);
+            Vec::new()
+        }
+        DomainEvent::Reconnected => {
+            s.flash("reconnected".into());
+            vec![Effect::PollNow]
+        }
+        _ => vec![Effect::PollNow],
+    }
+}
+
+/// Turn a planned round into its confirmation: what will be cleaned, and why not the rest.
+fn on_prepared(
+    s: &mut State,
+    title: String,
+    plan: RoundPlan,
+    request: RoundRequest,
+) -> Vec<Effect> {
+    if plan.commands.is_empty() {
+        let mut why = match &plan.held {
+            Some(why) => format!("nothing to clean: {why}"),
+            None => "nothing is due for cleanup".into(),
+        };
+        let blocked: Vec<String> = plan
+            .lines
+            .iter()
+            .filter(|l| !matches!(l.state, VmCleanupState::Waiting))
+            .map(|l| format!("{}: {}", l.vm_name, cleanup_state_text(&l.state)))
+            .collect();
+        if !blocked.is_empty() {
+            why.push_str(&format!(" ({})", blocked.join("; ")));
+        }
+        return act::refuse(s, why);
+    }
+    let dry = if plan.dry_run {
+        " (dry run: journaled only)"
+    } else {
+        ""
+    };
+    let mut lines = vec![format!("These VMs will be cleaned up now{dry}:")];
+    for c in &plan.commands {
+        lines.push(format!("  {} ({}): {}", c.vm_name, c.vm_id, c.reason));
+        lines.push(format!("    {}", c.op.describe()));
+    }
+    let waiting = plan
+        .lines
+        .iter()
+        .filter(|l| matches!(l.state, VmCleanupState::Due { .. }))
+        .count();
+    if waiting > 0 {
+        lines.push(format!(
+            "{waiting} more due VM(s) wait for a later round (batch or concurrency limit)."
+        ));
+    }
+    // One VM's cleanup (`c`) or a round (`C`): the spec of the one asked.
+    let action = if request.only.is_some() {
+        Action::Cleanup
+    } else {
+        Action::CleanupRound
+    };
+    let ask = plan::asks(s, action, None);
+    act::gate(s, ask, title, lines, Then::CleanupRound(request))
+}
+
+fn on_snapshot(s: &mut State, vms: Vec<VmView>, at: DateTime<Utc>) {
+    for v in &vms {
+        if let Some(cpu) = v.snapshot.cpu_usage_percent {
+            let h = s.cpu_history.entry(v.uuid.clone()).or_default();
+            h.push_back(cpu.round() as u64);
+            while h.len() > CPU_HISTORY {
+                h.pop_front();
+            }
+        }
+    }
+    let present: std::collections::HashSet<&str> = vms.iter().map(|v| v.uuid.as_str()).collect();
+    s.cpu_history
+        .retain(|uuid, _| present.contains(uuid.as_str()));
+    s.snapshot_unchanged = s.link == Link::Live
+        && s.vms.len() == vms.len()
+        && s.vms.iter().zip(&vms).all(|(a, b)| a.same_content(b));
+    s.set_vms(vms);
+    s.link = Link::Live;
+    s.snapshot_at = Some(at);
+}
+
+fn on_finished(s: &mut State, vm_id: &str, action: &str, status: ActivityStatus, text: String) {
+    // The oldest pending line of this VM and action is the one that finished (the
+    // executor runs one command per VM at a time, in order).
+    let pending =
+        s.activity.iter_mut().rev().find(|a| {
+            a.vm_id == vm_id && a.action == action && a.status == ActivityStatus::Pending
+        });
+    match pending {
+        Some(a) => {
+            a.status = status;
+            a.text = text;
+            a.at = s.now;
+        }
+        None => {
+            let vm_name = s
+                .vms
+                .iter()
+                .find(|v| v.uuid == vm_id)
+                .map(|v| v.snapshot.vm_name.clone())
+                .unwrap_or_default();
+            s.push_activity(Activity {
+                at: s.now,
+                vm_id: vm_id.into(),
+                vm_name,
+                action: action.into(),
+                status,
+                text,
+            });
+        }
+    }
+    if !s
+        .activity
+        .iter()
+        .any(|a| a.vm_id == vm_id && a.status == ActivityStatus::Pending)
+    {
+        s.busy.remove(vm_id);
+    }
+}
