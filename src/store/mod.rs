@@ -12,7 +12,7 @@ mod rotate;
 mod rotate_tests;
 
 pub use atomic::write_atomic;
-pub use journal::{Journal, JournalEntry, JournalRead, JOURNAL_FILE};
+pub use journal::{Journal, JournalEntry, JournalRead, JournalTail, JOURNAL_FILE};
 pub use rotate::{prune as prune_journal, DEFAULT_MAX_BYTES as JOURNAL_MAX_BYTES};
 
 use std::io;
