@@ -128,7 +128,8 @@ pub enum DomainEvent {
         uuid: Uuid,
         name: String,
         /// The namespace of the changed element (vmlife's is
-        /// [`domxml::LIFECYCLE_NS`]); `None` when the title or description changed.
+        /// [`domxml::LIFECYCLE_NS`](super::domxml::LIFECYCLE_NS)); `None` when the title
+        /// or description changed.
         namespace: Option<String>,
     },
     /// `VIR_DOMAIN_EVENT_ID_IO_ERROR_REASON`: a disk IO error.
@@ -151,8 +152,9 @@ pub enum DomainEvent {
         name: String,
         connected: bool,
     },
-    /// The connection to libvirt dropped; calls fail with [`HvErrorKind::Connection`]
-    /// until [`DomainEvent::Reconnected`]. Events that happen meanwhile are lost:
+    /// The connection to libvirt dropped; calls fail with
+    /// [`HvErrorKind::Connection`](super::HvErrorKind::Connection) until
+    /// [`DomainEvent::Reconnected`]. Events that happen meanwhile are lost:
     /// re-poll after reconnecting.
     ConnectionLost { reason: String },
     /// A new connection is up and events flow again.

@@ -13,7 +13,8 @@ use super::stats::{format_uuid, Decoded, Wanted};
 use super::LibvirtHypervisor;
 use crate::hypervisor::{HvError, HvResult, RawDomain, RunState, StatsGroups};
 
-/// What the last [`Hypervisor::poll`] cost, for tests and benchmarks.
+/// What the last [`Hypervisor::poll`](crate::hypervisor::Hypervisor::poll) cost, for
+/// tests and benchmarks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PollStats {
     /// `virConnectGetAllDomainStats` calls: 2 (active domains with the groups, inactive
@@ -105,7 +106,7 @@ impl LibvirtHypervisor {
         memory.inactive = None;
     }
 
-    /// One [`Hypervisor::poll`].
+    /// One [`Hypervisor::poll`](crate::hypervisor::Hypervisor::poll).
     pub(super) fn poll_once(&self, groups: StatsGroups) -> HvResult<Vec<RawDomain>> {
         let conn = self
             .conn()
