@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::hypervisor::{HvError, RunState};
 use crate::metadata::LifecycleMeta;

@@ -1,4 +1,3 @@
-
 use super::*;
 
 const WEB1: &str = r#"<domain type='kvm' id='4'>

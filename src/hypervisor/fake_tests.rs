@@ -1,4 +1,3 @@
-
 use super::*;
 use event_detail as d;
 

@@ -1,4 +1,3 @@
-
 use super::*;
 
 fn temp(created: Option<i64>, ttl_hours: f64, scheduled: Option<i64>) -> VmPersistence {

@@ -1,4 +1,3 @@
-
 use super::*;
 
 const RUNNING: StateKey = (Some(1), Some(1));
