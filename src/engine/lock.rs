@@ -1,4 +1,4 @@
-//! One engine per host (DESIGN.md §2): automatic actions run only in the process that
+//! One engine per host (docs/ARCHITECTURE.md): automatic actions run only in the process that
 //! holds an exclusive lock on `<state_dir>/engine.lock`.
 //!
 //! The lock is `flock(2)` (via [`File::try_lock`]): the kernel drops it when the holder

@@ -1,4 +1,4 @@
-//! The engine's files in the state store (DESIGN.md §2), beside the journal.
+//! The engine's files in the state store (docs/ARCHITECTURE.md), beside the journal.
 //!
 //! - `cleanups.json`: one [`VmCleanupSchedule`] per VM UUID, and who is running the
 //!   cleanups that are `in_progress` ([`Claim`]).

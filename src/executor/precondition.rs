@@ -1,4 +1,4 @@
-//! Re-checks right before a command's hypervisor call (DESIGN.md §1: "right before a
+//! Re-checks right before a command's hypervisor call (docs/ARCHITECTURE.md: "right before a
 //! destructive step, re-read the VM ... act on UUIDs, not names").
 //!
 //! Between the moment a person pressed a key (or the engine planned a cleanup) and the

@@ -6,7 +6,7 @@
 //!
 //! The vmlife metadata element exists in two shapes, and this module converts between
 //! them:
-//! - the *namespaced form*, as the domain XML shows it and as DESIGN.md §2 writes it:
+//! - the *namespaced form*, as the domain XML shows it and as docs/ARCHITECTURE.md writes it:
 //!   `<vmlife:lifecycle xmlns:vmlife="urn:vmlife:lifecycle:1"><vmlife:state .../>…`;
 //! - libvirt's *API form*, what `virDomainGetMetadata` returns and what
 //!   `virDomainSetMetadata` wants: the same element with no namespace at all

@@ -1,6 +1,6 @@
 //! The restart policy: what to do when a VM stops, and when a restart streak ends.
 //!
-//! DESIGN.md §1: `on_failure` restarts after a crash or failure; `always` also after a
+//! docs/ARCHITECTURE.md: `on_failure` restarts after a crash or failure; `always` also after a
 //! guest-initiated shutdown — never after a stop a person asked for (destroy, a
 //! host-requested shutdown, a managed save, a vmlife action). `restart_count` (kept in
 //! the metadata) counts the restarts of the current streak; at `max_retries` the engine
@@ -9,7 +9,7 @@
 //!
 //! Only a *managed* VM is restarted ([`is_managed`]): one that carries a vmlife element,
 //! or any VM when the host config says `[engine] manage_all_vms = true`. Any other VM is
-//! observed only (DESIGN.md §1, "Which VMs the engine acts on by itself").
+//! observed only (docs/ARCHITECTURE.md, "Which VMs the engine acts on by itself").
 
 use serde::Serialize;
 

@@ -1,6 +1,6 @@
 //! TTL arithmetic: when a temporary VM expires and how that reads on screen.
 //!
-//! Pure functions of (persistence, now). DESIGN.md §1: a temporary VM expires at
+//! Pure functions of (persistence, now). docs/ARCHITECTURE.md: a temporary VM expires at
 //! `scheduled_cleanup` when set, else at `created_at_unix + ttl_hours*3600`. A temporary
 //! VM without `created_at_unix` counts from the time vmlife first saw it (never
 //! "expired on sight").
