@@ -26,10 +26,6 @@ mod restart;
 mod run;
 
 #[cfg(test)]
-mod engine_tests;
-#[cfg(test)]
-mod journal_gate_tests;
-#[cfg(test)]
 mod tests;
 
 use std::collections::{HashMap, VecDeque};

@@ -1,5 +1,7 @@
 //! `vmlife host-boot`: each VM's `on_host_reboot` with its recovery record, then the
-//! ordered start. Once per boot.
+//! ordered start. Once per boot. Each VM's action, the gate and the progress data are
+//! pure, in [`crate::lifecycle::host_boot`]; this module reads and writes the files and
+//! carries the plan out.
 //!
 //! - **Once per boot.** Like libvirt's own autostart: `<state_dir>/boot-id` holds the
 //!   boot (`/proc/sys/kernel/random/boot_id`) host boot last ran in; the same boot
@@ -23,14 +25,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use chrono::{DateTime, Utc};
-use serde::Serialize;
-
 use crate::hypervisor::RunState;
-use crate::lifecycle::autostart::{self as pure, Progress, StepState};
+use crate::lifecycle::autostart::{self as pure, Progress};
+use crate::lifecycle::host_boot::{applied_text, decide, gate, save_matters};
 use crate::lifecycle::Op;
-use crate::model::{HostRebootAction, RecoveryVmState};
 use crate::poll::VmView;
+
+pub use crate::lifecycle::host_boot::{
+    BootAction, BootGate, BootProgress, BootStep, RestoreProgress,
+};
 
 use super::autostart::{prepare, run_sequence, Prepared};
 use super::probe::SshProbe;
@@ -51,23 +54,13 @@ pub fn read_boot_id(path: &Path) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// Whether host boot should run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BootGate {
-    /// Run; the boot id to record afterwards, when known.
-    Run { boot_id: Option<String> },
-    /// It already ran in this boot.
-    AlreadyRan { boot_id: String },
-}
-
 /// Compares the marker in `state_dir` with the boot id in `source`.
 pub fn boot_gate(state_dir: &Path, source: &Path, force: bool) -> BootGate {
-    let boot_id = read_boot_id(source);
-    let marker = read_boot_id(&state_dir.join(BOOT_MARKER));
-    match (boot_id, marker) {
-        (Some(b), Some(m)) if b == m && !force => BootGate::AlreadyRan { boot_id: b },
-        (b, _) => BootGate::Run { boot_id: b },
-    }
+    gate(
+        read_boot_id(source),
+        read_boot_id(&state_dir.join(BOOT_MARKER)),
+        force,
+    )
 }
 
 /// Records that host boot ran in `boot_id` (nothing when the boot id is unknown).
@@ -80,36 +73,6 @@ pub fn write_marker(state_dir: &Path, boot_id: Option<&str>) -> Result<(), Strin
     let path = state_dir.join(BOOT_MARKER);
     crate::store::write_atomic(&path, format!("{b}\n").as_bytes())
         .map_err(|e| format!("{}: {e}", path.display()))
-}
-
-/// What host boot does with one VM before the ordered start.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
-pub enum BootAction {
-    /// Start it now, outside the ordered start (restores its managed save, if any).
-    Restore { from_save: bool },
-    /// The ordered start starts it.
-    Autostart,
-    /// Stays off; its managed save, if any, is kept.
-    KeepStopped { why: String },
-    /// Stays off and forgets its state: destroyed when running, managed save
-    /// discarded.
-    Destroy { running: bool, has_save: bool },
-    /// Nothing to do.
-    Nothing { why: String },
-}
-
-/// One VM of a host boot.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BootStep {
-    /// The domain's UUID.
-    pub uuid: String,
-    /// The domain's name.
-    pub name: String,
-    /// What host boot does with it.
-    pub action: BootAction,
-    /// Its recovery record (index into the file's records) not yet applied.
-    pub record: Option<usize>,
 }
 
 /// What a host boot will do.
@@ -164,14 +127,10 @@ pub fn plan_boot(
             Ok(meta) => {
                 let policy = meta.policy.apply(&ctx.settings.policy);
                 let member = pure::autostart_config(&facts).is_some();
-                let (action, hold) = decide(
-                    ctx,
-                    &v.uuid,
-                    active,
-                    member,
-                    policy.on_host_reboot,
-                    recorded,
-                );
+                let on_reboot = policy.on_host_reboot;
+                let has_save = save_matters(active, member, on_reboot, recorded)
+                    && ctx.hv.has_managed_save(&v.uuid).unwrap_or(false);
+                let (action, hold) = decide(active, member, on_reboot, recorded, has_save);
                 if let Some(h) = hold {
                     holds.insert(v.uuid.clone(), h);
                 }
@@ -213,102 +172,6 @@ pub fn plan_boot(
     }
 }
 
-/// One VM's boot action and, for the autostart set, why it must not be started.
-fn decide(
-    ctx: &HostCtx,
-    uuid: &str,
-    active: bool,
-    member: bool,
-    on_reboot: HostRebootAction,
-    recorded: Option<RecoveryVmState>,
-) -> (BootAction, Option<String>) {
-    let has_save = || !active && ctx.hv.has_managed_save(uuid).unwrap_or(false);
-    match on_reboot {
-        HostRebootAction::Destroy => {
-            let why = "on_host_reboot = destroy".to_string();
-            let saved = has_save();
-            let action = if active || saved {
-                BootAction::Destroy {
-                    running: active,
-                    has_save: saved,
-                }
-            } else {
-                BootAction::Nothing {
-                    why: format!("{why}: stays off"),
-                }
-            };
-            (action, Some(why))
-        }
-        HostRebootAction::KeepStopped => {
-            let why = "on_host_reboot = keep_stopped".to_string();
-            let shown = if active {
-                format!("{why} (running: started by something else; left as it is)")
-            } else {
-                why.clone()
-            };
-            (BootAction::KeepStopped { why: shown }, Some(why))
-        }
-        HostRebootAction::Start => match recorded {
-            Some(RecoveryVmState::Stopped) => {
-                let why = "was stopped before the host shut down".to_string();
-                let shown = if active {
-                    format!("{why} (running now: started by something else; left as it is)")
-                } else {
-                    format!("{why}: stays stopped")
-                };
-                (BootAction::Nothing { why: shown }, Some(why))
-            }
-            Some(_) if active => (
-                BootAction::Nothing {
-                    why: "already running".into(),
-                },
-                None,
-            ),
-            Some(_) if member => (BootAction::Autostart, None),
-            Some(_) => (
-                BootAction::Restore {
-                    from_save: has_save(),
-                },
-                None,
-            ),
-            None if member => (BootAction::Autostart, None),
-            None => (
-                BootAction::Nothing {
-                    why: "no recovery record and not in the autostart set".into(),
-                },
-                None,
-            ),
-        },
-    }
-}
-
-impl BootAction {
-    /// What it will do, for a plan.
-    pub fn describe(&self) -> String {
-        match self {
-            BootAction::Restore { from_save: true } => {
-                "start: resume from its managed save (was running before the host shut down)".into()
-            }
-            BootAction::Restore { from_save: false } => {
-                "start (was running before the host shut down)".into()
-            }
-            BootAction::Autostart => "started by the ordered start below".into(),
-            BootAction::KeepStopped { why } => format!("stays off: {why}"),
-            BootAction::Destroy { running, has_save } => {
-                let mut what = Vec::new();
-                if *running {
-                    what.push("destroy it (it runs)");
-                }
-                if *has_save {
-                    what.push("discard its managed save");
-                }
-                format!("on_host_reboot = destroy: {}", what.join(", "))
-            }
-            BootAction::Nothing { why } => format!("nothing: {why}"),
-        }
-    }
-}
-
 impl BootPlan {
     /// What will happen: each VM's boot action, then the ordered start. For a dry run
     /// and a confirmation popup.
@@ -327,30 +190,6 @@ impl BootPlan {
         );
         out
     }
-}
-
-/// One VM's line of the first phase (before the ordered start).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RestoreProgress {
-    /// The domain's name.
-    pub name: String,
-    /// The domain's UUID.
-    pub uuid: String,
-    /// `pending`, `starting`, `started (restored from its managed save)`, `failed: …`.
-    pub text: String,
-    /// Nothing more happens to it.
-    pub done: bool,
-    /// It failed (`text` says why).
-    pub failed: bool,
-}
-
-/// A host boot at one moment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BootProgress {
-    /// The VMs restored, destroyed or discarded before the ordered start.
-    pub restore: Vec<RestoreProgress>,
-    /// The ordered start, once it runs.
-    pub autostart: Option<Progress>,
 }
 
 /// How a host boot ended.
@@ -496,26 +335,6 @@ pub fn run_boot(
         held_back,
         store_error,
     }
-}
-
-/// What happened to a VM with a record, for its `restore_result`.
-fn applied_text(s: &BootStep, p: &BootProgress, now: DateTime<Utc>) -> String {
-    if let Some(line) = p.restore.iter().find(|l| l.uuid == s.uuid) {
-        return line.text.clone();
-    }
-    if s.action == BootAction::Autostart {
-        if let Some(step) = p
-            .autostart
-            .as_ref()
-            .and_then(|a| a.steps.iter().find(|x| x.uuid == s.uuid))
-        {
-            return match &step.state {
-                StepState::Up { .. } => "started by the ordered start".into(),
-                other => other.describe(now),
-            };
-        }
-    }
-    s.action.describe()
 }
 
 /// The first phase for one VM: start it, or destroy it and discard its save.

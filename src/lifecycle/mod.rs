@@ -8,12 +8,16 @@
 //! - [`command`]: the commands plans and people produce; [`edit`]: metadata edits.
 //! - [`autostart`]: ordered autostart: the dependency graph, the order, the step state
 //!   machine.
+//! - [`host_shutdown`], [`host_boot`]: host shutdown and boot plans (order, actions, the
+//!   once-per-boot gate) and their progress data; [`crate::host`] runs them.
 
 pub mod autostart;
 pub mod cleanup;
 pub mod command;
 pub mod edit;
 pub mod facts;
+pub mod host_boot;
+pub mod host_shutdown;
 pub mod restart;
 pub mod status;
 pub mod ttl;

@@ -9,7 +9,7 @@
 //! worse than the bad line.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -408,6 +408,52 @@ pub(super) fn parse_lines_since(
             Ok(entry) => out.entries.push(entry),
             Err(_) => out.skipped += 1,
         }
+    }
+}
+
+/// Reads the journal's new complete lines since the last read (the engine notes the
+/// stops other processes made through vmlife).
+#[derive(Debug)]
+pub struct JournalTail {
+    path: PathBuf,
+    offset: u64,
+}
+
+impl JournalTail {
+    /// A reader of `path` that starts at its current end.
+    pub fn at_end(path: &Path) -> JournalTail {
+        let offset = std::fs::metadata(path).map_or(0, |m| m.len());
+        JournalTail {
+            path: path.to_path_buf(),
+            offset,
+        }
+    }
+
+    /// The entries of the complete lines appended since the last read (from the start
+    /// again when the file shrank: it was rotated); unreadable lines are skipped.
+    pub fn read_new(&mut self) -> Vec<JournalEntry> {
+        let Ok(mut f) = File::open(&self.path) else {
+            return Vec::new();
+        };
+        let len = f.metadata().map_or(0, |m| m.len());
+        if len < self.offset {
+            self.offset = 0;
+        }
+        if len == self.offset || f.seek(SeekFrom::Start(self.offset)).is_err() {
+            return Vec::new();
+        }
+        let mut bytes = Vec::new();
+        if f.take(len - self.offset).read_to_end(&mut bytes).is_err() {
+            return Vec::new();
+        }
+        let Some(end) = bytes.iter().rposition(|&b| b == b'\n') else {
+            return Vec::new();
+        };
+        self.offset += end as u64 + 1;
+        bytes[..=end]
+            .split(|&b| b == b'\n')
+            .filter_map(|l| serde_json::from_slice(l).ok())
+            .collect()
     }
 }
 

@@ -1,4 +1,4 @@
-//! The state store: a directory of vmlife's own records (DESIGN.md §2).
+//! The state store: a directory of vmlife's own records (docs/ARCHITECTURE.md).
 //!
 //! It holds cleanup records, recovery states and the [`Journal`] of every action. Its
 //! location comes from [`crate::config::default_state_dir`] unless `--state-dir` says
@@ -8,11 +8,9 @@
 mod atomic;
 mod journal;
 mod rotate;
-#[cfg(test)]
-mod rotate_tests;
 
 pub use atomic::write_atomic;
-pub use journal::{Journal, JournalEntry, JournalRead, JOURNAL_FILE};
+pub use journal::{Journal, JournalEntry, JournalRead, JournalTail, JOURNAL_FILE};
 pub use rotate::{prune as prune_journal, DEFAULT_MAX_BYTES as JOURNAL_MAX_BYTES};
 
 use std::io;

@@ -197,3 +197,7 @@ fn time_of_line_after(f: &mut File, offset: u64) -> io::Result<Option<(u64, Date
 fn with_path(e: io::Error, path: &Path) -> io::Error {
     io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
+
+#[cfg(test)]
+#[path = "rotate_tests.rs"]
+mod tests;

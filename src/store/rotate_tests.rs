@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use super::rotate::{read_since, rotated_files};
-use super::{Journal, JournalEntry, JOURNAL_FILE};
+use super::{read_since, rotated_files};
+use crate::store::{Journal, JournalEntry, JOURNAL_FILE};
 
 fn entry(i: i64, t: DateTime<Utc>) -> JournalEntry {
     JournalEntry {

@@ -28,17 +28,17 @@
 //! close, such as the test driver, accept the registration but never call its
 //! `freecb`, which would leak a box).
 
-use std::collections::BTreeMap;
 use std::ffi::c_int;
 use std::ops::Deref;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use virt::connect::Connect;
 
 use super::error_kind;
+use super::fanout::{lock, Fanout, Signal, CLOSE_TARGETS, NEXT_CLOSE_ID};
 use super::ffi::{self, ConnHandle};
 use crate::hypervisor::{DomainEvent, EventSink, HvError, HvErrorKind, HvResult};
 
@@ -69,83 +69,6 @@ pub fn init_event_loop() -> Result<(), String> {
             .map_err(|e| format!("libvirt event loop thread: {e}"))
     })
     .clone()
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Every value behind these locks stays consistent between statements.
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The sinks of one adapter; every event goes to each of them.
-#[derive(Default)]
-pub(crate) struct Fanout {
-    sinks: Mutex<Vec<EventSink>>,
-    /// Bumped by every event that can change which domain a name stands for (a
-    /// definition, an undefinition, a start or stop of a transient domain, a rename) and
-    /// by connection loss; see [`Link::identity_key`].
-    epoch: AtomicU64,
-}
-
-impl Fanout {
-    /// Give `event` to every sink; forget sinks whose receiver is gone. Never blocks
-    /// (beyond a short lock) and never panics: callable from a libvirt callback.
-    pub(crate) fn emit(&self, event: DomainEvent) {
-        if matches!(
-            event,
-            DomainEvent::Lifecycle { .. }
-                | DomainEvent::ConnectionLost { .. }
-                | DomainEvent::Reconnected
-        ) {
-            // Before the sinks hear of it: whoever saw the event sees the new epoch.
-            self.epoch.fetch_add(1, Ordering::SeqCst);
-        }
-        lock(&self.sinks).retain(|s| s.send(event.clone()).is_ok());
-    }
-
-    pub(crate) fn add(&self, sink: EventSink) {
-        lock(&self.sinks).push(sink);
-    }
-
-    /// True when no live sink is left (closed ones are forgotten).
-    fn is_empty(&self) -> bool {
-        let mut sinks = lock(&self.sinks);
-        sinks.retain(|s| !s.is_closed());
-        sinks.is_empty()
-    }
-}
-
-/// What the close callback tells the monitor thread.
-#[derive(Debug)]
-enum Signal {
-    /// Connection `generation` closed, for `reason`.
-    Closed { generation: u64, reason: String },
-}
-
-/// Close-callback targets: opaque number → (monitor channel, connection generation).
-static CLOSE_TARGETS: Mutex<BTreeMap<usize, (Sender<Signal>, u64)>> = Mutex::new(BTreeMap::new());
-static NEXT_CLOSE_ID: AtomicUsize = AtomicUsize::new(1);
-
-/// libvirt's `virConnectCloseReason` in words.
-pub(crate) fn close_reason(reason: c_int) -> String {
-    match reason {
-        0 => "connection error".into(),
-        1 => "end of file (the daemon closed the connection or exited)".into(),
-        2 => "keepalive timeout (no answer from the daemon)".into(),
-        3 => "closed by the client".into(),
-        n => format!("closed (reason {n})"),
-    }
-}
-
-/// Called by the close callback (on libvirt's threads): hand the news to the monitor.
-/// Takes only the short table lock, never one held around a libvirt call.
-pub(crate) fn connection_closed(id: usize, reason: c_int) {
-    let target = lock(&CLOSE_TARGETS).get(&id).cloned();
-    if let Some((tx, generation)) = target {
-        let _ = tx.send(Signal::Closed {
-            generation,
-            reason: close_reason(reason),
-        });
-    }
 }
 
 /// One open libvirt connection with its registrations; deregisters them and closes the
@@ -508,136 +431,5 @@ fn monitor(link: Weak<Link>, rx: Receiver<Signal>) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_thirty_seconds() {
-        let mut b = Backoff::default();
-        let got: Vec<u64> = (0..8).map(|_| b.next_delay().as_secs()).collect();
-        assert_eq!(got, [1, 2, 4, 8, 16, 30, 30, 30]);
-    }
-
-    #[test]
-    fn retry_sleeps_the_backoff_between_failed_attempts() {
-        // A fake connector: fails three times, then connects.
-        let mut waits = Vec::new();
-        let mut errors = Vec::new();
-        let mut n = 0;
-        let ok = retry_with_backoff(
-            &mut Backoff::default(),
-            |d| {
-                waits.push(d.as_secs());
-                true
-            },
-            || {
-                n += 1;
-                if n < 4 {
-                    Attempt::Failed(format!("refused {n}"))
-                } else {
-                    Attempt::Connected
-                }
-            },
-            |e| errors.push(e.to_string()),
-        );
-        assert!(ok);
-        assert_eq!(waits, [1, 2, 4, 8]);
-        assert_eq!(errors, ["refused 1", "refused 2", "refused 3"]);
-    }
-
-    #[test]
-    fn retry_stops_when_the_adapter_goes_or_the_wait_is_cut() {
-        let mut attempts = 0;
-        assert!(!retry_with_backoff(
-            &mut Backoff::default(),
-            |_| true,
-            || {
-                attempts += 1;
-                if attempts < 3 {
-                    Attempt::Failed("no".into())
-                } else {
-                    Attempt::Stop
-                }
-            },
-            |_| {}
-        ));
-        assert_eq!(attempts, 3);
-
-        let mut attempts = 0;
-        let mut waits = 0;
-        assert!(!retry_with_backoff(
-            &mut Backoff::default(),
-            |_| {
-                waits += 1;
-                waits < 3
-            },
-            || {
-                attempts += 1;
-                Attempt::Failed("no".into())
-            },
-            |_| {}
-        ));
-        assert_eq!((waits, attempts), (3, 2));
-    }
-
-    #[test]
-    fn sleep_on_ignores_stale_signals_and_ends_on_disconnect() {
-        let (tx, rx) = mpsc::channel();
-        tx.send(Signal::Closed {
-            generation: 1,
-            reason: "old".into(),
-        })
-        .expect("send");
-        let t = Instant::now();
-        assert!(sleep_on(&rx, Duration::from_millis(50)));
-        assert!(t.elapsed() >= Duration::from_millis(50));
-        drop(tx);
-        let t = Instant::now();
-        assert!(!sleep_on(&rx, Duration::from_secs(10)));
-        assert!(t.elapsed() < Duration::from_secs(1));
-    }
-
-    #[test]
-    fn fanout_forgets_closed_sinks() {
-        let f = Fanout::default();
-        assert!(f.is_empty());
-        let (tx1, mut rx1) = tokio::sync::mpsc::unbounded_channel();
-        let (tx2, rx2) = tokio::sync::mpsc::unbounded_channel();
-        f.add(tx1);
-        f.add(tx2);
-        drop(rx2);
-        f.emit(DomainEvent::Reconnected);
-        assert_eq!(rx1.try_recv().ok(), Some(DomainEvent::Reconnected));
-        assert_eq!(lock(&f.sinks).len(), 1);
-        drop(rx1);
-        assert!(f.is_empty());
-    }
-
-    #[test]
-    fn close_reasons_in_words() {
-        assert!(close_reason(1).starts_with("end of file"));
-        assert!(close_reason(2).starts_with("keepalive"));
-        assert_eq!(close_reason(9), "closed (reason 9)");
-    }
-
-    #[test]
-    fn unknown_close_ids_are_ignored() {
-        connection_closed(usize::MAX, 1);
-    }
-
-    #[test]
-    fn close_signal_reaches_the_registered_monitor() {
-        let (tx, rx) = mpsc::channel();
-        let id = NEXT_CLOSE_ID.fetch_add(1, Ordering::Relaxed);
-        lock(&CLOSE_TARGETS).insert(id, (tx, 7));
-        connection_closed(id, 2);
-        lock(&CLOSE_TARGETS).remove(&id);
-        match rx.try_recv() {
-            Ok(Signal::Closed { generation, reason }) => {
-                assert_eq!(generation, 7);
-                assert!(reason.starts_with("keepalive"), "{reason}");
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-}
+#[path = "events_tests.rs"]
+mod tests;

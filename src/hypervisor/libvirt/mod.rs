@@ -27,57 +27,34 @@
 //! The small `unsafe` part lives in `ffi`. Connection and domain references are
 //! released without virt's `Drop`, which panics when a free fails.
 
+mod bulk;
+mod errors;
 pub mod events;
+mod fanout;
 mod ffi;
 mod names;
 mod open;
 mod stats;
 
-use std::collections::HashSet;
 use std::ffi::c_uint;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub use open::DEFAULT_CONNECT_TIMEOUT;
 
 use virt::connect::Connect;
 use virt::domain::Domain;
-use virt::error::{ErrorDomain, ErrorNumber};
 use virt::sys;
 
+use self::bulk::PollMemory;
+pub use self::bulk::{PollStats, INACTIVE_MAX_AGE};
+pub(crate) use self::errors::error_kind;
+use self::errors::{action_error, dom_name, is_unsupported_flag, raw_code};
 pub use self::events::{init_event_loop, Connection};
 use self::events::{Conn, Link};
 use self::ffi::{DomainHandle, StatsList};
-use self::names::{KnownName, NameCache};
-use self::stats::{format_uuid, Decoded, Wanted};
 use super::domxml::{self, LIFECYCLE_NS, LIFECYCLE_PREFIX};
 use super::*;
-
-/// What the last [`Hypervisor::poll`] cost, for tests and benchmarks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PollStats {
-    /// `virConnectGetAllDomainStats` calls: 2 (active domains with the groups, inactive
-    /// ones with state), 1 when the inactive ones' last call could stand or the poll is
-    /// state-only.
-    pub bulk_calls: u32,
-    /// `virConnectListAllDomains` calls (for the persistent and autostart flags).
-    pub list_calls: u32,
-    /// Records in the bulk calls made.
-    pub records: usize,
-    /// Records asked for the costly groups (the active-domains call; 0 for a
-    /// state-only poll, which makes one call for every domain).
-    pub active_records: usize,
-    /// Typed parameters taken from the records (state fields included).
-    pub params_taken: usize,
-    /// `virDomainGetState` calls for domains that changed state between the bulk calls.
-    pub single_calls: u32,
-    /// `virDomainGetUUID` calls: records whose name→UUID could not be taken from the
-    /// identity cache (see `names.rs`).
-    pub uuid_reads: usize,
-    /// The inactive domains were taken from the previous call instead of a new one (no
-    /// lifecycle event since, see [`INACTIVE_MAX_AGE`]).
-    pub inactive_reused: bool,
-}
 
 /// A libvirt connection. Send + Sync; every call blocks.
 ///
@@ -91,60 +68,6 @@ pub struct LibvirtHypervisor {
     memory: Mutex<PollMemory>,
 }
 
-/// How long the persistent and autostart flags are reused: neither announces a change,
-/// and both only inform (the autostart warning, the detail pane).
-const FLAGS_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// Longest time the inactive domains of one call stand in for new calls while lifecycle
-/// events are registered and none arrived (a bound on anything libvirt changes about a
-/// shut-off domain without an event).
-pub const INACTIVE_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// Raw UUIDs, hashed by their own first bytes: they are random already, so SipHash
-/// would only cost time (three set operations per domain per poll).
-type UuidSet = HashSet<[u8; 16], std::hash::BuildHasherDefault<UuidHasher>>;
-
-/// The [`UuidSet`] hasher: the first 8 bytes written, as they are.
-#[derive(Default)]
-struct UuidHasher(u64);
-
-impl std::hash::Hasher for UuidHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // A [u8; 16] hashes as its length, then its bytes: keep the bytes.
-        if bytes.len() >= 8 {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&bytes[..8]);
-            self.0 ^= u64::from_ne_bytes(b);
-        }
-    }
-    fn write_usize(&mut self, _len: usize) {}
-}
-
-/// What one poll remembers for the next.
-#[derive(Debug, Default)]
-struct PollMemory {
-    /// Raw UUIDs the last poll returned.
-    seen: UuidSet,
-    transient: HashSet<String>,
-    autostart: HashSet<String>,
-    flags_at: Option<Instant>,
-    /// Which domain a name stands for (see [`names`]).
-    names: NameCache,
-    /// The last inactive-domains call, while it may stand for the next polls.
-    inactive: Option<InactiveList>,
-}
-
-/// The records of one inactive-domains call and the identity key they were read under.
-#[derive(Debug)]
-struct InactiveList {
-    key: (u64, u64),
-    at: Instant,
-    records: Vec<([u8; 16], RawDomain)>,
-}
-
 impl std::fmt::Debug for LibvirtHypervisor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LibvirtHypervisor")
@@ -152,41 +75,6 @@ impl std::fmt::Debug for LibvirtHypervisor {
             .field("readonly", &self.readonly)
             .finish_non_exhaustive()
     }
-}
-
-/// libvirt error → [`HvErrorKind`].
-///
-/// `VIR_ERR_NO_DOMAIN` → `NoDomain`; `OPERATION_DENIED` (read-only connection) and
-/// `ACCESS_DENIED` (ACL/polkit) → `ReadOnly`; `OPERATION_INVALID` → `InvalidOperation`;
-/// `NO_CONNECT`, `INVALID_CONN`, `RPC`, `AUTH_*` and any error raised by the RPC or
-/// remote layers (a `SYSTEM_ERROR` such as "Cannot recv data" comes from there) →
-/// `Connection`. A `SYSTEM_ERROR` raised elsewhere (a missing disk image) is `Other`.
-pub(crate) fn error_kind(e: &virt::error::Error) -> HvErrorKind {
-    use ErrorNumber as N;
-    let from_rpc = matches!(
-        e.domain().known(),
-        Some(ErrorDomain::Rpc | ErrorDomain::Remote)
-    );
-    match e.code().known() {
-        Some(N::NoDomain) => HvErrorKind::NoDomain,
-        Some(N::OperationDenied | N::AccessDenied) => HvErrorKind::ReadOnly,
-        Some(N::OperationInvalid) => HvErrorKind::InvalidOperation,
-        Some(
-            N::NoConnect
-            | N::InvalidConn
-            | N::Rpc
-            | N::AuthFailed
-            | N::AuthCancelled
-            | N::AuthUnavailable,
-        ) => HvErrorKind::Connection,
-        Some(N::SystemError) if from_rpc => HvErrorKind::Connection,
-        _ if from_rpc => HvErrorKind::Connection,
-        _ => HvErrorKind::Other,
-    }
-}
-
-fn raw_code(e: &virt::error::Error) -> sys::virErrorNumber {
-    e.code().to_raw()
 }
 
 /// Flags asked of `virDomainUndefineFlags`, most complete first; the next is tried only
@@ -203,17 +91,6 @@ const UNDEFINE_LADDER: [c_uint; 3] = [
         | sys::VIR_DOMAIN_UNDEFINE_NVRAM,
     sys::VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | sys::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA,
 ];
-
-/// True for "this driver does not take that flag" errors.
-fn is_unsupported_flag(e: &virt::error::Error) -> bool {
-    matches!(
-        raw_code(e),
-        sys::VIR_ERR_INVALID_ARG
-            | sys::VIR_ERR_NO_SUPPORT
-            | sys::VIR_ERR_OPERATION_UNSUPPORTED
-            | sys::VIR_ERR_ARGUMENT_UNSUPPORTED
-    )
-}
 
 impl LibvirtHypervisor {
     /// Open `uri` (read-only when asked). Switches off libvirt's stderr error printing
@@ -308,17 +185,6 @@ impl LibvirtHypervisor {
             .map_err(|e| self.conn_error("bulk stats", &e))
     }
 
-    /// Make the next poll re-list the persistent and autostart flags (after a change
-    /// vmlife made itself).
-    fn forget_flags(&self) {
-        let mut memory = self.memory.lock().unwrap_or_else(|e| e.into_inner());
-        memory.flags_at = None;
-        // A define or undefine may also give a name to another domain, or add or remove
-        // an inactive one.
-        memory.names.clear();
-        memory.inactive = None;
-    }
-
     /// One bulk stats call with `NOWAIT`: a domain busy with another job (a destroy, a
     /// managed save) reports what it can at once instead of stalling the whole poll for
     /// seconds (measured on libvirt 9.0). Drivers that reject the flag get the call
@@ -368,211 +234,6 @@ impl LibvirtHypervisor {
         let dom = self.domain(action, uuid)?;
         f(&dom).map_err(|e| action_error(action, uuid, &dom, &e))
     }
-
-    /// One [`Hypervisor::poll`].
-    fn poll_once(&self, groups: StatsGroups) -> HvResult<Vec<RawDomain>> {
-        let conn = self
-            .conn()
-            .map_err(|e| HvError::new(e.kind, format!("poll on {}: {}", self.uri, e.message)))?;
-        let mut cost = PollStats::default();
-        let mut memory = self.memory.lock().unwrap_or_else(|e| e.into_inner());
-        let mut out: Vec<RawDomain> = Vec::new();
-        let mut found = UuidSet::default();
-
-        // Each domain is in exactly one of two calls: active ones with the asked
-        // groups, inactive ones with state only (no monitor is woken for them). A
-        // state-only poll needs no split: one call covers every domain.
-        let state_only = !groups.any();
-        let filter = if state_only {
-            0
-        } else {
-            sys::VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE
-        };
-        let before = self.link.identity_key();
-        let list = self.fetch_stats(
-            &conn,
-            sys::VIR_DOMAIN_STATS_STATE | stats_mask(groups),
-            filter,
-        )?;
-        cost.bulk_calls += 1;
-        cost.records += list.len();
-        if !state_only {
-            cost.active_records = list.len();
-        }
-        memory
-            .names
-            .begin(before, self.link.identity_key(), Instant::now());
-        let mut reader = ListReader {
-            names: &mut memory.names,
-            found: &mut found,
-            cost: &mut cost,
-            out: &mut out,
-        };
-        reader.read(&list, groups, None);
-        drop(list);
-
-        // Inactive domains change only through lifecycle events (start, define,
-        // undefine): while none was delivered since the last inactive call, and that
-        // call is younger than INACTIVE_MAX_AGE, its records stand.
-        let now_key = self.link.identity_key();
-        let reusable =
-            |c: &&InactiveList| Some(c.key) == now_key && c.at.elapsed() < INACTIVE_MAX_AGE;
-        if state_only {
-            // Every domain was in the one call.
-        } else if let Some(cached) = memory.inactive.as_ref().filter(reusable) {
-            cost.inactive_reused = true;
-            for (uuid, raw) in &cached.records {
-                if found.insert(*uuid) {
-                    out.push(raw.clone());
-                }
-            }
-        } else {
-            let list = self.fetch_stats(
-                &conn,
-                sys::VIR_DOMAIN_STATS_STATE,
-                sys::VIR_CONNECT_GET_ALL_DOMAINS_STATS_INACTIVE,
-            )?;
-            cost.bulk_calls += 1;
-            cost.records += list.len();
-            let after = self.link.identity_key();
-            memory.names.begin(now_key, after, Instant::now());
-            let start = out.len();
-            let mut ids = Vec::new();
-            let mut reader = ListReader {
-                names: &mut memory.names,
-                found: &mut found,
-                cost: &mut cost,
-                out: &mut out,
-            };
-            reader.read(&list, StatsGroups::STATE, Some(&mut ids));
-            // Kept only when no identity event came in during the call.
-            memory.inactive = now_key
-                .filter(|_| now_key == after)
-                .map(|key| InactiveList {
-                    key,
-                    at: Instant::now(),
-                    records: ids.into_iter().zip(out[start..].iter().cloned()).collect(),
-                });
-        }
-
-        // A domain that started or stopped between the two calls is in neither: read the
-        // state of those alone (rare: only around a transition), so no poll loses a VM.
-        for uuid in memory.seen.difference(&found).copied().collect::<Vec<_>>() {
-            let text = format_uuid(&uuid);
-            let Ok(dom) = conn
-                .lookup_domain_by_uuid_string(&text)
-                .map(DomainHandle::new)
-            else {
-                continue; // gone for real
-            };
-            cost.single_calls += 1;
-            if let Ok((state, reason)) = ffi::domain_state(&dom) {
-                found.insert(uuid);
-                out.push(RawDomain {
-                    uuid: text,
-                    name: dom.name().unwrap_or_default(),
-                    state: Some(RunState::from_code(state)),
-                    reason,
-                    persistent: true,
-                    ..RawDomain::default()
-                });
-            }
-        }
-
-        // The persistent and libvirt-autostart flags change rarely and announce nothing:
-        // re-list them when a domain appears or they are older than FLAGS_MAX_AGE.
-        let appeared = found.iter().any(|u| !memory.seen.contains(u));
-        let stale = memory
-            .flags_at
-            .is_none_or(|at| at.elapsed() >= FLAGS_MAX_AGE);
-        if !out.is_empty() && (appeared || stale) {
-            memory.transient = ffi::list_uuids(&conn, sys::VIR_CONNECT_LIST_DOMAINS_TRANSIENT)
-                .map_err(|e| self.conn_error("poll", &e))?;
-            memory.autostart = ffi::list_uuids(&conn, sys::VIR_CONNECT_LIST_DOMAINS_AUTOSTART)
-                .map_err(|e| self.conn_error("poll", &e))?;
-            memory.flags_at = Some(Instant::now());
-            cost.list_calls += 2;
-        }
-        // Both sets are usually empty (few transient or libvirt-autostart domains).
-        if !memory.transient.is_empty() || !memory.autostart.is_empty() {
-            for raw in &mut out {
-                raw.persistent = !memory.transient.contains(&raw.uuid);
-                raw.libvirt_autostart = memory.autostart.contains(&raw.uuid);
-            }
-        }
-        // Forget names no longer in use (the cache never outgrows the host).
-        memory.names.prune(found.len(), |u| found.contains(u));
-        memory.seen = found;
-
-        *self.last_poll.lock().unwrap_or_else(|e| e.into_inner()) = cost;
-        Ok(out)
-    }
-}
-
-/// Decodes the records of one bulk-stats list into [`RawDomain`]s.
-struct ListReader<'a> {
-    names: &'a mut NameCache,
-    /// UUIDs already in `out`: a domain is reported once.
-    found: &'a mut UuidSet,
-    cost: &'a mut PollStats,
-    out: &'a mut Vec<RawDomain>,
-}
-
-impl ListReader<'_> {
-    /// Read `list` (the fields of `groups` and state), pushing each new domain to
-    /// `out` and, when `ids` is given, its raw UUID to `ids` in the same order.
-    fn read(&mut self, list: &StatsList, groups: StatsGroups, mut ids: Option<&mut Vec<[u8; 16]>>) {
-        self.out.reserve(list.len());
-        let wanted = Wanted {
-            state: true,
-            groups,
-        };
-        for rec in list.records() {
-            let d = Decoded::read(wanted, rec.params());
-            let name = rec.name_bytes();
-            let state = (d.state, d.reason);
-            let known = name.and_then(|n| self.names.get(n, state));
-            let (uuid, uuid_text, name_text) = match known {
-                Some(k) => (k.uuid, k.uuid_text.clone(), k.name.clone()),
-                None => {
-                    let Some(uuid) = rec.uuid() else { continue };
-                    self.cost.uuid_reads += 1;
-                    let text = format_uuid(&uuid);
-                    let name_text = name
-                        .map(|b| String::from_utf8_lossy(b).into_owned())
-                        .unwrap_or_default();
-                    if let Some(n) = name {
-                        self.names.learn(
-                            n,
-                            KnownName {
-                                uuid,
-                                uuid_text: text.clone(),
-                                name: name_text.clone(),
-                                state,
-                            },
-                        );
-                    }
-                    (uuid, text, name_text)
-                }
-            };
-            if !self.found.insert(uuid) {
-                continue;
-            }
-            self.cost.params_taken += d.taken;
-            let mut raw = RawDomain {
-                uuid: uuid_text,
-                name: name_text,
-                persistent: true,
-                ..RawDomain::default()
-            };
-            d.apply_state(&mut raw);
-            d.apply_counters(&mut raw);
-            self.out.push(raw);
-            if let Some(ids) = ids.as_deref_mut() {
-                ids.push(uuid);
-            }
-        }
-    }
 }
 
 /// The node file of an in-process test-driver URI (`test:///abs/path.xml`), if it is one.
@@ -580,34 +241,6 @@ fn test_driver_file(uri: &str) -> Option<&str> {
     let path = uri.strip_prefix("test://")?;
     let path = path.split(['?', '#']).next().unwrap_or_default();
     (path.starts_with('/') && path != "/default").then_some(path)
-}
-
-fn action_error(action: &str, uuid: &str, dom: &Domain, e: &virt::error::Error) -> HvError {
-    HvError::new(
-        error_kind(e),
-        format!("{action} {uuid}({}): {}", dom_name(dom), e.message()),
-    )
-}
-
-fn dom_name(dom: &Domain) -> String {
-    dom.name().unwrap_or_else(|_| "?".to_string())
-}
-
-fn stats_mask(g: StatsGroups) -> c_uint {
-    let mut m = 0;
-    if g.cpu {
-        m |= sys::VIR_DOMAIN_STATS_CPU_TOTAL;
-    }
-    if g.balloon {
-        m |= sys::VIR_DOMAIN_STATS_BALLOON;
-    }
-    if g.block {
-        m |= sys::VIR_DOMAIN_STATS_BLOCK;
-    }
-    if g.vcpu {
-        m |= sys::VIR_DOMAIN_STATS_VCPU;
-    }
-    m
 }
 
 impl Hypervisor for LibvirtHypervisor {
@@ -861,57 +494,4 @@ impl Hypervisor for LibvirtHypervisor {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn assert_send_sync<T: Send + Sync>() {}
-
-    #[test]
-    fn hypervisor_is_send_sync() {
-        assert_send_sync::<LibvirtHypervisor>();
-    }
-
-    #[test]
-    fn test_driver_file_only_for_local_node_files() {
-        assert_eq!(
-            test_driver_file("test:///tmp/node.xml"),
-            Some("/tmp/node.xml")
-        );
-        assert_eq!(
-            test_driver_file("test:///tmp/node.xml?x=1"),
-            Some("/tmp/node.xml")
-        );
-        assert_eq!(test_driver_file("test:///default"), None);
-        assert_eq!(test_driver_file("test+unix:///default"), None);
-        assert_eq!(test_driver_file("qemu:///system"), None);
-        assert_eq!(test_driver_file("test://host/x"), None);
-    }
-
-    #[test]
-    fn stats_mask_per_group() {
-        assert_eq!(stats_mask(StatsGroups::STATE), 0);
-        assert_eq!(
-            stats_mask(StatsGroups::ALL),
-            sys::VIR_DOMAIN_STATS_CPU_TOTAL
-                | sys::VIR_DOMAIN_STATS_BALLOON
-                | sys::VIR_DOMAIN_STATS_BLOCK
-                | sys::VIR_DOMAIN_STATS_VCPU
-        );
-        assert_eq!(
-            stats_mask(StatsGroups {
-                balloon: true,
-                ..StatsGroups::STATE
-            }),
-            sys::VIR_DOMAIN_STATS_BALLOON
-        );
-    }
-
-    #[test]
-    fn undefine_ladder_always_keeps_managed_save_and_snapshots() {
-        for flags in UNDEFINE_LADDER {
-            assert_ne!(flags & sys::VIR_DOMAIN_UNDEFINE_MANAGED_SAVE, 0);
-            assert_ne!(flags & sys::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA, 0);
-            assert_eq!(flags & sys::VIR_DOMAIN_UNDEFINE_KEEP_NVRAM, 0);
-        }
-    }
-}
+mod tests;

@@ -1,5 +1,6 @@
-//! Tests of the engine's ops (cleanup, restart by policy, reset restart count) on the
-//! fake hypervisor with a manual clock, so grace periods pass in no time.
+//! The executor running the policy ops the engine plans (cleanup, restart by policy,
+//! reset restart count, the first-seen stamp), on the fake hypervisor with a manual
+//! clock, so grace periods pass in no time.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +9,7 @@ use chrono::Utc;
 use proptest::prelude::*;
 use tokio::sync::mpsc::unbounded_channel;
 
-use super::*;
+use super::super::*;
 use crate::hypervisor::fake::{running, FakeDomain, FakeHypervisor, OnShutdown};
 use crate::hypervisor::{shutoff_reason, DiskInfo, RunState};
 use crate::lifecycle::ttl::{self, TtlStatus};

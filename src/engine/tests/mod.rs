@@ -18,10 +18,8 @@ use crate::model::{CleanupStatus, HhMm, PersistenceMode, RestartPolicy};
 use crate::poll::{Poller, PollerOptions};
 use crate::store::Journal;
 
-#[path = "tests_managed.rs"]
 mod managed;
 
-#[path = "tests_backoff.rs"]
 mod backoff;
 
 /// 2026-01-10 03:00:00 UTC: inside the default window (02:00–06:00) in UTC.

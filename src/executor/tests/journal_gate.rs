@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use tokio::sync::mpsc::unbounded_channel;
 
-use super::*;
+use super::super::*;
 use crate::hypervisor::fake::{running, FakeHypervisor, OnShutdown};
 use crate::metadata::{self, LifecycleMeta};
 use crate::model::PersistenceMode;

@@ -1,4 +1,4 @@
-//! Ordered autostart, the pure part (DESIGN.md §1, "Autostart"): which VMs take part,
+//! Ordered autostart, the pure part (docs/ARCHITECTURE.md, "Autostart"): which VMs take part,
 //! the dependency graph and the VMs it holds back, the start order, and a step state machine per
 //! VM that an IO runner ([`crate::host`]) drives with `now` passed in.
 //!

@@ -13,6 +13,9 @@ use crate::hypervisor::{DomainDetails, DomainRef, HvResult, RawDomain, StatsGrou
 use crate::metadata::{self, LifecycleMeta};
 use crate::model::{PersistenceMode, VmPersistence};
 
+mod journal_gate;
+mod policy;
+
 /// One timed mutating call.
 #[derive(Debug, Clone)]
 struct Span {

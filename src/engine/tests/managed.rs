@@ -1,4 +1,4 @@
-//! Only managed VMs get the restart policy (DESIGN.md §1, "Which VMs the engine acts on
+//! Only managed VMs get the restart policy (docs/ARCHITECTURE.md, "Which VMs the engine acts on
 //! by itself"): a VM without a vmlife element is observed only, unless the host opts
 //! every VM in with `[engine] manage_all_vms`.
 

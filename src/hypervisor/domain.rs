@@ -1,0 +1,157 @@
+//! A domain as vmlife sees it through the boundary: its run state, one poll's facts,
+//! the details of its XML.
+
+/// A domain's UUID in its canonical text form (lower-case, with dashes).
+pub type Uuid = String;
+
+/// libvirt's run state of a domain (`virDomainState`) with its reason code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RunState {
+    NoState,
+    Running,
+    Blocked,
+    Paused,
+    ShuttingDown,
+    Shutoff,
+    Crashed,
+    PmSuspended,
+    /// A state number this build does not know.
+    Unknown(i32),
+}
+
+impl RunState {
+    /// From libvirt's `virDomainState` number.
+    pub fn from_code(code: i32) -> Self {
+        match code {
+            0 => RunState::NoState,
+            1 => RunState::Running,
+            2 => RunState::Blocked,
+            3 => RunState::Paused,
+            4 => RunState::ShuttingDown,
+            5 => RunState::Shutoff,
+            6 => RunState::Crashed,
+            7 => RunState::PmSuspended,
+            n => RunState::Unknown(n),
+        }
+    }
+
+    /// True when the domain has a running process (its counters mean something).
+    pub fn is_active(self) -> bool {
+        !matches!(
+            self,
+            RunState::Shutoff | RunState::Crashed | RunState::NoState | RunState::Unknown(_)
+        )
+    }
+}
+
+/// Shut-off reasons (`virDomainShutoffReason`) that the restart policy distinguishes.
+pub mod shutoff_reason {
+    pub const UNKNOWN: i32 = 0;
+    pub const SHUTDOWN: i32 = 1;
+    pub const DESTROYED: i32 = 2;
+    pub const CRASHED: i32 = 3;
+    pub const MIGRATED: i32 = 4;
+    pub const SAVED: i32 = 5;
+    pub const FAILED: i32 = 6;
+    pub const FROM_SNAPSHOT: i32 = 7;
+    pub const DAEMON: i32 = 8;
+}
+
+/// Which stats groups a poll asks for. State is nearly free; the others wake every
+/// running guest's QEMU monitor (see LIBVIRT-NOTES.md), so callers ask for them only
+/// when the screen needs them, and only for running domains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StatsGroups {
+    pub cpu: bool,
+    pub balloon: bool,
+    pub block: bool,
+    pub vcpu: bool,
+}
+
+impl StatsGroups {
+    /// State only.
+    pub const STATE: StatsGroups = StatsGroups {
+        cpu: false,
+        balloon: false,
+        block: false,
+        vcpu: false,
+    };
+    /// Everything a snapshot shows.
+    pub const ALL: StatsGroups = StatsGroups {
+        cpu: true,
+        balloon: true,
+        block: true,
+        vcpu: true,
+    };
+
+    /// True when any costly group is asked for.
+    pub fn any(self) -> bool {
+        self.cpu || self.balloon || self.block || self.vcpu
+    }
+}
+
+/// One domain as one bulk poll saw it. Counters are `None` when the driver did not
+/// report them (the test driver reports only state; shut-off domains have no counters).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RawDomain {
+    pub uuid: Uuid,
+    pub name: String,
+    /// `state.state` and `state.reason`.
+    pub state: Option<RunState>,
+    pub reason: i32,
+    /// Defined (persistent) rather than transient.
+    pub persistent: bool,
+    /// libvirt's own autostart flag.
+    pub libvirt_autostart: bool,
+    /// `cpu.time`, nanoseconds of host CPU the guest used (ignored when shut off).
+    pub cpu_time_ns: Option<u64>,
+    /// `vcpu.current`.
+    pub vcpus: Option<u32>,
+    /// `balloon.current`, KiB the guest holds.
+    pub balloon_current_kib: Option<u64>,
+    /// `balloon.maximum`, KiB.
+    pub balloon_max_kib: Option<u64>,
+    /// Sum of `block.N.allocation` over the domain's disks, bytes.
+    pub block_allocation_bytes: Option<u64>,
+}
+
+/// What a domain's XML says that the snapshot needs; read only when a domain is new or
+/// changed.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DomainDetails {
+    pub mac_addresses: std::sync::Arc<[String]>,
+    /// Disk targets (`vda`, `sdb`) with their source path when there is one.
+    pub disks: Vec<DiskInfo>,
+    /// Configured memory in KiB (`<currentMemory>` or `<memory>`).
+    pub memory_kib: Option<u64>,
+    pub vcpus: Option<u32>,
+    /// The raw `<metadata>` lifecycle element, when present (see [`crate::metadata`])
+    /// and declaring its own namespace.
+    pub lifecycle_xml: Option<String>,
+    /// The domain has a vmlife element, even when `lifecycle_xml` could not be cut out
+    /// of the XML (its namespace declared on `<metadata>`): read it with `metadata()`.
+    pub lifecycle_present: bool,
+}
+
+/// One disk of a domain.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DiskInfo {
+    pub target: String,
+    pub source: Option<String>,
+    pub device: String,
+}
+
+/// Where an address came from; the order is the order they are asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressSource {
+    Lease,
+    Agent,
+    Arp,
+}
+
+/// A domain named by a person: its UUID and current name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainRef {
+    pub uuid: Uuid,
+    pub name: String,
+}

@@ -1,0 +1,260 @@
+//! Domain events: what libvirt says happened, and why a domain stopped.
+
+use super::Uuid;
+use crate::lifecycle::restart::StopCause;
+
+/// What happened to a domain, as a libvirt lifecycle event says
+/// (`virDomainEventType`). The event's detail stays a raw number (see [`event_detail`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LifecycleEvent {
+    /// Defined or updated (`DEFINED`).
+    Defined,
+    /// Undefined (`UNDEFINED`).
+    Undefined,
+    /// Started: booted, restored, migrated in, woken up (`STARTED`).
+    Started,
+    /// Paused (`SUSPENDED`).
+    Suspended,
+    /// Unpaused (`RESUMED`).
+    Resumed,
+    /// Stopped: shut down, destroyed, crashed, saved, … (`STOPPED`).
+    Stopped,
+    /// The guest is shutting down or has shut down; a `Stopped` follows (`SHUTDOWN`).
+    Shutdown,
+    /// Suspended to memory or disk by the guest (`PMSUSPENDED`).
+    PmSuspended,
+    /// The guest crashed (panic device; `CRASHED`).
+    Crashed,
+    /// An event number this build does not know.
+    Unknown(i32),
+}
+
+impl LifecycleEvent {
+    /// From libvirt's `virDomainEventType` number.
+    pub fn from_code(code: i32) -> Self {
+        match code {
+            0 => LifecycleEvent::Defined,
+            1 => LifecycleEvent::Undefined,
+            2 => LifecycleEvent::Started,
+            3 => LifecycleEvent::Suspended,
+            4 => LifecycleEvent::Resumed,
+            5 => LifecycleEvent::Stopped,
+            6 => LifecycleEvent::Shutdown,
+            7 => LifecycleEvent::PmSuspended,
+            8 => LifecycleEvent::Crashed,
+            n => LifecycleEvent::Unknown(n),
+        }
+    }
+
+    /// libvirt's `virDomainEventType` number.
+    pub fn code(self) -> i32 {
+        match self {
+            LifecycleEvent::Defined => 0,
+            LifecycleEvent::Undefined => 1,
+            LifecycleEvent::Started => 2,
+            LifecycleEvent::Suspended => 3,
+            LifecycleEvent::Resumed => 4,
+            LifecycleEvent::Stopped => 5,
+            LifecycleEvent::Shutdown => 6,
+            LifecycleEvent::PmSuspended => 7,
+            LifecycleEvent::Crashed => 8,
+            LifecycleEvent::Unknown(n) => n,
+        }
+    }
+}
+
+/// The detail numbers of lifecycle events (`virDomainEvent*DetailType`) that vmlife
+/// looks at. A detail means something only together with its [`LifecycleEvent`].
+pub mod event_detail {
+    /// `Defined`: a new domain.
+    pub const DEFINED_ADDED: i32 = 0;
+    /// `Defined`: an existing domain's config changed.
+    pub const DEFINED_UPDATED: i32 = 1;
+    /// `Undefined`: removed.
+    pub const UNDEFINED_REMOVED: i32 = 0;
+    /// `Started`: a normal boot.
+    pub const STARTED_BOOTED: i32 = 0;
+    /// `Started`: restored from a (managed) save.
+    pub const STARTED_RESTORED: i32 = 2;
+    /// `Suspended`: paused by a person or an API call.
+    pub const SUSPENDED_PAUSED: i32 = 0;
+    /// `Suspended`: paused because of a disk IO error.
+    pub const SUSPENDED_IOERROR: i32 = 2;
+    /// `Resumed`: unpaused.
+    pub const RESUMED_UNPAUSED: i32 = 0;
+    /// `Stopped`: the guest shut down (who asked is in a preceding `Shutdown` event).
+    pub const STOPPED_SHUTDOWN: i32 = 0;
+    /// `Stopped`: destroyed (hard stop).
+    pub const STOPPED_DESTROYED: i32 = 1;
+    /// `Stopped`: the guest crashed.
+    pub const STOPPED_CRASHED: i32 = 2;
+    /// `Stopped`: migrated to another host.
+    pub const STOPPED_MIGRATED: i32 = 3;
+    /// `Stopped`: saved (managed save or save to file).
+    pub const STOPPED_SAVED: i32 = 4;
+    /// `Stopped`: the hypervisor (QEMU) failed or was killed.
+    pub const STOPPED_FAILED: i32 = 5;
+    /// `Stopped`: reverted to a snapshot.
+    pub const STOPPED_FROM_SNAPSHOT: i32 = 6;
+    /// `Shutdown`: finished, initiator unknown.
+    pub const SHUTDOWN_FINISHED: i32 = 0;
+    /// `Shutdown`: the guest initiated it (QEMU says so also when the guest OS powered
+    /// off in answer to an ACPI request from the host, such as `virsh shutdown`).
+    pub const SHUTDOWN_GUEST: i32 = 1;
+    /// `Shutdown`: the host initiated it (QEMU was told to quit).
+    pub const SHUTDOWN_HOST: i32 = 2;
+    /// `Crashed`: guest panic.
+    pub const CRASHED_PANICKED: i32 = 0;
+}
+
+/// A domain event, or news about the connection that carries them.
+///
+/// The UUID and name are the domain's at the time of the event (a rename shows up as
+/// `Undefined` of the old name and `Defined` of the new one, same UUID).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DomainEvent {
+    /// `VIR_DOMAIN_EVENT_ID_LIFECYCLE`: the domain's run state or definition changed.
+    Lifecycle {
+        uuid: Uuid,
+        name: String,
+        event: LifecycleEvent,
+        /// The raw detail (see [`event_detail`]), e.g. `STOPPED_DESTROYED`.
+        detail: i32,
+    },
+    /// `VIR_DOMAIN_EVENT_ID_REBOOT`: the guest rebooted (the domain kept running).
+    Reboot { uuid: Uuid, name: String },
+    /// `VIR_DOMAIN_EVENT_ID_METADATA_CHANGE`: the domain's metadata changed.
+    MetadataChange {
+        uuid: Uuid,
+        name: String,
+        /// The namespace of the changed element (vmlife's is
+        /// [`domxml::LIFECYCLE_NS`](super::domxml::LIFECYCLE_NS)); `None` when the title
+        /// or description changed.
+        namespace: Option<String>,
+    },
+    /// `VIR_DOMAIN_EVENT_ID_IO_ERROR_REASON`: a disk IO error.
+    IoError {
+        uuid: Uuid,
+        name: String,
+        /// The disk's source path (may be empty).
+        path: String,
+        /// The device alias (`virtio-disk0`).
+        device: String,
+        /// `virDomainEventIOErrorAction`: 0 none, 1 the guest was paused, 2 reported
+        /// to the guest.
+        action: i32,
+        /// libvirt's reason, e.g. `enospc` (no space left on the host).
+        reason: String,
+    },
+    /// `VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE`: the guest agent connected or left.
+    AgentLifecycle {
+        uuid: Uuid,
+        name: String,
+        connected: bool,
+    },
+    /// The connection to libvirt dropped; calls fail with
+    /// [`HvErrorKind::Connection`](super::HvErrorKind::Connection) until
+    /// [`DomainEvent::Reconnected`]. Events that happen meanwhile are lost:
+    /// re-poll after reconnecting.
+    ConnectionLost { reason: String },
+    /// A new connection is up and events flow again.
+    Reconnected,
+}
+
+impl DomainEvent {
+    /// The domain's UUID, for events about a domain.
+    pub fn uuid(&self) -> Option<&str> {
+        match self {
+            DomainEvent::Lifecycle { uuid, .. }
+            | DomainEvent::Reboot { uuid, .. }
+            | DomainEvent::MetadataChange { uuid, .. }
+            | DomainEvent::IoError { uuid, .. }
+            | DomainEvent::AgentLifecycle { uuid, .. } => Some(uuid),
+            DomainEvent::ConnectionLost { .. } | DomainEvent::Reconnected => None,
+        }
+    }
+
+    /// The stop cause this event implies (see [`stop_cause`]); `None` for events that
+    /// are not about a stop.
+    pub fn stop_cause(&self, guest_shutdown_seen: bool) -> Option<StopCause> {
+        match self {
+            DomainEvent::Lifecycle { event, detail, .. } => {
+                stop_cause(*event, *detail, guest_shutdown_seen)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Why a domain stops, from one lifecycle event.
+///
+/// | event | detail | cause |
+/// |---|---|---|
+/// | `Stopped` | `CRASHED`, `FAILED` | `Crashed` |
+/// | `Stopped` | `DESTROYED` | `Destroyed` |
+/// | `Stopped` | `SAVED` | `Saved` |
+/// | `Stopped` | `SHUTDOWN` | `GuestShutdown` when `guest_shutdown_seen`, else `RequestedShutdown` |
+/// | `Stopped` | anything else (migrated, from snapshot, …) | `Other` |
+/// | `Shutdown` | `GUEST` | `GuestShutdown` |
+/// | `Shutdown` | `HOST`, `FINISHED` | `RequestedShutdown` |
+/// | `Crashed` | any | `Crashed` |
+/// | any other | | `None` |
+///
+/// A guest shutdown arrives as two events: `Shutdown/GUEST`, then `Stopped/SHUTDOWN`.
+/// The second does not say who initiated it, so the caller remembers, per UUID, that a
+/// `Shutdown` event with detail `GUEST` came (see [`is_guest_shutdown`]) and passes
+/// `guest_shutdown_seen = true` for that domain's next `Stopped/SHUTDOWN`; forget it
+/// when the domain starts again. Without that memory the answer is `RequestedShutdown`,
+/// the safe side for the restart policy (restarting a VM somebody shut down is worse
+/// than not restarting one that shut itself down).
+///
+/// Caveat: QEMU reports `GUEST` whenever the guest OS powered itself off, also when it
+/// did so because a host-side client sent an ACPI request (`virsh shutdown`). A stop
+/// that vmlife asked for itself is `ByVmlife`, which the caller decides, not this.
+pub fn stop_cause(
+    event: LifecycleEvent,
+    detail: i32,
+    guest_shutdown_seen: bool,
+) -> Option<StopCause> {
+    use event_detail as d;
+    Some(match event {
+        LifecycleEvent::Stopped => match detail {
+            d::STOPPED_CRASHED | d::STOPPED_FAILED => StopCause::Crashed,
+            d::STOPPED_DESTROYED => StopCause::Destroyed,
+            d::STOPPED_SAVED => StopCause::Saved,
+            d::STOPPED_SHUTDOWN if guest_shutdown_seen => StopCause::GuestShutdown,
+            d::STOPPED_SHUTDOWN => StopCause::RequestedShutdown,
+            _ => StopCause::Other,
+        },
+        LifecycleEvent::Shutdown if detail == d::SHUTDOWN_GUEST => StopCause::GuestShutdown,
+        LifecycleEvent::Shutdown => StopCause::RequestedShutdown,
+        LifecycleEvent::Crashed => StopCause::Crashed,
+        _ => return None,
+    })
+}
+
+/// True for the `Shutdown/GUEST` event that the caller of [`stop_cause`] remembers.
+pub fn is_guest_shutdown(event: LifecycleEvent, detail: i32) -> bool {
+    event == LifecycleEvent::Shutdown && detail == event_detail::SHUTDOWN_GUEST
+}
+
+/// Where a hypervisor delivers [`DomainEvent`]s: the sending half of a tokio unbounded
+/// channel. `send` never blocks and works from any thread (libvirt's event thread
+/// calls it); a sink whose receiver was dropped is forgotten at the next event.
+///
+/// ```no_run
+/// # use vmlife::hypervisor::{Hypervisor, DomainEvent};
+/// # async fn demo(hv: &dyn Hypervisor) -> vmlife::hypervisor::HvResult<()> {
+/// let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<DomainEvent>();
+/// hv.subscribe(tx)?; // blocks briefly (registers callbacks): spawn_blocking in async code
+/// while let Some(event) = rx.recv().await {
+///     // react at once: re-read that domain, redraw, apply the restart policy …
+///     # let _ = event;
+/// }
+/// # Ok(()) }
+/// ```
+pub type EventSink = tokio::sync::mpsc::UnboundedSender<DomainEvent>;
+
+#[cfg(test)]
+#[path = "event_tests.rs"]
+mod tests;
