@@ -25,7 +25,7 @@ use crate::model::RecoveryVmState;
 use crate::poll::VmView;
 use crate::store::JournalEntry;
 
-use super::recovery::RecoveryFile;
+use super::recovery_file::RecoveryFile;
 use super::HostCtx;
 
 /// What `recover` does for one record.
