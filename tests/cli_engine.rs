@@ -209,6 +209,10 @@ fn plan_outside_the_window_is_held_and_says_why() {
         text.contains("interval       every 60m; last round never; next due now"),
         "{text}"
     );
+    assert!(
+        text.contains("host pressure  not checked (skip_on_low_resources = false)\n"),
+        "{text}"
+    );
     // Nothing was written.
     assert_eq!(
         std::fs::read_dir(f.state()).unwrap().count(),

@@ -237,7 +237,7 @@ impl EngineCore {
         self.pressure = if self.settings.cleanup.skip_on_low_resources {
             (self.probe)()
         } else {
-            Pressure::Unknown("not checked (skip_on_low_resources = false)".into())
+            Pressure::NotChecked
         };
     }
 
