@@ -1,5 +1,5 @@
 //! Host lifecycle hooks and the ordered start: the IO around
-//! [`crate::lifecycle::autostart`] (DESIGN.md §1, "Autostart", "Host shutdown/boot").
+//! [`crate::lifecycle::autostart`] (docs/ARCHITECTURE.md §1).
 //!
 //! - [`autostart`]: `vmlife autostart`: select, plan, and run the ordered start with
 //!   progress callbacks ([`autostart::run_sequence`]).
