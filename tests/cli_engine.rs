@@ -147,14 +147,14 @@ fn plan_json_equals_the_engine_plan() {
         .update(|d| {
             d.engine.confirmed.insert(
                 "6d6f6c00-0000-4000-8000-000000000003".into(),
-                vmlife::engine::store::Confirmation {
+                vmlife::engine::state_files::Confirmation {
                     by: "cli:tester".into(),
                     at: Utc::now(),
                 },
             );
             d.engine.confirmed.insert(
                 "6d6f6c00-0000-4000-8000-000000000005".into(),
-                vmlife::engine::store::Confirmation {
+                vmlife::engine::state_files::Confirmation {
                     by: "cli:tester".into(),
                     at: Utc::now(),
                 },
@@ -207,6 +207,10 @@ fn plan_outside_the_window_is_held_and_says_why() {
     );
     assert!(
         text.contains("interval       every 60m; last round never; next due now"),
+        "{text}"
+    );
+    assert!(
+        text.contains("host pressure  not checked (skip_on_low_resources = false)\n"),
         "{text}"
     );
     // Nothing was written.
@@ -621,7 +625,7 @@ fn a_named_cleanup_is_not_refused_for_slots_of_failing_engine_retries() {
             );
             d.cleanups.claims.insert(
                 retried.into(),
-                vmlife::engine::store::Claim {
+                vmlife::engine::state_files::Claim {
                     owner: vmlife::engine::procid::OwnerId {
                         pid,
                         start_ticks: vmlife::engine::procid::start_ticks(pid).unwrap(),

@@ -20,7 +20,7 @@ use common::libvirtd::{tiny_xml, PrivateLibvirtd};
 use common::{run_cases, wait_for, Lap};
 use vmlife::host::autostart::{prepare, run_sequence};
 use vmlife::host::boot::{self, BootGate};
-use vmlife::host::recovery::RecoveryFile;
+use vmlife::host::recovery_file::RecoveryFile;
 use vmlife::host::shutdown::{plan_shutdown, run_shutdown};
 use vmlife::host::{HostCtx, HostSettings, RunControl};
 use vmlife::hypervisor::libvirt::LibvirtHypervisor;

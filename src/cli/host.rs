@@ -16,7 +16,7 @@ use clap::Args;
 
 use super::RunError;
 use crate::host::boot::{self, BootGate, BootProgress};
-use crate::host::recovery::RecoveryFile;
+use crate::host::recovery_file::RecoveryFile;
 use crate::host::shutdown::{self, ShutdownProgress, StopState};
 use crate::host::RunControl;
 use crate::lifecycle::Actor;

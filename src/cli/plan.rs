@@ -8,6 +8,7 @@ use chrono::{DateTime, TimeZone, Timelike, Utc};
 use clap::Args;
 
 use super::{ls, RunError};
+use crate::engine::pressure::NOT_CHECKED;
 use crate::engine::{
     plan_entries, vm_is_managed, EngineCore, EngineSettings, EngineStore, Pressure,
 };
@@ -113,7 +114,7 @@ fn write_text(
         ),
     )?;
     let pressure = match core.pressure() {
-        Pressure::Unknown(why) if why.starts_with("not checked") => why.clone(),
+        Pressure::NotChecked => NOT_CHECKED.to_string(),
         p => p.to_string(),
     };
     writeln!(out, "  host pressure  {pressure}")?;

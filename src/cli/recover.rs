@@ -12,7 +12,7 @@ use super::host::refuse_readonly;
 use super::RunError;
 use crate::format::escape;
 use crate::host::recover::{plan_recover, run_recover};
-use crate::host::recovery::RecoveryFile;
+use crate::host::recovery_file::RecoveryFile;
 use crate::lifecycle::Actor;
 use crate::session::{host_context as context, login_name, Error, Session};
 

@@ -16,7 +16,7 @@ use super::RunError;
 use crate::format::escape;
 use crate::hypervisor::{DomainRef, StatsGroups};
 use crate::lifecycle::{ttl, Actor};
-use crate::metadata::{self, LifecycleMeta};
+use crate::metadata::{self, LifecycleMeta, MetaError};
 use crate::model::{
     HostRebootAction, HostShutdownAction, PersistenceMode, PressureAction, RestartPolicy,
     StartFailureAction, VmAutoStartConfig,
@@ -290,10 +290,7 @@ pub fn run(
     let raw = &target.name;
     let name = escape(raw);
     let now_s = now.timestamp();
-    let before = match s.hv.metadata(&target.uuid)? {
-        None => Ok(LifecycleMeta::default()),
-        Some(xml) => metadata::parse(&xml).map_err(|e| e.to_string()),
-    };
+    let before = metadata::parse_or_default(s.hv.metadata(&target.uuid)?.as_deref());
     let mut meta = match (&before, args.reset) {
         (_, true) => LifecycleMeta::default(),
         (Ok(m), false) => m.clone(),
@@ -422,10 +419,10 @@ fn ambiguity(s: &Session, arg: &str, target: &DomainRef) -> Option<String> {
 
 /// The journal's `detail` for a change: each changed field (dotted path) with its old
 /// and new value; an invalid old policy is given as its reason.
-fn change_detail(before: &Result<LifecycleMeta, String>, after: &LifecycleMeta) -> Value {
+fn change_detail(before: &Result<LifecycleMeta, MetaError>, after: &LifecycleMeta) -> Value {
     let new = serde_json::to_value(after).unwrap_or(Value::Null);
     match before {
-        Err(reason) => json!({ "previous_invalid": reason, "new": new }),
+        Err(reason) => json!({ "previous_invalid": reason.to_string(), "new": new }),
         Ok(before) => {
             let old = serde_json::to_value(before).unwrap_or(Value::Null);
             let mut changes = Map::new();

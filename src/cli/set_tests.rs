@@ -217,3 +217,11 @@ fn a_dependency_given_by_uuid_is_stored_as_its_name() {
     let meta = metadata::parse(&xml).unwrap();
     assert_eq!(meta.autostart.unwrap().depends_on, vec!["db-1".to_string()]);
 }
+
+#[test]
+fn an_invalid_previous_policy_is_journaled_as_its_reason() {
+    let e = metadata::parse("<not-xml").unwrap_err();
+    let detail = change_detail(&Err(e.clone()), &LifecycleMeta::default());
+    assert_eq!(detail["previous_invalid"], json!(e.to_string()));
+    assert!(detail.get("changes").is_none());
+}

@@ -9,7 +9,7 @@ use std::io::{Read, Seek};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::store::Alert;
+use super::state_files::Alert;
 use crate::format::escape;
 
 /// How often a running alert command is checked.

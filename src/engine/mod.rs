@@ -8,7 +8,7 @@
 //!   keeps the cleanup records and raises alerts. `now` is passed in; its only IO is the
 //!   state store. [`EngineCore::plan`] is the plan `vmlife plan`, `vmlife cleanup` and
 //!   the dashboard show.
-//! - [`store`]: `cleanups.json` and `engine.json` in the state directory; [`records`]:
+//! - [`state_files`]: `cleanups.json` and `engine.json` in the state directory; [`records`]:
 //!   the cleanup record lifecycle and crash recovery.
 //! - [`lock`]: one engine per host (`engine.lock`), and [`engine_owner`].
 //! - [`managed`]: which VMs the engine acts on by itself.
@@ -26,7 +26,7 @@ pub mod pressure;
 pub mod procid;
 pub mod records;
 pub mod runner;
-pub mod store;
+pub mod state_files;
 
 #[cfg(test)]
 mod tests;
@@ -39,4 +39,4 @@ pub use classify::{classify_stop, EngineEvent, EventKind, StoppedDetail};
 pub use lock::{engine_owner, EngineLock, LockError, Owner, Role};
 pub use managed::{has_vmlife_element, vm_is_managed};
 pub use pressure::{host_pressure, Pressure};
-pub use store::{Alert, EngineStore, StoreData};
+pub use state_files::{Alert, EngineStore, StoreData};

@@ -16,7 +16,13 @@ pub enum Pressure {
     Under(String),
     /// Not known (remote URI, unreadable `/proc/meminfo`); why.
     Unknown(String),
+    /// Not looked at: `skip_on_low_resources = false` (shown as unknown, with
+    /// [`NOT_CHECKED`] as the reason).
+    NotChecked,
 }
+
+/// Why [`Pressure::NotChecked`] knows nothing: what `vmlife plan` shows for it.
+pub const NOT_CHECKED: &str = "not checked (skip_on_low_resources = false)";
 
 impl Pressure {
     /// The planner's `pressure` input: `Some(why)` only when under pressure.
@@ -34,6 +40,7 @@ impl fmt::Display for Pressure {
             Pressure::Fine(s) => write!(f, "fine ({s})"),
             Pressure::Under(s) => write!(f, "under pressure ({s})"),
             Pressure::Unknown(s) => write!(f, "unknown ({s})"),
+            Pressure::NotChecked => write!(f, "unknown ({NOT_CHECKED})"),
         }
     }
 }

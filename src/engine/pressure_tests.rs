@@ -44,3 +44,12 @@ fn meminfo_thresholds() {
     assert_eq!(Pressure::Under("x".into()).as_hold(), Some("x".into()));
     assert_eq!(Pressure::Unknown("x".into()).as_hold(), None);
 }
+
+#[test]
+fn not_checked_is_shown_as_unknown_and_holds_nothing() {
+    assert_eq!(
+        Pressure::NotChecked.to_string(),
+        "unknown (not checked (skip_on_low_resources = false))"
+    );
+    assert_eq!(Pressure::NotChecked.as_hold(), None);
+}

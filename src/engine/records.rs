@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 
 use super::procid::{is_alive, OwnerId};
-use super::store::{Claim, StoreData, MAX_ALERTS};
+use super::state_files::{Claim, StoreData, MAX_ALERTS};
 use crate::executor::{ExecResult, Outcome};
 use crate::lifecycle::ttl::{self, TtlStatus};
 use crate::lifecycle::{Actor, Command, Op, VmFacts};

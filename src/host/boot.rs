@@ -37,7 +37,7 @@ pub use crate::lifecycle::host_boot::{
 
 use super::autostart::{prepare, run_sequence, Prepared};
 use super::probe::SshProbe;
-use super::recovery::RecoveryFile;
+use super::recovery_file::RecoveryFile;
 use super::{HostCtx, RunControl};
 
 /// Where the kernel says which boot this is.

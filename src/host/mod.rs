@@ -1,10 +1,10 @@
 //! Host lifecycle hooks and the ordered start: the IO around
-//! [`crate::lifecycle::autostart`] (DESIGN.md §1, "Autostart", "Host shutdown/boot").
+//! [`crate::lifecycle::autostart`] (docs/ARCHITECTURE.md §1).
 //!
 //! - [`autostart`]: `vmlife autostart`: select, plan, and run the ordered start with
 //!   progress callbacks ([`autostart::run_sequence`]).
 //! - [`shutdown`]: `vmlife host-shutdown`: each VM's `on_host_shutdown` in reverse start
-//!   order, with a recovery record per VM ([`recovery`]).
+//!   order, with a recovery record per VM ([`recovery_file`]).
 //! - [`boot`]: `vmlife host-boot`: each VM's `on_host_reboot` with its recovery record,
 //!   then the ordered start; once per boot.
 //! - [`recover`]: `vmlife recover`: bring VMs back to their recorded state.
@@ -26,7 +26,7 @@ pub mod boot;
 pub mod config;
 pub mod probe;
 pub mod recover;
-pub mod recovery;
+pub mod recovery_file;
 pub mod shutdown;
 
 #[cfg(test)]
@@ -150,7 +150,7 @@ impl HostCtx {
 
     /// The recovery file's path.
     pub fn recovery_path(&self) -> PathBuf {
-        recovery::RecoveryFile::path(&self.state_dir)
+        recovery_file::RecoveryFile::path(&self.state_dir)
     }
 }
 

@@ -1,5 +1,5 @@
 //! `vmlife recover [DOMAIN...]`: bring VMs back to the state their recovery record
-//! says (DESIGN.md §1, "Host shutdown/boot").
+//! says (docs/ARCHITECTURE.md §1).
 //!
 //! For each record (all, or those of the named VMs), in start order (the reverse of
 //! the order host shutdown handled them):
@@ -25,7 +25,7 @@ use crate::model::RecoveryVmState;
 use crate::poll::VmView;
 use crate::store::JournalEntry;
 
-use super::recovery::RecoveryFile;
+use super::recovery_file::RecoveryFile;
 use super::HostCtx;
 
 /// What `recover` does for one record.

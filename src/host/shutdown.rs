@@ -41,7 +41,7 @@ pub use crate::lifecycle::host_shutdown::{
 
 use super::boot::read_boot_id;
 use super::config::{AfterTimeout, HostConfig};
-use super::recovery::{self, RecoveryFile, RecoveryRecord, VERSION};
+use super::recovery_file::{self, RecoveryFile, RecoveryRecord, VERSION};
 use super::{libvirt_guests_warning, HostCtx, RunControl};
 
 /// Plans the host shutdown of the VMs in `views` (every VM, for the dependency order),
@@ -260,13 +260,13 @@ pub fn run_shutdown(
                 r.shutdown_result = Some(s.describe(now));
                 r.state.last_checkpoint = now;
                 if saved {
-                    let path = recovery::managed_save_path(
+                    let path = recovery_file::managed_save_path(
                         &ctx.uri,
                         ctx.settings.host.managed_save_dir.as_deref(),
                         &plan.steps[i].name,
                     );
                     let (snapshot, size) =
-                        recovery::memory_snapshot(path.as_deref(), plan.steps[i].memory_mb);
+                        recovery_file::memory_snapshot(path.as_deref(), plan.steps[i].memory_mb);
                     r.state.memory_snapshot = snapshot;
                     r.state.memory_size_mb = size;
                 }

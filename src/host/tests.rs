@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::autostart::{prepare, run_sequence};
 use super::boot::{self, BootAction, BootGate};
 use super::recover::{plan_recover, RecoverAction};
-use super::recovery::RecoveryFile;
+use super::recovery_file::RecoveryFile;
 use super::shutdown::{plan_shutdown, run_shutdown, StopState};
 use super::*;
 use crate::executor::ManualClock;

@@ -11,7 +11,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::state::ActivityStatus;
 use super::update::Msg;
 use crate::host::recover::{plan_recover, run_recover};
-use crate::host::recovery::{RecoveryFile, RecoveryRecord};
+use crate::host::recovery_file::{RecoveryFile, RecoveryRecord};
 use crate::host::{autostart, HostCtx, RunControl};
 use crate::poll::VmView;
 

@@ -193,7 +193,7 @@ pub struct Activity {
 
 /// The connection as the header shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Link {
+pub enum ConnState {
     /// No snapshot yet.
     Connecting,
     Live,
@@ -216,7 +216,7 @@ pub struct State {
     pub extend_step_hours: f64,
     /// Host time, advanced by ticks.
     pub now: DateTime<Utc>,
-    pub link: Link,
+    pub conn: ConnState,
     /// When the last good snapshot was taken.
     pub snapshot_at: Option<DateTime<Utc>>,
     pub vms: Vec<VmView>,
@@ -275,7 +275,7 @@ impl State {
             host_policy: VmLifecyclePolicy::default(),
             extend_step_hours: 1.0,
             now,
-            link: Link::Connecting,
+            conn: ConnState::Connecting,
             snapshot_at: None,
             vms: Vec::new(),
             rows: Vec::new(),

@@ -7,7 +7,7 @@ use ratatui::Terminal;
 
 use super::action::Action;
 use super::keymap::{Key, Keymap};
-use super::state::{ActivityStatus, CleanupView, Link, Pane, Popup, SortKey, State, Then};
+use super::state::{ActivityStatus, CleanupView, ConnState, Pane, Popup, SortKey, State, Then};
 use super::theme::Theme;
 use super::update::{update, Effect, Msg};
 use super::view::view;
@@ -653,7 +653,7 @@ fn stale_keeps_the_last_snapshot_and_live_clears_it() {
             at: now(),
         },
     );
-    assert_eq!(s.link, Link::Stale("gone".into()));
+    assert_eq!(s.conn, ConnState::Stale("gone".into()));
     assert_eq!(s.vms.len(), 7);
     update(
         &mut s,
@@ -662,7 +662,7 @@ fn stale_keeps_the_last_snapshot_and_live_clears_it() {
             at: now(),
         },
     );
-    assert_eq!(s.link, Link::Live);
+    assert_eq!(s.conn, ConnState::Live);
 }
 
 #[test]
@@ -856,7 +856,10 @@ fn events_poll_at_once_and_show_a_dropped_connection() {
             reason: "end of file from server".into(),
         }),
     );
-    assert_eq!(s.link, Link::Disconnected("end of file from server".into()));
+    assert_eq!(
+        s.conn,
+        ConnState::Disconnected("end of file from server".into())
+    );
     let text = screen(&mut s, 120, 24);
     assert!(
         text.contains("DISCONNECTED") && text.contains("reconnecting"),
@@ -873,7 +876,7 @@ fn events_poll_at_once_and_show_a_dropped_connection() {
             at: now(),
         },
     );
-    assert_eq!(s.link, Link::Live);
+    assert_eq!(s.conn, ConnState::Live);
 }
 
 #[test]

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::EngineCore;
-use crate::engine::store::{Alert, MAX_ALERTS};
+use crate::engine::state_files::{Alert, MAX_ALERTS};
 use crate::lifecycle::Actor;
 
 impl EngineCore {

@@ -35,7 +35,7 @@ use super::classify::{EngineEvent, EventKind, StopHint};
 use super::pressure::{host_pressure, Pressure};
 use super::procid::Claimant;
 use super::records;
-use super::store::{Alert, EngineStore, StoreData};
+use super::state_files::{Alert, EngineStore, StoreData};
 use crate::executor::{ExecResult, Outcome};
 use crate::lifecycle::cleanup::Clock;
 use crate::lifecycle::{Actor, Command, Op, VmFacts};
@@ -237,7 +237,7 @@ impl EngineCore {
         self.pressure = if self.settings.cleanup.skip_on_low_resources {
             (self.probe)()
         } else {
-            Pressure::Unknown("not checked (skip_on_low_resources = false)".into())
+            Pressure::NotChecked
         };
     }
 

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use super::claims::with_facts;
 use super::{EngineCore, Planned};
 use crate::engine::records;
-use crate::engine::store::Confirmation;
+use crate::engine::state_files::Confirmation;
 use crate::lifecycle::cleanup::{
     plan_round, round_due, Clock, RoundInputs, RoundPlan, RoundRequest,
 };

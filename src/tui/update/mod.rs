@@ -20,7 +20,7 @@ use super::action::Action;
 use super::plan;
 use super::present::cleanup_state_text;
 use super::state::{
-    Activity, ActivityStatus, CleanupView, Link, ProgressPane, State, Then, CPU_HISTORY,
+    Activity, ActivityStatus, CleanupView, ConnState, ProgressPane, State, Then, CPU_HISTORY,
     FLASH_SECONDS,
 };
 use crate::hypervisor::DomainEvent;
@@ -175,7 +175,7 @@ fn react(s: &mut State, msg: Msg) -> Vec<Effect> {
             vec![Effect::EngineSnapshot]
         }
         Msg::PollFailed { error, at: _ } => {
-            s.link = Link::Stale(error);
+            s.conn = ConnState::Stale(error);
             Vec::new()
         }
         Msg::ActionFinished {
@@ -279,7 +279,7 @@ fn react(s: &mut State, msg: Msg) -> Vec<Effect> {
 fn on_event(s: &mut State, e: DomainEvent) -> Vec<Effect> {
     match e {
         DomainEvent::ConnectionLost { reason } => {
-            s.link = Link::Disconnected(reason);
+            s.conn = ConnState::Disconnected(reason);
             Vec::new()
         }
         DomainEvent::Reconnected => {
@@ -356,11 +356,11 @@ fn on_snapshot(s: &mut State, vms: Vec<VmView>, at: DateTime<Utc>) {
     let present: std::collections::HashSet<&str> = vms.iter().map(|v| v.uuid.as_str()).collect();
     s.cpu_history
         .retain(|uuid, _| present.contains(uuid.as_str()));
-    s.snapshot_unchanged = s.link == Link::Live
+    s.snapshot_unchanged = s.conn == ConnState::Live
         && s.vms.len() == vms.len()
         && s.vms.iter().zip(&vms).all(|(a, b)| a.same_content(b));
     s.set_vms(vms);
-    s.link = Link::Live;
+    s.conn = ConnState::Live;
     s.snapshot_at = Some(at);
 }
 

@@ -6,15 +6,15 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use crate::lifecycle::ttl::format_duration;
-use crate::tui::state::{Link, State};
+use crate::tui::state::{ConnState, State};
 
 /// Snapshot age and host time: the header's clock-driven part. Coarse on purpose (a
 /// fresh snapshot reads "live", the clock shows minutes) so an idle dashboard redraws
 /// rarely.
 pub fn clock_text(s: &State) -> String {
-    let age = match (&s.link, s.snapshot_at) {
-        (Link::Connecting, _) | (_, None) => "connecting…".to_string(),
-        (Link::Live, Some(at)) if (s.now - at).num_seconds() < 10 => "live".to_string(),
+    let age = match (&s.conn, s.snapshot_at) {
+        (ConnState::Connecting, _) | (_, None) => "connecting…".to_string(),
+        (ConnState::Live, Some(at)) if (s.now - at).num_seconds() < 10 => "live".to_string(),
         (_, Some(at)) => format!(
             "snapshot {} old",
             format_duration((s.now - at).num_seconds())
@@ -37,19 +37,19 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         first.push(Span::raw(" "));
         first.push(Span::styled(" DEMO ", t.badge()));
     }
-    match &s.link {
-        Link::Stale(err) => {
+    match &s.conn {
+        ConnState::Stale(err) => {
             first.push(Span::raw(" "));
             first.push(Span::styled(" STALE ", t.badge()));
             first.push(Span::styled(format!(" last poll failed: {err}"), t.error()));
         }
-        Link::Disconnected(why) => {
+        ConnState::Disconnected(why) => {
             first.push(Span::raw(" "));
             first.push(Span::styled(" DISCONNECTED ", t.badge()));
             first.push(Span::styled(format!(" {why} — reconnecting"), t.error()));
         }
-        Link::Connecting => first.push(Span::styled(" connecting…", t.dim())),
-        Link::Live => {}
+        ConnState::Connecting => first.push(Span::styled(" connecting…", t.dim())),
+        ConnState::Live => {}
     }
     first.push(Span::styled(format!("  {}", s.engine), t.dim()));
 

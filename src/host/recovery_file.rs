@@ -142,5 +142,5 @@ pub fn memory_snapshot(
 }
 
 #[cfg(test)]
-#[path = "recovery_tests.rs"]
+#[path = "recovery_file_tests.rs"]
 mod tests;

@@ -256,5 +256,5 @@ fn with_path(e: io::Error, path: &Path) -> io::Error {
 }
 
 #[cfg(test)]
-#[path = "store_tests.rs"]
+#[path = "state_files_tests.rs"]
 mod tests;
