@@ -1,4 +1,4 @@
-//! Which VMs the engine acts on by itself (DESIGN.md §1): the poller's facts for the
+//! Which VMs the engine acts on by itself (docs/ARCHITECTURE.md §1): the poller's facts for the
 //! pure [`is_managed`] rule, shared by the engine, `plan`, `show` and the dashboard.
 
 use crate::lifecycle::restart::is_managed;

@@ -1,4 +1,4 @@
-//! [`Op::Cleanup`]: the multi-step removal of an expired temporary VM (DESIGN.md §1,
+//! [`Op::Cleanup`]: the multi-step removal of an expired temporary VM (docs/ARCHITECTURE.md §1,
 //! "Cleanup").
 //!
 //! 1. Read the VM's state (and, with `remove_storage`, its disks, before anything is

@@ -1,4 +1,4 @@
-//! The per-VM `<vmlife:lifecycle>` element in a domain's metadata (DESIGN.md §2).
+//! The per-VM `<vmlife:lifecycle>` element in a domain's metadata (docs/ARCHITECTURE.md §2).
 //!
 //! ```xml
 //! <vmlife:lifecycle xmlns:vmlife="urn:vmlife:lifecycle:1">
@@ -89,7 +89,7 @@ pub struct LifecycleMeta {
 /// property test catches a side that was forgotten once its generator knows the field.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct VmCounters {
-    /// Restarts done by the restart policy (DESIGN.md §1, "Restart policy").
+    /// Restarts done by the restart policy (docs/ARCHITECTURE.md §1, "Restart policy").
     pub restart_count: u32,
 }
 

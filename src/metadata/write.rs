@@ -1,6 +1,6 @@
 //! Writing the `<vmlife:lifecycle>` element.
 //!
-//! The output is indented like the example in DESIGN.md §2, because `virsh metadata`
+//! The output is indented like the example in docs/ARCHITECTURE.md §2, because `virsh metadata`
 //! shows it to people as written. Attributes come in contract field order so a diff of
 //! two VMs' metadata lines up.
 
