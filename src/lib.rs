@@ -1,6 +1,7 @@
 //! vmlife: a terminal dashboard and lifecycle engine for libvirt/KVM hosts.
 //!
-//! Module map (layers as in docs/ARCHITECTURE.md, lower layers first):
+//! Module map, lower layers first. `docs/ARCHITECTURE.md` explains the layers, where
+//! data lives, the rules that keep VMs safe and the thread model.
 //! - [`model`]: the lifecycle contracts as Rust types (`assets/vm_lifecycle.ncl`).
 //! - [`metadata`]: the per-VM `<vmlife:lifecycle>` element in domain metadata.
 //! - [`lifecycle`]: pure policy functions of (facts, policy, now): TTLs, cleanup rounds,
@@ -12,6 +13,8 @@
 //! - [`executor`]: runs commands on blocking threads, one at a time per VM, re-checking
 //!   the VM right before each destructive step, and journals each.
 //! - [`store`]: the state directory: atomic writes and the JSON-lines journal.
+//! - [`keys`]: the dashboard's action spec table (names, labels, default keys, modes,
+//!   mutating, asks first, hints) and the key syntax of `[keys]`; pure data.
 //! - [`config`]: the TOML config file (host defaults, cleanup policy, connections).
 //! - [`engine`]: the lifecycle engine: a state machine that applies the restart policy
 //!   and runs cleanup rounds, its state files and lock, and the daemon's runner.
