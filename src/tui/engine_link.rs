@@ -10,10 +10,11 @@
 //! over once its holder quits, and the header says who holds it ("this dashboard",
 //! "another dashboard pid N", "daemon pid N").
 //!
-//! A service of the Elm loop: it never writes the dashboard's state. It receives the
-//! runtime's effects (a snapshot to react to, a round to run, a confirmation) and
-//! answers with messages (`Msg::Engine`, `Msg::Pending`, `Msg::Flash`, `Msg::Cleanup`)
-//! that `update` applies.
+//! A service of the Elm loop: it never writes the dashboard's state. It runs on its own
+//! thread ([`super::engine_worker`]), off the UI task, since it reads and writes the
+//! store; it receives the runtime's effects (a snapshot to react to, a round to run, a
+//! confirmation) and answers with messages (`Msg::Engine`, `Msg::Pending`, `Msg::Flash`,
+//! `Msg::Cleanup`) that `update` applies.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

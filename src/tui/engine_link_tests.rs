@@ -55,7 +55,7 @@ fn a_second_dashboard_takes_the_engine_over_when_the_first_quits() {
         t0,
     );
     let mut snap = |b: &mut EngineLink, state: &mut State, at: DateTime<Utc>| {
-        state.vms = poller.poll(at).unwrap();
+        state.vms = poller.poll(at).unwrap().into();
         for m in b.after_snapshot(&state.vms, at) {
             update(state, m);
         }
@@ -149,7 +149,7 @@ fn the_cleanup_pane_is_the_engine_plan() {
         Keymap::build(&Default::default(), false).unwrap(),
         now,
     );
-    state.vms = vms.clone();
+    state.vms = vms.clone().into();
     for m in link.after_snapshot(&state.vms, now) {
         update(&mut state, m);
     }

@@ -78,7 +78,8 @@ fn flags_a_cycle_and_the_questionable_combinations() {
         view("a", a),
         view("b", b),
         view("c", LifecycleMeta::default()),
-    ];
+    ]
+    .into();
     let texts: Vec<String> = flags(&s, &s.vms[0]).into_iter().map(|f| f.0).collect();
     assert_eq!(
         texts,
