@@ -97,3 +97,50 @@ fn forbidden_imports_fail_naming_file_and_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn long_files_and_inline_test_blocks_fail_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    let lines = |n: usize| "// a line\n".repeat(n);
+    write(
+        &src,
+        "lib.rs",
+        "pub mod big;\npub mod inline;\npub mod sibling;\n",
+    );
+    write(&src, "big.rs", &lines(601));
+    write(&src, "fits.rs", &lines(600));
+    // Test files may be longer.
+    write(&src, "big_tests.rs", &lines(700));
+    write(&src, "engine/tests/policy.rs", &lines(700));
+    write(&src, "hypervisor/fake.rs", &lines(700));
+    write(
+        &src,
+        "inline.rs",
+        "fn f() {}\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn t() {}\n}\n",
+    );
+    write(
+        &src,
+        "sibling.rs",
+        "fn f() {}\n#[cfg(test)]\n#[path = \"sibling_tests.rs\"]\nmod tests;\n// #[cfg(test)] mod x { in a comment }\n",
+    );
+
+    let out = check(&src, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for want in [
+        "src/big.rs: 601 lines, over 600",
+        "src/inline.rs:2: inline `#[cfg(test)] mod tests",
+    ] {
+        assert!(stderr.contains(want), "missing {want:?} in:\n{stderr}");
+    }
+    for exempt in [
+        "fits.rs",
+        "big_tests.rs",
+        "policy.rs",
+        "fake.rs",
+        "sibling.rs",
+    ] {
+        assert!(!stderr.contains(exempt), "{exempt}: {stderr}");
+    }
+}

@@ -1,6 +1,6 @@
 //! Names cannot forge output, through the real binary and libvirt's test driver: a domain
 //! named with a newline (XML 1.0 carries `&#10;`; ESC and BEL it cannot, so those are
-//! covered by the unit tests in src/cli/escape_tests.rs and src/poll.rs).
+//! covered by the unit tests in src/cli/tests.rs and src/poll.rs).
 #![allow(clippy::unwrap_used)]
 
 use assert_cmd::Command;

@@ -17,7 +17,7 @@ mod set;
 mod show;
 
 #[cfg(test)]
-mod escape_tests;
+mod tests;
 
 use std::path::PathBuf;
 

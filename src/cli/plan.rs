@@ -291,34 +291,5 @@ fn state_text(line: &VmCleanupLine, now: i64) -> String {
 }
 
 #[cfg(test)]
-mod warning_tests {
-    use super::*;
-    use crate::metadata::LifecycleMeta;
-    use crate::model::{PersistenceMode, VmState, VmStateSnapshot};
-
-    #[test]
-    fn questionable_combinations_are_listed_as_warnings() {
-        let mut meta = LifecycleMeta::default();
-        meta.persistence.mode = PersistenceMode::Temporary;
-        meta.persistence.auto_start = true;
-        let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-        let view = |name: &str, meta: LifecycleMeta| VmView {
-            uuid: format!("u-{name}"),
-            raw: crate::hypervisor::RawDomain::default(),
-            snapshot: VmStateSnapshot::empty(name, at, VmState::Stopped),
-            meta: Ok(meta),
-            first_seen_unix: 0,
-            details: None,
-        };
-        let views = [view("tmp-1", meta), view("ok", LifecycleMeta::default())];
-        let mut out = Vec::new();
-        write_warnings(&views, &mut out).unwrap();
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "\nwarnings:\n  tmp-1: auto_start on a temporary VM: it is started at host boot until its TTL ends\n"
-        );
-        let mut out = Vec::new();
-        write_warnings(&views[1..], &mut out).unwrap();
-        assert!(out.is_empty());
-    }
-}
+#[path = "plan_tests.rs"]
+mod tests;

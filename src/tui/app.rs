@@ -1,4 +1,5 @@
-//! The dashboard's runtime: terminal, input thread, poll task, clock, executor.
+//! The dashboard's runtime: terminal, input thread, poll task, clock, executor, and the
+//! services that effects go to ([`super::services`]; the engine runs on its own thread).
 //!
 //! Everything that can fail on user input (config, key bindings, state dir, connection)
 //! is checked before the terminal enters raw mode. Redraws happen on input, resize, a
@@ -8,7 +9,6 @@
 //! session that drops). Ctrl-Z (or SIGTSTP) gives the terminal back and stops; `fg`
 //! (SIGCONT) takes it again.
 
-use std::collections::VecDeque;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,8 +19,10 @@ use crossterm::event::{Event, KeyEventKind};
 use tokio::sync::{mpsc, watch, Notify};
 
 use super::engine_link::EngineLink;
+use super::engine_worker::{EngineWorker, Job};
 use super::host_link::HostLink;
 use super::keymap::Keymap;
+use super::services::Services;
 use super::state::{ActivityStatus, State};
 use super::theme::Theme;
 use super::update::{update, Effect, Msg};
@@ -101,21 +103,31 @@ async fn run_async(
 
     let (results_tx, mut results_rx) = mpsc::unbounded_channel::<ExecResult>();
     let actor = Actor::Dashboard(login_name());
-    let mut engine = EngineLink::open(
-        &dir,
-        &session.config,
-        session.hv.clone(),
-        journal.clone(),
-        results_tx,
-        actor.clone(),
-    )
-    .map_err(Error::new)?;
+    // Opening reads the store: off the UI task too, though nothing is drawn yet.
+    let engine = {
+        let (dir, config, hv) = (dir.clone(), session.config.clone(), session.hv.clone());
+        let (journal, actor) = (journal.clone(), actor.clone());
+        tokio::task::spawn_blocking(move || {
+            EngineLink::open(&dir, &config, hv, journal, results_tx, actor)
+        })
+        .await
+        .map_err(|e| Error::new(format!("cannot open the engine: {e}")))?
+        .map_err(Error::new)?
+    };
     update(&mut state, engine.status_msg());
-    let mut host = HostLink::new(
+    let host = HostLink::new(
         session::host_context(&session, &dir, actor)?.with_executor(engine.executor(), journal),
         &dir,
     );
     host.spawn_recovery(tx.clone());
+    let engine = EngineWorker::spawn(engine, tx.clone())
+        .map_err(|e| Error::new(format!("cannot start the engine thread: {e}")))?;
+    let mut services = Services {
+        engine,
+        host,
+        poll_now: poll_now.clone(),
+        tx: tx.clone(),
+    };
 
     // Domain events: react at once instead of waiting for the next timed poll. A driver
     // without events (or a failure) leaves the timed polls, which is all it had.
@@ -155,15 +167,16 @@ async fn run_async(
             let msg = tokio::select! {
                 m = rx.recv() => match m { Some(m) => m, None => break },
                 Some(r) = results_rx.recv() => {
-                    engine.on_result(&r, now);
                     let _ = invalidate_tx.send(r.cmd.vm_id.clone());
-                    finished(&r)
+                    let msg = finished(&r);
+                    services.engine.send(Job::Result(r), now);
+                    msg
                 }
                 Some(e) = events_rx.recv() => {
-                    engine.on_event(&e, now);
                     if let Some(uuid) = e.uuid() {
                         let _ = invalidate_tx.send(uuid.to_string());
                     }
+                    services.engine.send(Job::Event(e.clone()), now);
                     Msg::Event(e)
                 }
                 _ = sigterm.recv() => { state.should_quit = true; break }
@@ -177,61 +190,14 @@ async fn run_async(
                     break
                 }
             };
-            // The message, then its effects in the order returned; the messages the
-            // services answer with go through `update` too, their effects after.
+            // The message, then its effects in the order returned. The services answer
+            // with messages on `tx`, which come back through `update`.
             let step = update(&mut state, msg);
             let mut redraw = step.redraw;
-            let mut effects: VecDeque<Effect> = step.effects.into();
-            while let Some(effect) = effects.pop_front() {
-                let answers = match effect {
-                    Effect::Execute(cmd) => {
-                        engine.execute(cmd, now);
-                        Vec::new()
-                    }
-                    Effect::PollNow => {
-                        poll_now.notify_one();
-                        Vec::new()
-                    }
-                    Effect::EngineSnapshot => engine.after_snapshot(&state.vms, now),
-                    Effect::PrepareCleanup { title, request } => {
-                        let plan = engine.prepare(&state.vms, &request, now);
-                        vec![Msg::CleanupPrepared {
-                            title,
-                            plan,
-                            request,
-                        }]
-                    }
-                    Effect::RunCleanup(request) => engine.run_round(&state.vms, &request, now),
-                    Effect::ConfirmParked(vms) => {
-                        poll_now.notify_one();
-                        engine.confirm(&state.vms, &vms, now)
-                    }
-                    Effect::PrepareAutostart => {
-                        host.spawn_prepare_autostart(state.vms.clone(), tx.clone());
-                        Vec::new()
-                    }
-                    Effect::RunAutostart => {
-                        host.spawn_autostart(state.vms.clone(), tx.clone());
-                        Vec::new()
-                    }
-                    Effect::PrepareRecover { vm_id, vm_name } => {
-                        host.spawn_prepare_recover(state.vms.clone(), vm_id, vm_name, tx.clone());
-                        Vec::new()
-                    }
-                    Effect::RunRecover { vm_id, .. } => {
-                        host.spawn_recover(state.vms.clone(), vm_id, tx.clone());
-                        Vec::new()
-                    }
-                    Effect::Suspend => {
-                        suspend(&mut terminal);
-                        redraw = true;
-                        Vec::new()
-                    }
-                };
-                for m in answers {
-                    let step = update(&mut state, m);
-                    redraw |= step.redraw;
-                    effects.extend(step.effects);
+            for effect in step.effects {
+                if let Some(Effect::Suspend) = services.run(effect, &state.vms, now) {
+                    suspend(&mut terminal);
+                    redraw = true;
                 }
             }
             let focus = state.selected_vm().map(|v| v.uuid.clone());
@@ -247,8 +213,9 @@ async fn run_async(
             break;
         }
     }
-    host.cancel();
     super::terminal::restore();
+    // The engine's queued jobs finish (bounded) and its lock is released.
+    let _ = tokio::task::spawn_blocking(move || services.finish()).await;
     match draw_error {
         Some(e) => Err(Error::new(format!("cannot draw: {e}"))),
         None => Ok(()),

@@ -1,19 +1,21 @@
 //! The dashboard: Elm-style. Facts arrive as [`update::Msg`]s, [`update::update`] — the
 //! only writer of the [`state::State`] — changes it and returns effects (in order) and
 //! whether to redraw; [`view::view`] draws the state (pure). The runtime in [`app`] owns
-//! the terminal, the poll task and the services ([`engine_link`], [`host_link`]), which
-//! receive effects and answer with messages. Keys and their metadata come from one
+//! the terminal, the poll task and the [`services`] ([`engine_link`] on its own thread,
+//! [`engine_worker`]; [`host_link`]), which receive effects and answer with messages. Keys and their metadata come from one
 //! table ([`action::SPECS`]); [`plan`] says what an action would do now, [`present`]
 //! holds the text `update` and `view` share, [`layout`] the geometry.
 
 pub mod action;
 pub mod app;
 pub mod engine_link;
+pub mod engine_worker;
 pub mod host_link;
 pub mod keymap;
 pub mod layout;
 pub mod plan;
 pub mod present;
+pub mod services;
 pub mod state;
 pub mod terminal;
 pub mod theme;

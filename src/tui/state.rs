@@ -1,6 +1,7 @@
 //! The dashboard's state: everything `view` draws, changed only by `update`.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
@@ -219,7 +220,8 @@ pub struct State {
     pub conn: ConnState,
     /// When the last good snapshot was taken.
     pub snapshot_at: Option<DateTime<Utc>>,
-    pub vms: Vec<VmView>,
+    /// The last snapshot, shared (not copied) with the services an effect needs it in.
+    pub vms: Arc<[VmView]>,
     /// Indices into `vms` after filter and sort: the table's rows.
     pub rows: Vec<usize>,
     /// Index into `rows` of the selected row: derived from `selected_id` by every
@@ -277,7 +279,7 @@ impl State {
             now,
             conn: ConnState::Connecting,
             snapshot_at: None,
-            vms: Vec::new(),
+            vms: Arc::from([]),
             rows: Vec::new(),
             selected: 0,
             selected_id: None,
@@ -357,7 +359,7 @@ impl State {
     /// matching the filter), its neighbour in the old order is selected and a flash
     /// names both.
     pub fn set_vms(&mut self, vms: Vec<VmView>) {
-        let old_vms = std::mem::replace(&mut self.vms, vms);
+        let old_vms = std::mem::replace(&mut self.vms, vms.into());
         let old_rows = std::mem::take(&mut self.rows);
         self.rows = self.sorted_rows();
         if let Some(i) = self.position_of_selected(&self.rows) {
@@ -477,7 +479,7 @@ impl State {
     /// VM counts by contract state and by mode, for the header.
     pub fn counts(&self) -> Counts {
         let mut c = Counts::default();
-        for v in &self.vms {
+        for v in self.vms.iter() {
             match v.snapshot.vm_state {
                 VmState::Running | VmState::Starting => c.running += 1,
                 VmState::Paused => c.paused += 1,

@@ -1,0 +1,168 @@
+use super::*;
+use crate::engine::{EngineCore, EngineSettings, EngineStore};
+use crate::hypervisor::fake::{running, FakeHypervisor};
+use crate::metadata::{self, LifecycleMeta};
+use crate::model::PersistenceMode;
+use crate::poll::{Poller, PollerOptions};
+use crate::tui::keymap::Keymap;
+use crate::tui::state::State;
+use crate::tui::update::update;
+
+fn link(
+    dir: &Path,
+    hv: &Arc<dyn Hypervisor>,
+    config: &Config,
+) -> (EngineLink, tokio::sync::mpsc::UnboundedReceiver<ExecResult>) {
+    let journal = Arc::new(Journal::open(dir).unwrap());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let link = EngineLink::open(
+        dir,
+        config,
+        hv.clone(),
+        journal,
+        tx,
+        Actor::Dashboard("t".into()),
+    )
+    .unwrap();
+    (link, rx)
+}
+
+/// Dashboard B beside dashboard A says A runs the engine, retries the lock, takes
+/// it over once A quits and runs the next restart.
+#[test]
+fn a_second_dashboard_takes_the_engine_over_when_the_first_quits() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Arc::new(FakeHypervisor::new());
+    fake.put(running("u-1", "vm-1"));
+    let mut d = running("u-2", "vm-2");
+    d.metadata = Some(metadata::to_xml(&LifecycleMeta::default())); // restart: always
+    fake.put(d);
+    let hv: Arc<dyn Hypervisor> = fake.clone();
+    let config = Config::default();
+    let (a, _a_rx) = link(dir.path(), &hv, &config);
+    assert!(a.is_engine());
+    assert_eq!(a.status, "engine: this dashboard");
+    let (mut b, mut b_rx) = link(dir.path(), &hv, &config);
+    assert!(!b.is_engine());
+    let pid = std::process::id();
+    assert_eq!(b.status, format!("engine: another dashboard pid {pid}"));
+
+    let mut poller = Poller::new(hv.clone(), PollerOptions::default());
+    let t0 = Utc::now();
+    let mut state = State::new(
+        "fake:///",
+        Keymap::build(&Default::default(), false).unwrap(),
+        t0,
+    );
+    let mut snap = |b: &mut EngineLink, state: &mut State, at: DateTime<Utc>| {
+        state.vms = poller.poll(at).unwrap().into();
+        for m in b.after_snapshot(&state.vms, at) {
+            update(state, m);
+        }
+    };
+    snap(&mut b, &mut state, t0);
+    assert_eq!(state.engine, format!("engine: another dashboard pid {pid}"));
+
+    drop(a); // A quits.
+    snap(&mut b, &mut state, t0 + chrono::TimeDelta::seconds(1));
+    assert!(!b.is_engine(), "not retried before LOCK_RETRY");
+    snap(
+        &mut b,
+        &mut state,
+        t0 + LOCK_RETRY + chrono::TimeDelta::seconds(1),
+    );
+    assert!(b.is_engine(), "taken over");
+    assert_eq!(state.engine, "engine: this dashboard");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("engine.lock"))
+            .unwrap()
+            .trim(),
+        format!("{pid} dashboard")
+    );
+
+    // The next crash is B's to handle.
+    fake.update("u-2", |d| {
+        d.raw.state = Some(crate::hypervisor::RunState::Shutoff);
+        d.raw.reason = crate::hypervisor::shutoff_reason::CRASHED;
+    });
+    snap(&mut b, &mut state, t0 + chrono::TimeDelta::seconds(10));
+    let r = b_rx.blocking_recv().expect("a result");
+    assert_eq!(r.cmd.op, Op::RestartByPolicy);
+    assert_eq!(r.cmd.vm_id, "u-2");
+    assert!(r.outcome.is_ok(), "{r}");
+    assert!(
+        fake.calls().iter().any(|c| c == "start u-2"),
+        "{:?}",
+        fake.calls()
+    );
+}
+
+/// A dashboard beside a daemon says so (the role comes from the lock file).
+#[test]
+fn beside_a_daemon_the_header_says_daemon() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Arc::new(FakeHypervisor::new());
+    let hv: Arc<dyn Hypervisor> = fake;
+    let daemon = EngineLock::acquire(dir.path(), Role::Daemon).unwrap();
+    let (b, _rx) = link(dir.path(), &hv, &Config::default());
+    assert!(!b.is_engine());
+    assert_eq!(
+        b.status,
+        format!("engine: daemon pid {}", std::process::id())
+    );
+    drop(daemon);
+}
+
+/// The cleanup pane shows exactly the plan `vmlife plan` computes: the same
+/// `EngineCore::plan` on the same store, VMs and clock.
+#[test]
+fn the_cleanup_pane_is_the_engine_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Arc::new(FakeHypervisor::new());
+    for (uuid, ago) in [("u-1", 30 * 3600), ("u-2", 3600)] {
+        let mut d = running(uuid, &format!("vm-{uuid}"));
+        let mut m = LifecycleMeta::default();
+        m.persistence.mode = PersistenceMode::Temporary;
+        m.persistence.created_at_unix = Some(Utc::now().timestamp() - ago);
+        d.metadata = Some(metadata::to_xml(&m));
+        fake.put(d);
+    }
+    let hv: Arc<dyn Hypervisor> = fake.clone();
+    let mut config = Config::default();
+    config.cleanup.require_confirmation = true; // nothing runs: the test only compares
+    let journal = Arc::new(Journal::open(dir.path()).unwrap());
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut link = EngineLink::open(
+        dir.path(),
+        &config,
+        hv.clone(),
+        journal,
+        tx,
+        Actor::Dashboard("t".into()),
+    )
+    .unwrap();
+    assert!(link.is_engine(), "no daemon: the dashboard takes the lock");
+    let now = Utc::now();
+    let vms = Poller::new(hv, PollerOptions::default()).poll(now).unwrap();
+    let mut state = State::new(
+        "fake:///",
+        Keymap::build(&Default::default(), false).unwrap(),
+        now,
+    );
+    state.vms = vms.clone().into();
+    for m in link.after_snapshot(&state.vms, now) {
+        update(&mut state, m);
+    }
+
+    let planner = EngineCore::for_planning(
+        EngineStore::new(dir.path()),
+        EngineSettings::from_config(&config),
+        "fake:///",
+    )
+    .unwrap();
+    let plan = planner.plan(&vms, &RoundRequest::default(), planner.clock(now));
+    let pane = state.cleanup.expect("a plan after the snapshot");
+    assert_eq!(pane.lines, plan.lines);
+    assert_eq!(pane.held, plan.held);
+    assert_eq!(pane.lines.len(), 2);
+}
