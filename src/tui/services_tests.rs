@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 
 use super::*;
 use crate::config::Config;
-use crate::engine::store::CLEANUPS_FILE;
+use crate::engine::state_files::CLEANUPS_FILE;
 use crate::engine::{EngineLock, Role};
 use crate::host::{HostCtx, HostSettings};
 use crate::hypervisor::fake::{running, FakeHypervisor};
