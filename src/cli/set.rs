@@ -490,7 +490,7 @@ fn refuse_bad_change(
 }
 
 /// The dependency cycle through `name` once its `depends_on` is `deps`, if any.
-fn closed_cycle(name: &str, deps: &[String], views: &[crate::poll::VmView]) -> Option<Vec<String>> {
+fn closed_cycle(name: &str, deps: &[String], views: &[crate::poll::Vm]) -> Option<Vec<String>> {
     use crate::lifecycle::autostart::{dependency_cycles, record_deps};
     let graph = views.iter().map(|v| {
         let n = v.snapshot.vm_name.as_str();

@@ -29,7 +29,7 @@ use crate::hypervisor::RunState;
 use crate::lifecycle::autostart::{self as pure, Progress};
 use crate::lifecycle::host_boot::{applied_text, decide, gate, save_matters};
 use crate::lifecycle::Op;
-use crate::poll::VmView;
+use crate::poll::Vm;
 
 pub use crate::lifecycle::host_boot::{
     BootAction, BootGate, BootProgress, BootStep, RestoreProgress,
@@ -95,7 +95,7 @@ pub struct BootPlan {
 /// records in `records`.
 pub fn plan_boot(
     ctx: &HostCtx,
-    views: &[VmView],
+    views: &[Vm],
     only: Option<&BTreeSet<String>>,
     records: Option<RecoveryFile>,
     boot_id: Option<String>,
@@ -108,7 +108,7 @@ pub fn plan_boot(
         .filter(|v| wanted(&v.uuid, &v.snapshot.vm_name))
     {
         let name = v.snapshot.vm_name.clone();
-        let active = v.raw.state.is_some_and(RunState::is_active);
+        let active = v.state.is_some_and(RunState::is_active);
         let record = records.as_ref().and_then(|f| {
             f.records
                 .iter()

@@ -1,5 +1,6 @@
 //! Host lifecycle hooks and the ordered start: the IO around
-//! [`crate::lifecycle::autostart`] (DESIGN.md §1, "Autostart", "Host shutdown/boot").
+//! [`crate::lifecycle::autostart`] (docs/ARCHITECTURE.md, "Autostart", "Host
+//! shutdown/boot").
 //!
 //! - [`autostart`]: `vmlife autostart`: select, plan, and run the ordered start with
 //!   progress callbacks ([`autostart::run_sequence`]).
@@ -42,7 +43,7 @@ use chrono::{DateTime, Utc};
 use crate::executor::{Clock, ExecOptions, ExecResult, Executor, SystemClock};
 use crate::hypervisor::{HvResult, Hypervisor, StatsGroups};
 use crate::lifecycle::{Actor, Command, Op};
-use crate::poll::{Poller, PollerOptions, VmView};
+use crate::poll::{Poller, PollerOptions, Vm};
 use crate::store::Journal;
 
 pub use config::{AfterTimeout, HostAutostartConfig, HostConfig, HostSettings};
@@ -144,7 +145,7 @@ impl HostCtx {
         &self,
         only: Option<&BTreeSet<String>>,
         now: DateTime<Utc>,
-    ) -> HvResult<Vec<VmView>> {
+    ) -> HvResult<Vec<Vm>> {
         inventory(&self.hv, only, now)
     }
 
@@ -170,7 +171,7 @@ pub fn inventory(
     hv: &Arc<dyn Hypervisor>,
     only: Option<&BTreeSet<String>>,
     now: DateTime<Utc>,
-) -> HvResult<Vec<VmView>> {
+) -> HvResult<Vec<Vm>> {
     let options = PollerOptions {
         groups: StatsGroups::STATE,
         addresses_budget: 0,
@@ -209,10 +210,10 @@ impl RunControl {
 }
 
 /// Warnings about VMs that libvirt's own autostart flag also starts at boot.
-pub fn libvirt_autostart_warnings<'a>(views: impl IntoIterator<Item = &'a VmView>) -> Vec<String> {
+pub fn libvirt_autostart_warnings<'a>(views: impl IntoIterator<Item = &'a Vm>) -> Vec<String> {
     views
         .into_iter()
-        .filter(|v| v.raw.libvirt_autostart)
+        .filter(|v| v.libvirt_autostart)
         .map(|v| {
             let name = &v.snapshot.vm_name;
             format!(

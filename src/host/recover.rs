@@ -1,5 +1,5 @@
 //! `vmlife recover [DOMAIN...]`: bring VMs back to the state their recovery record
-//! says (DESIGN.md §1, "Host shutdown/boot").
+//! says (docs/ARCHITECTURE.md, "Host shutdown/boot").
 //!
 //! For each record (all, or those of the named VMs), in start order (the reverse of
 //! the order host shutdown handled them):
@@ -22,7 +22,7 @@ use crate::executor::precondition::state_of;
 use crate::hypervisor::RunState;
 use crate::lifecycle::Op;
 use crate::model::RecoveryVmState;
-use crate::poll::VmView;
+use crate::poll::Vm;
 use crate::store::JournalEntry;
 
 use super::recovery::RecoveryFile;
@@ -92,7 +92,7 @@ impl RecoverStep {
 /// empty). A name without a record is an error naming it.
 pub fn plan_recover(
     file: &RecoveryFile,
-    views: &[VmView],
+    views: &[Vm],
     domains: &[String],
 ) -> Result<Vec<RecoverStep>, String> {
     let mut unknown: Vec<&str> = Vec::new();
@@ -125,7 +125,7 @@ pub fn plan_recover(
         let want = s.state_before_shutdown;
         let action = match views.iter().find(|v| v.uuid == s.vm_id) {
             Some(v) => {
-                let state = v.raw.state;
+                let state = v.state;
                 let active = state.is_some_and(RunState::is_active);
                 let paused = matches!(state, Some(RunState::Paused));
                 match want {

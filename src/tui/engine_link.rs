@@ -31,7 +31,7 @@ use crate::executor::{ExecOptions, ExecResult, Executor};
 use crate::hypervisor::{DomainEvent, Hypervisor};
 use crate::lifecycle::cleanup::{RoundPlan, RoundRequest};
 use crate::lifecycle::{Actor, Command, Op};
-use crate::poll::VmView;
+use crate::poll::Vm;
 use crate::store::Journal;
 
 /// Alerts shown in the cleanup pane.
@@ -168,7 +168,7 @@ impl EngineLink {
 
     /// After a snapshot: who runs the engine, the engine's automatic actions (when this
     /// process is the engine), then a fresh plan for the cleanup pane.
-    pub fn after_snapshot(&mut self, vms: &[VmView], now: DateTime<Utc>) -> Vec<Msg> {
+    pub fn after_snapshot(&mut self, vms: &[Vm], now: DateTime<Utc>) -> Vec<Msg> {
         let was_engine = self.is_engine();
         self.recheck(now);
         let mut out = vec![self.status_msg()];
@@ -214,14 +214,14 @@ impl EngineLink {
     }
 
     /// Plan `request` for its confirmation popup.
-    pub fn prepare(&self, vms: &[VmView], request: &RoundRequest, now: DateTime<Utc>) -> RoundPlan {
+    pub fn prepare(&self, vms: &[Vm], request: &RoundRequest, now: DateTime<Utc>) -> RoundPlan {
         self.core.plan(vms, request, self.core.clock(now))
     }
 
     /// Run a confirmed round: claim the records, then submit.
     pub fn run_round(
         &mut self,
-        vms: &[VmView],
+        vms: &[Vm],
         request: &RoundRequest,
         now: DateTime<Utc>,
     ) -> Vec<Msg> {
@@ -244,7 +244,7 @@ impl EngineLink {
     /// Record a person's confirmation of parked cleanups.
     pub fn confirm(
         &mut self,
-        vms: &[VmView],
+        vms: &[Vm],
         parked: &[(String, String)],
         now: DateTime<Utc>,
     ) -> Vec<Msg> {
@@ -282,7 +282,7 @@ impl EngineLink {
     }
 
     /// The cleanup pane's content now.
-    fn view(&self, vms: &[VmView], now: DateTime<Utc>) -> CleanupView {
+    fn view(&self, vms: &[Vm], now: DateTime<Utc>) -> CleanupView {
         let plan = self
             .core
             .plan(vms, &RoundRequest::default(), self.core.clock(now));
@@ -397,7 +397,7 @@ mod tests {
         // The next crash is B's to handle.
         fake.update("u-2", |d| {
             d.raw.state = Some(crate::hypervisor::RunState::Shutoff);
-            d.raw.reason = crate::hypervisor::shutoff_reason::CRASHED;
+            d.raw.reason = crate::hypervisor::ShutoffReason::Crashed.into();
         });
         snap(&mut b, &mut state, t0 + chrono::TimeDelta::seconds(10));
         let r = b_rx.blocking_recv().expect("a result");

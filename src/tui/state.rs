@@ -10,7 +10,7 @@ use super::theme::Theme;
 use crate::lifecycle::cleanup::{RoundRequest, VmCleanupLine};
 use crate::lifecycle::{ttl::TtlStatus, Command};
 use crate::model::{VmLifecyclePolicy, VmState};
-use crate::poll::VmView;
+use crate::poll::Vm;
 
 /// Most activity lines kept.
 pub const ACTIVITY_CAP: usize = 200;
@@ -219,7 +219,7 @@ pub struct State {
     pub link: Link,
     /// When the last good snapshot was taken.
     pub snapshot_at: Option<DateTime<Utc>>,
-    pub vms: Vec<VmView>,
+    pub vms: Vec<Vm>,
     /// Indices into `vms` after filter and sort: the table's rows.
     pub rows: Vec<usize>,
     /// Index into `rows` of the selected row: derived from `selected_id` by every
@@ -318,7 +318,7 @@ impl State {
     }
 
     /// The selected VM, if any row is shown.
-    pub fn selected_vm(&self) -> Option<&VmView> {
+    pub fn selected_vm(&self) -> Option<&Vm> {
         self.rows.get(self.selected).and_then(|&i| self.vms.get(i))
     }
 
@@ -339,7 +339,7 @@ impl State {
     }
 
     /// The TTL status of a VM at the state's `now`.
-    pub fn ttl(&self, vm: &VmView) -> Option<TtlStatus> {
+    pub fn ttl(&self, vm: &Vm) -> Option<TtlStatus> {
         vm.ttl(self.now.timestamp())
     }
 
@@ -356,7 +356,7 @@ impl State {
     /// wherever its row moved. Should the selected VM vanish (undefined, or no longer
     /// matching the filter), its neighbour in the old order is selected and a flash
     /// names both.
-    pub fn set_vms(&mut self, vms: Vec<VmView>) {
+    pub fn set_vms(&mut self, vms: Vec<Vm>) {
         let old_vms = std::mem::replace(&mut self.vms, vms);
         let old_rows = std::mem::take(&mut self.rows);
         self.rows = self.sorted_rows();
@@ -398,7 +398,7 @@ impl State {
 
     /// The row (in the current `rows`) of the selected VM's nearest neighbour in the
     /// old order that is still shown: the rows below it first, then those above.
-    fn neighbour(&self, old_vms: &[VmView], old_rows: &[usize]) -> Option<usize> {
+    fn neighbour(&self, old_vms: &[Vm], old_rows: &[usize]) -> Option<usize> {
         let id = self.selected_id.as_deref()?;
         let old_ids: Vec<&str> = old_rows
             .iter()
@@ -508,7 +508,7 @@ pub struct Counts {
 
 /// True when every filter term is part of the VM's name or starts its state or mode
 /// (`temp` finds temporary VMs while it is being typed).
-fn matches(v: &VmView, terms: &[String]) -> bool {
+fn matches(v: &Vm, terms: &[String]) -> bool {
     terms.iter().all(|t| {
         v.snapshot.vm_name.to_lowercase().contains(t.as_str())
             || v.snapshot.vm_state.as_str().starts_with(t.as_str())
@@ -518,7 +518,7 @@ fn matches(v: &VmView, terms: &[String]) -> bool {
     })
 }
 
-fn compare(a: &VmView, b: &VmView, key: SortKey, now: i64) -> std::cmp::Ordering {
+fn compare(a: &Vm, b: &Vm, key: SortKey, now: i64) -> std::cmp::Ordering {
     let fkey = |x: Option<f64>| x.unwrap_or(-1.0);
     match key {
         SortKey::Name => a.snapshot.vm_name.cmp(&b.snapshot.vm_name),
@@ -540,11 +540,11 @@ fn compare(a: &VmView, b: &VmView, key: SortKey, now: i64) -> std::cmp::Ordering
     }
 }
 
-fn mode_key(v: &VmView) -> &'static str {
+fn mode_key(v: &Vm) -> &'static str {
     v.persistence().map_or("invalid", |p| p.mode.as_str())
 }
 
-fn ttl_key(v: &VmView, now: i64) -> i64 {
+fn ttl_key(v: &Vm, now: i64) -> i64 {
     v.ttl(now)
         .and_then(TtlStatus::remaining_seconds)
         .unwrap_or(i64::MAX)

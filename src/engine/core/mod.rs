@@ -40,7 +40,7 @@ use crate::executor::{ExecResult, Outcome};
 use crate::lifecycle::cleanup::Clock;
 use crate::lifecycle::{Actor, Command, Op, VmFacts};
 use crate::model::VmCleanupSchedule;
-use crate::poll::VmView;
+use crate::poll::Vm;
 use crate::store::{Journal, JournalEntry, JournalTail};
 
 use restart::Seen;
@@ -271,7 +271,7 @@ impl EngineCore {
     /// One snapshot of every VM at `now`: restart decisions for observed stops, the
     /// stability reset, crash recovery of abandoned cleanups, and the scheduled cleanup
     /// round when it is due. Returns the commands to submit.
-    pub fn on_snapshot(&mut self, vms: &[VmView], now: DateTime<Utc>) -> Vec<Planned> {
+    pub fn on_snapshot(&mut self, vms: &[Vm], now: DateTime<Utc>) -> Vec<Planned> {
         self.refresh();
         self.read_journal_tail();
         let mut out = Vec::new();
@@ -286,7 +286,7 @@ impl EngineCore {
         self.counts
             .retain(|_, (_, t)| now_s - *t <= COUNT_OVERRIDE_SECONDS);
 
-        let facts: Vec<VmFacts> = vms.iter().map(VmView::facts).collect();
+        let facts: Vec<VmFacts> = vms.iter().map(Vm::facts).collect();
         self.recover(&facts, now);
         self.cleanup_round(&facts, now, &mut out);
         out

@@ -15,7 +15,7 @@ use crate::lifecycle::cleanup::{
 };
 use crate::lifecycle::{Actor, VmFacts};
 use crate::model::VmCleanupPolicy;
-use crate::poll::VmView;
+use crate::poll::Vm;
 
 /// One action of a plan, as `vmlife plan --json` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -57,8 +57,8 @@ pub(super) struct Round {
 impl EngineCore {
     /// The cleanup plan at `clock` for `request`, from the store as last read: the
     /// function `vmlife plan`, `vmlife cleanup` and the dashboard's cleanup pane share.
-    pub fn plan(&self, vms: &[VmView], request: &RoundRequest, clock: Clock) -> RoundPlan {
-        let facts: Vec<VmFacts> = vms.iter().map(VmView::facts).collect();
+    pub fn plan(&self, vms: &[Vm], request: &RoundRequest, clock: Clock) -> RoundPlan {
+        let facts: Vec<VmFacts> = vms.iter().map(Vm::facts).collect();
         self.plan_facts(
             &facts,
             request,
@@ -72,12 +72,12 @@ impl EngineCore {
     /// asked about them right now).
     pub fn plan_confirming(
         &self,
-        vms: &[VmView],
+        vms: &[Vm],
         request: &RoundRequest,
         clock: Clock,
         also_confirmed: &BTreeSet<String>,
     ) -> RoundPlan {
-        let facts: Vec<VmFacts> = vms.iter().map(VmView::facts).collect();
+        let facts: Vec<VmFacts> = vms.iter().map(Vm::facts).collect();
         self.plan_facts(
             &facts,
             request,
@@ -159,13 +159,13 @@ impl EngineCore {
     /// [`EngineCore::on_result`].
     pub fn manual_round(
         &mut self,
-        vms: &[VmView],
+        vms: &[Vm],
         request: &RoundRequest,
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> io::Result<(RoundPlan, Vec<Planned>)> {
         self.refresh();
-        let facts: Vec<VmFacts> = vms.iter().map(VmView::facts).collect();
+        let facts: Vec<VmFacts> = vms.iter().map(Vm::facts).collect();
         let plan = self.plan_facts(
             &facts,
             request,

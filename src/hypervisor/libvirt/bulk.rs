@@ -7,11 +7,12 @@ use std::time::Instant;
 
 use virt::sys;
 
+use super::codes;
 use super::ffi::{self, DomainHandle, StatsList};
 use super::names::{KnownName, NameCache};
 use super::stats::{format_uuid, Decoded, Wanted};
 use super::LibvirtHypervisor;
-use crate::hypervisor::{HvError, HvResult, RawDomain, RunState, StatsGroups};
+use crate::hypervisor::{HvError, HvResult, RawDomain, StatsGroups};
 
 /// What the last [`Hypervisor::poll`](crate::hypervisor::Hypervisor::poll) cost, for
 /// tests and benchmarks.
@@ -208,8 +209,8 @@ impl LibvirtHypervisor {
                 out.push(RawDomain {
                     uuid: text,
                     name: dom.name().unwrap_or_default(),
-                    state: Some(RunState::from_code(state)),
-                    reason,
+                    state: Some(codes::run_state(state)),
+                    reason: codes::state_reason(Some(codes::run_state(state)), reason),
                     persistent: true,
                     ..RawDomain::default()
                 });

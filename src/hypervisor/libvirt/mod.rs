@@ -28,6 +28,7 @@
 //! released without virt's `Drop`, which panics when a free fails.
 
 mod bulk;
+mod codes;
 mod errors;
 pub mod events;
 mod fanout;

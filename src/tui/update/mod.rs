@@ -27,7 +27,7 @@ use crate::hypervisor::DomainEvent;
 use crate::lifecycle::autostart::Progress as AutostartProgress;
 use crate::lifecycle::cleanup::{RoundPlan, RoundRequest, VmCleanupState};
 use crate::lifecycle::Command;
-use crate::poll::VmView;
+use crate::poll::Vm;
 use std::collections::HashMap;
 
 /// A fact the dashboard reacts to.
@@ -39,7 +39,7 @@ pub enum Msg {
     Tick(DateTime<Utc>),
     /// A poll succeeded.
     Snapshot {
-        vms: Vec<VmView>,
+        vms: Vec<Vm>,
         at: DateTime<Utc>,
     },
     /// A poll failed; the last snapshot stays, marked stale.
@@ -343,7 +343,7 @@ fn on_prepared(
     act::gate(s, ask, title, lines, Then::CleanupRound(request))
 }
 
-fn on_snapshot(s: &mut State, vms: Vec<VmView>, at: DateTime<Utc>) {
+fn on_snapshot(s: &mut State, vms: Vec<Vm>, at: DateTime<Utc>) {
     for v in &vms {
         if let Some(cpu) = v.snapshot.cpu_usage_percent {
             let h = s.cpu_history.entry(v.uuid.clone()).or_default();

@@ -8,7 +8,7 @@ use ratatui::Frame;
 
 use crate::format as fmt;
 use crate::lifecycle::status::cleanup_label;
-use crate::poll::VmView;
+use crate::poll::Vm;
 use crate::tui::state::{Pane, State};
 
 fn unix(at: Option<i64>) -> String {
@@ -29,7 +29,7 @@ fn list(items: &[String]) -> String {
 
 /// A dependency cycle through `v` (it is held back from the ordered start) and its
 /// questionable settings, with their styles.
-fn flags(s: &State, v: &VmView) -> Vec<(String, ratatui::style::Style)> {
+fn flags(s: &State, v: &Vm) -> Vec<(String, ratatui::style::Style)> {
     use crate::lifecycle::autostart::{dependency_cycles, record_deps};
     let mut out = Vec::new();
     if !record_deps(&v.meta).is_empty() {
@@ -58,7 +58,7 @@ fn flags(s: &State, v: &VmView) -> Vec<(String, ratatui::style::Style)> {
 }
 
 /// The pane's text lines for `v`.
-pub fn lines(s: &State, v: &VmView) -> Vec<Line<'static>> {
+pub fn lines(s: &State, v: &Vm) -> Vec<Line<'static>> {
     let t = s.theme;
     let snap = &v.snapshot;
     let kv = |k: &str, val: String| {
@@ -116,12 +116,12 @@ pub fn lines(s: &State, v: &VmView) -> Vec<Line<'static>> {
         "libvirt",
         format!(
             "{}{}",
-            if v.raw.persistent {
+            if v.persistent {
                 "persistent"
             } else {
                 "transient"
             },
-            if v.raw.libvirt_autostart {
+            if v.libvirt_autostart {
                 ", libvirt autostart ON"
             } else {
                 ""
@@ -334,7 +334,7 @@ mod managed_tests {
     use crate::hypervisor::fake::{running, FakeHypervisor};
     use crate::poll::{Poller, PollerOptions};
 
-    fn text(s: &State, v: &VmView) -> String {
+    fn text(s: &State, v: &Vm) -> String {
         lines(s, v)
             .iter()
             .map(|l| {
@@ -377,11 +377,14 @@ mod tests {
     use crate::model::{PersistenceMode, VmAutoStartConfig, VmState, VmStateSnapshot};
     use crate::tui::keymap::Keymap;
 
-    fn view(name: &str, meta: LifecycleMeta) -> VmView {
+    fn view(name: &str, meta: LifecycleMeta) -> Vm {
         let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-        VmView {
+        Vm {
             uuid: format!("u-{name}"),
-            raw: crate::hypervisor::RawDomain::default(),
+            state: None,
+            reason: crate::hypervisor::StateReason::default(),
+            persistent: false,
+            libvirt_autostart: false,
             snapshot: VmStateSnapshot::empty(name, now, VmState::Stopped),
             meta: Ok(meta),
             first_seen_unix: 0,

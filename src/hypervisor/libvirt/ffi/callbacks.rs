@@ -11,9 +11,10 @@ use virt::connect::Connect;
 use virt::error::Error;
 use virt::sys;
 
+use super::super::codes;
 use super::super::fanout::{self, Fanout};
 use super::{c_string, domain_name, domain_uuid};
-use crate::hypervisor::{DomainEvent, LifecycleEvent};
+use crate::hypervisor::DomainEvent;
 
 /// The shape libvirt stores every domain-event callback as; each event id calls it back
 /// with its own signature (`VIR_DOMAIN_EVENT_CALLBACK` in C).
@@ -72,8 +73,8 @@ unsafe extern "C" fn on_lifecycle(
         deliver(dom, opaque, |uuid, name| DomainEvent::Lifecycle {
             uuid,
             name,
-            event: LifecycleEvent::from_code(event),
-            detail,
+            event: codes::lifecycle_event(event),
+            detail: codes::event_detail(codes::lifecycle_event(event), detail),
         })
     };
     0

@@ -1,4 +1,5 @@
 use super::*;
+use crate::hypervisor::{EventDetail, LifecycleEvent};
 
 #[test]
 fn callbacks_without_opaque_or_domain_do_nothing() {
@@ -53,7 +54,7 @@ fn callbacks_deliver_to_the_fanout_and_free_releases_it() {
                 uuid: e(),
                 name: e(),
                 event: LifecycleEvent::Stopped,
-                detail: 2
+                detail: EventDetail::Crashed
             },
             DomainEvent::MetadataChange {
                 uuid: e(),
