@@ -32,7 +32,7 @@ fn fleet(n: usize, now: chrono::DateTime<Utc>) -> Vec<Vm> {
             snap.uptime_seconds = Some(i as u64 * 60);
             let uuid = format!("00000000-0000-4000-8000-{i:012}");
             Vm {
-                uuid,
+                uuid: uuid.into(),
                 state: Some(RunState::Running),
                 reason: StateReason::default(),
                 persistent: true,

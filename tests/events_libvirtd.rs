@@ -115,7 +115,7 @@ fn events_and_reconnect_against_a_private_daemon() {
     assert_eq!(
         ev,
         DomainEvent::Lifecycle {
-            uuid: uuid.clone(),
+            uuid: uuid.as_str().into(),
             name: name.into(),
             event: LifecycleEvent::Defined,
             detail: d::Added,

@@ -348,7 +348,7 @@ fn view_of(i: usize, xml: &str, active: bool, at: DateTime<Utc>) -> Vm {
     let mut snapshot = VmStateSnapshot::empty(&name, at, state);
     snapshot.restart_count = meta.as_ref().map_or(0, |m| m.state.restart_count);
     Vm {
-        uuid,
+        uuid: uuid.into(),
         state: Some(if active {
             RunState::Running
         } else {

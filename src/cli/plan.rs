@@ -302,7 +302,7 @@ mod warning_tests {
         meta.persistence.auto_start = true;
         let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         let view = |name: &str, meta: LifecycleMeta| Vm {
-            uuid: format!("u-{name}"),
+            uuid: format!("u-{name}").into(),
             state: None,
             reason: crate::hypervisor::StateReason::default(),
             persistent: false,

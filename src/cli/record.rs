@@ -3,7 +3,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 
-use crate::model::{VmPersistence, VmStateSnapshot};
+use crate::model::{Uuid, VmPersistence, VmStateSnapshot};
 use crate::poll::Vm;
 
 /// One VM in `ls --json`: every VmStateSnapshot field under its contract name, plus
@@ -12,7 +12,7 @@ use crate::poll::Vm;
 pub struct VmRecord {
     #[serde(flatten)]
     pub snapshot: VmStateSnapshot,
-    pub uuid: String,
+    pub uuid: Uuid,
     pub uri: String,
     /// `null` when the VM's policy is invalid (see `policy_error`).
     pub persistence: Option<VmPersistence>,

@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 
 use super::RunError;
 use crate::format::escape;
-use crate::hypervisor::{DomainRef, StatsGroups};
+use crate::hypervisor::{StatsGroups, VmRef};
 use crate::lifecycle::{ttl, Actor};
 use crate::metadata::{self, LifecycleMeta};
 use crate::model::{
@@ -404,7 +404,7 @@ fn changes_nothing(args: &SetArgs) -> bool {
 
 /// A warning when `arg` could mean two domains: it is the name of one and the UUID of
 /// another (libvirt allows a domain named like another's UUID).
-fn ambiguity(s: &Session, arg: &str, target: &DomainRef) -> Option<String> {
+fn ambiguity(s: &Session, arg: &str, target: &VmRef) -> Option<String> {
     let all = s.hv.poll(StatsGroups::STATE).ok()?;
     let other = all
         .iter()

@@ -12,12 +12,13 @@ use crate::hypervisor::{
     DomainEvent as HvEvent, EventDetail, LifecycleEvent, RunState, ShutoffReason, StateReason,
 };
 use crate::lifecycle::restart::StopCause;
+use crate::model::Uuid;
 
 /// A domain event, as far as the engine cares: what it says about starts and stops.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EngineEvent {
     /// The domain's UUID.
-    pub uuid: String,
+    pub uuid: Uuid,
     /// What happened.
     pub kind: EventKind,
 }

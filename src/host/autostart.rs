@@ -22,6 +22,7 @@ use crate::poll::Vm;
 
 use super::probe::{ProbeResult, SshProbe};
 use super::{libvirt_autostart_warnings, libvirt_guests_warning, HostCtx, RunControl};
+use crate::model::Uuid;
 
 /// How long the runner waits at most between two looks at the sequence.
 const TICK: Duration = Duration::from_millis(250);
@@ -46,7 +47,7 @@ pub fn prepare(
     ctx: &HostCtx,
     views: &[Vm],
     only: Option<&BTreeSet<String>>,
-    holds: &BTreeMap<String, String>,
+    holds: &BTreeMap<Uuid, String>,
 ) -> Prepared {
     let facts: Vec<_> = views.iter().map(Vm::facts).collect();
     let mut selection = autostart::select(&facts, only);

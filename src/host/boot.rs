@@ -39,6 +39,7 @@ use super::autostart::{prepare, run_sequence, Prepared};
 use super::probe::SshProbe;
 use super::recovery::RecoveryFile;
 use super::{HostCtx, RunControl};
+use crate::model::Uuid;
 
 /// Where the kernel says which boot this is.
 pub const BOOT_ID_SOURCE: &str = "/proc/sys/kernel/random/boot_id";
@@ -102,7 +103,7 @@ pub fn plan_boot(
 ) -> BootPlan {
     let wanted = |uuid: &str, name: &str| only.is_none_or(|o| o.contains(uuid) || o.contains(name));
     let mut steps = Vec::new();
-    let mut holds: BTreeMap<String, String> = BTreeMap::new();
+    let mut holds: BTreeMap<Uuid, String> = BTreeMap::new();
     for v in views
         .iter()
         .filter(|v| wanted(&v.uuid, &v.snapshot.vm_name))

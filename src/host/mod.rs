@@ -179,7 +179,7 @@ pub fn inventory(
     };
     let mut views = Poller::new(hv.clone(), options).poll(now)?;
     if let Some(only) = only {
-        views.retain(|v| only.contains(&v.uuid) || only.contains(&v.snapshot.vm_name));
+        views.retain(|v| only.contains(v.uuid.as_str()) || only.contains(&v.snapshot.vm_name));
     }
     views.sort_by(|a, b| a.snapshot.vm_name.cmp(&b.snapshot.vm_name));
     Ok(views)

@@ -21,7 +21,7 @@ use serde::Serialize;
 use crate::executor::precondition::state_of;
 use crate::hypervisor::RunState;
 use crate::lifecycle::Op;
-use crate::model::RecoveryVmState;
+use crate::model::{RecoveryVmState, Uuid};
 use crate::poll::Vm;
 use crate::store::JournalEntry;
 
@@ -54,7 +54,7 @@ pub struct RecoverStep {
     /// The recorded name.
     pub name: String,
     /// The recorded UUID.
-    pub uuid: String,
+    pub uuid: Uuid,
     /// The recorded state.
     pub want: RecoveryVmState,
     /// What `recover` does.

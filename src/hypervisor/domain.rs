@@ -2,9 +2,7 @@
 //! in [`super::RunState`]), the details of its XML.
 
 use super::{RunState, StateReason};
-
-/// A domain's UUID in its canonical text form (lower-case, with dashes).
-pub type Uuid = String;
+pub use crate::model::{Uuid, VmRef};
 
 /// Which stats groups a poll asks for. State is nearly free; the others wake every
 /// running guest's QEMU monitor (see LIBVIRT-NOTES.md), so callers ask for them only
@@ -96,11 +94,4 @@ pub enum AddressSource {
     Lease,
     Agent,
     Arp,
-}
-
-/// A domain named by a person: its UUID and current name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DomainRef {
-    pub uuid: Uuid,
-    pub name: String,
 }

@@ -99,7 +99,7 @@ fn default_subscribe_is_unsupported() {
         fn poll(&self, _: StatsGroups) -> HvResult<Vec<RawDomain>> {
             Ok(Vec::new())
         }
-        fn lookup(&self, n: &str) -> HvResult<DomainRef> {
+        fn lookup(&self, n: &str) -> HvResult<VmRef> {
             Err(HvError::new(HvErrorKind::NoDomain, n))
         }
         fn details(&self, _: &str) -> HvResult<DomainDetails> {
@@ -139,7 +139,7 @@ fn default_subscribe_is_unsupported() {
             Ok(())
         }
         fn define(&self, _: &str) -> HvResult<Uuid> {
-            Ok(String::new())
+            Ok(Uuid::default())
         }
     }
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();

@@ -88,7 +88,7 @@ impl FakeHypervisor {
     /// How the domain reacts to `shutdown` (default [`OnShutdown::PowerOff`]).
     pub fn on_shutdown(&self, uuid: &str, how: OnShutdown) {
         self.with(|s| {
-            s.on_shutdown.insert(uuid.to_string(), how);
+            s.on_shutdown.insert(uuid.into(), how);
         });
     }
 
@@ -144,7 +144,7 @@ impl FakeHypervisor {
         let name = self.with(|s| s.domains.get(uuid).map(|d| d.raw.name.clone()));
         if let Some(name) = name {
             self.emit(DomainEvent::Lifecycle {
-                uuid: uuid.to_string(),
+                uuid: uuid.into(),
                 name,
                 event,
                 detail,
@@ -243,12 +243,12 @@ impl Hypervisor for FakeHypervisor {
         })
     }
 
-    fn lookup(&self, name_or_uuid: &str) -> HvResult<DomainRef> {
+    fn lookup(&self, name_or_uuid: &str) -> HvResult<VmRef> {
         self.with(|s| {
             s.domains
                 .values()
                 .find(|d| d.raw.uuid == name_or_uuid || d.raw.name == name_or_uuid)
-                .map(|d| DomainRef {
+                .map(|d| VmRef {
                     uuid: d.raw.uuid.clone(),
                     name: d.raw.name.clone(),
                 })
@@ -304,7 +304,7 @@ impl Hypervisor for FakeHypervisor {
         let name = self.with(|s| s.domains.get(uuid).map(|d| d.raw.name.clone()));
         if let Some(name) = name {
             self.emit(DomainEvent::MetadataChange {
-                uuid: uuid.to_string(),
+                uuid: uuid.into(),
                 name,
                 namespace: Some(super::domxml::LIFECYCLE_NS.to_string()),
             });
@@ -353,7 +353,7 @@ impl Hypervisor for FakeHypervisor {
         let name = self.with(|s| s.domains.get(uuid).map(|d| d.raw.name.clone()));
         if let Some(name) = name {
             self.emit(DomainEvent::Reboot {
-                uuid: uuid.to_string(),
+                uuid: uuid.into(),
                 name,
             });
         }
@@ -393,7 +393,7 @@ impl Hypervisor for FakeHypervisor {
             set_state(d, RunState::Shutoff, ShutoffReason::Saved)
         })?;
         self.emit_lifecycle(uuid, LifecycleEvent::Stopped, EventDetail::Saved);
-        self.with(|s| s.managed_saves.insert(uuid.to_string()));
+        self.with(|s| s.managed_saves.insert(uuid.into()));
         Ok(())
     }
 

@@ -46,7 +46,7 @@ pub trait Hypervisor: Send + Sync {
     fn poll(&self, groups: StatsGroups) -> HvResult<Vec<RawDomain>>;
 
     /// Find a domain by name or UUID.
-    fn lookup(&self, name_or_uuid: &str) -> HvResult<DomainRef>;
+    fn lookup(&self, name_or_uuid: &str) -> HvResult<VmRef>;
 
     /// The domain's inactive-or-live XML, parsed.
     fn details(&self, uuid: &str) -> HvResult<DomainDetails>;

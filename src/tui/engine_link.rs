@@ -31,6 +31,7 @@ use crate::executor::{ExecOptions, ExecResult, Executor};
 use crate::hypervisor::{DomainEvent, Hypervisor};
 use crate::lifecycle::cleanup::{RoundPlan, RoundRequest};
 use crate::lifecycle::{Actor, Command, Op};
+use crate::model::VmRef;
 use crate::poll::Vm;
 use crate::store::Journal;
 
@@ -242,12 +243,7 @@ impl EngineLink {
     }
 
     /// Record a person's confirmation of parked cleanups.
-    pub fn confirm(
-        &mut self,
-        vms: &[Vm],
-        parked: &[(String, String)],
-        now: DateTime<Utc>,
-    ) -> Vec<Msg> {
+    pub fn confirm(&mut self, vms: &[Vm], parked: &[VmRef], now: DateTime<Utc>) -> Vec<Msg> {
         let flash = match self.core.confirm(parked, &self.actor, true, now) {
             Ok(()) => format!(
                 "confirmed {} cleanup(s): they run in the next round",

@@ -13,6 +13,7 @@ use super::update::Msg;
 use crate::host::recover::{plan_recover, run_recover};
 use crate::host::recovery::{RecoveryFile, RecoveryRecord};
 use crate::host::{autostart, HostCtx, RunControl};
+use crate::model::Uuid;
 use crate::poll::Vm;
 
 /// The host commands as the dashboard runs them.
@@ -80,7 +81,7 @@ impl HostLink {
     pub fn spawn_prepare_recover(
         &self,
         views: Vec<Vm>,
-        vm_id: String,
+        vm_id: Uuid,
         vm_name: String,
         tx: UnboundedSender<Msg>,
     ) {
@@ -106,7 +107,7 @@ impl HostLink {
 
     /// Recover `vm_id` on a blocking thread; the result comes as `Msg::ActionFinished`,
     /// then the refreshed records as `Msg::Recovery`.
-    pub fn spawn_recover(&self, views: Vec<Vm>, vm_id: String, tx: UnboundedSender<Msg>) {
+    pub fn spawn_recover(&self, views: Vec<Vm>, vm_id: Uuid, tx: UnboundedSender<Msg>) {
         let (ctx, dir) = (self.ctx.clone(), self.dir.clone());
         tokio::task::spawn_blocking(move || {
             let finished = |status, text: String| Msg::ActionFinished {
@@ -117,7 +118,7 @@ impl HostLink {
             };
             let planned = RecoveryFile::load(&dir).and_then(|f| {
                 let file = f.ok_or_else(|| "no recovery records".to_string())?;
-                let steps = plan_recover(&file, &views, std::slice::from_ref(&vm_id))?;
+                let steps = plan_recover(&file, &views, &[vm_id.to_string()])?;
                 Ok((file, steps))
             });
             let msg = match planned {
@@ -161,7 +162,7 @@ fn prepare_recover(dir: &Path, views: &[Vm], vm_id: &str) -> Result<Vec<String>,
 }
 
 /// The recovery records as detail-pane lines, by VM UUID (none when there is no file).
-pub fn recovery_lines(dir: &Path) -> HashMap<String, Vec<String>> {
+pub fn recovery_lines(dir: &Path) -> HashMap<Uuid, Vec<String>> {
     let Ok(Some(file)) = RecoveryFile::load(dir) else {
         return HashMap::new();
     };

@@ -7,7 +7,7 @@ use super::action::{Action, Asks};
 use super::state::State;
 use crate::lifecycle::cleanup::VmCleanupState;
 use crate::lifecycle::{edit, Command, Op, TtlStatus};
-use crate::model::{PersistenceMode, VmState};
+use crate::model::{PersistenceMode, VmRef, VmState};
 use crate::poll::Vm;
 
 /// What a VM action leads to once it applies.
@@ -54,13 +54,13 @@ pub fn asks(s: &State, a: Action, op: Option<&Op>) -> bool {
     }
 }
 
-/// The cleanups parked by `require_confirmation` (UUID, name).
-pub fn parked(s: &State) -> Vec<(String, String)> {
+/// The cleanups parked by `require_confirmation`.
+pub fn parked(s: &State) -> Vec<VmRef> {
     s.cleanup
         .iter()
         .flat_map(|c| c.lines.iter())
         .filter(|l| l.state == VmCleanupState::AwaitingConfirmation)
-        .map(|l| (l.vm_id.clone(), l.vm_name.clone()))
+        .map(|l| VmRef::new(l.vm_id.clone(), l.vm_name.clone()))
         .collect()
 }
 

@@ -9,7 +9,7 @@ use super::keymap::Keymap;
 use super::theme::Theme;
 use crate::lifecycle::cleanup::{RoundRequest, VmCleanupLine};
 use crate::lifecycle::{ttl::TtlStatus, Command};
-use crate::model::{VmLifecyclePolicy, VmState};
+use crate::model::{Uuid, VmLifecyclePolicy, VmRef, VmState};
 use crate::poll::Vm;
 
 /// Most activity lines kept.
@@ -95,7 +95,7 @@ pub struct Input {
     /// Why the last Enter was refused, shown under the prompt.
     pub error: Option<String>,
     /// The VM it is for.
-    pub vm_id: String,
+    pub vm_id: Uuid,
     pub vm_name: String,
 }
 
@@ -117,11 +117,11 @@ pub enum Then {
     /// Run a cleanup round now (of chosen VMs, or all) through the engine's records.
     CleanupRound(RoundRequest),
     /// Confirm cleanups parked by `require_confirmation` (UUID, name).
-    ConfirmParked(Vec<(String, String)>),
+    ConfirmParked(Vec<VmRef>),
     /// Run the ordered autostart sequence.
     Autostart,
     /// Bring one VM back to its recorded state.
-    Recover { vm_id: String, vm_name: String },
+    Recover { vm_id: Uuid, vm_name: String },
     /// Quit though actions of this dashboard still run.
     Quit,
 }
@@ -184,7 +184,7 @@ impl ActivityStatus {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Activity {
     pub at: DateTime<Utc>,
-    pub vm_id: String,
+    pub vm_id: Uuid,
     pub vm_name: String,
     pub action: String,
     pub status: ActivityStatus,
@@ -227,7 +227,7 @@ pub struct State {
     selected: usize,
     /// The selected VM's UUID: the selection follows the VM, never a row index. `None`
     /// only while no row is shown.
-    selected_id: Option<String>,
+    selected_id: Option<Uuid>,
     pub filter: String,
     pub filter_editing: bool,
     pub sort: SortKey,
@@ -240,9 +240,9 @@ pub struct State {
     /// First line of the help overlay shown (it scrolls).
     pub help_scroll: u16,
     pub activity: VecDeque<Activity>,
-    pub cpu_history: HashMap<String, VecDeque<u64>>,
+    pub cpu_history: HashMap<Uuid, VecDeque<u64>>,
     /// VMs with an action queued or running.
-    pub busy: BTreeSet<String>,
+    pub busy: BTreeSet<Uuid>,
     /// Terminal size.
     pub size: (u16, u16),
     /// The engine line of the header: who runs automatic actions.
@@ -259,7 +259,7 @@ pub struct State {
     /// An ordered start in progress (shown in place of the cleanup pane).
     pub progress: Option<ProgressPane>,
     /// Each VM's recovery record (from host shutdown), as lines for the detail pane.
-    pub recovery: HashMap<String, Vec<String>>,
+    pub recovery: HashMap<Uuid, Vec<String>>,
     pub should_quit: bool,
 }
 

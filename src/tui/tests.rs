@@ -18,7 +18,7 @@ use crate::lifecycle::cleanup::{
 };
 use crate::lifecycle::Op;
 use crate::metadata::{self, LifecycleMeta};
-use crate::model::{PersistenceMode, RestartPolicy, VmState, VmStateSnapshot};
+use crate::model::{PersistenceMode, RestartPolicy, VmRef, VmState, VmStateSnapshot};
 use crate::poll::Vm;
 
 /// The frozen "now" of every screen test.
@@ -49,7 +49,7 @@ pub(super) fn vm(
     }
     snap.mac_addresses = vec![format!("52:54:00:00:00:{n:02x}")].into();
     Vm {
-        uuid: format!("00000000-0000-4000-8000-{n:012}"),
+        uuid: format!("00000000-0000-4000-8000-{n:012}").into(),
         state: Some(if running {
             RunState::Running
         } else {
@@ -706,7 +706,7 @@ fn c_prepares_a_cleanup_of_the_selected_expired_vm_only() {
     );
     assert_eq!(
         req.only,
-        Some(["00000000-0000-4000-8000-000000000004".to_string()].into())
+        Some(["00000000-0000-4000-8000-000000000004".into()].into())
     );
     for (vm, why) in [
         ("ci-runner-17", "has not expired"),
@@ -826,9 +826,9 @@ fn y_confirms_parked_cleanups() {
     };
     assert_eq!(
         vms,
-        &vec![(
-            "00000000-0000-4000-8000-000000000004".to_string(),
-            "pr-preview-482".to_string()
+        &vec![VmRef::new(
+            "00000000-0000-4000-8000-000000000004",
+            "pr-preview-482"
         )]
     );
     let effects = press(&mut s, "y");
@@ -896,7 +896,7 @@ fn step(name: &str, state: StepState) -> StepProgress {
     let text = state.describe(now());
     StepProgress {
         name: name.into(),
-        uuid: format!("uuid-{name}"),
+        uuid: format!("uuid-{name}").into(),
         external: false,
         state,
         text,

@@ -15,6 +15,7 @@ use crate::lifecycle::cleanup::{RoundRequest, VmCleanupState};
 use crate::lifecycle::{Actor, Op};
 use crate::metadata::{self, LifecycleMeta};
 use crate::model::{CleanupStatus, HhMm, PersistenceMode, RestartPolicy};
+use crate::model::{Uuid, VmRef};
 use crate::poll::{Poller, PollerOptions};
 use crate::store::Journal;
 
@@ -329,7 +330,7 @@ fn confirmation_parks_until_a_person_confirms() {
         .all(|l| l.state == VmCleanupState::AwaitingConfirmation));
     let alice = Actor::Dashboard("alice".into());
     b.core
-        .confirm(&[("a".into(), "vm-a".into())], &alice, true, at(t0() + 60))
+        .confirm(&[VmRef::new("a", "vm-a")], &alice, true, at(t0() + 60))
         .unwrap();
     let p = b.snap(t0() + 65);
     assert_eq!(
@@ -765,7 +766,7 @@ fn manual_round_ignores_the_interval_and_window_when_asked() {
     b.fake.put(expired("b", 60));
     let views = b.poller.poll(at(t0())).unwrap();
     let alice = Actor::Cli("alice".into());
-    let only: BTreeSet<String> = ["a".to_string()].into();
+    let only: BTreeSet<Uuid> = ["a".into()].into();
     let req = RoundRequest {
         manual: true,
         ignore_window: false,

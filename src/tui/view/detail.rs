@@ -73,7 +73,7 @@ pub fn lines(s: &State, v: &Vm) -> Vec<Line<'static>> {
             Span::styled(snap.vm_name.clone(), t.title()),
             Span::raw(format!("  {}  {}", snap.vm_state, fmt::mode(v))),
         ]),
-        Line::from(Span::styled(v.uuid.clone(), t.dim())),
+        Line::from(Span::styled(v.uuid.to_string(), t.dim())),
     ];
     if !crate::engine::vm_is_managed(v, s.manage_all_vms) {
         out.push(Line::from(Span::styled(
@@ -380,7 +380,7 @@ mod tests {
     fn view(name: &str, meta: LifecycleMeta) -> Vm {
         let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         Vm {
-            uuid: format!("u-{name}"),
+            uuid: format!("u-{name}").into(),
             state: None,
             reason: crate::hypervisor::StateReason::default(),
             persistent: false,
