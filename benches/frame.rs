@@ -8,16 +8,16 @@ use chrono::{TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use vmlife::hypervisor::{DomainDetails, RawDomain, RunState};
+use vmlife::hypervisor::{DomainDetails, RunState, StateReason};
 use vmlife::metadata::LifecycleMeta;
 use vmlife::model::{PersistenceMode, VmState, VmStateSnapshot};
-use vmlife::poll::VmView;
+use vmlife::poll::Vm;
 use vmlife::tui::keymap::Keymap;
 use vmlife::tui::state::State;
 use vmlife::tui::update::{update, Msg};
 use vmlife::tui::view::view;
 
-fn fleet(n: usize, now: chrono::DateTime<Utc>) -> Vec<VmView> {
+fn fleet(n: usize, now: chrono::DateTime<Utc>) -> Vec<Vm> {
     (0..n)
         .map(|i| {
             let mut meta = LifecycleMeta::default();
@@ -31,14 +31,12 @@ fn fleet(n: usize, now: chrono::DateTime<Utc>) -> Vec<VmView> {
             snap.ip_addresses = vec![format!("10.0.{}.{}", i / 256, i % 256)].into();
             snap.uptime_seconds = Some(i as u64 * 60);
             let uuid = format!("00000000-0000-4000-8000-{i:012}");
-            VmView {
-                uuid: uuid.clone(),
-                raw: RawDomain {
-                    uuid,
-                    state: Some(RunState::Running),
-                    persistent: true,
-                    ..RawDomain::default()
-                },
+            Vm {
+                uuid: uuid.into(),
+                state: Some(RunState::Running),
+                reason: StateReason::default(),
+                persistent: true,
+                libvirt_autostart: false,
                 snapshot: snap,
                 meta: Ok(meta),
                 first_seen_unix: now.timestamp(),

@@ -2,7 +2,7 @@
 
 use crate::lifecycle::ttl::{format_duration, TtlStatus};
 use crate::model::{RestartPolicy, VmState};
-use crate::poll::VmView;
+use crate::poll::Vm;
 
 /// Shown where a value is unknown or does not apply.
 pub const NONE: &str = "—";
@@ -36,7 +36,7 @@ pub fn uptime(state: VmState, secs: Option<u64>) -> String {
 }
 
 /// `temporary`, `permanent` or `INVALID` (policy error).
-pub fn mode(view: &VmView) -> String {
+pub fn mode(view: &Vm) -> String {
     view.persistence()
         .map_or_else(|| "INVALID".into(), |p| p.mode.to_string())
 }
@@ -47,7 +47,7 @@ pub fn ttl(status: Option<TtlStatus>) -> String {
 }
 
 /// `2/5` (restarts by policy / max_retries); just the count when the policy is `no`.
-pub fn restarts(view: &VmView) -> String {
+pub fn restarts(view: &Vm) -> String {
     let count = view.snapshot.restart_count;
     match view.persistence() {
         Some(p) if p.restart_policy != RestartPolicy::No => format!("{count}/{}", p.max_retries),

@@ -1,4 +1,4 @@
-//! The poller: one bulk poll of the hypervisor in, one [`VmView`] per domain out.
+//! The poller: one bulk poll of the hypervisor in, one [`Vm`] per domain out.
 //!
 //! The bulk poll (one or two `virConnectGetAllDomainStats` calls) is the only per-tick
 //! cost in the steady state. Domain XML (MACs, disks, the vmlife metadata) is read when a
@@ -13,15 +13,14 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::hypervisor::{
-    shutoff_reason, DomainDetails, HvErrorKind, HvResult, Hypervisor, RawDomain, RunState,
-    StatsGroups, Uuid,
+    DomainDetails, HvErrorKind, HvResult, Hypervisor, PausedReason, RawDomain, RunState,
+    ShutoffReason, StateReason, StatsGroups, Uuid,
 };
-use crate::lifecycle::ttl::{self, TtlStatus};
 use crate::metadata::{self, LifecycleMeta, MetaError};
-use crate::model::{VmPersistence, VmState, VmStateSnapshot};
+use crate::model::{VmState, VmStateSnapshot};
 
-/// libvirt's `VIR_DOMAIN_PAUSED_STARTING_UP`: paused while the domain is being started.
-const PAUSED_STARTING_UP: i32 = 11;
+mod vm;
+pub use vm::Vm;
 
 /// How often the poller refreshes what does not come with the bulk stats.
 #[derive(Debug, Clone)]
@@ -51,67 +50,6 @@ impl Default for PollerOptions {
             addresses_max_age_ms: 30_000,
             addresses_budget: 16,
         }
-    }
-}
-
-/// One VM as the dashboard and the CLI see it: facts, snapshot and its lifecycle settings.
-#[derive(Debug, Clone)]
-pub struct VmView {
-    pub uuid: Uuid,
-    pub raw: RawDomain,
-    pub snapshot: VmStateSnapshot,
-    /// The VM's lifecycle settings, or why they are invalid ("invalid policy").
-    pub meta: Result<LifecycleMeta, MetaError>,
-    /// Unix seconds when this process first saw the VM (stands in for a missing
-    /// `created_at_unix`).
-    pub first_seen_unix: i64,
-    /// From the domain XML; `None` when it could not be read. Shared with the poller's
-    /// cache: a poll hands it out without copying disks and addresses.
-    pub details: Option<Arc<DomainDetails>>,
-}
-
-impl VmView {
-    /// The persistence record, or `None` when the VM's policy is invalid.
-    pub fn persistence(&self) -> Option<&VmPersistence> {
-        self.meta.as_ref().ok().map(|m| &m.persistence)
-    }
-
-    /// TTL status at `now` (unix seconds); `None` when the VM's policy is invalid.
-    pub fn ttl(&self, now: i64) -> Option<TtlStatus> {
-        self.persistence()
-            .map(|p| ttl::status(p, self.first_seen_unix, now))
-    }
-
-    /// True when `other` shows the same as this view, whatever the moment each was
-    /// taken (a snapshot that only moved its timestamp changes nothing on screen).
-    pub fn same_content(&self, other: &VmView) -> bool {
-        let time = other.snapshot.snapshot_time;
-        self.uuid == other.uuid
-            && self.raw == other.raw
-            && self.meta == other.meta
-            && self.first_seen_unix == other.first_seen_unix
-            && self.details == other.details
-            && VmStateSnapshot {
-                snapshot_time: time,
-                ..self.snapshot.clone()
-            } == other.snapshot
-    }
-
-    /// The planner's view of this VM.
-    pub fn facts(&self) -> crate::lifecycle::VmFacts {
-        crate::lifecycle::VmFacts {
-            uuid: self.uuid.clone(),
-            name: self.snapshot.vm_name.clone(),
-            state: self.snapshot.vm_state,
-            active: self.raw.state.is_some_and(RunState::is_active),
-            meta: self.meta.clone(),
-            first_seen_unix: self.first_seen_unix,
-        }
-    }
-
-    /// The policy error message, if any.
-    pub fn policy_error(&self) -> Option<String> {
-        self.meta.as_ref().err().map(|e| e.to_string())
     }
 }
 
@@ -194,13 +132,13 @@ impl Poller {
     }
 
     /// One poll at `now`: a bulk stats call, then cached or refreshed details.
-    pub fn poll(&mut self, now: DateTime<Utc>) -> HvResult<Vec<VmView>> {
+    pub fn poll(&mut self, now: DateTime<Utc>) -> HvResult<Vec<Vm>> {
         let raws = self.hv.poll(self.options.groups)?;
         Ok(self.build(raws, now))
     }
 
-    /// Turn one bulk poll's records into views, refreshing details within the budgets.
-    pub fn build(&mut self, raws: Vec<RawDomain>, now: DateTime<Utc>) -> Vec<VmView> {
+    /// Turn one bulk poll's records into [`Vm`]s, refreshing details within the budgets.
+    pub fn build(&mut self, raws: Vec<RawDomain>, now: DateTime<Utc>) -> Vec<Vm> {
         let now_ms = now.timestamp_millis();
         let now_s = now.timestamp();
         self.builds += 1;
@@ -209,7 +147,7 @@ impl Poller {
         let mut details_budget = self.options.details_budget;
         let mut address_budget = self.options.addresses_budget;
         let mut views = Vec::with_capacity(raws.len());
-        for raw in raws {
+        for mut raw in raws {
             let state = raw.state;
             let active = state.is_some_and(RunState::is_active);
             // Look up before inserting: a poll of a known VM allocates no key.
@@ -270,14 +208,19 @@ impl Poller {
                 t.addresses_at_ms = Some(now_ms);
             }
 
-            let snapshot = snapshot_of(&raw, t, now, now_ms);
-            views.push(VmView {
-                uuid: raw.uuid.clone(),
+            // The name moves into the snapshot; the rest of `raw` is read by value.
+            let name = std::mem::take(&mut raw.name);
+            let snapshot = snapshot_of(&raw, name, t, now, now_ms);
+            views.push(Vm {
+                uuid: raw.uuid,
+                state: raw.state,
+                reason: raw.reason,
+                persistent: raw.persistent,
+                libvirt_autostart: raw.libvirt_autostart,
                 snapshot,
                 meta: t.meta.clone(),
                 first_seen_unix: t.first_seen_unix,
                 details: t.details.clone(),
-                raw,
             });
         }
         // Forget domains that are gone (a marker, not a set of this poll's UUIDs).
@@ -329,15 +272,20 @@ fn unreadable_xml(e: &crate::hypervisor::HvError) -> MetaError {
     }
 }
 
-/// The contract's six states from libvirt's state and reason.
-pub fn vm_state(state: Option<RunState>, reason: i32) -> VmState {
+/// The contract's six states from the domain's run state and reason.
+pub fn vm_state(state: Option<RunState>, reason: StateReason) -> VmState {
     match state {
         Some(RunState::Running | RunState::Blocked) => VmState::Running,
-        Some(RunState::Paused) if reason == PAUSED_STARTING_UP => VmState::Starting,
+        Some(RunState::Paused) if reason == StateReason::Paused(PausedReason::StartingUp) => {
+            VmState::Starting
+        }
         Some(RunState::Paused | RunState::PmSuspended) => VmState::Paused,
         Some(RunState::ShuttingDown) => VmState::Stopping,
         Some(RunState::Shutoff)
-            if reason == shutoff_reason::CRASHED || reason == shutoff_reason::FAILED =>
+            if matches!(
+                reason,
+                StateReason::Shutoff(ShutoffReason::Crashed | ShutoffReason::Failed)
+            ) =>
         {
             VmState::Error
         }
@@ -349,13 +297,14 @@ pub fn vm_state(state: Option<RunState>, reason: i32) -> VmState {
 /// Build one snapshot, updating the CPU sample in `t`.
 fn snapshot_of(
     raw: &RawDomain,
+    name: String,
     t: &mut Tracked,
     now: DateTime<Utc>,
     now_ms: i64,
 ) -> VmStateSnapshot {
     let vm_state = vm_state(raw.state, raw.reason);
     let active = raw.state.is_some_and(RunState::is_active);
-    let mut s = VmStateSnapshot::empty(raw.name.clone(), now, vm_state);
+    let mut s = VmStateSnapshot::empty(name, now, vm_state);
 
     if active {
         let vcpus = raw

@@ -1,6 +1,7 @@
 use super::*;
 
 use crate::hypervisor::fake::{running, FakeHypervisor};
+use crate::hypervisor::RunningReason;
 use chrono::TimeZone;
 
 fn at(secs: i64) -> DateTime<Utc> {
@@ -179,30 +180,43 @@ fn vanished_domains_are_forgotten_and_poll_errors_pass_through() {
 
 #[test]
 fn state_mapping_table() {
-    use shutoff_reason::*;
+    use ShutoffReason::*;
+    use StateReason::{Other, Shutoff};
     let cases = [
-        (Some(RunState::Running), 1, VmState::Running),
-        (Some(RunState::Blocked), 0, VmState::Running),
-        (Some(RunState::Paused), 1, VmState::Paused),
+        (
+            Some(RunState::Running),
+            StateReason::Running(RunningReason::Booted),
+            VmState::Running,
+        ),
+        (Some(RunState::Blocked), Other, VmState::Running),
         (
             Some(RunState::Paused),
-            PAUSED_STARTING_UP,
+            StateReason::Paused(PausedReason::User),
+            VmState::Paused,
+        ),
+        (
+            Some(RunState::Paused),
+            StateReason::Paused(PausedReason::StartingUp),
             VmState::Starting,
         ),
-        (Some(RunState::PmSuspended), 0, VmState::Paused),
-        (Some(RunState::ShuttingDown), 1, VmState::Stopping),
-        (Some(RunState::Shutoff), SHUTDOWN, VmState::Stopped),
-        (Some(RunState::Shutoff), DESTROYED, VmState::Stopped),
-        (Some(RunState::Shutoff), SAVED, VmState::Stopped),
-        (Some(RunState::Shutoff), CRASHED, VmState::Error),
-        (Some(RunState::Shutoff), FAILED, VmState::Error),
-        (Some(RunState::Crashed), 0, VmState::Error),
-        (Some(RunState::NoState), 0, VmState::Error),
-        (Some(RunState::Unknown(42)), 0, VmState::Error),
-        (None, 0, VmState::Error),
+        (Some(RunState::PmSuspended), Other, VmState::Paused),
+        (Some(RunState::ShuttingDown), Other, VmState::Stopping),
+        (Some(RunState::Shutoff), Shutoff(Shutdown), VmState::Stopped),
+        (
+            Some(RunState::Shutoff),
+            Shutoff(Destroyed),
+            VmState::Stopped,
+        ),
+        (Some(RunState::Shutoff), Shutoff(Saved), VmState::Stopped),
+        (Some(RunState::Shutoff), Shutoff(Crashed), VmState::Error),
+        (Some(RunState::Shutoff), Shutoff(Failed), VmState::Error),
+        (Some(RunState::Crashed), Other, VmState::Error),
+        (Some(RunState::NoState), Other, VmState::Error),
+        (Some(RunState::Unknown(42)), Other, VmState::Error),
+        (None, Other, VmState::Error),
     ];
     for (state, reason, want) in cases {
-        assert_eq!(vm_state(state, reason), want, "{state:?}/{reason}");
+        assert_eq!(vm_state(state, reason), want, "{state:?}/{reason:?}");
     }
 }
 

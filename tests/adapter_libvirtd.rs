@@ -14,14 +14,15 @@ use common::{run_cases, wait_for, Lap};
 use std::time::{Duration, Instant};
 use vmlife::hypervisor::libvirt::LibvirtHypervisor;
 use vmlife::hypervisor::{
-    shutoff_reason, HvErrorKind, Hypervisor, RawDomain, RunState, StatsGroups,
+    HvErrorKind, Hypervisor, PausedReason, RawDomain, RunState, RunningReason, ShutoffReason,
+    StateReason, StatsGroups,
 };
 
 /// `virDomainRunningReason` / `virDomainPausedReason` values the cases expect.
-const RUNNING_BOOTED: i32 = 1;
-const RUNNING_RESTORED: i32 = 3;
-const RUNNING_UNPAUSED: i32 = 5;
-const PAUSED_USER: i32 = 1;
+const RUNNING_BOOTED: StateReason = StateReason::Running(RunningReason::Booted);
+const RUNNING_RESTORED: StateReason = StateReason::Running(RunningReason::Restored);
+const RUNNING_UNPAUSED: StateReason = StateReason::Running(RunningReason::Unpaused);
+const PAUSED_USER: StateReason = StateReason::Paused(PausedReason::User);
 
 const STATE_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -131,7 +132,12 @@ fn lifecycle(lv: &PrivateLibvirtd, hv: &LibvirtHypervisor) {
 
     // managed save: shut off (saved), with a managed save image.
     hv.managed_save(&uuid).expect("managed save");
-    expect_state(hv, &uuid, RunState::Shutoff, Some(shutoff_reason::SAVED));
+    expect_state(
+        hv,
+        &uuid,
+        RunState::Shutoff,
+        Some(StateReason::Shutoff(ShutoffReason::Saved)),
+    );
     lap.mark("managed save");
     assert_eq!(lv.domstate(name), "shut off (saved)");
     assert!(has_managed_save(lv, name), "managed save image expected");
@@ -152,7 +158,7 @@ fn lifecycle(lv: &PrivateLibvirtd, hv: &LibvirtHypervisor) {
         hv,
         &uuid,
         RunState::Shutoff,
-        Some(shutoff_reason::DESTROYED),
+        Some(StateReason::Shutoff(ShutoffReason::Destroyed)),
     );
     lap.mark("destroy");
     let err = hv.destroy(&uuid).expect_err("destroy a shut-off domain");
@@ -164,7 +170,12 @@ fn lifecycle(lv: &PrivateLibvirtd, hv: &LibvirtHypervisor) {
     hv.start(&uuid).expect("start again");
     expect_state(hv, &uuid, RunState::Running, Some(RUNNING_BOOTED));
     hv.managed_save(&uuid).expect("managed save again");
-    expect_state(hv, &uuid, RunState::Shutoff, Some(shutoff_reason::SAVED));
+    expect_state(
+        hv,
+        &uuid,
+        RunState::Shutoff,
+        Some(StateReason::Shutoff(ShutoffReason::Saved)),
+    );
     lap.mark("start, managed save");
     let image = managed_save_image(lv, name);
     assert!(image.exists(), "{} expected", image.display());
@@ -274,7 +285,7 @@ fn metadata(lv: &PrivateLibvirtd, hv: &LibvirtHypervisor) {
         hv,
         &uuid,
         RunState::Shutoff,
-        Some(shutoff_reason::DESTROYED),
+        Some(StateReason::Shutoff(ShutoffReason::Destroyed)),
     );
     hv.start(&uuid).expect("start again");
     expect_state(hv, &uuid, RunState::Running, Some(RUNNING_BOOTED));
@@ -320,7 +331,7 @@ fn shutdown_without_os(lv: &PrivateLibvirtd, hv: &LibvirtHypervisor) {
         hv,
         &uuid,
         RunState::Shutoff,
-        Some(shutoff_reason::DESTROYED),
+        Some(StateReason::Shutoff(ShutoffReason::Destroyed)),
     );
     hv.undefine(&uuid).expect("undefine");
 }
@@ -340,12 +351,15 @@ fn crash(lv: &PrivateLibvirtd, hv: &LibvirtHypervisor) {
     .expect("state still running after its QEMU was killed");
     lap.mark("kill QEMU, see it stopped");
     eprintln!(
-        "crash: after SIGKILL of QEMU {pid}: state {:?} reason {}",
+        "crash: after SIGKILL of QEMU {pid}: state {:?} reason {:?}",
         d.state, d.reason
     );
     assert_eq!(
         (d.state, d.reason),
-        (Some(RunState::Shutoff), shutoff_reason::CRASHED),
+        (
+            Some(RunState::Shutoff),
+            StateReason::Shutoff(ShutoffReason::Crashed)
+        ),
         "libvirt 9.0 reports a killed QEMU as shut off (crashed)"
     );
     assert_eq!(lv.domstate(name), "shut off (crashed)");
@@ -408,7 +422,7 @@ fn expect_state(
     hv: &dyn Hypervisor,
     uuid: &str,
     state: RunState,
-    reason: Option<i32>,
+    reason: Option<StateReason>,
 ) -> RawDomain {
     wait_for(STATE_TIMEOUT, Duration::from_millis(50), || {
         find(hv, uuid, StatsGroups::STATE)

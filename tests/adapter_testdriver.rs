@@ -9,7 +9,8 @@
 
 use vmlife::hypervisor::libvirt::LibvirtHypervisor;
 use vmlife::hypervisor::{
-    shutoff_reason, HvErrorKind, Hypervisor, RawDomain, RunState, StatsGroups,
+    HvErrorKind, Hypervisor, PausedReason, RawDomain, RunState, RunningReason, ShutoffReason,
+    StateReason, StatsGroups,
 };
 
 const WEB1: &str = "3f2a1c9e-0000-4000-8000-000000000001";
@@ -20,11 +21,11 @@ const SCRATCH1: &str = "3f2a1c9e-0000-4000-8000-000000000005";
 const NSPARENT1: &str = "3f2a1c9e-0000-4000-8000-000000000006";
 
 /// `virDomainRunningReason` BOOTED / RESTORED / UNPAUSED.
-const RUNNING_BOOTED: i32 = 1;
-const RUNNING_RESTORED: i32 = 3;
-const RUNNING_UNPAUSED: i32 = 5;
+const RUNNING_BOOTED: StateReason = StateReason::Running(RunningReason::Booted);
+const RUNNING_RESTORED: StateReason = StateReason::Running(RunningReason::Restored);
+const RUNNING_UNPAUSED: StateReason = StateReason::Running(RunningReason::Unpaused);
 /// `virDomainPausedReason` USER.
-const PAUSED_USER: i32 = 1;
+const PAUSED_USER: StateReason = StateReason::Paused(PausedReason::User);
 
 fn node_uri() -> String {
     let dir = env!("CARGO_MANIFEST_DIR");
@@ -42,7 +43,7 @@ fn by_uuid<'a>(doms: &'a [RawDomain], uuid: &str) -> &'a RawDomain {
         .unwrap_or_else(|| panic!("{uuid} not in poll"))
 }
 
-fn state_of(hv: &LibvirtHypervisor, uuid: &str) -> (Option<RunState>, i32) {
+fn state_of(hv: &LibvirtHypervisor, uuid: &str) -> (Option<RunState>, StateReason) {
     let doms = hv.poll(StatsGroups::STATE).expect("poll");
     let d = by_uuid(&doms, uuid);
     (d.state, d.reason)
@@ -92,7 +93,10 @@ fn poll_reports_every_domain_with_state_reason_and_flags() {
     let idle = by_uuid(&doms, IDLE1);
     assert_eq!(
         (idle.state, idle.reason),
-        (Some(RunState::Shutoff), shutoff_reason::UNKNOWN)
+        (
+            Some(RunState::Shutoff),
+            StateReason::Shutoff(ShutoffReason::Unknown)
+        )
     );
     assert_eq!(by_uuid(&doms, SAVED1).state, Some(RunState::Shutoff));
     let scratch = by_uuid(&doms, SCRATCH1);
@@ -356,7 +360,10 @@ fn suspend_resume_managed_save_start() {
     hv.managed_save(WEB1).expect("managed save");
     assert_eq!(
         state_of(&hv, WEB1),
-        (Some(RunState::Shutoff), shutoff_reason::SAVED)
+        (
+            Some(RunState::Shutoff),
+            StateReason::Shutoff(ShutoffReason::Saved)
+        )
     );
     hv.start(WEB1).expect("start from managed save");
     // QEMU says RESTORED here; the test driver says BOOTED.
@@ -364,7 +371,7 @@ fn suspend_resume_managed_save_start() {
     assert_eq!(state, Some(RunState::Running));
     assert!(
         [RUNNING_BOOTED, RUNNING_RESTORED].contains(&reason),
-        "{reason}"
+        "{reason:?}"
     );
 }
 
@@ -376,7 +383,10 @@ fn shutdown_destroy_start_reboot() {
     hv.shutdown(WEB1).expect("shutdown");
     assert_eq!(
         state_of(&hv, WEB1),
-        (Some(RunState::Shutoff), shutoff_reason::SHUTDOWN)
+        (
+            Some(RunState::Shutoff),
+            StateReason::Shutoff(ShutoffReason::Shutdown)
+        )
     );
     hv.start(WEB1).expect("start");
     assert_eq!(
@@ -386,7 +396,10 @@ fn shutdown_destroy_start_reboot() {
     hv.destroy(WEB1).expect("destroy");
     assert_eq!(
         state_of(&hv, WEB1),
-        (Some(RunState::Shutoff), shutoff_reason::DESTROYED)
+        (
+            Some(RunState::Shutoff),
+            StateReason::Shutoff(ShutoffReason::Destroyed)
+        )
     );
     // A transient domain is gone once destroyed.
     hv.destroy(SCRATCH1).expect("destroy transient");

@@ -441,7 +441,7 @@ fn show_includes_the_cleanup_record_from_the_store() {
     vmlife::engine::EngineStore::new(&dir)
         .update(|d| {
             d.cleanups.records.insert(
-                uuid.to_string(),
+                uuid.into(),
                 vmlife::model::VmCleanupSchedule {
                     vm_name: "pr-preview-482".into(),
                     vm_id: uuid.into(),

@@ -33,7 +33,7 @@ use vmlife::hypervisor::{Hypervisor, RunState};
 use vmlife::lifecycle::{Actor, Command, Op};
 use vmlife::metadata::{self, LifecycleMeta};
 use vmlife::model::{CleanupStatus, PersistenceMode, RestartPolicy};
-use vmlife::poll::{Poller, PollerOptions, VmView};
+use vmlife::poll::{Poller, PollerOptions, Vm};
 use vmlife::store::Journal;
 
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -102,7 +102,7 @@ impl Rig {
         }
     }
 
-    fn views(&mut self, now: DateTime<Utc>) -> Vec<VmView> {
+    fn views(&mut self, now: DateTime<Utc>) -> Vec<Vm> {
         let mut v = self.poller.poll(now).expect("poll");
         v.retain(|v| v.snapshot.vm_name.starts_with(&self.prefix));
         v

@@ -25,7 +25,8 @@ use common::{wait_for, Lap};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 use vmlife::hypervisor::libvirt::LibvirtHypervisor;
 use vmlife::hypervisor::{
-    event_detail as d, DomainEvent, HvErrorKind, Hypervisor, LifecycleEvent, StatsGroups,
+    DomainEvent, EventDetail as d, EventDetail, HvErrorKind, Hypervisor, LifecycleEvent,
+    StatsGroups,
 };
 use vmlife::lifecycle::restart::StopCause;
 
@@ -61,7 +62,7 @@ fn is_lifecycle(ev: &DomainEvent, of: &str, event: LifecycleEvent) -> bool {
     matches!(ev, DomainEvent::Lifecycle { uuid, event: e, .. } if uuid == of && *e == event)
 }
 
-fn detail(ev: &DomainEvent) -> i32 {
+fn detail(ev: &DomainEvent) -> EventDetail {
     match ev {
         DomainEvent::Lifecycle { detail, .. } => *detail,
         other => panic!("not a lifecycle event: {other:?}"),
@@ -114,10 +115,10 @@ fn events_and_reconnect_against_a_private_daemon() {
     assert_eq!(
         ev,
         DomainEvent::Lifecycle {
-            uuid: uuid.clone(),
+            uuid: uuid.as_str().into(),
             name: name.into(),
             event: LifecycleEvent::Defined,
-            detail: d::DEFINED_ADDED,
+            detail: d::Added,
         }
     );
     lap.mark("virsh define → Defined");
@@ -127,7 +128,7 @@ fn events_and_reconnect_against_a_private_daemon() {
     let ev = wait_event(&mut rx, EVENT_TIMEOUT, "Started", |e| {
         is_lifecycle(e, &uuid, LifecycleEvent::Started)
     });
-    assert_eq!(detail(&ev), d::STARTED_BOOTED);
+    assert_eq!(detail(&ev), d::Booted);
     lap.mark("start → Started");
 
     set_metadata_with_virsh(&lv, name, 1);
@@ -138,12 +139,12 @@ fn events_and_reconnect_against_a_private_daemon() {
     let ev = wait_event(&mut rx, EVENT_TIMEOUT, "Suspended", |e| {
         is_lifecycle(e, &uuid, LifecycleEvent::Suspended)
     });
-    assert_eq!(detail(&ev), d::SUSPENDED_PAUSED);
+    assert_eq!(detail(&ev), d::Paused);
     lv.virsh(&["resume", name]);
     let ev = wait_event(&mut rx, EVENT_TIMEOUT, "Resumed", |e| {
         is_lifecycle(e, &uuid, LifecycleEvent::Resumed)
     });
-    assert_eq!(detail(&ev), d::RESUMED_UNPAUSED);
+    assert_eq!(detail(&ev), d::Unpaused);
     lap.mark("virsh suspend/resume");
 
     // A crash: QEMU killed.
@@ -165,7 +166,7 @@ fn events_and_reconnect_against_a_private_daemon() {
     let ev = wait_event(&mut rx, EVENT_TIMEOUT, "Stopped after destroy", |e| {
         is_lifecycle(e, &uuid, LifecycleEvent::Stopped)
     });
-    assert_eq!(detail(&ev), d::STOPPED_DESTROYED);
+    assert_eq!(detail(&ev), d::Destroyed);
     assert_eq!(ev.stop_cause(false), Some(StopCause::Destroyed));
     lap.mark("virsh destroy → Stopped/Destroyed");
 

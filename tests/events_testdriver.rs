@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 use vmlife::hypervisor::libvirt::LibvirtHypervisor;
-use vmlife::hypervisor::{event_detail as d, DomainEvent, Hypervisor, LifecycleEvent};
+use vmlife::hypervisor::{DomainEvent, EventDetail as d, Hypervisor, LifecycleEvent};
 use vmlife::lifecycle::restart::StopCause;
 
 const WEB1: &str = "3f2a1c9e-0000-4000-8000-000000000001";
@@ -54,7 +54,7 @@ fn next(rx: &mut UnboundedReceiver<DomainEvent>, what: &str) -> DomainEvent {
     }
 }
 
-fn lifecycle(uuid: &str, name: &str, event: LifecycleEvent, detail: i32) -> DomainEvent {
+fn lifecycle(uuid: &str, name: &str, event: LifecycleEvent, detail: d) -> DomainEvent {
     DomainEvent::Lifecycle {
         uuid: uuid.into(),
         name: name.into(),
@@ -82,33 +82,27 @@ fn adapter_actions_come_back_as_events() {
     hv.start(IDLE1).expect("start");
     let ev = next(&mut rx, "Started");
     eprintln!("start → event in {:.2?}", t.elapsed());
-    assert_eq!(
-        ev,
-        lifecycle(IDLE1, "idle-1", E::Started, d::STARTED_BOOTED)
-    );
+    assert_eq!(ev, lifecycle(IDLE1, "idle-1", E::Started, d::Booted));
 
     hv.suspend(IDLE1).expect("suspend");
     assert_eq!(
         next(&mut rx, "Suspended"),
-        lifecycle(IDLE1, "idle-1", E::Suspended, d::SUSPENDED_PAUSED)
+        lifecycle(IDLE1, "idle-1", E::Suspended, d::Paused)
     );
     hv.resume(IDLE1).expect("resume");
     assert_eq!(
         next(&mut rx, "Resumed"),
-        lifecycle(IDLE1, "idle-1", E::Resumed, d::RESUMED_UNPAUSED)
+        lifecycle(IDLE1, "idle-1", E::Resumed, d::Unpaused)
     );
 
     hv.destroy(IDLE1).expect("destroy");
     let ev = next(&mut rx, "Stopped/Destroyed");
-    assert_eq!(
-        ev,
-        lifecycle(IDLE1, "idle-1", E::Stopped, d::STOPPED_DESTROYED)
-    );
+    assert_eq!(ev, lifecycle(IDLE1, "idle-1", E::Stopped, d::Destroyed));
     assert_eq!(ev.stop_cause(false), Some(StopCause::Destroyed));
 
     hv.managed_save(WEB1).expect("managed save");
     let ev = next(&mut rx, "Stopped/Saved");
-    assert_eq!(ev, lifecycle(WEB1, "web-1", E::Stopped, d::STOPPED_SAVED));
+    assert_eq!(ev, lifecycle(WEB1, "web-1", E::Stopped, d::Saved));
     assert_eq!(ev.stop_cause(false), Some(StopCause::Saved));
     hv.start(WEB1).expect("start from managed save");
     // The test driver says BOOTED here; QEMU says RESTORED (events_libvirtd.rs).
@@ -154,12 +148,7 @@ fn adapter_actions_come_back_as_events() {
         rest.push(next(&mut rx, "Undefined"));
     }
     assert!(
-        rest.contains(&lifecycle(
-            IDLE1,
-            "idle-1",
-            E::Undefined,
-            d::UNDEFINED_REMOVED
-        )),
+        rest.contains(&lifecycle(IDLE1, "idle-1", E::Undefined, d::Removed)),
         "{rest:?}"
     );
 }
@@ -172,7 +161,7 @@ fn every_subscriber_gets_every_event_and_a_closed_one_is_forgotten() {
     let c = subscribe(&hv);
     drop(c);
     hv.start(IDLE1).expect("start");
-    let want = lifecycle(IDLE1, "idle-1", LifecycleEvent::Started, d::STARTED_BOOTED);
+    let want = lifecycle(IDLE1, "idle-1", LifecycleEvent::Started, d::Booted);
     assert_eq!(next(&mut a, "Started on a"), want);
     assert_eq!(next(&mut b, "Started on b"), want);
     quiet(&mut a);
@@ -210,7 +199,7 @@ async fn events_arrive_in_tokio() {
         .expect("channel open");
     assert_eq!(
         ev,
-        lifecycle(IDLE1, "idle-1", LifecycleEvent::Started, d::STARTED_BOOTED)
+        lifecycle(IDLE1, "idle-1", LifecycleEvent::Started, d::Booted)
     );
 }
 

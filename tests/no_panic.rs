@@ -12,11 +12,11 @@ use ratatui::Terminal;
 
 use vmlife::config::Config;
 use vmlife::engine::{EngineCore, EngineSettings, EngineStore};
-use vmlife::hypervisor::{RawDomain, RunState};
+use vmlife::hypervisor::{RunState, StateReason};
 use vmlife::lifecycle::autostart::{self, SeqAction, SeqEvent, Sequence};
 use vmlife::lifecycle::cleanup::RoundRequest;
 use vmlife::model::{VmState, VmStateSnapshot};
-use vmlife::poll::VmView;
+use vmlife::poll::Vm;
 use vmlife::tui::keymap::Keymap;
 use vmlife::tui::state::{CleanupView, State};
 use vmlife::tui::update::{update, Msg};
@@ -336,7 +336,7 @@ fn now() -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000, 0).unwrap()
 }
 
-fn view_of(i: usize, xml: &str, active: bool, at: DateTime<Utc>) -> VmView {
+fn view_of(i: usize, xml: &str, active: bool, at: DateTime<Utc>) -> Vm {
     let name = format!("vm-{i}");
     let uuid = format!("00000000-0000-4000-8000-{i:012}");
     let meta = vmlife::metadata::parse(xml);
@@ -347,19 +347,16 @@ fn view_of(i: usize, xml: &str, active: bool, at: DateTime<Utc>) -> VmView {
     };
     let mut snapshot = VmStateSnapshot::empty(&name, at, state);
     snapshot.restart_count = meta.as_ref().map_or(0, |m| m.state.restart_count);
-    VmView {
-        uuid: uuid.clone(),
-        raw: RawDomain {
-            uuid,
-            name,
-            state: Some(if active {
-                RunState::Running
-            } else {
-                RunState::Shutoff
-            }),
-            persistent: true,
-            ..RawDomain::default()
-        },
+    Vm {
+        uuid: uuid.into(),
+        state: Some(if active {
+            RunState::Running
+        } else {
+            RunState::Shutoff
+        }),
+        reason: StateReason::default(),
+        persistent: true,
+        libvirt_autostart: false,
         snapshot,
         meta,
         first_seen_unix: at.timestamp() - 600,
@@ -430,7 +427,7 @@ fn run_case(
                 Config::default()
             }
         };
-        let views: Vec<VmView> = metas
+        let views: Vec<Vm> = metas
             .iter()
             .enumerate()
             .map(|(i, (xml, active))| view_of(i, xml, *active, at))
@@ -447,7 +444,7 @@ fn run_case(
         let plan = core.plan(&views, &RoundRequest::default(), core.clock(at));
 
         // The ordered start, driven to its end with made-up outcomes.
-        let facts: Vec<_> = views.iter().map(VmView::facts).collect();
+        let facts: Vec<_> = views.iter().map(Vm::facts).collect();
         let order = autostart::plan(autostart::select(&facts, None).candidates);
         let _ = order.describe();
         let mut seq = Sequence::new(order, config.autostart.sequence(), at);

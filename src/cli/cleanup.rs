@@ -26,6 +26,7 @@ use crate::executor::{ExecOptions, ExecResult, Executor, Outcome};
 use crate::format::escape;
 use crate::lifecycle::cleanup::{RoundPlan, RoundRequest, VmCleanupState};
 use crate::lifecycle::Actor;
+use crate::model::{Uuid, VmRef};
 use crate::session::{login_name, Error, Session};
 use crate::store::Journal;
 
@@ -86,14 +87,14 @@ pub fn run(
     let clock = core.clock(now);
     let first = core.plan(&views, &request, clock);
     // Under require_confirmation, this run asks about the parked VMs too.
-    let awaiting: Vec<(String, String)> = first
+    let awaiting: Vec<VmRef> = first
         .lines
         .iter()
         .filter(|l| l.state == VmCleanupState::AwaitingConfirmation)
         .filter(|l| request.only.as_ref().is_none_or(|o| o.contains(&l.vm_id)))
-        .map(|l| (l.vm_id.clone(), l.vm_name.clone()))
+        .map(|l| VmRef::new(l.vm_id.clone(), l.vm_name.clone()))
         .collect();
-    let awaiting_ids: BTreeSet<String> = awaiting.iter().map(|(u, _)| u.clone()).collect();
+    let awaiting_ids: BTreeSet<Uuid> = awaiting.iter().map(|v| v.uuid.clone()).collect();
     let plan = core.plan_confirming(&views, &request, clock, &awaiting_ids);
 
     if plan.commands.is_empty() {
@@ -156,9 +157,9 @@ pub fn run(
             return Err(Error::new("cancelled; nothing was cleaned up").into());
         }
     }
-    let confirming: Vec<(String, String)> = awaiting
+    let confirming: Vec<VmRef> = awaiting
         .into_iter()
-        .filter(|(u, _)| plan.commands.iter().any(|c| &c.vm_id == u))
+        .filter(|v| plan.commands.iter().any(|c| c.vm_id == v.uuid))
         .collect();
     if !confirming.is_empty() {
         core.confirm(&confirming, &actor, false, now)
@@ -166,7 +167,7 @@ pub fn run(
     }
 
     // Exactly what was shown, claimed in the store before anything runs.
-    let shown: BTreeSet<String> = plan.commands.iter().map(|c| c.vm_id.clone()).collect();
+    let shown: BTreeSet<Uuid> = plan.commands.iter().map(|c| c.vm_id.clone()).collect();
     let claim_request = RoundRequest {
         only: Some(shown),
         ..request
@@ -265,7 +266,7 @@ fn finish(failed: usize, total: usize) -> Result<(), RunError> {
 /// Says why nothing is cleaned up; an error when named VMs could not be.
 fn nothing_to_do(
     plan: &RoundPlan,
-    only: &BTreeSet<String>,
+    only: &BTreeSet<Uuid>,
     out: &mut impl Write,
 ) -> Result<(), RunError> {
     if let Some(held) = &plan.held {
@@ -291,7 +292,7 @@ fn nothing_to_do(
         };
         writeln!(out, "  {}: {}", escape(&l.vm_name), escape(&why))?;
     }
-    let temporary: BTreeSet<&String> = plan.lines.iter().map(|l| &l.vm_id).collect();
+    let temporary: BTreeSet<&Uuid> = plan.lines.iter().map(|l| &l.vm_id).collect();
     if only.iter().any(|u| !temporary.contains(u)) {
         writeln!(
             out,

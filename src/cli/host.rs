@@ -55,7 +55,7 @@ pub fn only(s: &Session, domains: &[String]) -> Result<Option<BTreeSet<String>>,
     }
     let mut set = BTreeSet::new();
     for d in domains {
-        set.insert(s.hv.lookup(d)?.uuid);
+        set.insert(s.hv.lookup(d)?.uuid.to_string());
     }
     Ok(Some(set))
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::{RunError, VmRecord};
 use crate::format::{self, NONE};
-use crate::poll::{Poller, PollerOptions, VmView};
+use crate::poll::{Poller, PollerOptions, Vm};
 use crate::session::Session;
 
 /// Poll once and list every VM, sorted by name.
@@ -31,7 +31,7 @@ pub fn run(
 }
 
 /// One poll of every VM, sorted by name.
-pub fn poll_once(s: &Session, now: DateTime<Utc>) -> Result<Vec<VmView>, RunError> {
+pub fn poll_once(s: &Session, now: DateTime<Utc>) -> Result<Vec<Vm>, RunError> {
     let mut poller = Poller::new(s.hv.clone(), PollerOptions::default());
     let mut views = poller.poll(now)?;
     views.sort_by(|a, b| a.snapshot.vm_name.cmp(&b.snapshot.vm_name));
@@ -43,7 +43,7 @@ const HEADERS: [&str; 10] = [
 ];
 
 /// The table, with notes for VMs whose policy is invalid.
-pub fn write_table(views: &[VmView], now: i64, out: &mut impl Write) -> std::io::Result<()> {
+pub fn write_table(views: &[Vm], now: i64, out: &mut impl Write) -> std::io::Result<()> {
     let rows: Vec<[String; 10]> = views
         .iter()
         .map(|v| {
@@ -113,7 +113,7 @@ pub fn write_table(views: &[VmView], now: i64, out: &mut impl Write) -> std::io:
 }
 
 /// Every VM in a dependency cycle (by name), with the cycle through it.
-pub fn cycles_of(views: &[VmView]) -> std::collections::BTreeMap<String, Vec<String>> {
+pub fn cycles_of(views: &[Vm]) -> std::collections::BTreeMap<String, Vec<String>> {
     use crate::lifecycle::autostart::{dependency_cycles, record_deps};
     dependency_cycles(
         views

@@ -13,10 +13,10 @@ use crate::engine::{
     plan_entries, vm_is_managed, EngineCore, EngineSettings, EngineStore, Pressure,
 };
 use crate::format::escape;
-use crate::hypervisor::{shutoff_reason, RunState};
+use crate::hypervisor::{RunState, ShutoffReason, StateReason};
 use crate::lifecycle::cleanup::{RoundPlan, RoundRequest, VmCleanupLine, VmCleanupState};
 use crate::lifecycle::ttl::format_duration;
-use crate::poll::VmView;
+use crate::poll::Vm;
 use crate::session::Session;
 
 /// The flags of `vmlife plan`.
@@ -67,7 +67,7 @@ pub fn run(
 fn write_text(
     core: &EngineCore,
     plan: &RoundPlan,
-    views: &[VmView],
+    views: &[Vm],
     at: DateTime<Utc>,
     local_minute: u16,
     out: &mut impl Write,
@@ -193,14 +193,14 @@ fn write_text(
             )?;
         }
     }
-    let crashed: Vec<&VmView> = views
+    let crashed: Vec<&Vm> = views
         .iter()
         .filter(|v| {
-            v.raw.state == Some(RunState::Crashed)
-                || (v.raw.state == Some(RunState::Shutoff)
+            v.state == Some(RunState::Crashed)
+                || (v.state == Some(RunState::Shutoff)
                     && matches!(
-                        v.raw.reason,
-                        shutoff_reason::CRASHED | shutoff_reason::FAILED
+                        v.reason,
+                        StateReason::Shutoff(ShutoffReason::Crashed | ShutoffReason::Failed)
                     ))
         })
         .collect();
@@ -223,7 +223,7 @@ fn write_text(
 }
 
 /// Valid but questionable settings, one line per VM and warning.
-fn write_warnings(views: &[VmView], out: &mut impl Write) -> std::io::Result<()> {
+fn write_warnings(views: &[Vm], out: &mut impl Write) -> std::io::Result<()> {
     let lines: Vec<String> = views
         .iter()
         .filter_map(|v| Some((v, v.meta.as_ref().ok()?.warnings())))
@@ -242,7 +242,7 @@ fn write_warnings(views: &[VmView], out: &mut impl Write) -> std::io::Result<()>
 }
 
 /// Which VMs the engine's own initiatives (the restart policy) reach.
-fn managed_text(core: &EngineCore, views: &[VmView]) -> String {
+fn managed_text(core: &EngineCore, views: &[Vm]) -> String {
     if core.settings().manage_all_vms {
         return "every VM ([engine] manage_all_vms = true)".into();
     }

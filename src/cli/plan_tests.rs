@@ -8,9 +8,12 @@ fn questionable_combinations_are_listed_as_warnings() {
     meta.persistence.mode = PersistenceMode::Temporary;
     meta.persistence.auto_start = true;
     let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-    let view = |name: &str, meta: LifecycleMeta| VmView {
-        uuid: format!("u-{name}"),
-        raw: crate::hypervisor::RawDomain::default(),
+    let view = |name: &str, meta: LifecycleMeta| Vm {
+        uuid: format!("u-{name}").into(),
+        state: None,
+        reason: crate::hypervisor::StateReason::default(),
+        persistent: false,
+        libvirt_autostart: false,
         snapshot: VmStateSnapshot::empty(name, at, VmState::Stopped),
         meta: Ok(meta),
         first_seen_unix: 0,

@@ -3,8 +3,8 @@
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 
-use crate::model::{VmPersistence, VmStateSnapshot};
-use crate::poll::VmView;
+use crate::model::{Uuid, VmPersistence, VmStateSnapshot};
+use crate::poll::Vm;
 
 /// One VM in `ls --json`: every VmStateSnapshot field under its contract name, plus
 /// identity, the persistence record and TTL figures.
@@ -12,7 +12,7 @@ use crate::poll::VmView;
 pub struct VmRecord {
     #[serde(flatten)]
     pub snapshot: VmStateSnapshot,
-    pub uuid: String,
+    pub uuid: Uuid,
     pub uri: String,
     /// `null` when the VM's policy is invalid (see `policy_error`).
     pub persistence: Option<VmPersistence>,
@@ -26,7 +26,7 @@ pub struct VmRecord {
 
 impl VmRecord {
     /// The record of `view` at `now`.
-    pub fn new(view: &VmView, uri: &str, now: DateTime<Utc>) -> Self {
+    pub fn new(view: &Vm, uri: &str, now: DateTime<Utc>) -> Self {
         let ttl = view.ttl(now.timestamp());
         VmRecord {
             snapshot: view.snapshot.clone(),

@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 
 use super::RunError;
 use crate::format::escape;
-use crate::hypervisor::{DomainRef, StatsGroups};
+use crate::hypervisor::{StatsGroups, VmRef};
 use crate::lifecycle::{ttl, Actor};
 use crate::metadata::{self, LifecycleMeta, MetaError};
 use crate::model::{
@@ -401,7 +401,7 @@ fn changes_nothing(args: &SetArgs) -> bool {
 
 /// A warning when `arg` could mean two domains: it is the name of one and the UUID of
 /// another (libvirt allows a domain named like another's UUID).
-fn ambiguity(s: &Session, arg: &str, target: &DomainRef) -> Option<String> {
+fn ambiguity(s: &Session, arg: &str, target: &VmRef) -> Option<String> {
     let all = s.hv.poll(StatsGroups::STATE).ok()?;
     let other = all
         .iter()
@@ -487,7 +487,7 @@ fn refuse_bad_change(
 }
 
 /// The dependency cycle through `name` once its `depends_on` is `deps`, if any.
-fn closed_cycle(name: &str, deps: &[String], views: &[crate::poll::VmView]) -> Option<Vec<String>> {
+fn closed_cycle(name: &str, deps: &[String], views: &[crate::poll::Vm]) -> Option<Vec<String>> {
     use crate::lifecycle::autostart::{dependency_cycles, record_deps};
     let graph = views.iter().map(|v| {
         let n = v.snapshot.vm_name.as_str();

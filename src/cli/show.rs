@@ -13,7 +13,7 @@ use crate::model::{
     VmAutoStartConfig, VmCleanupSchedule, VmLifecyclePolicy, VmLifecyclePolicyOverride,
     VmRecoveryState,
 };
-use crate::poll::VmView;
+use crate::poll::Vm;
 use crate::session::Session;
 
 /// `show --json`: the `ls --json` record plus every lifecycle record.
@@ -93,7 +93,7 @@ pub fn run(
     Ok(())
 }
 
-fn show_record(s: &Session, view: &VmView, now: DateTime<Utc>) -> ShowRecord {
+fn show_record(s: &Session, view: &Vm, now: DateTime<Utc>) -> ShowRecord {
     let meta = view.meta.as_ref().ok();
     ShowRecord {
         vm: VmRecord::new(view, &s.uri, now),
@@ -107,8 +107,8 @@ fn show_record(s: &Session, view: &VmView, now: DateTime<Utc>) -> ShowRecord {
         // Kept in the state store by the engine; none yet.
         cleanup_schedule: None,
         recovery_state: None,
-        persistent: view.raw.persistent,
-        libvirt_autostart: view.raw.libvirt_autostart,
+        persistent: view.persistent,
+        libvirt_autostart: view.libvirt_autostart,
         managed: crate::engine::vm_is_managed(view, s.config.engine.manage_all_vms),
         disks: view
             .details
@@ -135,7 +135,7 @@ fn unix(at: Option<i64>) -> String {
 
 fn write_text(
     r: &ShowRecord,
-    view: &VmView,
+    view: &Vm,
     now: DateTime<Utc>,
     out: &mut impl Write,
 ) -> std::io::Result<()> {

@@ -8,14 +8,17 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::hypervisor::{shutoff_reason, DomainEvent as HvEvent, LifecycleEvent, RunState};
+use crate::hypervisor::{
+    DomainEvent as HvEvent, EventDetail, LifecycleEvent, RunState, ShutoffReason, StateReason,
+};
 use crate::lifecycle::restart::StopCause;
+use crate::model::Uuid;
 
 /// A domain event, as far as the engine cares: what it says about starts and stops.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EngineEvent {
     /// The domain's UUID.
-    pub uuid: String,
+    pub uuid: Uuid,
     /// What happened.
     pub kind: EventKind,
 }
@@ -24,7 +27,7 @@ impl EngineEvent {
     /// The engine's view of a hypervisor event; `None` for events that say nothing
     /// about a start or stop.
     pub fn from_hypervisor(event: &HvEvent) -> Option<EngineEvent> {
-        use crate::hypervisor::event_detail as d;
+        use EventDetail as D;
         let HvEvent::Lifecycle {
             uuid,
             event,
@@ -36,15 +39,15 @@ impl EngineEvent {
         };
         let kind = match (event, *detail) {
             (LifecycleEvent::Started, _) => EventKind::Started,
-            (LifecycleEvent::Shutdown, d::SHUTDOWN_GUEST) => EventKind::ShutdownByGuest,
-            (LifecycleEvent::Shutdown, d::SHUTDOWN_HOST) => EventKind::ShutdownByHost,
+            (LifecycleEvent::Shutdown, D::Guest) => EventKind::ShutdownByGuest,
+            (LifecycleEvent::Shutdown, D::Host) => EventKind::ShutdownByHost,
             (LifecycleEvent::Stopped, detail) => EventKind::Stopped(match detail {
-                d::STOPPED_SHUTDOWN => StoppedDetail::Shutdown,
-                d::STOPPED_DESTROYED => StoppedDetail::Destroyed,
-                d::STOPPED_CRASHED => StoppedDetail::Crashed,
-                d::STOPPED_MIGRATED => StoppedDetail::Migrated,
-                d::STOPPED_SAVED => StoppedDetail::Saved,
-                d::STOPPED_FAILED => StoppedDetail::Failed,
+                D::Shutdown => StoppedDetail::Shutdown,
+                D::Destroyed => StoppedDetail::Destroyed,
+                D::Crashed => StoppedDetail::Crashed,
+                D::Migrated => StoppedDetail::Migrated,
+                D::Saved => StoppedDetail::Saved,
+                D::Failed => StoppedDetail::Failed,
                 _ => StoppedDetail::FromSnapshot,
             }),
             (LifecycleEvent::Crashed, _) => EventKind::Crashed,
@@ -145,7 +148,7 @@ impl EventKind {
 /// - anything else (migrated, from snapshot, unknown): `Other`.
 pub fn classify_stop(
     state: Option<RunState>,
-    reason: i32,
+    reason: StateReason,
     hint: Option<StopHint>,
     by_vmlife: bool,
 ) -> StopCause {
@@ -153,21 +156,21 @@ pub fn classify_stop(
         return StopCause::ByVmlife;
     }
     let shutoff = state == Some(RunState::Shutoff);
-    let reason_is = |r: i32| shutoff && reason == r;
+    let reason_is = |r: ShutoffReason| shutoff && reason == StateReason::Shutoff(r);
     if state == Some(RunState::Crashed)
-        || reason_is(shutoff_reason::CRASHED)
-        || reason_is(shutoff_reason::FAILED)
+        || reason_is(ShutoffReason::Crashed)
+        || reason_is(ShutoffReason::Failed)
         || hint == Some(StopHint::Crashed)
     {
         return StopCause::Crashed;
     }
-    if reason_is(shutoff_reason::DESTROYED) || hint == Some(StopHint::Destroyed) {
+    if reason_is(ShutoffReason::Destroyed) || hint == Some(StopHint::Destroyed) {
         return StopCause::Destroyed;
     }
-    if reason_is(shutoff_reason::SAVED) || hint == Some(StopHint::Saved) {
+    if reason_is(ShutoffReason::Saved) || hint == Some(StopHint::Saved) {
         return StopCause::Saved;
     }
-    if reason_is(shutoff_reason::SHUTDOWN) {
+    if reason_is(ShutoffReason::Shutdown) {
         return match hint {
             Some(StopHint::GuestShutdown) => StopCause::GuestShutdown,
             _ => StopCause::RequestedShutdown,

@@ -1,5 +1,17 @@
 use super::*;
-use shutoff_reason::*;
+
+const fn off(r: ShutoffReason) -> StateReason {
+    StateReason::Shutoff(r)
+}
+const UNKNOWN: StateReason = off(ShutoffReason::Unknown);
+const SHUTDOWN: StateReason = off(ShutoffReason::Shutdown);
+const DESTROYED: StateReason = off(ShutoffReason::Destroyed);
+const CRASHED: StateReason = off(ShutoffReason::Crashed);
+const MIGRATED: StateReason = off(ShutoffReason::Migrated);
+const SAVED: StateReason = off(ShutoffReason::Saved);
+const FAILED: StateReason = off(ShutoffReason::Failed);
+const FROM_SNAPSHOT: StateReason = off(ShutoffReason::FromSnapshot);
+const DAEMON: StateReason = off(ShutoffReason::Daemon);
 
 #[test]
 fn classification_table() {
@@ -7,7 +19,13 @@ fn classification_table() {
     let cases = [
         (off, CRASHED, None, false, StopCause::Crashed),
         (off, FAILED, None, false, StopCause::Crashed),
-        (Some(RunState::Crashed), 0, None, false, StopCause::Crashed),
+        (
+            Some(RunState::Crashed),
+            StateReason::Other,
+            None,
+            false,
+            StopCause::Crashed,
+        ),
         (off, DESTROYED, None, false, StopCause::Destroyed),
         (off, SAVED, None, false, StopCause::Saved),
         (off, SHUTDOWN, None, false, StopCause::RequestedShutdown),
@@ -43,14 +61,14 @@ fn classification_table() {
         assert_eq!(
             classify_stop(state, reason, hint, ours),
             want,
-            "{state:?}/{reason}/{hint:?}/{ours}"
+            "{state:?}/{reason:?}/{hint:?}/{ours}"
         );
     }
 }
 
 #[test]
 fn from_hypervisor_events() {
-    use crate::hypervisor::event_detail as d;
+    use crate::hypervisor::EventDetail as d;
     let ev = |event, detail| HvEvent::Lifecycle {
         uuid: "u".into(),
         name: "n".into(),
@@ -59,22 +77,19 @@ fn from_hypervisor_events() {
     };
     let kind = |e| EngineEvent::from_hypervisor(&e).map(|e| e.kind);
     assert_eq!(
-        kind(ev(LifecycleEvent::Shutdown, d::SHUTDOWN_GUEST)),
+        kind(ev(LifecycleEvent::Shutdown, d::Guest)),
         Some(EventKind::ShutdownByGuest)
     );
+    assert_eq!(kind(ev(LifecycleEvent::Shutdown, d::Finished)), None);
     assert_eq!(
-        kind(ev(LifecycleEvent::Shutdown, d::SHUTDOWN_FINISHED)),
-        None
-    );
-    assert_eq!(
-        kind(ev(LifecycleEvent::Stopped, d::STOPPED_FAILED)),
+        kind(ev(LifecycleEvent::Stopped, d::Failed)),
         Some(EventKind::Stopped(StoppedDetail::Failed))
     );
     assert_eq!(
-        kind(ev(LifecycleEvent::Started, 0)),
+        kind(ev(LifecycleEvent::Started, d::Booted)),
         Some(EventKind::Started)
     );
-    assert_eq!(kind(ev(LifecycleEvent::Resumed, 0)), None);
+    assert_eq!(kind(ev(LifecycleEvent::Resumed, d::Unpaused)), None);
     assert_eq!(kind(HvEvent::Reconnected), None);
 }
 

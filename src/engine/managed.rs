@@ -2,11 +2,11 @@
 //! pure [`is_managed`] rule, shared by the engine, `plan`, `show` and the dashboard.
 
 use crate::lifecycle::restart::is_managed;
-use crate::poll::VmView;
+use crate::poll::Vm;
 
 /// True when the domain's XML carries a vmlife element (valid or not). `false` while its
 /// XML has not been read: nothing is known to be vmlife's yet.
-pub fn has_vmlife_element(v: &VmView) -> bool {
+pub fn has_vmlife_element(v: &Vm) -> bool {
     v.meta.is_err()
         || v.details
             .as_ref()
@@ -14,6 +14,6 @@ pub fn has_vmlife_element(v: &VmView) -> bool {
 }
 
 /// True when the engine's own initiatives (the restart policy) reach `v`.
-pub fn vm_is_managed(v: &VmView, manage_all_vms: bool) -> bool {
+pub fn vm_is_managed(v: &Vm, manage_all_vms: bool) -> bool {
     is_managed(has_vmlife_element(v), manage_all_vms)
 }

@@ -19,7 +19,7 @@ use super::state_files::{Claim, StoreData, MAX_ALERTS};
 use crate::executor::{ExecResult, Outcome};
 use crate::lifecycle::ttl::{self, TtlStatus};
 use crate::lifecycle::{Actor, Command, Op, VmFacts};
-use crate::model::{CleanupMode, CleanupStatus, PersistenceMode, VmCleanupSchedule};
+use crate::model::{CleanupMode, CleanupStatus, PersistenceMode, Uuid, VmCleanupSchedule};
 
 /// The moment `unix` as a UTC time (`fallback` when out of range).
 pub fn utc(unix: i64, fallback: DateTime<Utc>) -> DateTime<Utc> {
@@ -70,7 +70,7 @@ pub fn claimed_by_live(data: &StoreData, uuid: &str) -> Option<Claim> {
 }
 
 /// UUIDs whose cleanup a live process runs now.
-pub fn live_in_progress(data: &StoreData) -> BTreeSet<String> {
+pub fn live_in_progress(data: &StoreData) -> BTreeSet<Uuid> {
     data.cleanups
         .claims
         .iter()
@@ -135,7 +135,7 @@ pub fn claim(
 
 /// UUIDs whose cleanup the engine (a live one) is retrying now after an earlier failure:
 /// the slots a person's named cleanup may use anyway.
-pub fn automatic_retries(data: &StoreData) -> BTreeSet<String> {
+pub fn automatic_retries(data: &StoreData) -> BTreeSet<Uuid> {
     let engine = Actor::Engine.to_string();
     data.cleanups
         .claims
@@ -201,7 +201,7 @@ pub fn finish(data: &mut StoreData, r: &ExecResult, now: DateTime<Utc>) -> Optio
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recovered {
     /// The VM's UUID.
-    pub vm_id: String,
+    pub vm_id: Uuid,
     /// The VM's name in the record.
     pub vm_name: String,
     /// True when the VM was gone (the cleanup had finished): `completed`.
@@ -215,7 +215,7 @@ pub struct Recovered {
 /// gone. Also drops claims that name dead owners.
 pub fn recover(
     data: &mut StoreData,
-    existing: &BTreeSet<String>,
+    existing: &BTreeSet<Uuid>,
     now: DateTime<Utc>,
 ) -> Vec<Recovered> {
     let mut out = Vec::new();
@@ -277,7 +277,7 @@ pub fn needs_recovery(data: &StoreData) -> bool {
 pub fn tidy(data: &mut StoreData, vms: &[VmFacts], now: DateTime<Utc>, retention_days: u32) {
     let now_s = now.timestamp();
     let by_uuid: BTreeMap<&str, &VmFacts> = vms.iter().map(|v| (v.uuid.as_str(), v)).collect();
-    let existing: BTreeSet<String> = by_uuid.keys().map(|u| u.to_string()).collect();
+    let existing: BTreeSet<Uuid> = vms.iter().map(|v| v.uuid.clone()).collect();
     for uuid in
         crate::lifecycle::cleanup::prune(&data.cleanups.records, &existing, now_s, retention_days)
     {

@@ -15,6 +15,7 @@ use super::{EngineCore, EngineEvent};
 use crate::executor::{ExecOptions, ExecResult, Executor};
 use crate::hypervisor::{DomainEvent, Hypervisor, StatsGroups};
 use crate::lifecycle::Actor;
+use crate::model::Uuid;
 use crate::poll::{Poller, PollerOptions};
 use crate::store::{Journal, JournalEntry};
 
@@ -85,7 +86,7 @@ pub async fn run(
         ..PollerOptions::default()
     };
     let mut poller = Some(Poller::new(hv.clone(), options));
-    let mut invalidate: Vec<String> = Vec::new();
+    let mut invalidate: Vec<Uuid> = Vec::new();
     let mut tick = tokio::time::interval(opts.poll_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_ok = Instant::now();
@@ -146,7 +147,7 @@ pub async fn run(
                         core.on_event(&ee, Utc::now());
                     }
                     if let Some(u) = e.uuid() {
-                        invalidate.push(u.to_string());
+                        invalidate.push(u.into());
                     }
                     if matches!(
                         e,

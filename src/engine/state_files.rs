@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::procid::OwnerId;
-use crate::model::VmCleanupSchedule;
+use crate::model::{Uuid, VmCleanupSchedule};
 use crate::store::{ensure_dir, write_atomic};
 
 /// Cleanup records, in the state directory.
@@ -49,10 +49,10 @@ pub struct CleanupsFile {
     pub version: u32,
     /// One record per VM UUID.
     #[serde(default)]
-    pub records: BTreeMap<String, VmCleanupSchedule>,
+    pub records: BTreeMap<Uuid, VmCleanupSchedule>,
     /// Who runs each `in_progress` cleanup, by VM UUID.
     #[serde(default)]
-    pub claims: BTreeMap<String, Claim>,
+    pub claims: BTreeMap<Uuid, Claim>,
 }
 
 impl Default for CleanupsFile {
@@ -89,7 +89,7 @@ pub struct EngineFile {
     pub last_round_at: Option<DateTime<Utc>>,
     /// VM UUIDs a person confirmed for cleanup (`require_confirmation`).
     #[serde(default)]
-    pub confirmed: BTreeMap<String, Confirmation>,
+    pub confirmed: BTreeMap<Uuid, Confirmation>,
     /// Alerts raised, oldest first.
     #[serde(default)]
     pub alerts: Vec<Alert>,
@@ -127,7 +127,7 @@ pub struct Alert {
     /// The VM's name.
     pub vm_name: String,
     /// The VM's UUID.
-    pub vm_id: String,
+    pub vm_id: Uuid,
     /// What failed: `cleanup`, `restart`.
     pub action: String,
     /// What went wrong, one line.

@@ -71,7 +71,7 @@ fn concurrent_updates_lose_nothing() {
                     store
                         .update(|d| {
                             let u = format!("u{t}-{i}");
-                            d.cleanups.records.insert(u.clone(), record(&u));
+                            d.cleanups.records.insert(u.clone().into(), record(&u));
                         })
                         .unwrap();
                 }

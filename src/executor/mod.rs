@@ -39,6 +39,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::hypervisor::Hypervisor;
 use crate::lifecycle::{Actor, Command, Op};
+use crate::model::Uuid;
 use crate::store::{Journal, JournalEntry};
 
 pub use cleanup::SHUTDOWN_POLL_INTERVAL;
@@ -193,7 +194,7 @@ struct Shared {
     /// Waiting jobs per VM UUID. An entry exists exactly while a worker serves that VM
     /// (its running job is already popped), so "is there an entry" decides whether a
     /// new job joins a queue or starts a worker, under this one lock.
-    queues: Mutex<HashMap<String, VecDeque<Job>>>,
+    queues: Mutex<HashMap<Uuid, VecDeque<Job>>>,
 }
 
 struct Job {
@@ -306,8 +307,8 @@ impl Executor {
     }
 
     /// UUIDs of the VMs with a command queued or running, sorted.
-    pub fn busy(&self) -> Vec<String> {
-        let mut uuids: Vec<String> = lock(&self.shared.queues).keys().cloned().collect();
+    pub fn busy(&self) -> Vec<Uuid> {
+        let mut uuids: Vec<Uuid> = lock(&self.shared.queues).keys().cloned().collect();
         uuids.sort();
         uuids
     }
@@ -340,7 +341,7 @@ impl Shared {
     }
 
     /// Starts a worker for `uuid` on the blocking pool, or a thread outside a runtime.
-    fn spawn_worker(this: &Arc<Shared>, uuid: String) {
+    fn spawn_worker(this: &Arc<Shared>, uuid: Uuid) {
         let shared = Arc::clone(this);
         let vm = uuid.clone();
         let work = move || Shared::drain(&shared, &vm, None);
@@ -381,7 +382,7 @@ impl Shared {
                 let mut queues = lock(&this.queues);
                 if queues.get(uuid).is_some_and(|q| !q.is_empty()) {
                     drop(queues);
-                    Shared::spawn_worker(this, uuid.to_string());
+                    Shared::spawn_worker(this, uuid.into());
                 } else {
                     queues.remove(uuid);
                 }

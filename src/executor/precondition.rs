@@ -14,7 +14,7 @@
 
 use chrono::DateTime;
 
-use crate::hypervisor::{DomainRef, HvErrorKind, HvResult, Hypervisor, RawDomain, StatsGroups};
+use crate::hypervisor::{HvErrorKind, HvResult, Hypervisor, RawDomain, StatsGroups, VmRef};
 use crate::lifecycle::ttl::{self, TtlStatus};
 use crate::lifecycle::{Actor, Command, Op};
 use crate::metadata;
@@ -53,7 +53,7 @@ impl Precondition {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Facts {
     /// `lookup(vm_id)`.
-    pub domain: HvResult<DomainRef>,
+    pub domain: HvResult<VmRef>,
     /// `metadata(vm_id)`, when a check needs it.
     pub metadata: Option<HvResult<Option<String>>>,
     /// The VM's row of a state-only poll (`Ok(None)`: not in it), when a check needs it.
@@ -64,7 +64,7 @@ pub struct Facts {
 
 impl Facts {
     /// Facts with only the identity read (the others `None`).
-    pub fn identity(domain: HvResult<DomainRef>, now: i64) -> Facts {
+    pub fn identity(domain: HvResult<VmRef>, now: i64) -> Facts {
         Facts {
             domain,
             metadata: None,
@@ -171,7 +171,7 @@ fn not_read(cmd: &Command, what: &str) -> Outcome {
     ))
 }
 
-fn check_identity(cmd: &Command, found: &HvResult<DomainRef>) -> Result<(), Outcome> {
+fn check_identity(cmd: &Command, found: &HvResult<VmRef>) -> Result<(), Outcome> {
     match found {
         Err(e) if e.kind == HvErrorKind::NoDomain => Err(gone(cmd)),
         // Not knowing is not a reason to act: the VM may have been replaced.

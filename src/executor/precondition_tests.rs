@@ -11,7 +11,7 @@ fn cmd(op: Op) -> Command {
 
 fn found(uuid: &str, name: &str) -> Facts {
     Facts::identity(
-        Ok(DomainRef {
+        Ok(VmRef {
             uuid: uuid.into(),
             name: name.into(),
         }),

@@ -18,10 +18,11 @@ use crate::lifecycle::autostart::{
     self, AutostartPlan, Progress, SeqAction, SeqEvent, Sequence, StepState,
 };
 use crate::lifecycle::Op;
-use crate::poll::VmView;
+use crate::poll::Vm;
 
 use super::probe::{ProbeResult, SshProbe};
 use super::{libvirt_autostart_warnings, libvirt_guests_warning, HostCtx, RunControl};
+use crate::model::Uuid;
 
 /// How long the runner waits at most between two looks at the sequence.
 const TICK: Duration = Duration::from_millis(250);
@@ -44,11 +45,11 @@ pub struct Prepared {
 /// with the reason their dependants will show (host boot's `keep_stopped`).
 pub fn prepare(
     ctx: &HostCtx,
-    views: &[VmView],
+    views: &[Vm],
     only: Option<&BTreeSet<String>>,
-    holds: &BTreeMap<String, String>,
+    holds: &BTreeMap<Uuid, String>,
 ) -> Prepared {
-    let facts: Vec<_> = views.iter().map(VmView::facts).collect();
+    let facts: Vec<_> = views.iter().map(Vm::facts).collect();
     let mut selection = autostart::select(&facts, only);
     for c in &mut selection.candidates {
         if let Some(why) = holds.get(&c.uuid) {

@@ -29,7 +29,7 @@ use crate::hypervisor::RunState;
 use crate::lifecycle::autostart::{self as pure, Progress};
 use crate::lifecycle::host_boot::{applied_text, decide, gate, save_matters};
 use crate::lifecycle::Op;
-use crate::poll::VmView;
+use crate::poll::Vm;
 
 pub use crate::lifecycle::host_boot::{
     BootAction, BootGate, BootProgress, BootStep, RestoreProgress,
@@ -39,6 +39,7 @@ use super::autostart::{prepare, run_sequence, Prepared};
 use super::probe::SshProbe;
 use super::recovery_file::RecoveryFile;
 use super::{HostCtx, RunControl};
+use crate::model::Uuid;
 
 /// Where the kernel says which boot this is.
 pub const BOOT_ID_SOURCE: &str = "/proc/sys/kernel/random/boot_id";
@@ -95,20 +96,20 @@ pub struct BootPlan {
 /// records in `records`.
 pub fn plan_boot(
     ctx: &HostCtx,
-    views: &[VmView],
+    views: &[Vm],
     only: Option<&BTreeSet<String>>,
     records: Option<RecoveryFile>,
     boot_id: Option<String>,
 ) -> BootPlan {
     let wanted = |uuid: &str, name: &str| only.is_none_or(|o| o.contains(uuid) || o.contains(name));
     let mut steps = Vec::new();
-    let mut holds: BTreeMap<String, String> = BTreeMap::new();
+    let mut holds: BTreeMap<Uuid, String> = BTreeMap::new();
     for v in views
         .iter()
         .filter(|v| wanted(&v.uuid, &v.snapshot.vm_name))
     {
         let name = v.snapshot.vm_name.clone();
-        let active = v.raw.state.is_some_and(RunState::is_active);
+        let active = v.state.is_some_and(RunState::is_active);
         let record = records.as_ref().and_then(|f| {
             f.records
                 .iter()

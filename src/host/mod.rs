@@ -42,7 +42,7 @@ use chrono::{DateTime, Utc};
 use crate::executor::{Clock, ExecOptions, ExecResult, Executor, SystemClock};
 use crate::hypervisor::{HvResult, Hypervisor, StatsGroups};
 use crate::lifecycle::{Actor, Command, Op};
-use crate::poll::{Poller, PollerOptions, VmView};
+use crate::poll::{Poller, PollerOptions, Vm};
 use crate::store::Journal;
 
 pub use config::{AfterTimeout, HostAutostartConfig, HostConfig, HostSettings};
@@ -144,7 +144,7 @@ impl HostCtx {
         &self,
         only: Option<&BTreeSet<String>>,
         now: DateTime<Utc>,
-    ) -> HvResult<Vec<VmView>> {
+    ) -> HvResult<Vec<Vm>> {
         inventory(&self.hv, only, now)
     }
 
@@ -170,7 +170,7 @@ pub fn inventory(
     hv: &Arc<dyn Hypervisor>,
     only: Option<&BTreeSet<String>>,
     now: DateTime<Utc>,
-) -> HvResult<Vec<VmView>> {
+) -> HvResult<Vec<Vm>> {
     let options = PollerOptions {
         groups: StatsGroups::STATE,
         addresses_budget: 0,
@@ -178,7 +178,7 @@ pub fn inventory(
     };
     let mut views = Poller::new(hv.clone(), options).poll(now)?;
     if let Some(only) = only {
-        views.retain(|v| only.contains(&v.uuid) || only.contains(&v.snapshot.vm_name));
+        views.retain(|v| only.contains(v.uuid.as_str()) || only.contains(&v.snapshot.vm_name));
     }
     views.sort_by(|a, b| a.snapshot.vm_name.cmp(&b.snapshot.vm_name));
     Ok(views)
@@ -209,10 +209,10 @@ impl RunControl {
 }
 
 /// Warnings about VMs that libvirt's own autostart flag also starts at boot.
-pub fn libvirt_autostart_warnings<'a>(views: impl IntoIterator<Item = &'a VmView>) -> Vec<String> {
+pub fn libvirt_autostart_warnings<'a>(views: impl IntoIterator<Item = &'a Vm>) -> Vec<String> {
     views
         .into_iter()
-        .filter(|v| v.raw.libvirt_autostart)
+        .filter(|v| v.libvirt_autostart)
         .map(|v| {
             let name = &v.snapshot.vm_name;
             format!(

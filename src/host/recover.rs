@@ -21,8 +21,8 @@ use serde::Serialize;
 use crate::executor::precondition::state_of;
 use crate::hypervisor::RunState;
 use crate::lifecycle::Op;
-use crate::model::RecoveryVmState;
-use crate::poll::VmView;
+use crate::model::{RecoveryVmState, Uuid};
+use crate::poll::Vm;
 use crate::store::JournalEntry;
 
 use super::recovery_file::RecoveryFile;
@@ -54,7 +54,7 @@ pub struct RecoverStep {
     /// The recorded name.
     pub name: String,
     /// The recorded UUID.
-    pub uuid: String,
+    pub uuid: Uuid,
     /// The recorded state.
     pub want: RecoveryVmState,
     /// What `recover` does.
@@ -92,7 +92,7 @@ impl RecoverStep {
 /// empty). A name without a record is an error naming it.
 pub fn plan_recover(
     file: &RecoveryFile,
-    views: &[VmView],
+    views: &[Vm],
     domains: &[String],
 ) -> Result<Vec<RecoverStep>, String> {
     let mut unknown: Vec<&str> = Vec::new();
@@ -125,7 +125,7 @@ pub fn plan_recover(
         let want = s.state_before_shutdown;
         let action = match views.iter().find(|v| v.uuid == s.vm_id) {
             Some(v) => {
-                let state = v.raw.state;
+                let state = v.state;
                 let active = state.is_some_and(RunState::is_active);
                 let paused = matches!(state, Some(RunState::Paused));
                 match want {

@@ -6,7 +6,7 @@ fn record(name: &str) -> RecoveryRecord {
     RecoveryRecord {
         state: VmRecoveryState {
             vm_name: name.into(),
-            vm_id: format!("u-{name}"),
+            vm_id: format!("u-{name}").into(),
             state_before_shutdown: RecoveryVmState::Running,
             creation_timestamp: t,
             last_checkpoint: t,

@@ -33,7 +33,7 @@ use crate::hypervisor::RunState;
 use crate::lifecycle::host_shutdown::{self as pure, progress, ShutdownVm};
 use crate::lifecycle::Op;
 use crate::model::{HostShutdownAction, RecoveryVmState, VmRecoveryState};
-use crate::poll::VmView;
+use crate::poll::Vm;
 
 pub use crate::lifecycle::host_shutdown::{
     to_act_on, ShutdownPlan, ShutdownProgress, ShutdownStep, StopProgress, StopState,
@@ -47,17 +47,13 @@ use super::{libvirt_guests_warning, HostCtx, RunControl};
 /// Plans the host shutdown of the VMs in `views` (every VM, for the dependency order),
 /// restricted to `only` (names or UUIDs) when given: [`pure::plan`] with the host's
 /// default policy and its warnings.
-pub fn plan_shutdown(
-    ctx: &HostCtx,
-    views: &[VmView],
-    only: Option<&BTreeSet<String>>,
-) -> ShutdownPlan {
+pub fn plan_shutdown(ctx: &HostCtx, views: &[Vm], only: Option<&BTreeSet<String>>) -> ShutdownPlan {
     let vms: Vec<ShutdownVm> = views
         .iter()
         .map(|v| ShutdownVm {
             facts: v.facts(),
-            state: recovery_state(v.raw.state),
-            persistent: v.raw.persistent,
+            state: recovery_state(v.state),
+            persistent: v.persistent,
             memory_mb: v
                 .details
                 .as_ref()

@@ -15,7 +15,7 @@ use super::shutdown::{plan_shutdown, run_shutdown, StopState};
 use super::*;
 use crate::executor::ManualClock;
 use crate::hypervisor::fake::{running, FakeDomain, FakeHypervisor, OnShutdown};
-use crate::hypervisor::{shutoff_reason, RunState};
+use crate::hypervisor::{RunState, ShutoffReason};
 use crate::lifecycle::autostart::StepState;
 use crate::metadata::{self, LifecycleMeta};
 use crate::model::{HostRebootAction, HostShutdownAction, RecoveryVmState, VmAutoStartConfig};
@@ -28,7 +28,7 @@ fn vm(name: &str, active: bool, meta: impl FnOnce(&mut LifecycleMeta)) -> FakeDo
     let mut d = running(&format!("u-{name}"), name);
     if !active {
         d.raw.state = Some(RunState::Shutoff);
-        d.raw.reason = shutoff_reason::SHUTDOWN;
+        d.raw.reason = ShutoffReason::Shutdown.into();
     }
     let mut m = LifecycleMeta::default();
     meta(&mut m);

@@ -1,61 +1,8 @@
-//! A domain as vmlife sees it through the boundary: its run state, one poll's facts,
-//! the details of its XML.
+//! A domain as vmlife sees it through the boundary: one poll's facts (its run state is
+//! in [`super::RunState`]), the details of its XML.
 
-/// A domain's UUID in its canonical text form (lower-case, with dashes).
-pub type Uuid = String;
-
-/// libvirt's run state of a domain (`virDomainState`) with its reason code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RunState {
-    NoState,
-    Running,
-    Blocked,
-    Paused,
-    ShuttingDown,
-    Shutoff,
-    Crashed,
-    PmSuspended,
-    /// A state number this build does not know.
-    Unknown(i32),
-}
-
-impl RunState {
-    /// From libvirt's `virDomainState` number.
-    pub fn from_code(code: i32) -> Self {
-        match code {
-            0 => RunState::NoState,
-            1 => RunState::Running,
-            2 => RunState::Blocked,
-            3 => RunState::Paused,
-            4 => RunState::ShuttingDown,
-            5 => RunState::Shutoff,
-            6 => RunState::Crashed,
-            7 => RunState::PmSuspended,
-            n => RunState::Unknown(n),
-        }
-    }
-
-    /// True when the domain has a running process (its counters mean something).
-    pub fn is_active(self) -> bool {
-        !matches!(
-            self,
-            RunState::Shutoff | RunState::Crashed | RunState::NoState | RunState::Unknown(_)
-        )
-    }
-}
-
-/// Shut-off reasons (`virDomainShutoffReason`) that the restart policy distinguishes.
-pub mod shutoff_reason {
-    pub const UNKNOWN: i32 = 0;
-    pub const SHUTDOWN: i32 = 1;
-    pub const DESTROYED: i32 = 2;
-    pub const CRASHED: i32 = 3;
-    pub const MIGRATED: i32 = 4;
-    pub const SAVED: i32 = 5;
-    pub const FAILED: i32 = 6;
-    pub const FROM_SNAPSHOT: i32 = 7;
-    pub const DAEMON: i32 = 8;
-}
+use super::{RunState, StateReason};
+pub use crate::model::{Uuid, VmRef};
 
 /// Which stats groups a poll asks for. State is nearly free; the others wake every
 /// running guest's QEMU monitor (see LIBVIRT-NOTES.md), so callers ask for them only
@@ -98,7 +45,7 @@ pub struct RawDomain {
     pub name: String,
     /// `state.state` and `state.reason`.
     pub state: Option<RunState>,
-    pub reason: i32,
+    pub reason: StateReason,
     /// Defined (persistent) rather than transient.
     pub persistent: bool,
     /// libvirt's own autostart flag.
@@ -147,11 +94,4 @@ pub enum AddressSource {
     Lease,
     Agent,
     Arp,
-}
-
-/// A domain named by a person: its UUID and current name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DomainRef {
-    pub uuid: Uuid,
-    pub name: String,
 }

@@ -4,7 +4,7 @@ use super::Uuid;
 use crate::lifecycle::restart::StopCause;
 
 /// What happened to a domain, as a libvirt lifecycle event says
-/// (`virDomainEventType`). The event's detail stays a raw number (see [`event_detail`]).
+/// (`virDomainEventType`); its detail is an [`EventDetail`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LifecycleEvent {
     /// Defined or updated (`DEFINED`).
@@ -29,82 +29,52 @@ pub enum LifecycleEvent {
     Unknown(i32),
 }
 
-impl LifecycleEvent {
-    /// From libvirt's `virDomainEventType` number.
-    pub fn from_code(code: i32) -> Self {
-        match code {
-            0 => LifecycleEvent::Defined,
-            1 => LifecycleEvent::Undefined,
-            2 => LifecycleEvent::Started,
-            3 => LifecycleEvent::Suspended,
-            4 => LifecycleEvent::Resumed,
-            5 => LifecycleEvent::Stopped,
-            6 => LifecycleEvent::Shutdown,
-            7 => LifecycleEvent::PmSuspended,
-            8 => LifecycleEvent::Crashed,
-            n => LifecycleEvent::Unknown(n),
-        }
-    }
-
-    /// libvirt's `virDomainEventType` number.
-    pub fn code(self) -> i32 {
-        match self {
-            LifecycleEvent::Defined => 0,
-            LifecycleEvent::Undefined => 1,
-            LifecycleEvent::Started => 2,
-            LifecycleEvent::Suspended => 3,
-            LifecycleEvent::Resumed => 4,
-            LifecycleEvent::Stopped => 5,
-            LifecycleEvent::Shutdown => 6,
-            LifecycleEvent::PmSuspended => 7,
-            LifecycleEvent::Crashed => 8,
-            LifecycleEvent::Unknown(n) => n,
-        }
-    }
-}
-
-/// The detail numbers of lifecycle events (`virDomainEvent*DetailType`) that vmlife
-/// looks at. A detail means something only together with its [`LifecycleEvent`].
-pub mod event_detail {
+/// The detail of a lifecycle event (`virDomainEvent*DetailType`), for the details
+/// vmlife looks at. A detail means something only together with its [`LifecycleEvent`]
+/// (the event is named first in each variant's doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventDetail {
     /// `Defined`: a new domain.
-    pub const DEFINED_ADDED: i32 = 0;
+    Added,
     /// `Defined`: an existing domain's config changed.
-    pub const DEFINED_UPDATED: i32 = 1;
+    Updated,
     /// `Undefined`: removed.
-    pub const UNDEFINED_REMOVED: i32 = 0;
+    Removed,
     /// `Started`: a normal boot.
-    pub const STARTED_BOOTED: i32 = 0;
+    Booted,
     /// `Started`: restored from a (managed) save.
-    pub const STARTED_RESTORED: i32 = 2;
+    Restored,
     /// `Suspended`: paused by a person or an API call.
-    pub const SUSPENDED_PAUSED: i32 = 0;
+    Paused,
     /// `Suspended`: paused because of a disk IO error.
-    pub const SUSPENDED_IOERROR: i32 = 2;
+    IoError,
     /// `Resumed`: unpaused.
-    pub const RESUMED_UNPAUSED: i32 = 0;
+    Unpaused,
     /// `Stopped`: the guest shut down (who asked is in a preceding `Shutdown` event).
-    pub const STOPPED_SHUTDOWN: i32 = 0;
+    Shutdown,
     /// `Stopped`: destroyed (hard stop).
-    pub const STOPPED_DESTROYED: i32 = 1;
+    Destroyed,
     /// `Stopped`: the guest crashed.
-    pub const STOPPED_CRASHED: i32 = 2;
+    Crashed,
     /// `Stopped`: migrated to another host.
-    pub const STOPPED_MIGRATED: i32 = 3;
+    Migrated,
     /// `Stopped`: saved (managed save or save to file).
-    pub const STOPPED_SAVED: i32 = 4;
+    Saved,
     /// `Stopped`: the hypervisor (QEMU) failed or was killed.
-    pub const STOPPED_FAILED: i32 = 5;
+    Failed,
     /// `Stopped`: reverted to a snapshot.
-    pub const STOPPED_FROM_SNAPSHOT: i32 = 6;
+    FromSnapshot,
     /// `Shutdown`: finished, initiator unknown.
-    pub const SHUTDOWN_FINISHED: i32 = 0;
+    Finished,
     /// `Shutdown`: the guest initiated it (QEMU says so also when the guest OS powered
     /// off in answer to an ACPI request from the host, such as `virsh shutdown`).
-    pub const SHUTDOWN_GUEST: i32 = 1;
+    Guest,
     /// `Shutdown`: the host initiated it (QEMU was told to quit).
-    pub const SHUTDOWN_HOST: i32 = 2;
+    Host,
     /// `Crashed`: guest panic.
-    pub const CRASHED_PANICKED: i32 = 0;
+    Panicked,
+    /// A detail vmlife does not look at (libvirt's number, for the logs).
+    Other(i32),
 }
 
 /// A domain event, or news about the connection that carries them.
@@ -118,8 +88,8 @@ pub enum DomainEvent {
         uuid: Uuid,
         name: String,
         event: LifecycleEvent,
-        /// The raw detail (see [`event_detail`]), e.g. `STOPPED_DESTROYED`.
-        detail: i32,
+        /// What kind of `event`, e.g. [`EventDetail::Destroyed`] for a `Stopped`.
+        detail: EventDetail,
     },
     /// `VIR_DOMAIN_EVENT_ID_REBOOT`: the guest rebooted (the domain kept running).
     Reboot { uuid: Uuid, name: String },
@@ -190,20 +160,20 @@ impl DomainEvent {
 ///
 /// | event | detail | cause |
 /// |---|---|---|
-/// | `Stopped` | `CRASHED`, `FAILED` | `Crashed` |
-/// | `Stopped` | `DESTROYED` | `Destroyed` |
-/// | `Stopped` | `SAVED` | `Saved` |
-/// | `Stopped` | `SHUTDOWN` | `GuestShutdown` when `guest_shutdown_seen`, else `RequestedShutdown` |
+/// | `Stopped` | `Crashed`, `Failed` | `Crashed` |
+/// | `Stopped` | `Destroyed` | `Destroyed` |
+/// | `Stopped` | `Saved` | `Saved` |
+/// | `Stopped` | `Shutdown` | `GuestShutdown` when `guest_shutdown_seen`, else `RequestedShutdown` |
 /// | `Stopped` | anything else (migrated, from snapshot, …) | `Other` |
-/// | `Shutdown` | `GUEST` | `GuestShutdown` |
-/// | `Shutdown` | `HOST`, `FINISHED` | `RequestedShutdown` |
+/// | `Shutdown` | `Guest` | `GuestShutdown` |
+/// | `Shutdown` | `Host`, `Finished` | `RequestedShutdown` |
 /// | `Crashed` | any | `Crashed` |
 /// | any other | | `None` |
 ///
-/// A guest shutdown arrives as two events: `Shutdown/GUEST`, then `Stopped/SHUTDOWN`.
+/// A guest shutdown arrives as two events: `Shutdown/Guest`, then `Stopped/Shutdown`.
 /// The second does not say who initiated it, so the caller remembers, per UUID, that a
-/// `Shutdown` event with detail `GUEST` came (see [`is_guest_shutdown`]) and passes
-/// `guest_shutdown_seen = true` for that domain's next `Stopped/SHUTDOWN`; forget it
+/// `Shutdown` event with detail `Guest` came (see [`is_guest_shutdown`]) and passes
+/// `guest_shutdown_seen = true` for that domain's next `Stopped/Shutdown`; forget it
 /// when the domain starts again. Without that memory the answer is `RequestedShutdown`,
 /// the safe side for the restart policy (restarting a VM somebody shut down is worse
 /// than not restarting one that shut itself down).
@@ -213,29 +183,29 @@ impl DomainEvent {
 /// that vmlife asked for itself is `ByVmlife`, which the caller decides, not this.
 pub fn stop_cause(
     event: LifecycleEvent,
-    detail: i32,
+    detail: EventDetail,
     guest_shutdown_seen: bool,
 ) -> Option<StopCause> {
-    use event_detail as d;
+    use EventDetail as D;
     Some(match event {
         LifecycleEvent::Stopped => match detail {
-            d::STOPPED_CRASHED | d::STOPPED_FAILED => StopCause::Crashed,
-            d::STOPPED_DESTROYED => StopCause::Destroyed,
-            d::STOPPED_SAVED => StopCause::Saved,
-            d::STOPPED_SHUTDOWN if guest_shutdown_seen => StopCause::GuestShutdown,
-            d::STOPPED_SHUTDOWN => StopCause::RequestedShutdown,
+            D::Crashed | D::Failed => StopCause::Crashed,
+            D::Destroyed => StopCause::Destroyed,
+            D::Saved => StopCause::Saved,
+            D::Shutdown if guest_shutdown_seen => StopCause::GuestShutdown,
+            D::Shutdown => StopCause::RequestedShutdown,
             _ => StopCause::Other,
         },
-        LifecycleEvent::Shutdown if detail == d::SHUTDOWN_GUEST => StopCause::GuestShutdown,
+        LifecycleEvent::Shutdown if detail == D::Guest => StopCause::GuestShutdown,
         LifecycleEvent::Shutdown => StopCause::RequestedShutdown,
         LifecycleEvent::Crashed => StopCause::Crashed,
         _ => return None,
     })
 }
 
-/// True for the `Shutdown/GUEST` event that the caller of [`stop_cause`] remembers.
-pub fn is_guest_shutdown(event: LifecycleEvent, detail: i32) -> bool {
-    event == LifecycleEvent::Shutdown && detail == event_detail::SHUTDOWN_GUEST
+/// True for the `Shutdown/Guest` event that the caller of [`stop_cause`] remembers.
+pub fn is_guest_shutdown(event: LifecycleEvent, detail: EventDetail) -> bool {
+    event == LifecycleEvent::Shutdown && detail == EventDetail::Guest
 }
 
 /// Where a hypervisor delivers [`DomainEvent`]s: the sending half of a tokio unbounded

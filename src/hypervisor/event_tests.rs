@@ -1,83 +1,46 @@
-use crate::hypervisor::event_detail as d;
+use crate::hypervisor::EventDetail as d;
 use crate::hypervisor::*;
 use crate::lifecycle::restart::StopCause;
 
-#[test]
-fn lifecycle_codes_round_trip() {
-    for code in -1..12 {
-        assert_eq!(LifecycleEvent::from_code(code).code(), code);
-    }
-    assert_eq!(LifecycleEvent::from_code(5), LifecycleEvent::Stopped);
-    assert_eq!(LifecycleEvent::from_code(9), LifecycleEvent::Unknown(9));
-}
+// The numbers of events and details are decoded in `libvirt::codes` (tested there).
 
 #[test]
 fn stop_cause_table() {
     use LifecycleEvent as E;
     use StopCause as C;
-    let cases: &[(E, i32, bool, Option<C>)] = &[
-        (E::Stopped, d::STOPPED_CRASHED, false, Some(C::Crashed)),
-        (E::Stopped, d::STOPPED_FAILED, false, Some(C::Crashed)),
-        (E::Stopped, d::STOPPED_FAILED, true, Some(C::Crashed)),
-        (E::Stopped, d::STOPPED_DESTROYED, false, Some(C::Destroyed)),
-        (E::Stopped, d::STOPPED_DESTROYED, true, Some(C::Destroyed)),
-        (E::Stopped, d::STOPPED_SAVED, false, Some(C::Saved)),
-        (
-            E::Stopped,
-            d::STOPPED_SHUTDOWN,
-            false,
-            Some(C::RequestedShutdown),
-        ),
-        (
-            E::Stopped,
-            d::STOPPED_SHUTDOWN,
-            true,
-            Some(C::GuestShutdown),
-        ),
-        (E::Stopped, d::STOPPED_MIGRATED, false, Some(C::Other)),
-        (E::Stopped, d::STOPPED_FROM_SNAPSHOT, false, Some(C::Other)),
-        (E::Stopped, 7, false, Some(C::Other)),
-        (E::Stopped, 99, true, Some(C::Other)),
-        (
-            E::Shutdown,
-            d::SHUTDOWN_GUEST,
-            false,
-            Some(C::GuestShutdown),
-        ),
-        (
-            E::Shutdown,
-            d::SHUTDOWN_HOST,
-            false,
-            Some(C::RequestedShutdown),
-        ),
-        (
-            E::Shutdown,
-            d::SHUTDOWN_HOST,
-            true,
-            Some(C::RequestedShutdown),
-        ),
-        (
-            E::Shutdown,
-            d::SHUTDOWN_FINISHED,
-            false,
-            Some(C::RequestedShutdown),
-        ),
-        (E::Crashed, d::CRASHED_PANICKED, false, Some(C::Crashed)),
-        (E::Crashed, 1, false, Some(C::Crashed)),
-        (E::Started, d::STARTED_BOOTED, false, None),
-        (E::Started, d::STARTED_RESTORED, true, None),
-        (E::Suspended, d::SUSPENDED_PAUSED, false, None),
-        (E::Resumed, d::RESUMED_UNPAUSED, false, None),
-        (E::Defined, d::DEFINED_ADDED, false, None),
-        (E::Undefined, d::UNDEFINED_REMOVED, false, None),
-        (E::PmSuspended, 0, false, None),
-        (E::Unknown(42), 0, false, None),
+    let cases: &[(E, d, bool, Option<C>)] = &[
+        (E::Stopped, d::Crashed, false, Some(C::Crashed)),
+        (E::Stopped, d::Failed, false, Some(C::Crashed)),
+        (E::Stopped, d::Failed, true, Some(C::Crashed)),
+        (E::Stopped, d::Destroyed, false, Some(C::Destroyed)),
+        (E::Stopped, d::Destroyed, true, Some(C::Destroyed)),
+        (E::Stopped, d::Saved, false, Some(C::Saved)),
+        (E::Stopped, d::Shutdown, false, Some(C::RequestedShutdown)),
+        (E::Stopped, d::Shutdown, true, Some(C::GuestShutdown)),
+        (E::Stopped, d::Migrated, false, Some(C::Other)),
+        (E::Stopped, d::FromSnapshot, false, Some(C::Other)),
+        (E::Stopped, d::Other(7), false, Some(C::Other)),
+        (E::Stopped, d::Other(99), true, Some(C::Other)),
+        (E::Shutdown, d::Guest, false, Some(C::GuestShutdown)),
+        (E::Shutdown, d::Host, false, Some(C::RequestedShutdown)),
+        (E::Shutdown, d::Host, true, Some(C::RequestedShutdown)),
+        (E::Shutdown, d::Finished, false, Some(C::RequestedShutdown)),
+        (E::Crashed, d::Panicked, false, Some(C::Crashed)),
+        (E::Crashed, d::Other(1), false, Some(C::Crashed)),
+        (E::Started, d::Booted, false, None),
+        (E::Started, d::Restored, true, None),
+        (E::Suspended, d::Paused, false, None),
+        (E::Resumed, d::Unpaused, false, None),
+        (E::Defined, d::Added, false, None),
+        (E::Undefined, d::Removed, false, None),
+        (E::PmSuspended, d::Other(0), false, None),
+        (E::Unknown(42), d::Other(0), false, None),
     ];
     for &(event, detail, seen, want) in cases {
         assert_eq!(
             stop_cause(event, detail, seen),
             want,
-            "{event:?}/{detail} guest_shutdown_seen={seen}"
+            "{event:?}/{detail:?} guest_shutdown_seen={seen}"
         );
     }
 }
@@ -86,8 +49,8 @@ fn stop_cause_table() {
 fn guest_shutdown_memory_sequence() {
     // The caller's bookkeeping across Shutdown/GUEST → Stopped/SHUTDOWN.
     let seq = [
-        (LifecycleEvent::Shutdown, d::SHUTDOWN_GUEST),
-        (LifecycleEvent::Stopped, d::STOPPED_SHUTDOWN),
+        (LifecycleEvent::Shutdown, d::Guest),
+        (LifecycleEvent::Stopped, d::Shutdown),
     ];
     let mut seen = false;
     let mut last = None;
@@ -96,11 +59,8 @@ fn guest_shutdown_memory_sequence() {
         last = stop_cause(e, detail, seen);
     }
     assert_eq!(last, Some(StopCause::GuestShutdown));
-    assert!(!is_guest_shutdown(
-        LifecycleEvent::Shutdown,
-        d::SHUTDOWN_HOST
-    ));
-    assert!(!is_guest_shutdown(LifecycleEvent::Stopped, 1));
+    assert!(!is_guest_shutdown(LifecycleEvent::Shutdown, d::Host));
+    assert!(!is_guest_shutdown(LifecycleEvent::Stopped, d::Destroyed));
 }
 
 #[test]
@@ -109,7 +69,7 @@ fn event_helpers() {
         uuid: "u".into(),
         name: "n".into(),
         event: LifecycleEvent::Stopped,
-        detail: d::STOPPED_DESTROYED,
+        detail: d::Destroyed,
     };
     assert_eq!(ev.uuid(), Some("u"));
     assert_eq!(ev.stop_cause(false), Some(StopCause::Destroyed));
@@ -139,7 +99,7 @@ fn default_subscribe_is_unsupported() {
         fn poll(&self, _: StatsGroups) -> HvResult<Vec<RawDomain>> {
             Ok(Vec::new())
         }
-        fn lookup(&self, n: &str) -> HvResult<DomainRef> {
+        fn lookup(&self, n: &str) -> HvResult<VmRef> {
             Err(HvError::new(HvErrorKind::NoDomain, n))
         }
         fn details(&self, _: &str) -> HvResult<DomainDetails> {
@@ -179,7 +139,7 @@ fn default_subscribe_is_unsupported() {
             Ok(())
         }
         fn define(&self, _: &str) -> HvResult<Uuid> {
-            Ok(String::new())
+            Ok(Uuid::default())
         }
     }
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();

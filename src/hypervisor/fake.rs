@@ -88,7 +88,7 @@ impl FakeHypervisor {
     /// How the domain reacts to `shutdown` (default [`OnShutdown::PowerOff`]).
     pub fn on_shutdown(&self, uuid: &str, how: OnShutdown) {
         self.with(|s| {
-            s.on_shutdown.insert(uuid.to_string(), how);
+            s.on_shutdown.insert(uuid.into(), how);
         });
     }
 
@@ -134,17 +134,17 @@ impl FakeHypervisor {
     /// `crashed`, and a `Stopped/FAILED` event. Does nothing for an unknown UUID.
     pub fn crash(&self, uuid: &str) {
         self.update(uuid, |d| {
-            set_state(d, RunState::Shutoff, shutoff_reason::CRASHED)
+            set_state(d, RunState::Shutoff, ShutoffReason::Crashed)
         });
-        self.emit_lifecycle(uuid, LifecycleEvent::Stopped, event_detail::STOPPED_FAILED);
+        self.emit_lifecycle(uuid, LifecycleEvent::Stopped, EventDetail::Failed);
     }
 
     /// Emit a lifecycle event for a known domain.
-    fn emit_lifecycle(&self, uuid: &str, event: LifecycleEvent, detail: i32) {
+    fn emit_lifecycle(&self, uuid: &str, event: LifecycleEvent, detail: EventDetail) {
         let name = self.with(|s| s.domains.get(uuid).map(|d| d.raw.name.clone()));
         if let Some(name) = name {
             self.emit(DomainEvent::Lifecycle {
-                uuid: uuid.to_string(),
+                uuid: uuid.into(),
                 name,
                 event,
                 detail,
@@ -206,9 +206,9 @@ fn no_domain(uuid: &str) -> HvError {
     )
 }
 
-fn set_state(d: &mut FakeDomain, state: RunState, reason: i32) {
+fn set_state(d: &mut FakeDomain, state: RunState, reason: impl Into<StateReason>) {
     d.raw.state = Some(state);
-    d.raw.reason = reason;
+    d.raw.reason = reason.into();
 }
 
 impl Hypervisor for FakeHypervisor {
@@ -243,12 +243,12 @@ impl Hypervisor for FakeHypervisor {
         })
     }
 
-    fn lookup(&self, name_or_uuid: &str) -> HvResult<DomainRef> {
+    fn lookup(&self, name_or_uuid: &str) -> HvResult<VmRef> {
         self.with(|s| {
             s.domains
                 .values()
                 .find(|d| d.raw.uuid == name_or_uuid || d.raw.name == name_or_uuid)
-                .map(|d| DomainRef {
+                .map(|d| VmRef {
                     uuid: d.raw.uuid.clone(),
                     name: d.raw.name.clone(),
                 })
@@ -304,7 +304,7 @@ impl Hypervisor for FakeHypervisor {
         let name = self.with(|s| s.domains.get(uuid).map(|d| d.raw.name.clone()));
         if let Some(name) = name {
             self.emit(DomainEvent::MetadataChange {
-                uuid: uuid.to_string(),
+                uuid: uuid.into(),
                 name,
                 namespace: Some(super::domxml::LIFECYCLE_NS.to_string()),
             });
@@ -314,8 +314,10 @@ impl Hypervisor for FakeHypervisor {
 
     /// Emits `Started/BOOTED`.
     fn start(&self, uuid: &str) -> HvResult<()> {
-        self.act("start", uuid, |d| set_state(d, RunState::Running, 1))?;
-        self.emit_lifecycle(uuid, LifecycleEvent::Started, event_detail::STARTED_BOOTED);
+        self.act("start", uuid, |d| {
+            set_state(d, RunState::Running, RunningReason::Booted)
+        })?;
+        self.emit_lifecycle(uuid, LifecycleEvent::Started, EventDetail::Booted);
         self.with(|s| s.managed_saves.remove(uuid));
         Ok(())
     }
@@ -332,19 +334,15 @@ impl Hypervisor for FakeHypervisor {
         let mut powered_off = false;
         self.act("shutdown", uuid, |d| {
             if how == OnShutdown::PowerOff && d.raw.state.is_some_and(RunState::is_active) {
-                set_state(d, RunState::Shutoff, shutoff_reason::SHUTDOWN);
+                set_state(d, RunState::Shutoff, ShutoffReason::Shutdown);
                 powered_off = true;
             }
         })?;
         if powered_off {
             // The host asked (vmlife's call); a guest that shuts itself down is
             // `Shutdown/GUEST`, which a test emits itself.
-            self.emit_lifecycle(uuid, LifecycleEvent::Shutdown, event_detail::SHUTDOWN_HOST);
-            self.emit_lifecycle(
-                uuid,
-                LifecycleEvent::Stopped,
-                event_detail::STOPPED_SHUTDOWN,
-            );
+            self.emit_lifecycle(uuid, LifecycleEvent::Shutdown, EventDetail::Host);
+            self.emit_lifecycle(uuid, LifecycleEvent::Stopped, EventDetail::Shutdown);
         }
         Ok(())
     }
@@ -355,7 +353,7 @@ impl Hypervisor for FakeHypervisor {
         let name = self.with(|s| s.domains.get(uuid).map(|d| d.raw.name.clone()));
         if let Some(name) = name {
             self.emit(DomainEvent::Reboot {
-                uuid: uuid.to_string(),
+                uuid: uuid.into(),
                 name,
             });
         }
@@ -365,45 +363,37 @@ impl Hypervisor for FakeHypervisor {
     /// Emits `Stopped/DESTROYED`.
     fn destroy(&self, uuid: &str) -> HvResult<()> {
         self.act("destroy", uuid, |d| {
-            set_state(d, RunState::Shutoff, shutoff_reason::DESTROYED)
+            set_state(d, RunState::Shutoff, ShutoffReason::Destroyed)
         })?;
-        self.emit_lifecycle(
-            uuid,
-            LifecycleEvent::Stopped,
-            event_detail::STOPPED_DESTROYED,
-        );
+        self.emit_lifecycle(uuid, LifecycleEvent::Stopped, EventDetail::Destroyed);
         Ok(())
     }
 
     /// Emits `Suspended/PAUSED`.
     fn suspend(&self, uuid: &str) -> HvResult<()> {
-        self.act("suspend", uuid, |d| set_state(d, RunState::Paused, 1))?;
-        self.emit_lifecycle(
-            uuid,
-            LifecycleEvent::Suspended,
-            event_detail::SUSPENDED_PAUSED,
-        );
+        self.act("suspend", uuid, |d| {
+            set_state(d, RunState::Paused, PausedReason::User)
+        })?;
+        self.emit_lifecycle(uuid, LifecycleEvent::Suspended, EventDetail::Paused);
         Ok(())
     }
 
     /// Emits `Resumed/UNPAUSED`.
     fn resume(&self, uuid: &str) -> HvResult<()> {
-        self.act("resume", uuid, |d| set_state(d, RunState::Running, 3))?;
-        self.emit_lifecycle(
-            uuid,
-            LifecycleEvent::Resumed,
-            event_detail::RESUMED_UNPAUSED,
-        );
+        self.act("resume", uuid, |d| {
+            set_state(d, RunState::Running, RunningReason::Restored)
+        })?;
+        self.emit_lifecycle(uuid, LifecycleEvent::Resumed, EventDetail::Unpaused);
         Ok(())
     }
 
     /// Emits `Stopped/SAVED`.
     fn managed_save(&self, uuid: &str) -> HvResult<()> {
         self.act("managed_save", uuid, |d| {
-            set_state(d, RunState::Shutoff, shutoff_reason::SAVED)
+            set_state(d, RunState::Shutoff, ShutoffReason::Saved)
         })?;
-        self.emit_lifecycle(uuid, LifecycleEvent::Stopped, event_detail::STOPPED_SAVED);
-        self.with(|s| s.managed_saves.insert(uuid.to_string()));
+        self.emit_lifecycle(uuid, LifecycleEvent::Stopped, EventDetail::Saved);
+        self.with(|s| s.managed_saves.insert(uuid.into()));
         Ok(())
     }
 
@@ -430,11 +420,7 @@ impl Hypervisor for FakeHypervisor {
     /// Emits `Undefined/REMOVED`.
     fn undefine(&self, uuid: &str) -> HvResult<()> {
         self.act("undefine", uuid, |_| {})?;
-        self.emit_lifecycle(
-            uuid,
-            LifecycleEvent::Undefined,
-            event_detail::UNDEFINED_REMOVED,
-        );
+        self.emit_lifecycle(uuid, LifecycleEvent::Undefined, EventDetail::Removed);
         self.with(|s| s.domains.remove(uuid));
         Ok(())
     }
@@ -476,7 +462,7 @@ pub fn running(uuid: &str, name: &str) -> FakeDomain {
             uuid: uuid.into(),
             name: name.into(),
             state: Some(RunState::Running),
-            reason: 1,
+            reason: StateReason::Running(RunningReason::Booted),
             persistent: true,
             cpu_time_ns: Some(0),
             vcpus: Some(1),

@@ -1,9 +1,9 @@
 use super::*;
-use event_detail as d;
+use EventDetail as d;
 
 const U: &str = "00000000-0000-4000-8000-000000000001";
 
-fn lifecycle(event: LifecycleEvent, detail: i32) -> DomainEvent {
+fn lifecycle(event: LifecycleEvent, detail: EventDetail) -> DomainEvent {
     DomainEvent::Lifecycle {
         uuid: U.into(),
         name: "web".into(),
@@ -40,26 +40,26 @@ fn actions_emit_the_lifecycle_events_libvirt_would() {
     assert_eq!(
         got,
         vec![
-            lifecycle(E::Suspended, d::SUSPENDED_PAUSED),
-            lifecycle(E::Resumed, d::RESUMED_UNPAUSED),
+            lifecycle(E::Suspended, d::Paused),
+            lifecycle(E::Resumed, d::Unpaused),
             DomainEvent::Reboot {
                 uuid: U.into(),
                 name: "web".into()
             },
-            lifecycle(E::Stopped, d::STOPPED_DESTROYED),
-            lifecycle(E::Started, d::STARTED_BOOTED),
-            lifecycle(E::Shutdown, d::SHUTDOWN_HOST),
-            lifecycle(E::Stopped, d::STOPPED_SHUTDOWN),
-            lifecycle(E::Started, d::STARTED_BOOTED),
-            lifecycle(E::Stopped, d::STOPPED_SAVED),
-            lifecycle(E::Started, d::STARTED_BOOTED),
-            lifecycle(E::Stopped, d::STOPPED_FAILED),
+            lifecycle(E::Stopped, d::Destroyed),
+            lifecycle(E::Started, d::Booted),
+            lifecycle(E::Shutdown, d::Host),
+            lifecycle(E::Stopped, d::Shutdown),
+            lifecycle(E::Started, d::Booted),
+            lifecycle(E::Stopped, d::Saved),
+            lifecycle(E::Started, d::Booted),
+            lifecycle(E::Stopped, d::Failed),
             DomainEvent::MetadataChange {
                 uuid: U.into(),
                 name: "web".into(),
                 namespace: Some(super::super::domxml::LIFECYCLE_NS.into()),
             },
-            lifecycle(E::Undefined, d::UNDEFINED_REMOVED),
+            lifecycle(E::Undefined, d::Removed),
         ]
     );
     assert_eq!(

@@ -2,8 +2,10 @@
 //!
 //! [`libvirt::LibvirtHypervisor`] is the only implementation that talks to a real
 //! hypervisor and the only module that imports `virt`. Everything above it (poller,
-//! executor, CLI, dashboard) sees plain data: [`RawDomain`] facts from one bulk poll and
-//! [`DomainDetails`] parsed from a domain's XML.
+//! executor, CLI, dashboard) sees plain data: [`RawDomain`] facts from one bulk poll
+//! (its [`RunState`] and [`StateReason`] as enums), [`DomainDetails`] parsed from a
+//! domain's XML, and [`DomainEvent`]s whose details are enums too ([`EventDetail`]).
+//! libvirt's numbers and their decoding stay in [`libvirt`].
 //!
 //! Every action takes a domain's UUID, never a name: a name can be reused by another VM
 //! between the moment a person looked and the moment vmlife acts.
@@ -23,10 +25,12 @@ pub mod libvirt;
 mod domain;
 mod error;
 mod event;
+mod state;
 
 pub use domain::*;
 pub use error::*;
 pub use event::*;
+pub use state::*;
 
 /// Everything vmlife asks of a hypervisor. Every call blocks; callers in async code run
 /// them on blocking threads.
@@ -42,7 +46,7 @@ pub trait Hypervisor: Send + Sync {
     fn poll(&self, groups: StatsGroups) -> HvResult<Vec<RawDomain>>;
 
     /// Find a domain by name or UUID.
-    fn lookup(&self, name_or_uuid: &str) -> HvResult<DomainRef>;
+    fn lookup(&self, name_or_uuid: &str) -> HvResult<VmRef>;
 
     /// The domain's inactive-or-live XML, parsed.
     fn details(&self, uuid: &str) -> HvResult<DomainDetails>;

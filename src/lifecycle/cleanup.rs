@@ -23,7 +23,7 @@ use super::facts::VmFacts;
 use super::ttl::{self, TtlStatus};
 use super::{Command, Op};
 use crate::model::{
-    CleanupStatus, HhMm, PersistenceMode, VmCleanupPolicy, VmCleanupSchedule, VmPersistence,
+    CleanupStatus, HhMm, PersistenceMode, Uuid, VmCleanupPolicy, VmCleanupSchedule, VmPersistence,
 };
 
 /// Minutes in a day.
@@ -112,20 +112,20 @@ pub struct RoundRequest {
     /// Only these VM UUIDs (a cleanup of chosen VMs); `None` is every VM. With `manual`,
     /// these are VMs a person named: they skip the failure backoff and the concurrency
     /// slots that failing automatic retries hold.
-    pub only: Option<BTreeSet<String>>,
+    pub only: Option<BTreeSet<Uuid>>,
 }
 
 /// What the engine knows besides the VMs.
 #[derive(Debug, Clone, Default)]
 pub struct RoundInputs {
     /// Cleanup records by VM UUID (the state store).
-    pub records: BTreeMap<String, VmCleanupSchedule>,
+    pub records: BTreeMap<Uuid, VmCleanupSchedule>,
     /// VM UUIDs whose cleanup is running now.
-    pub in_progress: BTreeSet<String>,
+    pub in_progress: BTreeSet<Uuid>,
     /// Of `in_progress`, the engine's automatic retries of VMs whose cleanup failed before.
-    pub retrying: BTreeSet<String>,
+    pub retrying: BTreeSet<Uuid>,
     /// VM UUIDs a person confirmed (parked by `require_confirmation`).
-    pub confirmed: BTreeSet<String>,
+    pub confirmed: BTreeSet<Uuid>,
     /// Why the host is short of resources, when it is (`skip_on_low_resources`).
     pub pressure: Option<String>,
     /// Host choice: delete storage volumes with the domain.
@@ -156,7 +156,7 @@ pub enum VmCleanupState {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VmCleanupLine {
     pub vm_name: String,
-    pub vm_id: String,
+    pub vm_id: Uuid,
     /// Unix seconds.
     pub expires_at: i64,
     #[serde(flatten)]
@@ -365,11 +365,11 @@ fn expiry_reason(p: &VmPersistence, expires_at: i64, now: i64) -> String {
 /// `retention_days`, whose VM is gone. A failed record of a VM that still exists is
 /// kept: it is still being retried.
 pub fn prune(
-    records: &BTreeMap<String, VmCleanupSchedule>,
-    existing: &BTreeSet<String>,
+    records: &BTreeMap<Uuid, VmCleanupSchedule>,
+    existing: &BTreeSet<Uuid>,
     now: i64,
     retention_days: u32,
-) -> Vec<String> {
+) -> Vec<Uuid> {
     let keep_for = i64::from(retention_days) * 86_400;
     records
         .iter()

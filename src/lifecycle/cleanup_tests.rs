@@ -3,7 +3,7 @@
 use super::*;
 use crate::lifecycle::facts::VmFacts;
 use crate::metadata::{self, LifecycleMeta};
-use crate::model::{VmCleanupSchedule, VmState};
+use crate::model::{Uuid, VmCleanupSchedule, VmState};
 use chrono::TimeZone;
 use proptest::prelude::*;
 
@@ -15,7 +15,7 @@ fn hm(h: u16, m: u16) -> HhMm {
 
 fn facts(n: u32, meta: Result<LifecycleMeta, crate::metadata::MetaError>) -> VmFacts {
     VmFacts {
-        uuid: format!("uuid-{n:03}"),
+        uuid: format!("uuid-{n:03}").into(),
         name: format!("vm-{n:03}"),
         state: VmState::Running,
         active: true,
@@ -306,7 +306,7 @@ fn failed_records_show_attempts_and_are_retried() {
         ),
     };
     let inputs = RoundInputs {
-        records: [("uuid-001".to_string(), record)].into(),
+        records: [("uuid-001".into(), record)].into(),
         ..RoundInputs::default()
     };
     let p = plan(&vms, &VmCleanupPolicy::default(), &inputs, 12 * 60);
@@ -359,18 +359,15 @@ fn prune_keeps_retried_and_recent() {
         ),
         cleanup_error: None,
     };
-    let records: BTreeMap<String, VmCleanupSchedule> = [
-        ("old-done".to_string(), rec(CleanupStatus::Completed, 8)),
-        ("new-done".to_string(), rec(CleanupStatus::Completed, 6)),
-        ("old-failed-gone".to_string(), rec(CleanupStatus::Failed, 8)),
-        (
-            "old-failed-exists".to_string(),
-            rec(CleanupStatus::Failed, 8),
-        ),
-        ("old-pending".to_string(), rec(CleanupStatus::Pending, 30)),
+    let records: BTreeMap<Uuid, VmCleanupSchedule> = [
+        ("old-done".into(), rec(CleanupStatus::Completed, 8)),
+        ("new-done".into(), rec(CleanupStatus::Completed, 6)),
+        ("old-failed-gone".into(), rec(CleanupStatus::Failed, 8)),
+        ("old-failed-exists".into(), rec(CleanupStatus::Failed, 8)),
+        ("old-pending".into(), rec(CleanupStatus::Pending, 30)),
     ]
     .into();
-    let existing: BTreeSet<String> = ["old-failed-exists".to_string()].into();
+    let existing: BTreeSet<Uuid> = ["old-failed-exists".into()].into();
     let mut dropped = prune(&records, &existing, NOW, 7);
     dropped.sort();
     assert_eq!(dropped, vec!["old-done", "old-failed-gone"]);
@@ -448,8 +445,8 @@ proptest! {
     ) {
         let vms: Vec<VmFacts> = metas.into_iter().enumerate().map(|(i, m)| facts(i as u32, m)).collect();
         let inputs = RoundInputs {
-            in_progress: in_progress.iter().map(|i| format!("uuid-{i:03}")).collect(),
-            confirmed: confirmed.iter().map(|i| format!("uuid-{i:03}")).collect(),
+            in_progress: in_progress.iter().map(|i| format!("uuid-{i:03}").into()).collect(),
+            confirmed: confirmed.iter().map(|i| format!("uuid-{i:03}").into()).collect(),
             ..RoundInputs::default()
         };
         let req = RoundRequest { manual, ignore_window, only: None };
@@ -499,8 +496,8 @@ proptest! {
         interval in 1u32..120,
     ) {
         let vms: Vec<VmFacts> = (0..n).map(|i| facts(i as u32, temp(10.0 + i as f64, 1.0))).collect();
-        let id = |i: &usize| format!("uuid-{i:03}");
-        let records: BTreeMap<String, VmCleanupSchedule> = failures
+        let id = |i: &usize| Uuid::from(format!("uuid-{i:03}"));
+        let records: BTreeMap<Uuid, VmCleanupSchedule> = failures
             .iter()
             .map(|(i, (attempts, ago))| {
                 (id(i), VmCleanupSchedule {
@@ -517,8 +514,8 @@ proptest! {
                 })
             })
             .collect();
-        let in_progress: BTreeSet<String> = in_progress.iter().map(id).collect();
-        let retrying: BTreeSet<String> = retrying.iter().map(id).filter(|u| in_progress.contains(u)).collect();
+        let in_progress: BTreeSet<Uuid> = in_progress.iter().map(id).collect();
+        let retrying: BTreeSet<Uuid> = retrying.iter().map(id).filter(|u| in_progress.contains(u)).collect();
         let inputs = RoundInputs {
             records: records.clone(),
             in_progress: in_progress.clone(),

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::PersistenceMode;
+use crate::model::{PersistenceMode, Uuid};
 
 /// What to do to one VM.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -166,7 +166,7 @@ impl std::fmt::Display for Actor {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Command {
     /// The VM's UUID: what the executor acts on.
-    pub vm_id: String,
+    pub vm_id: Uuid,
     /// The name the planner or person saw; a UUID that now has another name is refused.
     pub vm_name: String,
     pub op: Op,
@@ -176,7 +176,7 @@ pub struct Command {
 
 impl Command {
     pub fn new(
-        vm_id: impl Into<String>,
+        vm_id: impl Into<Uuid>,
         vm_name: impl Into<String>,
         op: Op,
         reason: impl Into<String>,

@@ -1,12 +1,12 @@
 //! What the planner knows about one VM: plain data, built by the poller from a snapshot.
 
 use crate::metadata::{LifecycleMeta, MetaError};
-use crate::model::VmState;
+use crate::model::{Uuid, VmState};
 
 /// One VM as the planner sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VmFacts {
-    pub uuid: String,
+    pub uuid: Uuid,
     pub name: String,
     pub state: VmState,
     /// Has a running process (running, paused, starting, stopping).

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::autostart::{Progress, StepState};
-use crate::model::{HostRebootAction, RecoveryVmState};
+use crate::model::{HostRebootAction, RecoveryVmState, Uuid};
 
 /// Whether host boot should run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +50,7 @@ pub enum BootAction {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BootStep {
     /// The domain's UUID.
-    pub uuid: String,
+    pub uuid: Uuid,
     /// The domain's name.
     pub name: String,
     /// What host boot does with it.
@@ -181,7 +181,7 @@ pub struct RestoreProgress {
     /// The domain's name.
     pub name: String,
     /// The domain's UUID.
-    pub uuid: String,
+    pub uuid: Uuid,
     /// `pending`, `starting`, `started (restored from its managed save)`, `failed: …`.
     pub text: String,
     /// Nothing more happens to it.

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{autostart, VmFacts};
-use crate::model::{HostShutdownAction, RecoveryVmState, VmLifecyclePolicy};
+use crate::model::{HostShutdownAction, RecoveryVmState, Uuid, VmLifecyclePolicy};
 
 /// One VM as host shutdown sees it: plain facts the runner read.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +30,7 @@ pub struct ShutdownVm {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ShutdownStep {
     /// The domain's UUID.
-    pub uuid: String,
+    pub uuid: Uuid,
     /// The domain's name.
     pub name: String,
     /// What it was doing when the plan was made.
@@ -90,7 +90,9 @@ pub fn plan(
     let mut steps: Vec<ShutdownStep> = names
         .iter()
         .filter_map(|n| vms.iter().find(|v| v.facts.name == *n))
-        .filter(|v| only.is_none_or(|o| o.contains(&v.facts.uuid) || o.contains(&v.facts.name)))
+        .filter(|v| {
+            only.is_none_or(|o| o.contains(v.facts.uuid.as_str()) || o.contains(&v.facts.name))
+        })
         .map(|v| {
             let (policy, note) = match &v.facts.meta {
                 Ok(m) => (m.policy.apply(host_policy), None),
@@ -205,7 +207,7 @@ pub struct StopProgress {
     /// The domain's name.
     pub name: String,
     /// The domain's UUID.
-    pub uuid: String,
+    pub uuid: Uuid,
     /// Where it is.
     pub state: StopState,
     /// [`StopState::describe`] at the progress time.

@@ -12,9 +12,11 @@
 mod enums;
 mod hhmm;
 pub mod ranges;
+mod uuid;
 
 pub use enums::*;
 pub use hhmm::HhMm;
+pub use uuid::{Uuid, VmRef};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -129,7 +131,7 @@ impl VmLifecyclePolicyOverride {
 #[serde(deny_unknown_fields)]
 pub struct VmCleanupSchedule {
     pub vm_name: String,
-    pub vm_id: String,
+    pub vm_id: Uuid,
     #[serde(default)]
     pub mode: CleanupMode,
     pub created_at: DateTime<Utc>,
@@ -150,7 +152,7 @@ pub struct VmCleanupSchedule {
 #[serde(deny_unknown_fields)]
 pub struct VmRecoveryState {
     pub vm_name: String,
-    pub vm_id: String,
+    pub vm_id: Uuid,
     pub state_before_shutdown: RecoveryVmState,
     pub creation_timestamp: DateTime<Utc>,
     pub last_checkpoint: DateTime<Utc>,

@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::lifecycle::{Actor, Command};
+use crate::model::Uuid;
 
 /// The journal's file name inside the state directory.
 pub const JOURNAL_FILE: &str = "journal.jsonl";
@@ -36,7 +37,7 @@ pub struct JournalEntry {
     /// The VM's name as the requester saw it.
     pub vm_name: String,
     /// The VM's UUID: what vmlife acted on.
-    pub vm_id: String,
+    pub vm_id: Uuid,
     /// The action's name ([`crate::lifecycle::Op::name`]): `destroy`, `extend_ttl`.
     pub action: String,
     /// Why it was asked for.

@@ -10,7 +10,7 @@ fn entry(i: i64, t: DateTime<Utc>) -> JournalEntry {
         time: t,
         actor: "engine".into(),
         vm_name: format!("vm-{i}"),
-        vm_id: format!("u-{i}"),
+        vm_id: format!("u-{i}").into(),
         action: "destroy".into(),
         reason: "test".into(),
         result: "ok".into(),

@@ -30,6 +30,7 @@ use super::view::{clock_signature, view};
 use crate::executor::{ExecResult, Outcome};
 use crate::hypervisor::DomainEvent;
 use crate::lifecycle::Actor;
+use crate::model::Uuid;
 use crate::poll::{Poller, PollerOptions};
 use crate::session::{self, login_name, Error, Session, StateDir};
 use crate::store::Journal;
@@ -86,8 +87,8 @@ async fn run_async(
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     spawn_input(tx.clone());
     spawn_clock(tx.clone());
-    let (focus_tx, focus_rx) = watch::channel::<Option<String>>(None);
-    let (invalidate_tx, invalidate_rx) = mpsc::unbounded_channel::<String>();
+    let (focus_tx, focus_rx) = watch::channel::<Option<Uuid>>(None);
+    let (invalidate_tx, invalidate_rx) = mpsc::unbounded_channel::<Uuid>();
     let poll_now = Arc::new(Notify::new());
     // The config bounds it (1 to 3600 s); a value that slipped past falls back to 2 s.
     let refresh = Duration::try_from_secs_f64(session.config.dashboard.refresh_seconds)
@@ -153,7 +154,7 @@ async fn run_async(
     })?;
     let size = terminal.size().unwrap_or_default();
     update(&mut state, Msg::Resize(size.width, size.height));
-    let mut last_focus: Option<String> = None;
+    let mut last_focus: Option<Uuid> = None;
     let mut draw_error = None;
     loop {
         if let Err(e) = draw(&mut terminal, &state) {
@@ -174,7 +175,7 @@ async fn run_async(
                 }
                 Some(e) = events_rx.recv() => {
                     if let Some(uuid) = e.uuid() {
-                        let _ = invalidate_tx.send(uuid.to_string());
+                        let _ = invalidate_tx.send(uuid.into());
                     }
                     services.engine.send(Job::Event(e.clone()), now);
                     Msg::Event(e)
@@ -306,8 +307,8 @@ fn spawn_clock(tx: mpsc::UnboundedSender<Msg>) {
 fn spawn_poller(
     session: &Session,
     tx: mpsc::UnboundedSender<Msg>,
-    focus: watch::Receiver<Option<String>>,
-    mut invalidate: mpsc::UnboundedReceiver<String>,
+    focus: watch::Receiver<Option<Uuid>>,
+    mut invalidate: mpsc::UnboundedReceiver<Uuid>,
     poll_now: Arc<Notify>,
     refresh: Duration,
 ) {

@@ -32,7 +32,8 @@ use crate::executor::{ExecOptions, ExecResult, Executor};
 use crate::hypervisor::{DomainEvent, Hypervisor};
 use crate::lifecycle::cleanup::{RoundPlan, RoundRequest};
 use crate::lifecycle::{Actor, Command, Op};
-use crate::poll::VmView;
+use crate::model::VmRef;
+use crate::poll::Vm;
 use crate::store::Journal;
 
 /// Alerts shown in the cleanup pane.
@@ -169,7 +170,7 @@ impl EngineLink {
 
     /// After a snapshot: who runs the engine, the engine's automatic actions (when this
     /// process is the engine), then a fresh plan for the cleanup pane.
-    pub fn after_snapshot(&mut self, vms: &[VmView], now: DateTime<Utc>) -> Vec<Msg> {
+    pub fn after_snapshot(&mut self, vms: &[Vm], now: DateTime<Utc>) -> Vec<Msg> {
         let was_engine = self.is_engine();
         self.recheck(now);
         let mut out = vec![self.status_msg()];
@@ -215,14 +216,14 @@ impl EngineLink {
     }
 
     /// Plan `request` for its confirmation popup.
-    pub fn prepare(&self, vms: &[VmView], request: &RoundRequest, now: DateTime<Utc>) -> RoundPlan {
+    pub fn prepare(&self, vms: &[Vm], request: &RoundRequest, now: DateTime<Utc>) -> RoundPlan {
         self.core.plan(vms, request, self.core.clock(now))
     }
 
     /// Run a confirmed round: claim the records, then submit.
     pub fn run_round(
         &mut self,
-        vms: &[VmView],
+        vms: &[Vm],
         request: &RoundRequest,
         now: DateTime<Utc>,
     ) -> Vec<Msg> {
@@ -243,12 +244,7 @@ impl EngineLink {
     }
 
     /// Record a person's confirmation of parked cleanups.
-    pub fn confirm(
-        &mut self,
-        vms: &[VmView],
-        parked: &[(String, String)],
-        now: DateTime<Utc>,
-    ) -> Vec<Msg> {
+    pub fn confirm(&mut self, vms: &[Vm], parked: &[VmRef], now: DateTime<Utc>) -> Vec<Msg> {
         let flash = match self.core.confirm(parked, &self.actor, true, now) {
             Ok(()) => format!(
                 "confirmed {} cleanup(s): they run in the next round",
@@ -283,7 +279,7 @@ impl EngineLink {
     }
 
     /// The cleanup pane's content now.
-    fn view(&self, vms: &[VmView], now: DateTime<Utc>) -> CleanupView {
+    fn view(&self, vms: &[Vm], now: DateTime<Utc>) -> CleanupView {
         let plan = self
             .core
             .plan(vms, &RoundRequest::default(), self.core.clock(now));

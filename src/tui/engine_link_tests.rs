@@ -83,7 +83,7 @@ fn a_second_dashboard_takes_the_engine_over_when_the_first_quits() {
     // The next crash is B's to handle.
     fake.update("u-2", |d| {
         d.raw.state = Some(crate::hypervisor::RunState::Shutoff);
-        d.raw.reason = crate::hypervisor::shutoff_reason::CRASHED;
+        d.raw.reason = crate::hypervisor::ShutoffReason::Crashed.into();
     });
     snap(&mut b, &mut state, t0 + chrono::TimeDelta::seconds(10));
     let r = b_rx.blocking_recv().expect("a result");

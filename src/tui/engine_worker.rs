@@ -19,7 +19,7 @@ use crate::executor::ExecResult;
 use crate::hypervisor::DomainEvent;
 use crate::lifecycle::cleanup::RoundRequest;
 use crate::lifecycle::Command;
-use crate::poll::VmView;
+use crate::poll::Vm;
 
 /// What the runtime asks of the engine. The VMs are the snapshot the effect was returned
 /// on, shared, not copied.
@@ -28,23 +28,23 @@ pub enum Job {
     Execute(Command),
     /// A new snapshot (`Effect::EngineSnapshot`): who runs the engine, its automatic
     /// actions, a fresh plan for the cleanup pane.
-    Snapshot(Arc<[VmView]>),
+    Snapshot(Arc<[Vm]>),
     /// Plan a round for its confirmation popup (`Effect::PrepareCleanup`).
     PrepareCleanup {
-        vms: Arc<[VmView]>,
+        vms: Arc<[Vm]>,
         title: String,
         request: RoundRequest,
     },
     /// Run a confirmed round (`Effect::RunCleanup`).
     RunCleanup {
-        vms: Arc<[VmView]>,
+        vms: Arc<[Vm]>,
         request: RoundRequest,
     },
     /// Record a person's confirmation of parked cleanups, (UUID, name)
     /// (`Effect::ConfirmParked`).
     ConfirmParked {
-        vms: Arc<[VmView]>,
-        parked: Vec<(String, String)>,
+        vms: Arc<[Vm]>,
+        parked: Vec<crate::model::VmRef>,
     },
     /// A domain event, for the restart classification.
     Event(DomainEvent),

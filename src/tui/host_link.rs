@@ -13,7 +13,8 @@ use super::update::Msg;
 use crate::host::recover::{plan_recover, run_recover};
 use crate::host::recovery_file::{RecoveryFile, RecoveryRecord};
 use crate::host::{autostart, HostCtx, RunControl};
-use crate::poll::VmView;
+use crate::model::Uuid;
+use crate::poll::Vm;
 
 /// The host commands as the dashboard runs them.
 pub struct HostLink {
@@ -36,7 +37,7 @@ impl HostLink {
     /// What the ordered autostart would do, one line per VM in order (held-back VMs
     /// last, with why), with warnings: planned on a blocking thread (it reads `/etc`),
     /// sent as `Msg::AutostartPrepared`.
-    pub fn spawn_prepare_autostart(&self, views: Arc<[VmView]>, tx: UnboundedSender<Msg>) {
+    pub fn spawn_prepare_autostart(&self, views: Arc<[Vm]>, tx: UnboundedSender<Msg>) {
         let ctx = self.ctx.clone();
         tokio::task::spawn_blocking(move || {
             let prepared = autostart::prepare(&ctx, &views, None, &BTreeMap::new());
@@ -49,7 +50,7 @@ impl HostLink {
 
     /// Start the ordered autostart on a blocking thread; every change of a step is sent
     /// as `Msg::Progress`.
-    pub fn spawn_autostart(&mut self, views: Arc<[VmView]>, tx: UnboundedSender<Msg>) {
+    pub fn spawn_autostart(&mut self, views: Arc<[Vm]>, tx: UnboundedSender<Msg>) {
         self.control.cancel();
         self.control = Arc::new(RunControl::new());
         let (ctx, control) = (self.ctx.clone(), self.control.clone());
@@ -79,8 +80,8 @@ impl HostLink {
     /// recovery file), sent as `Msg::RecoverPrepared`.
     pub fn spawn_prepare_recover(
         &self,
-        views: Arc<[VmView]>,
-        vm_id: String,
+        views: Arc<[Vm]>,
+        vm_id: Uuid,
         vm_name: String,
         tx: UnboundedSender<Msg>,
     ) {
@@ -106,7 +107,7 @@ impl HostLink {
 
     /// Recover `vm_id` on a blocking thread; the result comes as `Msg::ActionFinished`,
     /// then the refreshed records as `Msg::Recovery`.
-    pub fn spawn_recover(&self, views: Arc<[VmView]>, vm_id: String, tx: UnboundedSender<Msg>) {
+    pub fn spawn_recover(&self, views: Arc<[Vm]>, vm_id: Uuid, tx: UnboundedSender<Msg>) {
         let (ctx, dir) = (self.ctx.clone(), self.dir.clone());
         tokio::task::spawn_blocking(move || {
             let finished = |status, text: String| Msg::ActionFinished {
@@ -117,7 +118,7 @@ impl HostLink {
             };
             let planned = RecoveryFile::load(&dir).and_then(|f| {
                 let file = f.ok_or_else(|| "no recovery records".to_string())?;
-                let steps = plan_recover(&file, &views, std::slice::from_ref(&vm_id))?;
+                let steps = plan_recover(&file, &views, &[vm_id.to_string()])?;
                 Ok((file, steps))
             });
             let msg = match planned {
@@ -154,14 +155,14 @@ impl HostLink {
 }
 
 /// What recovering `vm_id` would do.
-fn prepare_recover(dir: &Path, views: &[VmView], vm_id: &str) -> Result<Vec<String>, String> {
+fn prepare_recover(dir: &Path, views: &[Vm], vm_id: &str) -> Result<Vec<String>, String> {
     let file = RecoveryFile::load(dir)?.ok_or("no recovery records (host-shutdown has not run)")?;
     let steps = plan_recover(&file, views, &[vm_id.to_string()])?;
     Ok(steps.iter().map(|s| s.describe()).collect())
 }
 
 /// The recovery records as detail-pane lines, by VM UUID (none when there is no file).
-pub fn recovery_lines(dir: &Path) -> HashMap<String, Vec<String>> {
+pub fn recovery_lines(dir: &Path) -> HashMap<Uuid, Vec<String>> {
     let Ok(Some(file)) = RecoveryFile::load(dir) else {
         return HashMap::new();
     };

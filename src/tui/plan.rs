@@ -7,8 +7,8 @@ use super::action::{Action, Asks};
 use super::state::State;
 use crate::lifecycle::cleanup::VmCleanupState;
 use crate::lifecycle::{edit, Command, Op, TtlStatus};
-use crate::model::{PersistenceMode, VmState};
-use crate::poll::VmView;
+use crate::model::{PersistenceMode, VmRef, VmState};
+use crate::poll::Vm;
 
 /// What a VM action leads to once it applies.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,18 +54,18 @@ pub fn asks(s: &State, a: Action, op: Option<&Op>) -> bool {
     }
 }
 
-/// The cleanups parked by `require_confirmation` (UUID, name).
-pub fn parked(s: &State) -> Vec<(String, String)> {
+/// The cleanups parked by `require_confirmation`.
+pub fn parked(s: &State) -> Vec<VmRef> {
     s.cleanup
         .iter()
         .flat_map(|c| c.lines.iter())
         .filter(|l| l.state == VmCleanupState::AwaitingConfirmation)
-        .map(|l| (l.vm_id.clone(), l.vm_name.clone()))
+        .map(|l| VmRef::new(l.vm_id.clone(), l.vm_name.clone()))
         .collect()
 }
 
 /// Whether a VM action applies to `vm`: what it would do, or the refusal's words.
-pub fn check(s: &State, vm: &VmView, a: Action) -> Result<Plan, String> {
+pub fn check(s: &State, vm: &Vm, a: Action) -> Result<Plan, String> {
     let name = &vm.snapshot.vm_name;
     let state = vm.snapshot.vm_state;
     let active = matches!(
@@ -153,7 +153,7 @@ pub fn check(s: &State, vm: &VmView, a: Action) -> Result<Plan, String> {
 }
 
 /// The command a person's operation on `vm` runs.
-pub fn command(vm: &VmView, op: Op) -> Command {
+pub fn command(vm: &Vm, op: Op) -> Command {
     Command::new(
         vm.uuid.clone(),
         vm.snapshot.vm_name.clone(),
@@ -163,7 +163,7 @@ pub fn command(vm: &VmView, op: Op) -> Command {
 }
 
 /// A confirmation's title and lines for running `op` on `vm`.
-pub fn words(s: &State, vm: &VmView, op: &Op) -> (String, Vec<String>) {
+pub fn words(s: &State, vm: &Vm, op: &Op) -> (String, Vec<String>) {
     let name = &vm.snapshot.vm_name;
     let who = format!("{name} ({})", vm.uuid);
     match op {

@@ -52,7 +52,7 @@ fn q_quits_at_once_once_the_action_finished() {
     update(
         &mut s,
         Msg::ActionFinished {
-            vm_id: id,
+            vm_id: id.into(),
             action: "suspend".into(),
             status: ActivityStatus::Ok,
             text: "paused".into(),

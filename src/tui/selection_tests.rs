@@ -7,18 +7,18 @@ use super::state::State;
 use super::tests::{fleet, key, now, permanent, press, select, state, vm};
 use super::update::{update, Msg};
 use crate::model::VmState;
-use crate::poll::VmView;
+use crate::poll::Vm;
 
 fn selected_name(s: &State) -> Option<&str> {
     s.selected_vm().map(|v| v.snapshot.vm_name.as_str())
 }
 
-fn snapshot(s: &mut State, vms: Vec<VmView>) {
+fn snapshot(s: &mut State, vms: Vec<Vm>) {
     update(s, Msg::Snapshot { vms, at: now() });
 }
 
 /// `name` stopped, as a destroy leaves it.
-fn stopped(vms: &mut [VmView], name: &str) {
+fn stopped(vms: &mut [Vm], name: &str) {
     let v = vms.iter_mut().find(|v| v.snapshot.vm_name == name).unwrap();
     v.snapshot.vm_state = VmState::Stopped;
 }
@@ -69,7 +69,7 @@ fn a_vanished_vm_selects_its_neighbour_and_says_so() {
     let mut s = state();
     select(&mut s, "ci-runner-17");
     s.detail_scroll = 3;
-    let vms: Vec<VmView> = fleet()
+    let vms: Vec<Vm> = fleet()
         .into_iter()
         .filter(|v| v.snapshot.vm_name != "ci-runner-17")
         .collect();
@@ -84,7 +84,7 @@ fn a_vanished_vm_selects_its_neighbour_and_says_so() {
     press(&mut s, "G");
     let last = selected_name(&s).unwrap().to_string();
     let above = s.vms[s.rows[s.rows.len() - 2]].snapshot.vm_name.clone();
-    let vms: Vec<VmView> = s
+    let vms: Vec<Vm> = s
         .vms
         .iter()
         .filter(|v| v.snapshot.vm_name != last)
@@ -168,8 +168,8 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
-fn build(present: &[bool], order: &[u8], running: &[bool], renamed: &[bool]) -> Vec<VmView> {
-    let mut vms: Vec<(u8, VmView)> = (0..UNIVERSE)
+fn build(present: &[bool], order: &[u8], running: &[bool], renamed: &[bool]) -> Vec<Vm> {
+    let mut vms: Vec<(u8, Vm)> = (0..UNIVERSE)
         .filter(|&i| present[i])
         .map(|i| {
             let n = i as u32 + 1;

@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 use super::engine_worker::{EngineWorker, Job};
 use super::host_link::HostLink;
 use super::update::{Effect, Msg};
-use crate::poll::VmView;
+use crate::poll::Vm;
 
 /// The services of the dashboard's Elm loop.
 pub struct Services {
@@ -27,12 +27,7 @@ pub struct Services {
 impl Services {
     /// Hand `effect`, returned on the snapshot `vms` at `now`, to its service. The one
     /// effect that is the runtime's own (`Suspend`: the terminal) is given back.
-    pub fn run(
-        &mut self,
-        effect: Effect,
-        vms: &Arc<[VmView]>,
-        now: DateTime<Utc>,
-    ) -> Option<Effect> {
+    pub fn run(&mut self, effect: Effect, vms: &Arc<[Vm]>, now: DateTime<Utc>) -> Option<Effect> {
         let job = match effect {
             Effect::Execute(cmd) => Job::Execute(cmd),
             Effect::PollNow => {

@@ -10,7 +10,7 @@ use super::tests::{cleanup_view, fleet, key, now, press, screen, select, state, 
 use super::update::{apply, update, Effect, Msg};
 use crate::lifecycle::cleanup::{plan_round, Clock, RoundInputs};
 use crate::model::{PersistenceMode, VmCleanupPolicy};
-use crate::poll::VmView;
+use crate::poll::Vm;
 
 /// Answer the prepare effects as the services would (a round with something to do, an
 /// autostart order, a recovery plan); true when an effect ran something at once.
@@ -19,7 +19,7 @@ fn serve(s: &mut State, effects: Vec<Effect>) -> bool {
     for e in effects {
         let msg = match e {
             Effect::PrepareCleanup { title, request } => {
-                let facts: Vec<_> = s.vms.iter().map(VmView::facts).collect();
+                let facts: Vec<_> = s.vms.iter().map(Vm::facts).collect();
                 let policy = VmCleanupPolicy {
                     cleanup_in_window_only: false,
                     ..Default::default()

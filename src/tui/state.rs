@@ -10,8 +10,8 @@ use super::keymap::Keymap;
 use super::theme::Theme;
 use crate::lifecycle::cleanup::{RoundRequest, VmCleanupLine};
 use crate::lifecycle::{ttl::TtlStatus, Command};
-use crate::model::{VmLifecyclePolicy, VmState};
-use crate::poll::VmView;
+use crate::model::{Uuid, VmLifecyclePolicy, VmRef, VmState};
+use crate::poll::Vm;
 
 /// Most activity lines kept.
 pub const ACTIVITY_CAP: usize = 200;
@@ -96,7 +96,7 @@ pub struct Input {
     /// Why the last Enter was refused, shown under the prompt.
     pub error: Option<String>,
     /// The VM it is for.
-    pub vm_id: String,
+    pub vm_id: Uuid,
     pub vm_name: String,
 }
 
@@ -118,11 +118,11 @@ pub enum Then {
     /// Run a cleanup round now (of chosen VMs, or all) through the engine's records.
     CleanupRound(RoundRequest),
     /// Confirm cleanups parked by `require_confirmation` (UUID, name).
-    ConfirmParked(Vec<(String, String)>),
+    ConfirmParked(Vec<VmRef>),
     /// Run the ordered autostart sequence.
     Autostart,
     /// Bring one VM back to its recorded state.
-    Recover { vm_id: String, vm_name: String },
+    Recover { vm_id: Uuid, vm_name: String },
     /// Quit though actions of this dashboard still run.
     Quit,
 }
@@ -185,7 +185,7 @@ impl ActivityStatus {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Activity {
     pub at: DateTime<Utc>,
-    pub vm_id: String,
+    pub vm_id: Uuid,
     pub vm_name: String,
     pub action: String,
     pub status: ActivityStatus,
@@ -221,7 +221,7 @@ pub struct State {
     /// When the last good snapshot was taken.
     pub snapshot_at: Option<DateTime<Utc>>,
     /// The last snapshot, shared (not copied) with the services an effect needs it in.
-    pub vms: Arc<[VmView]>,
+    pub vms: Arc<[Vm]>,
     /// Indices into `vms` after filter and sort: the table's rows.
     pub rows: Vec<usize>,
     /// Index into `rows` of the selected row: derived from `selected_id` by every
@@ -229,7 +229,7 @@ pub struct State {
     selected: usize,
     /// The selected VM's UUID: the selection follows the VM, never a row index. `None`
     /// only while no row is shown.
-    selected_id: Option<String>,
+    selected_id: Option<Uuid>,
     pub filter: String,
     pub filter_editing: bool,
     pub sort: SortKey,
@@ -242,9 +242,9 @@ pub struct State {
     /// First line of the help overlay shown (it scrolls).
     pub help_scroll: u16,
     pub activity: VecDeque<Activity>,
-    pub cpu_history: HashMap<String, VecDeque<u64>>,
+    pub cpu_history: HashMap<Uuid, VecDeque<u64>>,
     /// VMs with an action queued or running.
-    pub busy: BTreeSet<String>,
+    pub busy: BTreeSet<Uuid>,
     /// Terminal size.
     pub size: (u16, u16),
     /// The engine line of the header: who runs automatic actions.
@@ -261,7 +261,7 @@ pub struct State {
     /// An ordered start in progress (shown in place of the cleanup pane).
     pub progress: Option<ProgressPane>,
     /// Each VM's recovery record (from host shutdown), as lines for the detail pane.
-    pub recovery: HashMap<String, Vec<String>>,
+    pub recovery: HashMap<Uuid, Vec<String>>,
     pub should_quit: bool,
 }
 
@@ -320,7 +320,7 @@ impl State {
     }
 
     /// The selected VM, if any row is shown.
-    pub fn selected_vm(&self) -> Option<&VmView> {
+    pub fn selected_vm(&self) -> Option<&Vm> {
         self.rows.get(self.selected).and_then(|&i| self.vms.get(i))
     }
 
@@ -341,7 +341,7 @@ impl State {
     }
 
     /// The TTL status of a VM at the state's `now`.
-    pub fn ttl(&self, vm: &VmView) -> Option<TtlStatus> {
+    pub fn ttl(&self, vm: &Vm) -> Option<TtlStatus> {
         vm.ttl(self.now.timestamp())
     }
 
@@ -358,7 +358,7 @@ impl State {
     /// wherever its row moved. Should the selected VM vanish (undefined, or no longer
     /// matching the filter), its neighbour in the old order is selected and a flash
     /// names both.
-    pub fn set_vms(&mut self, vms: Vec<VmView>) {
+    pub fn set_vms(&mut self, vms: Vec<Vm>) {
         let old_vms = std::mem::replace(&mut self.vms, vms.into());
         let old_rows = std::mem::take(&mut self.rows);
         self.rows = self.sorted_rows();
@@ -400,7 +400,7 @@ impl State {
 
     /// The row (in the current `rows`) of the selected VM's nearest neighbour in the
     /// old order that is still shown: the rows below it first, then those above.
-    fn neighbour(&self, old_vms: &[VmView], old_rows: &[usize]) -> Option<usize> {
+    fn neighbour(&self, old_vms: &[Vm], old_rows: &[usize]) -> Option<usize> {
         let id = self.selected_id.as_deref()?;
         let old_ids: Vec<&str> = old_rows
             .iter()
@@ -510,7 +510,7 @@ pub struct Counts {
 
 /// True when every filter term is part of the VM's name or starts its state or mode
 /// (`temp` finds temporary VMs while it is being typed).
-fn matches(v: &VmView, terms: &[String]) -> bool {
+fn matches(v: &Vm, terms: &[String]) -> bool {
     terms.iter().all(|t| {
         v.snapshot.vm_name.to_lowercase().contains(t.as_str())
             || v.snapshot.vm_state.as_str().starts_with(t.as_str())
@@ -520,7 +520,7 @@ fn matches(v: &VmView, terms: &[String]) -> bool {
     })
 }
 
-fn compare(a: &VmView, b: &VmView, key: SortKey, now: i64) -> std::cmp::Ordering {
+fn compare(a: &Vm, b: &Vm, key: SortKey, now: i64) -> std::cmp::Ordering {
     let fkey = |x: Option<f64>| x.unwrap_or(-1.0);
     match key {
         SortKey::Name => a.snapshot.vm_name.cmp(&b.snapshot.vm_name),
@@ -542,11 +542,11 @@ fn compare(a: &VmView, b: &VmView, key: SortKey, now: i64) -> std::cmp::Ordering
     }
 }
 
-fn mode_key(v: &VmView) -> &'static str {
+fn mode_key(v: &Vm) -> &'static str {
     v.persistence().map_or("invalid", |p| p.mode.as_str())
 }
 
-fn ttl_key(v: &VmView, now: i64) -> i64 {
+fn ttl_key(v: &Vm, now: i64) -> i64 {
     v.ttl(now)
         .and_then(TtlStatus::remaining_seconds)
         .unwrap_or(i64::MAX)

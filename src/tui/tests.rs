@@ -12,14 +12,14 @@ use super::theme::Theme;
 use super::update::{update, Effect, Msg};
 use super::view::view;
 use crate::hypervisor::DomainEvent;
-use crate::hypervisor::{DomainDetails, RawDomain, RunState};
+use crate::hypervisor::{DomainDetails, RunState, StateReason};
 use crate::lifecycle::cleanup::{
     plan_round, Clock, RoundInputs, RoundPlan, RoundRequest, VmCleanupState,
 };
 use crate::lifecycle::Op;
 use crate::metadata::{self, LifecycleMeta};
-use crate::model::{PersistenceMode, RestartPolicy, VmState, VmStateSnapshot};
-use crate::poll::VmView;
+use crate::model::{PersistenceMode, RestartPolicy, VmRef, VmState, VmStateSnapshot};
+use crate::poll::Vm;
 
 /// The frozen "now" of every screen test.
 pub(super) fn now() -> DateTime<Utc> {
@@ -31,7 +31,7 @@ pub(super) fn vm(
     name: &str,
     state: VmState,
     meta: Result<LifecycleMeta, metadata::MetaError>,
-) -> VmView {
+) -> Vm {
     let now = now();
     let running = matches!(state, VmState::Running | VmState::Paused);
     let mut snap = VmStateSnapshot::empty(name, now, state);
@@ -48,19 +48,16 @@ pub(super) fn vm(
         snap.uptime_seconds = Some(0);
     }
     snap.mac_addresses = vec![format!("52:54:00:00:00:{n:02x}")].into();
-    VmView {
-        uuid: format!("00000000-0000-4000-8000-{n:012}"),
-        raw: RawDomain {
-            uuid: format!("00000000-0000-4000-8000-{n:012}"),
-            name: name.into(),
-            state: Some(if running {
-                RunState::Running
-            } else {
-                RunState::Shutoff
-            }),
-            persistent: true,
-            ..RawDomain::default()
-        },
+    Vm {
+        uuid: format!("00000000-0000-4000-8000-{n:012}").into(),
+        state: Some(if running {
+            RunState::Running
+        } else {
+            RunState::Shutoff
+        }),
+        reason: StateReason::default(),
+        persistent: true,
+        libvirt_autostart: false,
         snapshot: snap,
         meta,
         first_seen_unix: now.timestamp() - 600,
@@ -83,7 +80,7 @@ pub(super) fn temporary(
     Ok(m)
 }
 
-pub(super) fn fleet() -> Vec<VmView> {
+pub(super) fn fleet() -> Vec<Vm> {
     let mut app = LifecycleMeta::default();
     app.state.restart_count = 2;
     app.persistence.restart_policy = RestartPolicy::OnFailure;
@@ -123,7 +120,7 @@ pub(super) fn fleet() -> Vec<VmView> {
     ]
 }
 
-pub(super) fn state_with(vms: Vec<VmView>, readonly: bool) -> State {
+pub(super) fn state_with(vms: Vec<Vm>, readonly: bool) -> State {
     let keymap = Keymap::build(&Default::default(), readonly).unwrap();
     let mut s = State::new("qemu:///system", keymap, now());
     s.readonly = readonly;
@@ -136,8 +133,8 @@ pub(super) fn state_with(vms: Vec<VmView>, readonly: bool) -> State {
 
 /// The cleanup pane as the engine would fill it at the frozen noon (outside the default
 /// 02:00–06:00 window), with one alert.
-pub(super) fn cleanup_view(vms: &[VmView], policy: &crate::model::VmCleanupPolicy) -> CleanupView {
-    let facts: Vec<_> = vms.iter().map(VmView::facts).collect();
+pub(super) fn cleanup_view(vms: &[Vm], policy: &crate::model::VmCleanupPolicy) -> CleanupView {
+    let facts: Vec<_> = vms.iter().map(Vm::facts).collect();
     let clock = Clock {
         now: now().timestamp(),
         local_minute: 12 * 60,
@@ -286,7 +283,7 @@ fn every_status_reads_without_colour() {
 
 #[test]
 fn large_fleets_render_without_panic() {
-    let vms: Vec<VmView> = (0..10_000)
+    let vms: Vec<Vm> = (0..10_000)
         .map(|i| vm(i, &format!("vm-{i:05}"), VmState::Running, permanent()))
         .collect();
     let mut s = state_with(vms, false);
@@ -709,7 +706,7 @@ fn c_prepares_a_cleanup_of_the_selected_expired_vm_only() {
     );
     assert_eq!(
         req.only,
-        Some(["00000000-0000-4000-8000-000000000004".to_string()].into())
+        Some(["00000000-0000-4000-8000-000000000004".into()].into())
     );
     for (vm, why) in [
         ("ci-runner-17", "has not expired"),
@@ -744,7 +741,7 @@ fn capital_c_prepares_a_round_that_honours_the_window() {
 fn a_prepared_round_is_confirmed_before_it_runs() {
     let mut s = state();
     let vms = s.vms.clone();
-    let facts: Vec<_> = vms.iter().map(VmView::facts).collect();
+    let facts: Vec<_> = vms.iter().map(Vm::facts).collect();
     let policy = crate::model::VmCleanupPolicy {
         cleanup_in_window_only: false,
         ..Default::default()
@@ -829,9 +826,9 @@ fn y_confirms_parked_cleanups() {
     };
     assert_eq!(
         vms,
-        &vec![(
-            "00000000-0000-4000-8000-000000000004".to_string(),
-            "pr-preview-482".to_string()
+        &vec![VmRef::new(
+            "00000000-0000-4000-8000-000000000004",
+            "pr-preview-482"
         )]
     );
     let effects = press(&mut s, "y");
@@ -902,7 +899,7 @@ fn step(name: &str, state: StepState) -> StepProgress {
     let text = state.describe(now());
     StepProgress {
         name: name.into(),
-        uuid: format!("uuid-{name}"),
+        uuid: format!("uuid-{name}").into(),
         external: false,
         state,
         text,

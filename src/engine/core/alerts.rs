@@ -21,7 +21,7 @@ impl EngineCore {
         let alert = Alert {
             time: now,
             vm_name: vm_name.to_string(),
-            vm_id: vm_id.to_string(),
+            vm_id: vm_id.into(),
             action: action.to_string(),
             error: error.to_string(),
         };

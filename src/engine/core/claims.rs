@@ -11,6 +11,7 @@ use super::{EngineCore, Planned};
 use crate::engine::records::{self, Recovered};
 use crate::lifecycle::cleanup::RoundPlan;
 use crate::lifecycle::{Actor, Command, VmFacts};
+use crate::model::Uuid;
 
 impl EngineCore {
     /// Settles cleanups whose owner died (this engine's previous life, a killed CLI).
@@ -18,7 +19,7 @@ impl EngineCore {
         if !records::needs_recovery(&self.data) {
             return;
         }
-        let existing: BTreeSet<String> = facts.iter().map(|v| v.uuid.clone()).collect();
+        let existing: BTreeSet<Uuid> = facts.iter().map(|v| v.uuid.clone()).collect();
         let result = self.store.update(|d| {
             let rec = records::recover(d, &existing, now);
             if rec.iter().any(|r| !r.completed) {

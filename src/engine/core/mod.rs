@@ -39,8 +39,8 @@ use super::state_files::{Alert, EngineStore, StoreData};
 use crate::executor::{ExecResult, Outcome};
 use crate::lifecycle::cleanup::Clock;
 use crate::lifecycle::{Actor, Command, Op, VmFacts};
-use crate::model::VmCleanupSchedule;
-use crate::poll::VmView;
+use crate::model::{Uuid, VmCleanupSchedule};
+use crate::poll::Vm;
 use crate::store::{Journal, JournalEntry, JournalTail};
 
 use restart::Seen;
@@ -79,20 +79,20 @@ pub struct EngineCore {
     claimant: Claimant,
     data: StoreData,
     pressure: Pressure,
-    seen: HashMap<String, Seen>,
+    seen: HashMap<Uuid, Seen>,
     /// UUID → unix seconds when vmlife asked it to stop.
-    stop_notes: HashMap<String, i64>,
+    stop_notes: HashMap<Uuid, i64>,
     /// UUID → what an event said about its stop, and when.
-    hints: HashMap<String, (StopHint, i64)>,
+    hints: HashMap<Uuid, (StopHint, i64)>,
     /// Our cleanups running now.
-    cleaning: BTreeSet<String>,
+    cleaning: BTreeSet<Uuid>,
     /// Our restarts running now → the restart count they write.
-    restarting: HashMap<String, u32>,
+    restarting: HashMap<Uuid, u32>,
     /// Restart counts we wrote ourselves (newer than a metadata read may be) and when.
-    counts: HashMap<String, (u32, i64)>,
-    resetting: BTreeSet<String>,
+    counts: HashMap<Uuid, (u32, i64)>,
+    resetting: BTreeSet<Uuid>,
     /// VMs whose first-seen `created_at_unix` is being written.
-    stamping: BTreeSet<String>,
+    stamping: BTreeSet<Uuid>,
     round: Option<Round>,
     last_held: Option<String>,
     new_alerts: Vec<Alert>,
@@ -188,7 +188,7 @@ impl EngineCore {
     }
 
     /// Cleanup records by VM UUID.
-    pub fn records(&self) -> &BTreeMap<String, VmCleanupSchedule> {
+    pub fn records(&self) -> &BTreeMap<Uuid, VmCleanupSchedule> {
         &self.data.cleanups.records
     }
 
@@ -265,13 +265,13 @@ impl EngineCore {
     /// vmlife (a person through the dashboard or CLI, host shutdown) asked this VM to
     /// stop at `now`: its coming stop is `ByVmlife`, never restarted.
     pub fn note_stop_request(&mut self, uuid: &str, now: DateTime<Utc>) {
-        self.stop_notes.insert(uuid.to_string(), now.timestamp());
+        self.stop_notes.insert(uuid.into(), now.timestamp());
     }
 
     /// One snapshot of every VM at `now`: restart decisions for observed stops, the
     /// stability reset, crash recovery of abandoned cleanups, and the scheduled cleanup
     /// round when it is due. Returns the commands to submit.
-    pub fn on_snapshot(&mut self, vms: &[VmView], now: DateTime<Utc>) -> Vec<Planned> {
+    pub fn on_snapshot(&mut self, vms: &[Vm], now: DateTime<Utc>) -> Vec<Planned> {
         self.refresh();
         self.read_journal_tail();
         let mut out = Vec::new();
@@ -286,7 +286,7 @@ impl EngineCore {
         self.counts
             .retain(|_, (_, t)| now_s - *t <= COUNT_OVERRIDE_SECONDS);
 
-        let facts: Vec<VmFacts> = vms.iter().map(VmView::facts).collect();
+        let facts: Vec<VmFacts> = vms.iter().map(Vm::facts).collect();
         self.recover(&facts, now);
         self.cleanup_round(&facts, now, &mut out);
         out
@@ -372,7 +372,7 @@ impl EngineCore {
             time,
             actor: actor.to_string(),
             vm_name: vm_name.to_string(),
-            vm_id: vm_id.to_string(),
+            vm_id: vm_id.into(),
             action: action.to_string(),
             reason: reason.to_string(),
             result,

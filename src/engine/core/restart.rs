@@ -10,7 +10,7 @@ use crate::lifecycle::restart::{on_stop, streak_over, RestartDecision};
 use crate::lifecycle::{Actor, Command, Op};
 use crate::metadata::{LifecycleMeta, MetaError};
 use crate::model::PersistenceMode;
-use crate::poll::VmView;
+use crate::poll::Vm;
 
 /// What the engine remembers about one VM between snapshots.
 #[derive(Debug, Clone, Copy)]
@@ -25,13 +25,13 @@ impl EngineCore {
     /// stable run.
     pub(super) fn observe(
         &mut self,
-        v: &VmView,
+        v: &Vm,
         now_s: i64,
         now: DateTime<Utc>,
         out: &mut Vec<Planned>,
     ) {
         let uuid = v.uuid.clone();
-        let active = v.raw.state.is_some_and(RunState::is_active);
+        let active = v.state.is_some_and(RunState::is_active);
         let prev = self.seen.get(&uuid).copied();
         let mut seen = prev.unwrap_or(Seen {
             active,
@@ -125,13 +125,13 @@ impl EngineCore {
     }
 
     /// An observed active → inactive transition.
-    fn on_stopped(&mut self, v: &VmView, now_s: i64, now: DateTime<Utc>, out: &mut Vec<Planned>) {
+    fn on_stopped(&mut self, v: &Vm, now_s: i64, now: DateTime<Utc>, out: &mut Vec<Planned>) {
         let uuid = v.uuid.clone();
         let name = v.snapshot.vm_name.clone();
         let by_vmlife = self.cleaning.contains(&uuid) || self.stop_notes.contains_key(&uuid);
         let hint = self.hints.remove(&uuid).map(|(h, _)| h);
         self.stop_notes.remove(&uuid);
-        let cause = classify_stop(v.raw.state, v.raw.reason, hint, by_vmlife);
+        let cause = classify_stop(v.state, v.reason, hint, by_vmlife);
         let meta = self.effective_meta(&uuid, &v.meta);
         let managed = vm_is_managed(v, self.settings.manage_all_vms);
         let decision = on_stop(&meta, managed, cause, v.first_seen_unix, now_s);

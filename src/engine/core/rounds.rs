@@ -15,7 +15,8 @@ use crate::lifecycle::cleanup::{
 };
 use crate::lifecycle::{Actor, VmFacts};
 use crate::model::VmCleanupPolicy;
-use crate::poll::VmView;
+use crate::model::{Uuid, VmRef};
+use crate::poll::Vm;
 
 /// One action of a plan, as `vmlife plan --json` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -23,7 +24,7 @@ pub struct PlanEntry {
     /// The VM's name as planned.
     pub vm_name: String,
     /// The VM's UUID: what the command acts on.
-    pub vm_id: String,
+    pub vm_id: Uuid,
     /// The op's journal name: `cleanup`.
     pub action: String,
     /// Why (`expired 2h ago (ttl_hours = 24)`).
@@ -51,14 +52,14 @@ pub fn plan_entries(plan: &RoundPlan, at: DateTime<Utc>) -> Vec<PlanEntry> {
 #[derive(Debug, Clone)]
 pub(super) struct Round {
     budget: u32,
-    tried: BTreeSet<String>,
+    tried: BTreeSet<Uuid>,
 }
 
 impl EngineCore {
     /// The cleanup plan at `clock` for `request`, from the store as last read: the
     /// function `vmlife plan`, `vmlife cleanup` and the dashboard's cleanup pane share.
-    pub fn plan(&self, vms: &[VmView], request: &RoundRequest, clock: Clock) -> RoundPlan {
-        let facts: Vec<VmFacts> = vms.iter().map(VmView::facts).collect();
+    pub fn plan(&self, vms: &[Vm], request: &RoundRequest, clock: Clock) -> RoundPlan {
+        let facts: Vec<VmFacts> = vms.iter().map(Vm::facts).collect();
         self.plan_facts(
             &facts,
             request,
@@ -72,12 +73,12 @@ impl EngineCore {
     /// asked about them right now).
     pub fn plan_confirming(
         &self,
-        vms: &[VmView],
+        vms: &[Vm],
         request: &RoundRequest,
         clock: Clock,
-        also_confirmed: &BTreeSet<String>,
+        also_confirmed: &BTreeSet<Uuid>,
     ) -> RoundPlan {
-        let facts: Vec<VmFacts> = vms.iter().map(VmView::facts).collect();
+        let facts: Vec<VmFacts> = vms.iter().map(Vm::facts).collect();
         self.plan_facts(
             &facts,
             request,
@@ -93,11 +94,11 @@ impl EngineCore {
         request: &RoundRequest,
         clock: Clock,
         policy: &VmCleanupPolicy,
-        also_confirmed: &BTreeSet<String>,
+        also_confirmed: &BTreeSet<Uuid>,
     ) -> RoundPlan {
         let mut in_progress = records::live_in_progress(&self.data);
         in_progress.extend(self.cleaning.iter().cloned());
-        let mut confirmed: BTreeSet<String> = self.data.engine.confirmed.keys().cloned().collect();
+        let mut confirmed: BTreeSet<Uuid> = self.data.engine.confirmed.keys().cloned().collect();
         confirmed.extend(also_confirmed.iter().cloned());
         // Our own retries are in the store's claims too (claimed before submitted).
         let retrying = records::automatic_retries(&self.data);
@@ -112,12 +113,12 @@ impl EngineCore {
         plan_round(facts, policy, &inputs, request, clock)
     }
 
-    /// Records that `by` confirmed the cleanup of these VMs (`(uuid, name)` pairs) under
+    /// Records that `by` confirmed the cleanup of these VMs under
     /// `require_confirmation`, and journals it. With `round_now` the next snapshot runs a
     /// scheduled round at once (the dashboard's confirm); `vmlife cleanup` runs its own.
     pub fn confirm(
         &mut self,
-        vms: &[(String, String)],
+        vms: &[VmRef],
         by: &Actor,
         round_now: bool,
         now: DateTime<Utc>,
@@ -127,9 +128,9 @@ impl EngineCore {
             if round_now {
                 d.engine.last_round_at = None;
             }
-            for (uuid, _) in vms {
+            for v in vms {
                 d.engine.confirmed.insert(
-                    uuid.clone(),
+                    v.uuid.clone(),
                     Confirmation {
                         by: by_s.clone(),
                         at: now,
@@ -138,12 +139,12 @@ impl EngineCore {
             }
         })?;
         self.data = data;
-        for (uuid, name) in vms {
+        for v in vms {
             self.journal_line(
                 now,
                 by,
-                name,
-                uuid,
+                &v.name,
+                &v.uuid,
                 "confirm_cleanup",
                 "a person confirmed the cleanup",
                 "ok".into(),
@@ -159,13 +160,13 @@ impl EngineCore {
     /// [`EngineCore::on_result`].
     pub fn manual_round(
         &mut self,
-        vms: &[VmView],
+        vms: &[Vm],
         request: &RoundRequest,
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> io::Result<(RoundPlan, Vec<Planned>)> {
         self.refresh();
-        let facts: Vec<VmFacts> = vms.iter().map(VmView::facts).collect();
+        let facts: Vec<VmFacts> = vms.iter().map(Vm::facts).collect();
         let plan = self.plan_facts(
             &facts,
             request,
@@ -200,7 +201,7 @@ impl EngineCore {
         };
         let mut p = policy.clone();
         p.cleanup_batch_size = round.budget;
-        let only: BTreeSet<String> = facts
+        let only: BTreeSet<Uuid> = facts
             .iter()
             .map(|v| v.uuid.clone())
             .filter(|u| !round.tried.contains(u))

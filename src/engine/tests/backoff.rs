@@ -17,7 +17,7 @@ fn failing_for(b: &mut Bench, from: i64, secs: i64, error: &str) -> Vec<(String,
             b.finish(&p, Outcome::Failed(error.into()), s + 3);
         }
         for p in b.snap(t) {
-            attempts.push((p.cmd.vm_id.clone(), t));
+            attempts.push((p.cmd.vm_id.to_string(), t));
             running.push((p, t));
         }
         t += 5;
@@ -106,7 +106,7 @@ fn a_named_manual_cleanup_runs_beside_failing_retries() {
     let p = b.snap(t0() + 60);
     assert_eq!(uuids(&p), ["bad"]);
     let views = b.poller.poll(at(t0() + 61)).unwrap();
-    let only: BTreeSet<String> = ["mine".to_string()].into();
+    let only: BTreeSet<Uuid> = ["mine".into()].into();
     let req = RoundRequest {
         manual: true,
         ignore_window: false,

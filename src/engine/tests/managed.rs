@@ -30,23 +30,23 @@ fn stops(manage_all_vms: bool) -> Vec<Vec<String>> {
             },
             at(t + 1),
         );
-        b.set_state(u, RunState::Shutoff, shutoff_reason::SHUTDOWN);
+        b.set_state(u, RunState::Shutoff, ShutoffReason::Shutdown);
     }
     t += 5;
     let p = b.snap(t);
     out.push(uuids(&p).iter().map(|s| s.to_string()).collect());
     for planned in &p {
-        b.set_state(&planned.cmd.vm_id, RunState::Running, 1);
+        b.set_state(&planned.cmd.vm_id, RunState::Running, RunningReason::Booted);
         b.finish(planned, Outcome::Ok("restarted".into()), t + 1);
     }
     // Back to running for both, then a crash.
     for u in ["u", "m"] {
-        b.set_state(u, RunState::Running, 1);
+        b.set_state(u, RunState::Running, RunningReason::Booted);
     }
     t += 5;
     assert!(b.snap(t).is_empty());
     for u in ["u", "m"] {
-        b.set_state(u, RunState::Shutoff, shutoff_reason::CRASHED);
+        b.set_state(u, RunState::Shutoff, ShutoffReason::Crashed);
     }
     t += 5;
     let p = b.snap(t);

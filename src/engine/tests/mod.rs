@@ -10,11 +10,12 @@ use chrono::{DateTime, TimeZone, Utc};
 use super::*;
 use crate::executor::{ExecResult, JobId, Outcome};
 use crate::hypervisor::fake::{running, FakeDomain, FakeHypervisor};
-use crate::hypervisor::{shutoff_reason, Hypervisor, RunState};
+use crate::hypervisor::{Hypervisor, RunState, RunningReason, ShutoffReason, StateReason};
 use crate::lifecycle::cleanup::{RoundRequest, VmCleanupState};
 use crate::lifecycle::{Actor, Op};
 use crate::metadata::{self, LifecycleMeta};
 use crate::model::{CleanupStatus, HhMm, PersistenceMode, RestartPolicy};
+use crate::model::{Uuid, VmRef};
 use crate::poll::{Poller, PollerOptions};
 use crate::store::Journal;
 
@@ -141,10 +142,10 @@ impl Bench {
             .clone()
     }
 
-    fn set_state(&self, uuid: &str, state: RunState, reason: i32) {
+    fn set_state(&self, uuid: &str, state: RunState, reason: impl Into<StateReason>) {
         self.fake.update(uuid, |d| {
             d.raw.state = Some(state);
-            d.raw.reason = reason;
+            d.raw.reason = reason.into();
         });
     }
 
@@ -329,7 +330,7 @@ fn confirmation_parks_until_a_person_confirms() {
         .all(|l| l.state == VmCleanupState::AwaitingConfirmation));
     let alice = Actor::Dashboard("alice".into());
     b.core
-        .confirm(&[("a".into(), "vm-a".into())], &alice, true, at(t0() + 60))
+        .confirm(&[VmRef::new("a", "vm-a")], &alice, true, at(t0() + 60))
         .unwrap();
     let p = b.snap(t0() + 65);
     assert_eq!(
@@ -586,7 +587,7 @@ fn restarts_under_on_failure_until_max_retries_then_gives_up_with_an_alert() {
     let mut t = t0();
     assert!(b.snap(t).is_empty());
     for n in 1..=2u32 {
-        b.set_state("p", RunState::Shutoff, shutoff_reason::CRASHED);
+        b.set_state("p", RunState::Shutoff, ShutoffReason::Crashed);
         t += 5;
         let p = b.snap(t);
         assert_eq!(ops(&p), ["restart"], "restart {n}");
@@ -597,14 +598,14 @@ fn restarts_under_on_failure_until_max_retries_then_gives_up_with_an_alert() {
         );
         assert!(b.snap(t + 1).is_empty(), "not twice while it runs");
         // The executor starts it and counts the restart in the metadata.
-        b.set_state("p", RunState::Running, 1);
+        b.set_state("p", RunState::Running, RunningReason::Booted);
         b.finish(&p[0], Outcome::Ok("restarted".into()), t + 2);
         t += 5;
         assert!(b.snap(t).is_empty());
         // Even if the metadata read were stale, the engine knows the count it wrote.
         b.set_count("p", n);
     }
-    b.set_state("p", RunState::Shutoff, shutoff_reason::CRASHED);
+    b.set_state("p", RunState::Shutoff, ShutoffReason::Crashed);
     t += 5;
     assert!(b.snap(t).is_empty(), "gave up");
     let alerts = b.core.take_alerts();
@@ -624,14 +625,14 @@ fn stale_metadata_does_not_allow_extra_restarts() {
     let mut b = Bench::new(EngineSettings::default());
     b.fake.put(permanent("p", RestartPolicy::OnFailure, 0, 1));
     assert!(b.snap(t0()).is_empty());
-    b.set_state("p", RunState::Shutoff, shutoff_reason::CRASHED);
+    b.set_state("p", RunState::Shutoff, ShutoffReason::Crashed);
     let p = b.snap(t0() + 5);
     assert_eq!(ops(&p), ["restart"]);
-    b.set_state("p", RunState::Running, 1);
+    b.set_state("p", RunState::Running, RunningReason::Booted);
     b.finish(&p[0], Outcome::Ok("restarted".into()), t0() + 6);
     // The metadata still says 0 (the executor's write not yet seen).
     assert!(b.snap(t0() + 10).is_empty());
-    b.set_state("p", RunState::Shutoff, shutoff_reason::CRASHED);
+    b.set_state("p", RunState::Shutoff, ShutoffReason::Crashed);
     assert!(b.snap(t0() + 15).is_empty(), "1 of 1 done: give up");
     assert_eq!(b.core.take_alerts().len(), 1);
 }
@@ -641,11 +642,11 @@ fn a_person_destroying_a_vm_under_always_is_not_restarted() {
     let mut b = Bench::new(EngineSettings::default());
     b.fake.put(permanent("p", RestartPolicy::Always, 0, 5));
     assert!(b.snap(t0()).is_empty());
-    b.set_state("p", RunState::Shutoff, shutoff_reason::DESTROYED);
+    b.set_state("p", RunState::Shutoff, ShutoffReason::Destroyed);
     assert!(b.snap(t0() + 5).is_empty());
-    b.set_state("p", RunState::Running, 1);
+    b.set_state("p", RunState::Running, RunningReason::Booted);
     assert!(b.snap(t0() + 10).is_empty());
-    b.set_state("p", RunState::Shutoff, shutoff_reason::SHUTDOWN);
+    b.set_state("p", RunState::Shutoff, ShutoffReason::Shutdown);
     assert!(
         b.snap(t0() + 15).is_empty(),
         "a requested shutdown is not restarted either"
@@ -657,7 +658,7 @@ fn a_person_destroying_a_vm_under_always_is_not_restarted() {
 fn a_vm_already_stopped_at_start_is_not_restarted() {
     let mut b = Bench::new(EngineSettings::default());
     b.fake.put(permanent("p", RestartPolicy::Always, 0, 5));
-    b.set_state("p", RunState::Shutoff, shutoff_reason::CRASHED);
+    b.set_state("p", RunState::Shutoff, ShutoffReason::Crashed);
     assert!(b.snap(t0()).is_empty());
     assert!(b.snap(t0() + 5).is_empty());
     // Nor after a restart of the engine.
@@ -686,7 +687,7 @@ fn a_guest_shutdown_event_makes_always_restart() {
             },
             at(t0() + 1),
         );
-        b.set_state(u, RunState::Shutoff, shutoff_reason::SHUTDOWN);
+        b.set_state(u, RunState::Shutoff, ShutoffReason::Shutdown);
     }
     let p = b.snap(t0() + 5);
     assert_eq!(
@@ -719,7 +720,7 @@ fn a_stop_made_through_vmlife_by_another_process_is_not_restarted() {
         },
         at(t0() + 2),
     );
-    b.set_state("p", RunState::Shutoff, shutoff_reason::SHUTDOWN);
+    b.set_state("p", RunState::Shutoff, ShutoffReason::Shutdown);
     assert!(
         b.snap(t0() + 5).is_empty(),
         "stopped by vmlife: left stopped"
@@ -765,7 +766,7 @@ fn manual_round_ignores_the_interval_and_window_when_asked() {
     b.fake.put(expired("b", 60));
     let views = b.poller.poll(at(t0())).unwrap();
     let alice = Actor::Cli("alice".into());
-    let only: BTreeSet<String> = ["a".to_string()].into();
+    let only: BTreeSet<Uuid> = ["a".into()].into();
     let req = RoundRequest {
         manual: true,
         ignore_window: false,
@@ -834,12 +835,12 @@ async fn the_runner_feeds_events_and_polls_at_once() {
     // The guest shuts itself down: the event says so, and a poll follows at once.
     fake.update("p", |d| {
         d.raw.state = Some(RunState::Shutoff);
-        d.raw.reason = shutoff_reason::SHUTDOWN;
+        d.raw.reason = ShutoffReason::Shutdown.into();
     });
-    use crate::hypervisor::{event_detail as d, DomainEvent as HvEvent, LifecycleEvent};
+    use crate::hypervisor::{DomainEvent as HvEvent, EventDetail as d, LifecycleEvent};
     for (event, detail) in [
-        (LifecycleEvent::Shutdown, d::SHUTDOWN_GUEST),
-        (LifecycleEvent::Stopped, d::STOPPED_SHUTDOWN),
+        (LifecycleEvent::Shutdown, d::Guest),
+        (LifecycleEvent::Stopped, d::Shutdown),
     ] {
         ev_tx
             .send(HvEvent::Lifecycle {

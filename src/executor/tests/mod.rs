@@ -9,7 +9,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
 use super::*;
 use crate::hypervisor::fake::{running, FakeHypervisor};
-use crate::hypervisor::{DomainDetails, DomainRef, HvResult, RawDomain, StatsGroups, Uuid};
+use crate::hypervisor::{DomainDetails, HvResult, RawDomain, StatsGroups, Uuid, VmRef};
 use crate::metadata::{self, LifecycleMeta};
 use crate::model::{PersistenceMode, VmPersistence};
 
@@ -68,7 +68,7 @@ impl Hypervisor for Slow {
     fn poll(&self, groups: StatsGroups) -> HvResult<Vec<RawDomain>> {
         self.inner.poll(groups)
     }
-    fn lookup(&self, name_or_uuid: &str) -> HvResult<DomainRef> {
+    fn lookup(&self, name_or_uuid: &str) -> HvResult<VmRef> {
         self.inner.lookup(name_or_uuid)
     }
     fn details(&self, uuid: &str) -> HvResult<DomainDetails> {

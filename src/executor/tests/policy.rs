@@ -11,7 +11,7 @@ use tokio::sync::mpsc::unbounded_channel;
 
 use super::super::*;
 use crate::hypervisor::fake::{running, FakeDomain, FakeHypervisor, OnShutdown};
-use crate::hypervisor::{shutoff_reason, DiskInfo, RunState};
+use crate::hypervisor::{DiskInfo, RunState, ShutoffReason};
 use crate::lifecycle::ttl::{self, TtlStatus};
 use crate::metadata::{self, LifecycleMeta};
 use crate::model::{PersistenceMode, RestartPolicy, VmPersistence};
@@ -116,7 +116,7 @@ fn vm(uuid: &str, name: &str, state: RunState, meta: Option<String>) -> FakeDoma
     let mut d = running(uuid, name);
     d.raw.state = Some(state);
     if state == RunState::Shutoff {
-        d.raw.reason = shutoff_reason::SHUTDOWN;
+        d.raw.reason = ShutoffReason::Shutdown.into();
     }
     d.metadata = meta;
     d
@@ -487,7 +487,7 @@ fn a_transient_vm_is_gone_once_stopped() {
 fn crashed(meta: Option<String>) -> Env {
     let env = one(RunState::Shutoff, meta);
     env.hv
-        .update("u-1", |d| d.raw.reason = shutoff_reason::CRASHED);
+        .update("u-1", |d| d.raw.reason = ShutoffReason::Crashed.into());
     env
 }
 
@@ -519,7 +519,7 @@ fn restart_by_policy_counts_the_restart() {
 fn restart_without_metadata_starts_counting_when_every_vm_is_managed() {
     let hv = Arc::new(FakeHypervisor::new());
     let mut d = vm("u-1", "web-1", RunState::Shutoff, None);
-    d.raw.reason = shutoff_reason::CRASHED;
+    d.raw.reason = ShutoffReason::Crashed.into();
     hv.put(d);
     let env = Env::with_options(
         hv,

@@ -7,11 +7,13 @@ use std::time::Instant;
 
 use virt::sys;
 
+use super::codes;
 use super::ffi::{self, DomainHandle, StatsList};
 use super::names::{KnownName, NameCache};
 use super::stats::{format_uuid, Decoded, Wanted};
 use super::LibvirtHypervisor;
-use crate::hypervisor::{HvError, HvResult, RawDomain, RunState, StatsGroups};
+use crate::hypervisor::{HvError, HvResult, RawDomain, StatsGroups};
+use crate::model::Uuid;
 
 /// What the last [`Hypervisor::poll`](crate::hypervisor::Hypervisor::poll) cost, for
 /// tests and benchmarks.
@@ -77,8 +79,8 @@ impl std::hash::Hasher for UuidHasher {
 pub(super) struct PollMemory {
     /// Raw UUIDs the last poll returned.
     seen: UuidSet,
-    transient: HashSet<String>,
-    autostart: HashSet<String>,
+    transient: HashSet<Uuid>,
+    autostart: HashSet<Uuid>,
     flags_at: Option<Instant>,
     /// Which domain a name stands for (see [`names`]).
     names: NameCache,
@@ -206,10 +208,10 @@ impl LibvirtHypervisor {
             if let Ok((state, reason)) = ffi::domain_state(&dom) {
                 found.insert(uuid);
                 out.push(RawDomain {
-                    uuid: text,
+                    uuid: text.into(),
                     name: dom.name().unwrap_or_default(),
-                    state: Some(RunState::from_code(state)),
-                    reason,
+                    state: Some(codes::run_state(state)),
+                    reason: codes::state_reason(Some(codes::run_state(state)), reason),
                     persistent: true,
                     ..RawDomain::default()
                 });
@@ -274,7 +276,7 @@ impl ListReader<'_> {
                 None => {
                     let Some(uuid) = rec.uuid() else { continue };
                     self.cost.uuid_reads += 1;
-                    let text = format_uuid(&uuid);
+                    let text = Uuid::from(format_uuid(&uuid));
                     let name_text = name
                         .map(|b| String::from_utf8_lossy(b).into_owned())
                         .unwrap_or_default();

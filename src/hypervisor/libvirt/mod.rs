@@ -28,6 +28,7 @@
 //! released without virt's `Drop`, which panics when a free fails.
 
 mod bulk;
+mod codes;
 mod errors;
 pub mod events;
 mod fanout;
@@ -263,7 +264,7 @@ impl Hypervisor for LibvirtHypervisor {
         result
     }
 
-    fn lookup(&self, name_or_uuid: &str) -> HvResult<DomainRef> {
+    fn lookup(&self, name_or_uuid: &str) -> HvResult<VmRef> {
         let conn = self.conn()?;
         let by_uuid = conn.lookup_domain_by_uuid_string(name_or_uuid);
         let dom = match by_uuid {
@@ -292,8 +293,8 @@ impl Hypervisor for LibvirtHypervisor {
         let uuid = dom
             .uuid_string()
             .map_err(|e| action_error("lookup", name_or_uuid, &dom, &e))?;
-        Ok(DomainRef {
-            uuid,
+        Ok(VmRef {
+            uuid: uuid.into(),
             name: dom_name(&dom),
         })
     }
@@ -467,6 +468,7 @@ impl Hypervisor for LibvirtHypervisor {
                 )
             })?;
         dom.uuid_string()
+            .map(Uuid::from)
             .map_err(|e| action_error("define", "?", &dom, &e))
     }
 

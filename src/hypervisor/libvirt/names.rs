@@ -24,6 +24,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use crate::hypervisor::Uuid;
+
 /// Longest time an entry is trusted even while no event says otherwise: every name is
 /// read again at least this often, so a stalled event stream cannot keep a wrong name
 /// for long.
@@ -36,7 +38,7 @@ pub(crate) type StateKey = (Option<i32>, Option<i32>);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct KnownName {
     pub uuid: [u8; 16],
-    pub uuid_text: String,
+    pub uuid_text: Uuid,
     pub name: String,
     pub state: StateKey,
 }

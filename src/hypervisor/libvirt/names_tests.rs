@@ -6,7 +6,7 @@ const SHUTOFF: StateKey = (Some(5), Some(2));
 fn known(byte: u8, name: &str, state: StateKey) -> KnownName {
     KnownName {
         uuid: [byte; 16],
-        uuid_text: format!("uuid-{byte}"),
+        uuid_text: format!("uuid-{byte}").into(),
         name: name.into(),
         state,
     }

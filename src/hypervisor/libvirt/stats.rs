@@ -4,6 +4,7 @@
 //! skipped by its name before its value is used, so a state-only poll never decodes a
 //! counter even when a driver sends more than it was asked for.
 
+use super::codes;
 use super::ffi::ParamValue;
 use crate::hypervisor::{RawDomain, RunState, StatsGroups};
 
@@ -102,8 +103,8 @@ impl Decoded {
 
     /// Put the state fields into `raw`.
     pub(crate) fn apply_state(&self, raw: &mut RawDomain) {
-        raw.state = self.state.map(RunState::from_code);
-        raw.reason = self.reason.unwrap_or(0);
+        raw.state = self.state.map(codes::run_state);
+        raw.reason = codes::state_reason(raw.state, self.reason.unwrap_or(0));
     }
 
     /// Put the counters into `raw`, unless `raw`'s state says it is not running: then

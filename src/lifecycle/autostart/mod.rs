@@ -49,13 +49,13 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::VmFacts;
-use crate::model::{StartFailureAction, VmAutoStartConfig};
+use crate::model::{StartFailureAction, Uuid, VmAutoStartConfig};
 
 /// One VM an ordered start knows about.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Candidate {
     /// The domain's UUID: what a start acts on.
-    pub uuid: String,
+    pub uuid: Uuid,
     /// The domain's name: what `depends_on` refers to.
     pub name: String,
     /// Its autostart settings (`vm_name` filled in). For an external step, the defaults
@@ -77,7 +77,7 @@ pub struct Candidate {
 impl Candidate {
     /// A member of the autostart set.
     pub fn member(
-        uuid: impl Into<String>,
+        uuid: impl Into<Uuid>,
         name: impl Into<String>,
         mut config: VmAutoStartConfig,
         active: bool,
@@ -96,7 +96,7 @@ impl Candidate {
     }
 
     /// A dependency outside the autostart set.
-    pub fn external(uuid: impl Into<String>, name: impl Into<String>, active: bool) -> Candidate {
+    pub fn external(uuid: impl Into<Uuid>, name: impl Into<String>, active: bool) -> Candidate {
         let name = name.into();
         let config = VmAutoStartConfig {
             vm_name: name.clone(),
@@ -153,7 +153,8 @@ pub fn autostart_config(v: &VmFacts) -> Option<VmAutoStartConfig> {
 /// dependency that names no VM is left for [`plan`].
 pub fn select(vms: &[VmFacts], only: Option<&BTreeSet<String>>) -> Selection {
     let mut sel = Selection::default();
-    let wanted = |v: &VmFacts| only.is_none_or(|o| o.contains(&v.name) || o.contains(&v.uuid));
+    let wanted =
+        |v: &VmFacts| only.is_none_or(|o| o.contains(&v.name) || o.contains(v.uuid.as_str()));
     for v in vms.iter().filter(|v| wanted(v)) {
         match &v.meta {
             Err(e) if only.is_some() => sel.candidates.push(invalid(v, e, false)),

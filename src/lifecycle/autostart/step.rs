@@ -1,6 +1,7 @@
 //! Where one VM is in an ordered start, and the progress of the whole: plain data for
 //! a progress pane.
 
+use crate::model::Uuid;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -149,7 +150,7 @@ pub struct StepProgress {
     /// The domain's name.
     pub name: String,
     /// The domain's UUID.
-    pub uuid: String,
+    pub uuid: Uuid,
     /// A dependency outside the autostart set.
     pub external: bool,
     /// Where it is.

@@ -116,11 +116,7 @@ pub(super) fn confirm_parked(s: &mut State) -> Vec<Effect> {
     }
     let mut lines =
         vec!["Confirm the cleanup of these expired VMs (they run in the next round):".to_string()];
-    lines.extend(
-        parked
-            .iter()
-            .map(|(uuid, name)| format!("  {name} ({uuid})")),
-    );
+    lines.extend(parked.iter().map(|v| format!("  {} ({})", v.name, v.uuid)));
     let ask = plan::asks(s, Action::ConfirmCleanups, None);
     gate(
         s,
@@ -160,7 +156,7 @@ fn execute(s: &mut State, c: Command) -> Vec<Effect> {
 
 /// Show an action as running on a VM until its result arrives.
 pub(super) fn pending(s: &mut State, vm_id: &str, vm_name: &str, action: &str, text: String) {
-    s.busy.insert(vm_id.to_string());
+    s.busy.insert(vm_id.into());
     s.push_activity(Activity {
         at: s.now,
         vm_id: vm_id.into(),

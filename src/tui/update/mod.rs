@@ -27,7 +27,8 @@ use crate::hypervisor::DomainEvent;
 use crate::lifecycle::autostart::Progress as AutostartProgress;
 use crate::lifecycle::cleanup::{RoundPlan, RoundRequest, VmCleanupState};
 use crate::lifecycle::Command;
-use crate::poll::VmView;
+use crate::model::{Uuid, VmRef};
+use crate::poll::Vm;
 use std::collections::HashMap;
 
 /// A fact the dashboard reacts to.
@@ -39,7 +40,7 @@ pub enum Msg {
     Tick(DateTime<Utc>),
     /// A poll succeeded.
     Snapshot {
-        vms: Vec<VmView>,
+        vms: Vec<Vm>,
         at: DateTime<Utc>,
     },
     /// A poll failed; the last snapshot stays, marked stale.
@@ -49,7 +50,7 @@ pub enum Msg {
     },
     /// An action the executor ran has ended.
     ActionFinished {
-        vm_id: String,
+        vm_id: Uuid,
         action: String,
         status: ActivityStatus,
         text: String,
@@ -70,15 +71,15 @@ pub enum Msg {
     Progress(AutostartProgress),
     /// What recovering a VM would do (lines), or why it cannot (`Err`).
     RecoverPrepared {
-        vm_id: String,
+        vm_id: Uuid,
         vm_name: String,
         lines: Result<Vec<String>, String>,
     },
     /// The recovery records, as detail-pane lines by VM UUID.
-    Recovery(HashMap<String, Vec<String>>),
+    Recovery(HashMap<Uuid, Vec<String>>),
     /// A command was handed to an executor (by the engine): show it as running.
     Pending {
-        vm_id: String,
+        vm_id: Uuid,
         vm_name: String,
         action: String,
         text: String,
@@ -115,15 +116,15 @@ pub enum Effect {
     /// Run a confirmed cleanup round.
     RunCleanup(RoundRequest),
     /// Record a person's confirmation of parked cleanups (UUID, name).
-    ConfirmParked(Vec<(String, String)>),
+    ConfirmParked(Vec<VmRef>),
     /// Plan the ordered autostart and answer with `Msg::AutostartPrepared`.
     PrepareAutostart,
     /// Run the confirmed ordered autostart; progress comes as `Msg::Progress`.
     RunAutostart,
     /// Plan recovering a VM and answer with `Msg::RecoverPrepared`.
-    PrepareRecover { vm_id: String, vm_name: String },
+    PrepareRecover { vm_id: Uuid, vm_name: String },
     /// Recover a VM (confirmed); the result comes as `Msg::ActionFinished`.
-    RunRecover { vm_id: String, vm_name: String },
+    RunRecover { vm_id: Uuid, vm_name: String },
     /// Ctrl-Z: give the terminal back to the shell and stop (job control); on `fg`,
     /// take it again and redraw.
     Suspend,
@@ -343,7 +344,7 @@ fn on_prepared(
     act::gate(s, ask, title, lines, Then::CleanupRound(request))
 }
 
-fn on_snapshot(s: &mut State, vms: Vec<VmView>, at: DateTime<Utc>) {
+fn on_snapshot(s: &mut State, vms: Vec<Vm>, at: DateTime<Utc>) {
     for v in &vms {
         if let Some(cpu) = v.snapshot.cpu_usage_percent {
             let h = s.cpu_history.entry(v.uuid.clone()).or_default();

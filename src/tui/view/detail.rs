@@ -8,7 +8,7 @@ use ratatui::Frame;
 
 use crate::format as fmt;
 use crate::lifecycle::status::cleanup_label;
-use crate::poll::VmView;
+use crate::poll::Vm;
 use crate::tui::state::{Pane, State};
 
 fn unix(at: Option<i64>) -> String {
@@ -29,7 +29,7 @@ fn list(items: &[String]) -> String {
 
 /// A dependency cycle through `v` (it is held back from the ordered start) and its
 /// questionable settings, with their styles.
-fn flags(s: &State, v: &VmView) -> Vec<(String, ratatui::style::Style)> {
+fn flags(s: &State, v: &Vm) -> Vec<(String, ratatui::style::Style)> {
     use crate::lifecycle::autostart::{dependency_cycles, record_deps};
     let mut out = Vec::new();
     if !record_deps(&v.meta).is_empty() {
@@ -58,7 +58,7 @@ fn flags(s: &State, v: &VmView) -> Vec<(String, ratatui::style::Style)> {
 }
 
 /// The pane's text lines for `v`.
-pub fn lines(s: &State, v: &VmView) -> Vec<Line<'static>> {
+pub fn lines(s: &State, v: &Vm) -> Vec<Line<'static>> {
     let t = s.theme;
     let snap = &v.snapshot;
     let kv = |k: &str, val: String| {
@@ -73,7 +73,7 @@ pub fn lines(s: &State, v: &VmView) -> Vec<Line<'static>> {
             Span::styled(snap.vm_name.clone(), t.title()),
             Span::raw(format!("  {}  {}", snap.vm_state, fmt::mode(v))),
         ]),
-        Line::from(Span::styled(v.uuid.clone(), t.dim())),
+        Line::from(Span::styled(v.uuid.to_string(), t.dim())),
     ];
     if !crate::engine::vm_is_managed(v, s.manage_all_vms) {
         out.push(Line::from(Span::styled(
@@ -116,12 +116,12 @@ pub fn lines(s: &State, v: &VmView) -> Vec<Line<'static>> {
         "libvirt",
         format!(
             "{}{}",
-            if v.raw.persistent {
+            if v.persistent {
                 "persistent"
             } else {
                 "transient"
             },
-            if v.raw.libvirt_autostart {
+            if v.libvirt_autostart {
                 ", libvirt autostart ON"
             } else {
                 ""

@@ -7,7 +7,7 @@ use crate::model::{PersistenceMode, VmAutoStartConfig, VmState, VmStateSnapshot}
 use crate::poll::{Poller, PollerOptions};
 use crate::tui::keymap::Keymap;
 
-fn text(s: &State, v: &VmView) -> String {
+fn text(s: &State, v: &Vm) -> String {
     lines(s, v)
         .iter()
         .map(|l| {
@@ -42,11 +42,14 @@ fn a_vm_without_a_vmlife_element_reads_as_observed_only() {
     assert!(!text(&s, plain).contains(note), "opted in");
 }
 
-fn view(name: &str, meta: LifecycleMeta) -> VmView {
+fn view(name: &str, meta: LifecycleMeta) -> Vm {
     let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-    VmView {
-        uuid: format!("u-{name}"),
-        raw: crate::hypervisor::RawDomain::default(),
+    Vm {
+        uuid: format!("u-{name}").into(),
+        state: None,
+        reason: crate::hypervisor::StateReason::default(),
+        persistent: false,
+        libvirt_autostart: false,
         snapshot: VmStateSnapshot::empty(name, now, VmState::Stopped),
         meta: Ok(meta),
         first_seen_unix: 0,

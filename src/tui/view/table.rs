@@ -9,7 +9,7 @@ use ratatui::Frame;
 use crate::format as fmt;
 use crate::lifecycle::status::cleanup_label;
 use crate::lifecycle::TtlStatus;
-use crate::poll::VmView;
+use crate::poll::Vm;
 use crate::tui::state::{Pane, State, EXPIRING_SOON};
 
 /// A column: header, width, and its rank when the table is too narrow for all
@@ -104,7 +104,7 @@ pub fn offset(selected: usize, rows: usize) -> usize {
 }
 
 /// The cells of a row that change with the clock (TTL, uptime), for the redraw check.
-pub fn time_cells(s: &State, v: &VmView) -> String {
+pub fn time_cells(s: &State, v: &Vm) -> String {
     format!(
         "{}{}",
         ttl_cell(s, v).0,
@@ -113,7 +113,7 @@ pub fn time_cells(s: &State, v: &VmView) -> String {
 }
 
 /// The TTL text and its style; `!` marks one expiring within the hour (not colour alone).
-fn ttl_cell(s: &State, v: &VmView) -> (String, Style) {
+fn ttl_cell(s: &State, v: &Vm) -> (String, Style) {
     let t = s.theme;
     match s.ttl(v) {
         None => ("?".into(), t.error()),
@@ -125,7 +125,7 @@ fn ttl_cell(s: &State, v: &VmView) -> (String, Style) {
     }
 }
 
-fn cells(s: &State, v: &VmView, shown: &[&'static Column]) -> Vec<Cell<'static>> {
+fn cells(s: &State, v: &Vm, shown: &[&'static Column]) -> Vec<Cell<'static>> {
     let t = s.theme;
     let snap = &v.snapshot;
     let (ttl, ttl_style) = ttl_cell(s, v);

@@ -11,9 +11,10 @@ use virt::connect::Connect;
 use virt::error::Error;
 use virt::sys;
 
+use super::super::codes;
 use super::super::fanout::{self, Fanout};
 use super::{c_string, domain_name, domain_uuid};
-use crate::hypervisor::{DomainEvent, LifecycleEvent};
+use crate::hypervisor::{DomainEvent, Uuid};
 
 /// The shape libvirt stores every domain-event callback as; each event id calls it back
 /// with its own signature (`VIR_DOMAIN_EVENT_CALLBACK` in C).
@@ -44,7 +45,7 @@ type AgentCallback =
 unsafe fn deliver(
     dom: sys::virDomainPtr,
     opaque: *mut c_void,
-    make: impl FnOnce(String, String) -> DomainEvent,
+    make: impl FnOnce(Uuid, String) -> DomainEvent,
 ) {
     if opaque.is_null() {
         return;
@@ -53,7 +54,9 @@ unsafe fn deliver(
     let fanout: &Arc<Fanout> = unsafe { &*opaque.cast::<Arc<Fanout>>() };
     let _ = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: `dom` is live for the callback (contract).
-        let uuid = unsafe { domain_uuid(dom) }.unwrap_or_default();
+        let uuid = unsafe { domain_uuid(dom) }
+            .map(Uuid::from)
+            .unwrap_or_default();
         // SAFETY: as above.
         let name = unsafe { domain_name(dom) }.unwrap_or_default();
         fanout.emit(make(uuid, name));
@@ -72,8 +75,8 @@ unsafe extern "C" fn on_lifecycle(
         deliver(dom, opaque, |uuid, name| DomainEvent::Lifecycle {
             uuid,
             name,
-            event: LifecycleEvent::from_code(event),
-            detail,
+            event: codes::lifecycle_event(event),
+            detail: codes::event_detail(codes::lifecycle_event(event), detail),
         })
     };
     0

@@ -1,4 +1,5 @@
 use super::*;
+use crate::hypervisor::{EventDetail, LifecycleEvent, Uuid};
 
 #[test]
 fn callbacks_without_opaque_or_domain_do_nothing() {
@@ -50,23 +51,23 @@ fn callbacks_deliver_to_the_fanout_and_free_releases_it() {
         got,
         vec![
             DomainEvent::Lifecycle {
-                uuid: e(),
+                uuid: Uuid::default(),
                 name: e(),
                 event: LifecycleEvent::Stopped,
-                detail: 2
+                detail: EventDetail::Crashed
             },
             DomainEvent::MetadataChange {
-                uuid: e(),
+                uuid: Uuid::default(),
                 name: e(),
                 namespace: Some("urn:x".into())
             },
             DomainEvent::MetadataChange {
-                uuid: e(),
+                uuid: Uuid::default(),
                 name: e(),
                 namespace: None
             },
             DomainEvent::IoError {
-                uuid: e(),
+                uuid: Uuid::default(),
                 name: e(),
                 path: e(),
                 device: "urn:x".into(),
@@ -74,12 +75,12 @@ fn callbacks_deliver_to_the_fanout_and_free_releases_it() {
                 reason: "urn:x".into()
             },
             DomainEvent::AgentLifecycle {
-                uuid: e(),
+                uuid: Uuid::default(),
                 name: e(),
                 connected: true
             },
             DomainEvent::AgentLifecycle {
-                uuid: e(),
+                uuid: Uuid::default(),
                 name: e(),
                 connected: false
             },

@@ -41,6 +41,8 @@ use virt::domain::Domain;
 use virt::error::Error;
 use virt::sys;
 
+use crate::hypervisor::Uuid;
+
 /// The UUID string of a raw domain pointer.
 ///
 /// # Safety
@@ -63,7 +65,7 @@ unsafe fn domain_uuid(dom: sys::virDomainPtr) -> Option<String> {
 }
 
 /// The UUIDs of the domains `virConnectListAllDomains(flags)` returns.
-pub(crate) fn list_uuids(conn: &Connect, flags: c_uint) -> Result<HashSet<String>, Error> {
+pub(crate) fn list_uuids(conn: &Connect, flags: c_uint) -> Result<HashSet<Uuid>, Error> {
     let mut doms: *mut sys::virDomainPtr = ptr::null_mut();
     // SAFETY: `conn` is live for the call; `doms` is a valid out-pointer.
     let n = unsafe { sys::virConnectListAllDomains(conn.as_ptr(), &mut doms, flags) };
@@ -82,7 +84,7 @@ pub(crate) fn list_uuids(conn: &Connect, flags: c_uint) -> Result<HashSet<String
         }
         // SAFETY: a live domain reference the array gave us.
         if let Some(uuid) = unsafe { domain_uuid(dom) } {
-            out.insert(uuid);
+            out.insert(Uuid::from(uuid));
         }
         // SAFETY: we own this reference and free it once; a failure is only possible for
         // an invalid object and leaves nothing to clean up, so it is ignored.

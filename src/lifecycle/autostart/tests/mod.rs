@@ -30,7 +30,7 @@ fn names(p: &AutostartPlan) -> Vec<&str> {
 
 fn facts(name: &str, active: bool, meta: LifecycleMeta) -> VmFacts {
     VmFacts {
-        uuid: format!("u-{name}"),
+        uuid: format!("u-{name}").into(),
         name: name.into(),
         state: if active {
             VmState::Running

@@ -1,0 +1,86 @@
+//! [`Vm`]: one VM as vmlife observed it at one poll.
+//!
+//! What the hypervisor said about the domain (its run state and why, whether it is
+//! persistent, libvirt's autostart flag), the [`VmStateSnapshot`] the contract defines
+//! (state, counters, addresses), the vmlife lifecycle settings from its metadata, and the
+//! details of its XML. The poller builds one per domain per poll; the engine, the host
+//! actions, the CLI and the dashboard all read it. It holds no libvirt numbers and no
+//! adapter types.
+
+use std::sync::Arc;
+
+use crate::hypervisor::{DomainDetails, RunState, StateReason, Uuid};
+use crate::lifecycle::ttl::{self, TtlStatus};
+use crate::metadata::{LifecycleMeta, MetaError};
+use crate::model::{VmPersistence, VmStateSnapshot};
+
+/// One VM at one poll: domain facts, snapshot and its lifecycle settings.
+#[derive(Debug, Clone)]
+pub struct Vm {
+    pub uuid: Uuid,
+    /// The run state; `None` when the poll did not report one.
+    pub state: Option<RunState>,
+    /// Why it is in that state (a shut-off domain's reason drives the restart policy).
+    pub reason: StateReason,
+    /// Defined (persistent) rather than transient.
+    pub persistent: bool,
+    /// libvirt's own autostart flag.
+    pub libvirt_autostart: bool,
+    pub snapshot: VmStateSnapshot,
+    /// The VM's lifecycle settings, or why they are invalid ("invalid policy").
+    pub meta: Result<LifecycleMeta, MetaError>,
+    /// Unix seconds when this process first saw the VM (stands in for a missing
+    /// `created_at_unix`).
+    pub first_seen_unix: i64,
+    /// From the domain XML; `None` when it could not be read. Shared with the poller's
+    /// cache: a poll hands it out without copying disks and addresses.
+    pub details: Option<Arc<DomainDetails>>,
+}
+
+impl Vm {
+    /// The persistence record, or `None` when the VM's policy is invalid.
+    pub fn persistence(&self) -> Option<&VmPersistence> {
+        self.meta.as_ref().ok().map(|m| &m.persistence)
+    }
+
+    /// TTL status at `now` (unix seconds); `None` when the VM's policy is invalid.
+    pub fn ttl(&self, now: i64) -> Option<TtlStatus> {
+        self.persistence()
+            .map(|p| ttl::status(p, self.first_seen_unix, now))
+    }
+
+    /// True when `other` shows the same as this one, whatever the moment each was
+    /// taken (a snapshot that only moved its timestamp changes nothing on screen).
+    pub fn same_content(&self, other: &Vm) -> bool {
+        let time = other.snapshot.snapshot_time;
+        self.uuid == other.uuid
+            && self.state == other.state
+            && self.reason == other.reason
+            && self.persistent == other.persistent
+            && self.libvirt_autostart == other.libvirt_autostart
+            && self.meta == other.meta
+            && self.first_seen_unix == other.first_seen_unix
+            && self.details == other.details
+            && VmStateSnapshot {
+                snapshot_time: time,
+                ..self.snapshot.clone()
+            } == other.snapshot
+    }
+
+    /// The planner's view of this VM.
+    pub fn facts(&self) -> crate::lifecycle::VmFacts {
+        crate::lifecycle::VmFacts {
+            uuid: self.uuid.clone(),
+            name: self.snapshot.vm_name.clone(),
+            state: self.snapshot.vm_state,
+            active: self.state.is_some_and(RunState::is_active),
+            meta: self.meta.clone(),
+            first_seen_unix: self.first_seen_unix,
+        }
+    }
+
+    /// The policy error message, if any.
+    pub fn policy_error(&self) -> Option<String> {
+        self.meta.as_ref().err().map(|e| e.to_string())
+    }
+}
