@@ -99,6 +99,19 @@ const CONFIG_KEYS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "pressure",
+        &[
+            "memory_available_percent",
+            "psi_some_avg10_percent",
+            "psi_full_avg10_percent",
+            "hold_seconds",
+            "clear_seconds",
+            "settle_seconds",
+            "disk_resume_free_percent",
+            "disk_resume_free_mib",
+        ],
+    ),
+    (
         "policy",
         &[
             "on_host_reboot",

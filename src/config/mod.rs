@@ -16,9 +16,11 @@ use serde::{Deserialize, Serialize};
 use crate::model::{VmCleanupPolicy, VmLifecyclePolicy};
 
 mod host;
+mod pressure;
 
 pub use crate::keys::{KeyChord, KeyCode};
 pub use host::{AfterTimeout, HostAutostartConfig, HostConfig};
+pub use pressure::PressureConfig;
 
 /// The default connection when neither `-c`, `LIBVIRT_DEFAULT_URI` nor the config says.
 pub const DEFAULT_URI: &str = "qemu:///system";
@@ -43,6 +45,8 @@ pub struct Config {
     pub host: HostConfig,
     /// `[autostart]`: the ordered start's SSH probe and limits.
     pub autostart: HostAutostartConfig,
+    /// `[pressure]`: memory-pressure thresholds and timings, the disk-full resume margin.
+    pub pressure: PressureConfig,
     /// Dashboard key bindings: `action = ["key", ...]` replaces that action's keys.
     pub keys: BTreeMap<String, Vec<String>>,
 }
@@ -226,6 +230,7 @@ impl Config {
         }
         crate::keys::resolve(&self.keys)?;
         host::check(&self.host, &self.autostart)?;
+        pressure::check(&self.pressure)?;
         if let Some(uri) = &self.connection.uri {
             if uri.trim().is_empty() {
                 return Err("connection.uri is empty".into());

@@ -97,6 +97,13 @@ fn engine_and_alerts_sections() {
         "alerts.command: the program (first element) is empty"
     );
     assert!(Config::parse("[engine]\nlow_memory_percent = 120\n").is_err());
+    let p = Config::parse("[pressure]\nhold_seconds = 3\n")
+        .unwrap()
+        .pressure;
+    assert_eq!((p.hold_seconds, p.clear_seconds), (3, 300));
+    assert!(Config::parse("[pressure]\nhold = 3\n")
+        .unwrap_err()
+        .contains("unknown field `hold`"));
     assert!(Config::parse("[alerts]\ncmd = []\n")
         .unwrap_err()
         .contains("unknown field `cmd`"));
@@ -118,6 +125,10 @@ fn every_number_has_a_range() {
         (
             "[engine]\nstop_timeout_seconds = 9223372036854775807\n",
             "engine.stop_timeout_seconds must be from 0 to 3600, not 9223372036854775807",
+        ),
+        (
+            "[pressure]\nclear_seconds = 86401\n",
+            "pressure.clear_seconds must be from 0 to 86400, not 86401",
         ),
         (
             "[dashboard]\nextend_step_hours = 9000\n",

@@ -10,6 +10,8 @@
 //!   machine.
 //! - [`host_shutdown`], [`host_boot`]: host shutdown and boot plans (order, actions, the
 //!   once-per-boot gate) and their progress data; [`crate::host`] runs them.
+//! - [`pressure`]: memory pressure and full disks: the kernel's figures parsed, the
+//!   hysteresis, and the next suspend, kill or resume.
 
 pub mod autostart;
 pub mod cleanup;
@@ -18,6 +20,7 @@ pub mod edit;
 pub mod facts;
 pub mod host_boot;
 pub mod host_shutdown;
+pub mod pressure;
 pub mod restart;
 pub mod status;
 pub mod ttl;
