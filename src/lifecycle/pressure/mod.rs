@@ -30,7 +30,7 @@ pub mod state;
 use serde::Serialize;
 
 use super::command::{Command, Op};
-use crate::model::{PersistenceMode, PressureAction};
+use crate::model::{PersistenceMode, PressureAction, Uuid};
 
 pub use plan::{plan, PressureInput, PressurePlan};
 pub use signal::{MemInfo, Psi, PsiLine, Signal};
@@ -126,7 +126,7 @@ pub struct DiskFull {
 /// One VM as the pressure planner sees it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VmPressureFacts {
-    pub uuid: String,
+    pub uuid: Uuid,
     pub name: String,
     /// Carries a vmlife element (see [`super::restart::is_managed`]).
     pub managed: bool,
@@ -173,7 +173,7 @@ impl ReactionKind {
 /// One planned reaction to pressure.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Reaction {
-    pub vm_id: String,
+    pub vm_id: Uuid,
     pub vm_name: String,
     pub action: ReactionKind,
     pub cause: Cause,

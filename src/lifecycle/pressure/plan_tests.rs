@@ -6,7 +6,7 @@ use crate::lifecycle::Op;
 
 pub(super) fn vm(name: &str, mode: PersistenceMode, memory_mib: u64) -> VmPressureFacts {
     VmPressureFacts {
-        uuid: format!("uuid-{name}"),
+        uuid: format!("uuid-{name}").into(),
         name: name.into(),
         managed: true,
         mode,

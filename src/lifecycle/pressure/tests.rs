@@ -37,7 +37,7 @@ fn vm(i: usize) -> impl Strategy<Value = VmPressureFacts> {
     )
         .prop_map(
             move |((managed, temp, mem, run, valid), (om, od), by, disk)| VmPressureFacts {
-                uuid: format!("uuid-{i}"),
+                uuid: format!("uuid-{i}").into(),
                 name: format!("vm-{i}"),
                 managed,
                 mode: if temp {
