@@ -131,6 +131,9 @@ const CTRL_C: Key = Key::from_chord(KeyChord::CTRL_C);
 pub struct Keymap {
     by_key: HashMap<(Mode, Key), Action>,
     by_action: BTreeMap<Action, Vec<Key>>,
+    /// Under `--readonly`: the main-screen keys of the mutating actions taken out, so
+    /// pressing one can say why nothing happens.
+    refused: HashMap<Key, Action>,
 }
 
 impl Keymap {
@@ -148,8 +151,12 @@ impl Keymap {
     /// twice in one mode, ctrl-c free).
     pub fn from_bindings(bindings: &keys::Bindings, readonly: bool) -> Result<Keymap, String> {
         let mut table: BTreeMap<Action, Vec<Key>> = BTreeMap::new();
+        let mut refused = HashMap::new();
         for (action, chords) in bindings {
             if readonly && action.is_mutating() {
+                if action.spec().works_in(Mode::Main) {
+                    refused.extend(chords.iter().map(|c| (Key::from_chord(*c), *action)));
+                }
                 continue;
             }
             table.insert(
@@ -174,15 +181,23 @@ impl Keymap {
             }
         }
         by_key.insert((Mode::Main, CTRL_C), Action::Quit);
+        refused.retain(|k, _| !by_key.contains_key(&(Mode::Main, *k)));
         Ok(Keymap {
             by_key,
             by_action: table,
+            refused,
         })
     }
 
     /// The action a key is bound to in `mode`.
     pub fn action(&self, mode: Mode, key: Key) -> Option<Action> {
         self.by_key.get(&(mode, key)).copied()
+    }
+
+    /// The mutating action `key` would run on the main screen, had `--readonly` not
+    /// taken it out.
+    pub fn refused(&self, key: Key) -> Option<Action> {
+        self.refused.get(&key).copied()
     }
 
     /// The keys bound to an action, in config order.

@@ -604,8 +604,15 @@ fn readonly_has_no_mutating_keys() {
     let mut s = state_with(fleet(), true);
     select(&mut s, "db-1");
     for k in "udDpRm+tecCyar".chars() {
+        s.flash = None;
         assert_eq!(executed(&press(&mut s, &k.to_string())), None, "{k}");
         assert_eq!(s.popup, None, "{k}");
+        // A refused key says why in one line instead of doing nothing.
+        let said = s.flash.as_ref().map(|(t, _)| t.clone()).unwrap_or_default();
+        assert!(
+            said.starts_with("read-only connection (--readonly): "),
+            "{k}: {said:?}"
+        );
     }
     for a in Action::all().filter(|a| a.is_mutating()) {
         assert!(s.keymap.keys(a).is_empty());

@@ -25,7 +25,18 @@ pub(super) fn on_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
     let mode = s.mode();
     let action = s.keymap.action(mode, key);
     match mode {
-        Mode::Main => action.map_or_else(Vec::new, |a| apply(s, a)),
+        Mode::Main => match action {
+            Some(a) => apply(s, a),
+            None => {
+                if let Some(a) = s.keymap.refused(key) {
+                    s.flash(format!(
+                        "read-only connection (--readonly): {} is disabled",
+                        a.label()
+                    ));
+                }
+                Vec::new()
+            }
+        },
         Mode::Help => {
             on_help(s, action);
             Vec::new()
