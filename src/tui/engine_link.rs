@@ -323,6 +323,16 @@ impl EngineLink {
                 .take(ALERTS_SHOWN)
                 .map(|a| (a.time, a.vm_name.clone(), a.action.clone(), a.error.clone()))
                 .collect(),
+            pressure_badge: self.core.pressure_view().and_then(|p| p.badge()),
+            pressure: vms
+                .iter()
+                .filter_map(|v| {
+                    let paused = v.state == Some(crate::hypervisor::RunState::Paused);
+                    let records = self.core.pressure_records();
+                    crate::engine::pressure_status(records, &v.uuid, paused)
+                        .map(|st| (v.uuid.clone(), st))
+                })
+                .collect(),
         }
     }
 }
