@@ -63,12 +63,14 @@ fn demo_ls_json_has_every_field_for_every_vm() {
         "expires_at",
         "ttl_remaining_seconds",
         "policy_error",
+        "pressure",
     ];
     for vm in &vms {
         let obj = vm.as_object().unwrap();
         for f in fields {
             assert!(obj.contains_key(f), "{} lacks {f}", vm["vm_name"]);
         }
+        assert_eq!(vm["pressure"], serde_json::Value::Null, "nothing held");
         assert_eq!(
             obj.len(),
             fields.len(),

@@ -524,6 +524,12 @@ fn run_case(
                 dry_run: plan.dry_run,
                 next_round_at: core.next_round_at(),
                 alerts: Vec::new(),
+                pressure_badge: Some("MEMORY PRESSURE (available 1.0 % < 5 %)".into()),
+                pressure: views
+                    .iter()
+                    .take(1)
+                    .map(|v| (v.uuid.clone(), "paused: disk full (vda)".to_string()))
+                    .collect(),
             }),
         );
         update(&mut s, Msg::Progress(progress));

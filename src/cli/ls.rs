@@ -10,17 +10,24 @@ use crate::poll::{Poller, PollerOptions, Vm};
 use crate::session::Session;
 
 /// Poll once and list every VM, sorted by name.
+/// `dir`: the state directory whose engine records give each VM's pressure status (none
+/// when it cannot be read).
 pub fn run(
     s: &Session,
+    dir: Option<&std::path::Path>,
     now: DateTime<Utc>,
     json: bool,
     out: &mut impl Write,
 ) -> Result<(), RunError> {
     let views = poll_once(s, now)?;
     if json {
+        let pressure = dir
+            .and_then(|d| crate::engine::EngineStore::new(d).load().ok())
+            .map(|d| d.engine.pressure)
+            .unwrap_or_default();
         let records: Vec<VmRecord> = views
             .iter()
-            .map(|v| VmRecord::new(v, &s.uri, now))
+            .map(|v| VmRecord::new(v, &s.uri, now).with_pressure(&pressure, v))
             .collect();
         serde_json::to_writer_pretty(&mut *out, &records)?;
         writeln!(out)?;

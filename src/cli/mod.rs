@@ -163,7 +163,16 @@ pub fn run(opts: &Options, command: &Command) -> Result<(), Error> {
     let session = Session::open(opts, now.timestamp())?;
     let mut out = std::io::stdout().lock();
     let result = match command {
-        Command::Ls { json } => ls::run(&session, now, *json, &mut out),
+        Command::Ls { json } => {
+            let dir = StateDir::resolve(opts).ok();
+            ls::run(
+                &session,
+                dir.as_ref().map(|d| d.path()),
+                now,
+                *json,
+                &mut out,
+            )
+        }
         Command::Show { domain, json } => {
             let dir = StateDir::resolve(opts)?;
             show::run(&session, dir.path(), now, domain, *json, &mut out)

@@ -10,7 +10,8 @@ use clap::Args;
 use super::{ls, RunError};
 use crate::engine::pressure::NOT_CHECKED;
 use crate::engine::{
-    plan_entries, vm_is_managed, EngineCore, EngineSettings, EngineStore, Pressure,
+    plan_entries, signals, vm_is_managed, EngineCore, EngineSettings, EngineStore, PlanEntry,
+    Pressure, PressureView,
 };
 use crate::format::escape;
 use crate::hypervisor::{RunState, ShutoffReason, StateReason};
@@ -22,7 +23,8 @@ use crate::session::Session;
 /// The flags of `vmlife plan`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct PlanArgs {
-    /// One JSON array: an object per action (`vm_name`, `vm_id`, `action`, `reason`, `at`).
+    /// One JSON array: an object per action (`vm_name`, `vm_id`, `action`, `reason`, `at`):
+    /// the cleanups, then the next pressure step (`suspend`, `resume`, `kill`).
     #[arg(long)]
     pub json: bool,
     /// Plan for this moment instead of now (RFC 3339, e.g. 2026-01-10T03:00:00Z).
@@ -47,21 +49,62 @@ pub fn run(
     // Whole seconds: the JSON reads `2026-01-10T03:00:00Z`, not nanoseconds.
     let at = args.at.unwrap_or(now.with_nanosecond(0).unwrap_or(now));
     let views = ls::poll_once(s, now)?;
-    let core = EngineCore::for_planning(
+    let mut core = EngineCore::for_planning(
         EngineStore::new(state_dir),
         EngineSettings::from_config(&s.config),
         &s.uri,
     )
     .map_err(|e| super::Error::new(format!("state store: {e}")))?;
+    // The pressure readings (a remote host's memory too, for skip_on_low_resources).
+    let readings = signals::read(s.hv.as_ref(), &views, &core.disk_watch());
+    core.set_readings(readings.clone());
+    core.refresh();
+    let pressure = core.pressure_preview(&views, &readings, at.timestamp());
     let clock = core.clock(at);
     let plan = core.plan(&views, &RoundRequest::default(), clock);
     if args.json {
-        serde_json::to_writer_pretty(&mut *out, &plan_entries(&plan, at))?;
+        let mut entries = plan_entries(&plan, at);
+        if let Some(r) = &pressure.plan.next {
+            entries.push(PlanEntry {
+                vm_name: r.vm_name.clone(),
+                vm_id: r.vm_id.clone(),
+                action: r.action.as_str().to_string(),
+                reason: format!("{}: {}", r.cause, r.reason),
+                at,
+            });
+        }
+        serde_json::to_writer_pretty(&mut *out, &entries)?;
         writeln!(out)?;
         return Ok(());
     }
     write_text(&core, &plan, &views, at, clock.local_minute, out)?;
+    write_pressure(&pressure, out)?;
     Ok(())
+}
+
+/// The pressure section: the memory state and figures, full disks, the next step.
+fn write_pressure(p: &PressureView, out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "
+pressure:"
+    )?;
+    writeln!(out, "  memory         {}", escape(&p.plan.note))?;
+    for (vm, target) in &p.disk_full {
+        writeln!(out, "  disk full      {} ({})", escape(vm), escape(target))?;
+    }
+    match &p.plan.next {
+        Some(r) => writeln!(
+            out,
+            "  next           {}{} {} for {}: {}",
+            if r.dry_run { "would " } else { "" },
+            r.action.as_str(),
+            escape(&r.vm_name),
+            r.cause,
+            escape(&r.reason)
+        ),
+        None => writeln!(out, "  next           nothing"),
+    }
 }
 
 fn write_text(

@@ -22,6 +22,9 @@ pub struct VmRecord {
     pub ttl_remaining_seconds: Option<i64>,
     /// `null`, or why the VM's vmlife metadata is invalid.
     pub policy_error: Option<String>,
+    /// What vmlife holds on it for resource pressure (`suspended: memory pressure`,
+    /// `paused: disk full (vda)`), from the engine's state store; `null`: nothing.
+    pub pressure: Option<String>,
 }
 
 impl VmRecord {
@@ -38,6 +41,18 @@ impl VmRecord {
                 .and_then(|s| Utc.timestamp_opt(s, 0).single()),
             ttl_remaining_seconds: ttl.and_then(|t| t.remaining_seconds()),
             policy_error: view.policy_error(),
+            pressure: None,
         }
+    }
+
+    /// With its pressure status from the engine's records.
+    pub fn with_pressure(
+        mut self,
+        records: &crate::engine::state_files::PressureRecords,
+        view: &Vm,
+    ) -> Self {
+        let paused = view.state == Some(crate::hypervisor::RunState::Paused);
+        self.pressure = crate::engine::pressure_status(records, &view.uuid, paused);
+        self
     }
 }

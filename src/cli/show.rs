@@ -83,6 +83,7 @@ pub fn run(
     // A store that cannot be read is not an error for `show`: the records are optional.
     if let Ok(data) = crate::engine::EngineStore::new(dir).load() {
         record.cleanup_schedule = data.cleanups.records.get(&view.uuid).cloned();
+        record.vm = record.vm.with_pressure(&data.engine.pressure, &view);
     }
     if json {
         serde_json::to_writer_pretty(&mut *out, &record)?;

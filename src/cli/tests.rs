@@ -43,7 +43,7 @@ fn no_raw_controls(text: &str) {
 fn ls_escapes_names() {
     let s = evil_session();
     let mut out = Vec::new();
-    ls::run(&s, Utc::now(), false, &mut out)
+    ls::run(&s, None, Utc::now(), false, &mut out)
         .map_err(|_| "ls")
         .unwrap();
     let text = String::from_utf8(out).unwrap();

@@ -13,7 +13,9 @@
 //! - [`lock`]: one engine per host (`engine.lock`), and [`engine_owner`].
 //! - [`managed`]: which VMs the engine acts on by itself.
 //! - [`classify`]: why a VM stopped (shut-off reason, events, vmlife's own stops).
-//! - [`pressure`]: host memory pressure for `skip_on_low_resources`.
+//! - [`pressure`]: host memory pressure for `skip_on_low_resources`; [`signals`]: the
+//!   readings (host memory, disk errors, free space) of the pressure reactions, which
+//!   [`EngineCore::on_snapshot`] runs through [`crate::lifecycle::pressure`].
 //! - [`alert`]: the `[alerts] command` hook.
 //! - [`runner`]: the daemon's async loop around an [`EngineCore`].
 
@@ -26,14 +28,15 @@ pub mod pressure;
 pub mod procid;
 pub mod records;
 pub mod runner;
+pub mod signals;
 pub mod state_files;
 
 #[cfg(test)]
 mod tests;
 
 pub use self::core::{
-    clock_at, plan_entries, EngineCore, EngineSettings, PlanEntry, Planned, PressureProbe,
-    WindowZone,
+    clock_at, plan_entries, pressure_status, EngineCore, EngineSettings, PlanEntry, Planned,
+    PressureProbe, PressureView, WindowZone,
 };
 pub use classify::{classify_stop, EngineEvent, EventKind, StoppedDetail};
 pub use lock::{engine_owner, EngineLock, LockError, Owner, Role};

@@ -1,11 +1,14 @@
 //! Is the host short of resources (`skip_on_low_resources`)?
 //!
-//! The [`crate::hypervisor::Hypervisor`] trait has no free-memory call, so the engine
-//! reads `/proc/meminfo` itself — only when the connection is to this host (a local
-//! URI), since a remote hypervisor's memory is not this machine's. For a remote URI the
-//! answer is [`Pressure::Unknown`], which does not hold rounds back.
+//! One reading serves both: `/proc/meminfo` parsed by
+//! [`crate::lifecycle::pressure::signal`] for a local URI, the hypervisor's node memory
+//! (`virNodeGetMemoryStats`) for a remote one (see [`super::signals`]). Without a
+//! reading the answer is [`Pressure::Unknown`], which does not hold rounds back.
 
 use std::fmt;
+
+pub use crate::hypervisor::is_local_uri;
+use crate::lifecycle::pressure::{signal, MemInfo};
 
 /// What the engine knows about the host's resources.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,20 +48,10 @@ impl fmt::Display for Pressure {
     }
 }
 
-/// True when `uri` names a hypervisor on this machine: no host part, and no transport
-/// other than a unix socket (`qemu:///system`, `qemu:///session`,
-/// `qemu+unix:///session?socket=…`, `test:///default`).
-pub fn is_local_uri(uri: &str) -> bool {
-    let Some((scheme, rest)) = uri.split_once("://") else {
-        return false;
-    };
-    let transport = scheme.split_once('+').map(|(_, t)| t);
-    let host = rest.split(['/', '?']).next().unwrap_or_default();
-    host.is_empty() && matches!(transport, None | Some("unix"))
-}
-
-/// The host's memory pressure for a connection to `uri`: available memory below
-/// `low_percent` of the total is pressure.
+/// The host's memory pressure for a connection to `uri` (`skip_on_low_resources`):
+/// available memory below `low_percent` of the total is pressure. Reads `/proc/meminfo`
+/// for a local URI; a remote one is unknown here — the engine judges it from the
+/// hypervisor's node memory ([`super::signals`]) instead.
 pub fn host_pressure(uri: &str, low_percent: f64) -> Pressure {
     if !is_local_uri(uri) {
         return Pressure::Unknown(format!(
@@ -71,22 +64,19 @@ pub fn host_pressure(uri: &str, low_percent: f64) -> Pressure {
     }
 }
 
-/// Pressure from `/proc/meminfo` text (`MemTotal`, `MemAvailable`, in kB).
+/// Pressure from `/proc/meminfo` text (`MemTotal`, `MemAvailable`, in kB), parsed by
+/// [`signal::parse_meminfo`] like the pressure reactions' signal.
 pub fn meminfo_pressure(meminfo: &str, low_percent: f64) -> Pressure {
-    let field = |name: &str| {
-        meminfo.lines().find_map(|l| {
-            let rest = l.strip_prefix(name)?.strip_prefix(':')?;
-            rest.split_whitespace().next()?.parse::<u64>().ok()
-        })
-    };
-    let (Some(total), Some(avail)) = (field("MemTotal"), field("MemAvailable")) else {
-        return Pressure::Unknown("/proc/meminfo lacks MemTotal or MemAvailable".into());
-    };
-    if total == 0 {
-        return Pressure::Unknown("/proc/meminfo says MemTotal is 0".into());
+    match signal::parse_meminfo(meminfo) {
+        Some(m) => memory_pressure(&m, low_percent),
+        None => Pressure::Unknown("/proc/meminfo lacks MemTotal or MemAvailable".into()),
     }
-    let pct = avail as f64 * 100.0 / total as f64;
-    let gib = total as f64 / (1024.0 * 1024.0);
+}
+
+/// Pressure from a memory reading (local `/proc/meminfo` or a remote node's stats).
+pub fn memory_pressure(m: &MemInfo, low_percent: f64) -> Pressure {
+    let pct = m.available_percent();
+    let gib = m.total_kib as f64 / (1024.0 * 1024.0);
     let text = format!("{pct:.1} % of {gib:.1} GiB memory available");
     if pct < low_percent {
         Pressure::Under(format!("{text}, below {low_percent} %"))

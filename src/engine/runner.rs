@@ -11,7 +11,7 @@ use chrono::Utc;
 use tokio::sync::mpsc;
 
 use super::alert::run_alert_command;
-use super::{EngineCore, EngineEvent};
+use super::{signals, EngineCore, EngineEvent};
 use crate::executor::{ExecOptions, ExecResult, Executor};
 use crate::hypervisor::{DomainEvent, Hypervisor, StatsGroups};
 use crate::lifecycle::Actor;
@@ -102,15 +102,25 @@ pub async fn run(
                     p.invalidate(&u);
                 }
                 let now = Utc::now();
+                let watch = core.disk_watch();
+                let hv2 = hv.clone();
                 let (p, polled) = tokio::task::spawn_blocking(move || {
-                    let r = p.poll(now);
+                    // The pressure readings beside the poll: host memory, the disk
+                    // errors of VMs paused on an I/O error, full disks' free space.
+                    let r = p
+                        .poll(now)
+                        .map(|views| {
+                            let readings = signals::read(hv2.as_ref(), &views, &watch);
+                            (views, readings)
+                        });
                     (p, r)
                 })
                 .await
                 .map_err(|e| format!("the poll task failed: {e}"))?;
                 poller = Some(p);
                 match polled {
-                    Ok(views) => {
+                    Ok((views, readings)) => {
+                        core.set_readings(readings);
                         if failing {
                             tracing::info!("polling {uri} works again");
                             failing = false;
@@ -146,6 +156,9 @@ pub async fn run(
                     if let Some(ee) = EngineEvent::from_hypervisor(&e) {
                         core.on_event(&ee, Utc::now());
                     }
+                    if let DomainEvent::IoError { uuid, name, path, device, reason, .. } = &e {
+                        core.on_io_error(uuid, name, path, device, reason);
+                    }
                     if let Some(u) = e.uuid() {
                         invalidate.push(u.into());
                     }
@@ -153,6 +166,7 @@ pub async fn run(
                         e,
                         DomainEvent::Lifecycle { .. }
                             | DomainEvent::MetadataChange { .. }
+                            | DomainEvent::IoError { .. }
                             | DomainEvent::Reconnected
                     ) {
                         tick.reset_immediately();

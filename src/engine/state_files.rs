@@ -21,6 +21,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::procid::OwnerId;
+use crate::lifecycle::pressure::{Cause, PressureState};
 use crate::model::{Uuid, VmCleanupSchedule};
 use crate::store::{ensure_dir, write_atomic};
 
@@ -93,6 +94,10 @@ pub struct EngineFile {
     /// Alerts raised, oldest first.
     #[serde(default)]
     pub alerts: Vec<Alert>,
+    /// The pressure reactions' state: what vmlife paused for which cause, the full
+    /// disks, the memory hysteresis. Left out while empty (older vmlife read the file).
+    #[serde(default, skip_serializing_if = "PressureRecords::is_empty")]
+    pub pressure: PressureRecords,
 }
 
 impl Default for EngineFile {
@@ -102,8 +107,62 @@ impl Default for EngineFile {
             last_round_at: None,
             confirmed: BTreeMap::new(),
             alerts: Vec::new(),
+            pressure: PressureRecords::default(),
         }
     }
+}
+
+/// The pressure reactions' state in `engine.json`, so resumes survive a restart.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PressureRecords {
+    /// The memory hysteresis after the last reading.
+    #[serde(default)]
+    pub state: PressureState,
+    /// When the last memory step (suspend, kill, resume) was submitted, unix seconds.
+    #[serde(default)]
+    pub last_memory_step_at: Option<i64>,
+    /// VMs vmlife paused, by UUID: for what and when.
+    #[serde(default)]
+    pub paused: BTreeMap<Uuid, PausedRecord>,
+    /// VMs with a full disk, by UUID (one episode each: one alert).
+    #[serde(default)]
+    pub disk_full: BTreeMap<Uuid, DiskFullRecord>,
+}
+
+impl PressureRecords {
+    /// Nothing recorded and the host fine.
+    pub fn is_empty(&self) -> bool {
+        self == &PressureRecords::default()
+    }
+}
+
+/// vmlife paused this VM.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PausedRecord {
+    pub vm_name: String,
+    pub cause: Cause,
+    /// Unix seconds.
+    pub at: i64,
+}
+
+/// A disk of this VM found no space: one episode, from the first error until the VM
+/// has run again for `clear_seconds` (or is gone, or shut off).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiskFullRecord {
+    pub vm_name: String,
+    /// The disk's target (`vda`).
+    pub target: String,
+    /// When the episode began, unix seconds.
+    pub since: i64,
+    /// Seen paused since the last error (QEMU's pause, or vmlife's).
+    #[serde(default)]
+    pub was_paused: bool,
+    /// Running again since (resumed by vmlife or a person): not full for now.
+    #[serde(default)]
+    pub running_since: Option<i64>,
 }
 
 /// A person's go-ahead for one VM's cleanup.

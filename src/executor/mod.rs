@@ -22,6 +22,7 @@
 mod cleanup;
 pub mod clock;
 pub mod precondition;
+mod pressure;
 mod restart;
 mod run;
 
@@ -164,6 +165,14 @@ fn action_phrase(op: &Op, vm: &str) -> String {
         Op::Cleanup { .. } => format!("clean up {vm}"),
         Op::RestartByPolicy => format!("restart {vm}"),
         Op::ResetRestartCount => format!("reset the restart count of {vm}"),
+        Op::Pressure { action, cause } => {
+            let verb = match action {
+                crate::lifecycle::pressure::ReactionKind::Suspend => "suspend",
+                crate::lifecycle::pressure::ReactionKind::Kill => "destroy",
+                crate::lifecycle::pressure::ReactionKind::Resume => "resume",
+            };
+            format!("{verb} {vm} for {cause}")
+        }
     }
 }
 

@@ -15,6 +15,7 @@
 use chrono::DateTime;
 
 use crate::hypervisor::{HvErrorKind, HvResult, Hypervisor, RawDomain, StatsGroups, VmRef};
+use crate::lifecycle::pressure::{Cause, ReactionKind};
 use crate::lifecycle::ttl::{self, TtlStatus};
 use crate::lifecycle::{Actor, Command, Op};
 use crate::metadata;
@@ -37,11 +38,19 @@ pub enum Precondition {
     /// Restart by policy: the VM's metadata is valid, `restart_policy` is not `no`, it
     /// has not expired, and `restart_count` is below `max_retries`.
     RestartAllowed,
+    /// A pressure kill: the VM's metadata is valid and it is temporary, or its own
+    /// policy for this cause says `kill` (a host default never kills a permanent VM).
+    PressureKillAllowed(Cause),
 }
 
 impl Precondition {
     fn needs_metadata(self) -> bool {
-        matches!(self, Precondition::StillDue | Precondition::RestartAllowed)
+        matches!(
+            self,
+            Precondition::StillDue
+                | Precondition::RestartAllowed
+                | Precondition::PressureKillAllowed(_)
+        )
     }
 
     fn needs_state(self) -> bool {
@@ -112,6 +121,11 @@ pub fn required(cmd: &Command, _actor: &Actor) -> Vec<Precondition> {
         | Op::SetMode { .. } => {
             vec![SameIdentity]
         }
+        Op::Pressure {
+            action: ReactionKind::Kill,
+            cause,
+        } => vec![SameIdentity, PressureKillAllowed(cause)],
+        Op::Pressure { .. } => vec![SameIdentity],
         ref op if op.is_destructive() => vec![SameIdentity],
         _ => Vec::new(),
     }
@@ -126,6 +140,7 @@ pub fn check(pre: Precondition, cmd: &Command, facts: &Facts) -> Result<(), Outc
         Precondition::StillDue => check_due(cmd, facts),
         Precondition::StillStopped => check_stopped(cmd, facts),
         Precondition::RestartAllowed => check_restart(cmd, facts),
+        Precondition::PressureKillAllowed(cause) => check_pressure_kill(cmd, cause, facts),
     }
 }
 
@@ -235,6 +250,26 @@ fn check_stopped(cmd: &Command, facts: &Facts) -> Result<(), Outcome> {
             Err(Outcome::Refused("already running".into()))
         }
         Some(Ok(Some(_))) => Ok(()),
+    }
+}
+
+fn check_pressure_kill(cmd: &Command, cause: Cause, facts: &Facts) -> Result<(), Outcome> {
+    let refuse = |why: String| Err(Outcome::Refused(format!("not killed for {cause}: {why}")));
+    let meta = match read_meta(cmd, facts)? {
+        None => return refuse("it has no vmlife metadata (permanent)".into()),
+        Some(Err(e)) => return refuse(format!("invalid policy ({e})")),
+        Some(Ok(m)) => m,
+    };
+    let own = match cause {
+        Cause::MemoryPressure => meta.policy.on_memory_pressure,
+        Cause::DiskFull => meta.policy.on_disk_full,
+    };
+    if meta.persistence.mode == PersistenceMode::Temporary
+        || own == Some(crate::model::PressureAction::Kill)
+    {
+        Ok(())
+    } else {
+        refuse("permanent, and its own policy does not say kill".into())
     }
 }
 

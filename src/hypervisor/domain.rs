@@ -95,3 +95,48 @@ pub enum AddressSource {
     Agent,
     Arp,
 }
+
+/// The host's memory as `virNodeGetMemoryStats` reports it, KiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NodeMemory {
+    pub total_kib: u64,
+    pub free_kib: u64,
+    /// `buffers`; 0 when the driver does not report it.
+    pub buffers_kib: u64,
+    /// `cached`; 0 when the driver does not report it.
+    pub cached_kib: u64,
+}
+
+impl NodeMemory {
+    /// What could be had without swapping: free + buffers + cached (at most the total).
+    pub fn available_kib(&self) -> u64 {
+        self.free_kib
+            .saturating_add(self.buffers_kib)
+            .saturating_add(self.cached_kib)
+            .min(self.total_kib)
+    }
+}
+
+/// What went wrong on one disk (`virDomainDiskErrorCode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiskErrorKind {
+    /// No space left on the backing storage (`NO_SPACE`).
+    NoSpace,
+    /// Another I/O error (`UNSPEC`, or a code this build does not know).
+    Other,
+}
+
+/// One disk's error, by its target (`vda`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiskError {
+    pub target: String,
+    pub kind: DiskErrorKind,
+}
+
+/// Space on the file system (or pool) that holds a disk image, bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DiskSpace {
+    /// Free to the hypervisor (not counting root's reserve).
+    pub free_bytes: u64,
+    pub total_bytes: u64,
+}

@@ -57,6 +57,12 @@ struct FakeState {
     sinks: Vec<EventSink>,
     /// UUIDs of the domains with a managed save image.
     managed_saves: BTreeSet<Uuid>,
+    /// What `node_memory` answers (`None`: an error).
+    node_memory: Option<NodeMemory>,
+    /// What `disk_errors` answers, per domain.
+    disk_errors: BTreeMap<Uuid, Vec<DiskError>>,
+    /// What `disk_space` answers, per image path (missing: an error).
+    disk_space: BTreeMap<String, DiskSpace>,
 }
 
 impl FakeHypervisor {
@@ -114,6 +120,37 @@ impl FakeHypervisor {
     /// `start`, removed by `managed_save_remove`).
     pub fn has_saved_image(&self, uuid: &str) -> bool {
         self.with(|s| s.managed_saves.contains(uuid))
+    }
+
+    /// What [`Hypervisor::node_memory`] answers from now on (`None`: an error).
+    pub fn set_node_memory(&self, m: Option<NodeMemory>) {
+        self.with(|s| s.node_memory = m);
+    }
+
+    /// Make the domain pause on a full disk `target`, as QEMU does (paused, reason I/O
+    /// error; `disk_errors` says no space). Emits no event (a missed one); emit an
+    /// [`DomainEvent::IoError`] for the event path.
+    pub fn fill_disk(&self, uuid: &str, target: &str) {
+        self.update(uuid, |d| {
+            set_state(d, RunState::Paused, PausedReason::IoError)
+        });
+        self.with(|s| {
+            s.disk_errors.insert(
+                uuid.into(),
+                vec![DiskError {
+                    target: target.into(),
+                    kind: DiskErrorKind::NoSpace,
+                }],
+            );
+        });
+    }
+
+    /// What [`Hypervisor::disk_space`] answers for `path` (`None`: an error).
+    pub fn set_disk_space(&self, path: &str, space: Option<DiskSpace>) {
+        self.with(|s| match space {
+            Some(sp) => s.disk_space.insert(path.into(), sp),
+            None => s.disk_space.remove(path),
+        });
     }
 
     /// Deliver `event` to every subscribed sink (sinks whose receiver is gone are
@@ -383,6 +420,7 @@ impl Hypervisor for FakeHypervisor {
         self.act("resume", uuid, |d| {
             set_state(d, RunState::Running, RunningReason::Restored)
         })?;
+        self.with(|s| s.disk_errors.remove(uuid));
         self.emit_lifecycle(uuid, LifecycleEvent::Resumed, EventDetail::Unpaused);
         Ok(())
     }
@@ -452,6 +490,28 @@ impl Hypervisor for FakeHypervisor {
             s.sinks.push(sink);
         });
         Ok(())
+    }
+
+    fn node_memory(&self) -> HvResult<NodeMemory> {
+        self.with(|s| {
+            s.calls.push("node_memory".into());
+            s.node_memory
+                .ok_or_else(|| HvError::new(HvErrorKind::Other, "node memory: not set"))
+        })
+    }
+
+    fn disk_errors(&self, uuid: &str) -> HvResult<Vec<DiskError>> {
+        self.read("disk_errors", uuid, |_| ())?;
+        Ok(self.with(|s| s.disk_errors.get(uuid).cloned().unwrap_or_default()))
+    }
+
+    fn disk_space(&self, path: &str) -> HvResult<DiskSpace> {
+        self.with(|s| {
+            s.calls.push(format!("disk_space {path}"));
+            s.disk_space.get(path).copied().ok_or_else(|| {
+                HvError::new(HvErrorKind::Other, format!("no space known for {path}"))
+            })
+        })
     }
 }
 

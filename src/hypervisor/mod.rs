@@ -26,11 +26,13 @@ mod domain;
 mod error;
 mod event;
 mod state;
+mod uri;
 
 pub use domain::*;
 pub use error::*;
 pub use event::*;
 pub use state::*;
+pub use uri::is_local_uri;
 
 /// Everything vmlife asks of a hypervisor. Every call blocks; callers in async code run
 /// them on blocking threads.
@@ -137,6 +139,43 @@ pub trait Hypervisor: Send + Sync {
                 "discard managed save {uuid}: not supported on {}",
                 self.uri()
             ),
+        ))
+    }
+
+    // Resource pressure (issue 11): the node's memory and a domain's disk errors.
+
+    /// The host's memory (`virNodeGetMemoryStats`, all cells): what a remote URI's
+    /// memory pressure is judged by (a local one reads `/proc/meminfo`).
+    ///
+    /// The default says it is not supported.
+    fn node_memory(&self) -> HvResult<NodeMemory> {
+        Err(HvError::new(
+            HvErrorKind::Other,
+            format!("node memory: not supported on {}", self.uri()),
+        ))
+    }
+
+    /// The domain's disk errors (`virDomainGetDiskErrors`): which disk of a VM paused
+    /// for an I/O error found no space. Disks without an error are left out.
+    ///
+    /// The default says it is not supported.
+    fn disk_errors(&self, uuid: &str) -> HvResult<Vec<DiskError>> {
+        Err(HvError::new(
+            HvErrorKind::Other,
+            format!("disk errors {uuid}: not supported on {}", self.uri()),
+        ))
+    }
+
+    /// Free and total space of the file system holding the disk image at `path` (its
+    /// directory's `statvfs`), for a hypervisor on this host: when a VM paused for a
+    /// full disk may run again.
+    ///
+    /// The default says it is not known (a remote host's file systems are not this
+    /// machine's).
+    fn disk_space(&self, path: &str) -> HvResult<DiskSpace> {
+        Err(HvError::new(
+            HvErrorKind::Other,
+            format!("free space of {path}: not known on {}", self.uri()),
         ))
     }
 }

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::pressure::{Cause, ReactionKind};
 use crate::model::{PersistenceMode, Uuid};
 
 /// What to do to one VM.
@@ -57,6 +58,13 @@ pub enum Op {
     RestartByPolicy,
     /// The VM ran stably: set `restart_count` back to 0.
     ResetRestartCount,
+    /// A reaction to resource pressure (`on_memory_pressure`, `on_disk_full`): suspend
+    /// (a VM already paused stays paused), kill (destroy; re-checked: the VM is
+    /// temporary or its own policy says `kill`) or resume; journaled with its cause.
+    Pressure {
+        action: ReactionKind,
+        cause: Cause,
+    },
 }
 
 impl Op {
@@ -79,6 +87,11 @@ impl Op {
             Op::Cleanup { .. } => "cleanup",
             Op::RestartByPolicy => "restart",
             Op::ResetRestartCount => "reset_restart_count",
+            Op::Pressure { action, .. } => match action {
+                ReactionKind::Suspend => "suspend",
+                ReactionKind::Kill => "destroy",
+                ReactionKind::Resume => "resume",
+            },
         }
     }
 
@@ -94,6 +107,10 @@ impl Op {
                 | Op::DiscardManagedSave
                 | Op::Undefine
                 | Op::Cleanup { .. }
+                | Op::Pressure {
+                    action: ReactionKind::Kill,
+                    ..
+                }
         )
     }
 
@@ -136,6 +153,11 @@ impl Op {
             }
             Op::RestartByPolicy => "restart (restart policy)".into(),
             Op::ResetRestartCount => "reset restart count (ran stably)".into(),
+            Op::Pressure { action, cause } => match action {
+                ReactionKind::Suspend => format!("suspend (pause vCPUs) for {cause}"),
+                ReactionKind::Kill => format!("destroy (hard power-off) for {cause}"),
+                ReactionKind::Resume => format!("resume after {cause}"),
+            },
         }
     }
 }

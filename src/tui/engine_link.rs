@@ -62,6 +62,8 @@ pub struct EngineLink {
     dry_run: bool,
     /// When the lock was last tried (or the holder looked up).
     checked_at: Option<DateTime<Utc>>,
+    /// For the pressure readings (this thread may block on them).
+    hv: Arc<dyn Hypervisor>,
 }
 
 impl EngineLink {
@@ -89,7 +91,7 @@ impl EngineLink {
             dry_run: true,
             ..real
         };
-        let dry = Executor::with_options(hv, journal, results, dry_opts);
+        let dry = Executor::with_options(hv.clone(), journal, results, dry_opts);
         let mut link = EngineLink {
             core,
             lock: None,
@@ -101,6 +103,7 @@ impl EngineLink {
             readonly,
             dry_run,
             checked_at: None,
+            hv,
         };
         link.check_lock(Utc::now());
         Ok(link)
@@ -180,6 +183,9 @@ impl EngineLink {
             ));
         }
         if self.is_engine() {
+            let watch = self.core.disk_watch();
+            let readings = crate::engine::signals::read(self.hv.as_ref(), vms, &watch);
+            self.core.set_readings(readings);
             let planned = self.core.on_snapshot(vms, now);
             out.extend(planned.into_iter().map(|p| self.submit(p)));
         } else {
@@ -194,6 +200,20 @@ impl EngineLink {
     pub fn on_event(&mut self, e: &DomainEvent, now: DateTime<Utc>) {
         if let (true, Some(ev)) = (self.is_engine(), EngineEvent::from_hypervisor(e)) {
             self.core.on_event(&ev, now);
+        }
+        if let (
+            true,
+            DomainEvent::IoError {
+                uuid,
+                name,
+                path,
+                device,
+                reason,
+                ..
+            },
+        ) = (self.is_engine(), e)
+        {
+            self.core.on_io_error(uuid, name, path, device, reason);
         }
     }
 
@@ -302,6 +322,16 @@ impl EngineLink {
                 .rev()
                 .take(ALERTS_SHOWN)
                 .map(|a| (a.time, a.vm_name.clone(), a.action.clone(), a.error.clone()))
+                .collect(),
+            pressure_badge: self.core.pressure_view().and_then(|p| p.badge()),
+            pressure: vms
+                .iter()
+                .filter_map(|v| {
+                    let paused = v.state == Some(crate::hypervisor::RunState::Paused);
+                    let records = self.core.pressure_records();
+                    crate::engine::pressure_status(records, &v.uuid, paused)
+                        .map(|st| (v.uuid.clone(), st))
+                })
                 .collect(),
         }
     }

@@ -156,6 +156,11 @@ pub struct CleanupView {
     pub next_round_at: Option<i64>,
     /// Recent alerts, newest first: (time, VM name, action, error).
     pub alerts: Vec<(DateTime<Utc>, String, String, String)>,
+    /// The header's pressure badge (`MEMORY PRESSURE (…)`, `DISK FULL: vm`), if any.
+    pub pressure_badge: Option<String>,
+    /// What vmlife holds on each VM for pressure (`suspended: memory pressure`,
+    /// `paused: disk full (vda)`), by UUID.
+    pub pressure: std::collections::BTreeMap<crate::model::Uuid, String>,
 }
 
 /// How an action ended (or that it has not yet).
@@ -445,6 +450,15 @@ impl State {
     /// Show a short message in the hints bar for [`FLASH_SECONDS`].
     pub fn flash(&mut self, text: String) {
         self.flash = Some((text, self.now));
+    }
+
+    /// What vmlife holds on `uuid` for resource pressure, if anything.
+    pub fn pressure_of(&self, uuid: &str) -> Option<&str> {
+        self.cleanup
+            .as_ref()?
+            .pressure
+            .get(uuid)
+            .map(String::as_str)
     }
 
     /// True while the progress pane should replace the cleanup pane.

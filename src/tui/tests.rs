@@ -160,6 +160,8 @@ pub(super) fn cleanup_view(vms: &[Vm], policy: &crate::model::VmCleanupPolicy) -
             "restart".into(),
             "gave up after 5 restarts".into(),
         )],
+        pressure_badge: None,
+        pressure: Default::default(),
     }
 }
 
@@ -1153,4 +1155,33 @@ fn a_snapshot_that_only_moved_its_timestamp_is_unchanged() {
         },
     );
     assert!(!s.snapshot_unchanged, "coming back from stale is a change");
+}
+
+/// Pressure as the engine reports it: the header badge, the row's state and the
+/// detail's line.
+#[test]
+fn pressure_badge_row_and_detail() {
+    let vms = fleet();
+    let alice = vms
+        .iter()
+        .find(|v| v.snapshot.vm_name == "scratch-alice")
+        .unwrap()
+        .uuid
+        .clone();
+    let mut view = cleanup_view(&vms, &crate::model::VmCleanupPolicy::default());
+    view.pressure_badge = Some("DISK FULL: scratch-alice".into());
+    view.pressure
+        .insert(alice.clone(), "paused: disk full (vda)".into());
+    let mut s = state_with(vms, false);
+    update(&mut s, Msg::Cleanup(view));
+    press(&mut s, "G");
+    assert_eq!(s.pressure_of(&alice), Some("paused: disk full (vda)"));
+    let text = screen(&mut s, 160, 45);
+    assert!(text.contains("DISK FULL: scratch-alice"), "{text}");
+    assert!(text.contains("full:vda"), "the row: {text}");
+    assert!(
+        text.contains("pressure: paused: disk full"),
+        "the detail: {text}"
+    );
+    insta::assert_snapshot!(text);
 }

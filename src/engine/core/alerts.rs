@@ -38,6 +38,9 @@ impl EngineCore {
         let reason = match action {
             "cleanup" => "cleanup failed".to_string(),
             "restart" => "restart policy".to_string(),
+            "disk_full" => "disk full".to_string(),
+            "disk_error" => "disk I/O error".to_string(),
+            "pressure" => "pressure reaction failed".to_string(),
             other => format!("{other} failed"),
         };
         self.journal_line(

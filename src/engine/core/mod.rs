@@ -21,6 +21,7 @@
 
 mod alerts;
 mod claims;
+mod pressure;
 mod restart;
 mod rounds;
 mod settings;
@@ -32,7 +33,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::classify::{EngineEvent, EventKind, StopHint};
-use super::pressure::{host_pressure, Pressure};
+use super::pressure::{host_pressure, is_local_uri, memory_pressure, Pressure};
 use super::procid::Claimant;
 use super::records;
 use super::state_files::{Alert, EngineStore, StoreData};
@@ -43,6 +44,7 @@ use crate::model::{Uuid, VmCleanupSchedule};
 use crate::poll::Vm;
 use crate::store::{Journal, JournalEntry, JournalTail};
 
+pub use pressure::{pressure_status, PressureView};
 use restart::Seen;
 use rounds::Round;
 pub use rounds::{plan_entries, PlanEntry};
@@ -75,7 +77,10 @@ pub struct EngineCore {
     journal: Arc<Journal>,
     settings: EngineSettings,
     zone: WindowZone,
-    probe: PressureProbe,
+    uri: String,
+    /// A test's probe in place of the readings.
+    probe: Option<PressureProbe>,
+    pm: pressure::PressureMemory,
     claimant: Claimant,
     data: StoreData,
     pressure: Pressure,
@@ -119,15 +124,15 @@ impl EngineCore {
         settings: EngineSettings,
         uri: &str,
     ) -> io::Result<EngineCore> {
-        let uri = uri.to_string();
-        let low = settings.low_memory_percent;
         let tail = journal.path().map(JournalTail::at_end);
         let mut core = EngineCore {
             store,
             journal,
             settings,
             zone: WindowZone::Local,
-            probe: Box::new(move || host_pressure(&uri, low)),
+            uri: uri.to_string(),
+            probe: None,
+            pm: pressure::PressureMemory::default(),
             claimant: Claimant::new(),
             data: StoreData::default(),
             pressure: Pressure::Unknown("not measured yet".into()),
@@ -159,9 +164,10 @@ impl EngineCore {
         EngineCore::new(store, Arc::new(Journal::in_memory()), settings, uri)
     }
 
-    /// Measure host pressure with `probe` instead of `/proc/meminfo`.
+    /// Measure host pressure (`skip_on_low_resources`) with `probe` instead of the
+    /// readings.
     pub fn with_pressure_probe(mut self, probe: PressureProbe) -> EngineCore {
-        self.probe = probe;
+        self.probe = Some(probe);
         self.sample_pressure();
         self
     }
@@ -208,9 +214,10 @@ impl EngineCore {
         self.last_error.as_deref()
     }
 
-    /// Commands of this engine still running (cleanups, restarts, resets).
+    /// Commands of this engine still running (cleanups, restarts, resets, pressure
+    /// reactions).
     pub fn in_flight(&self) -> usize {
-        self.cleaning.len() + self.restarting.len() + self.resetting.len()
+        self.cleaning.len() + self.restarting.len() + self.resetting.len() + self.pm.busy.len()
     }
 
     /// Unix seconds when the next scheduled round is due (`None`: now).
@@ -233,11 +240,20 @@ impl EngineCore {
         self.sample_pressure();
     }
 
+    /// `skip_on_low_resources`: a test's probe; else the readings' memory (local
+    /// `/proc/meminfo` or a remote node's stats); else `/proc/meminfo` for a local URI.
     fn sample_pressure(&mut self) {
-        self.pressure = if self.settings.cleanup.skip_on_low_resources {
-            (self.probe)()
-        } else {
+        let low = self.settings.low_memory_percent;
+        self.pressure = if !self.settings.cleanup.skip_on_low_resources {
             Pressure::NotChecked
+        } else if let Some(probe) = &self.probe {
+            probe()
+        } else {
+            match self.pm.readings.as_ref().and_then(|r| r.memory.as_ref()) {
+                Some(Ok(m)) => memory_pressure(m, low),
+                Some(Err(e)) if !is_local_uri(&self.uri) => Pressure::Unknown(e.clone()),
+                _ => host_pressure(&self.uri, low),
+            }
         };
     }
 
@@ -289,6 +305,7 @@ impl EngineCore {
         let facts: Vec<VmFacts> = vms.iter().map(Vm::facts).collect();
         self.recover(&facts, now);
         self.cleanup_round(&facts, now, &mut out);
+        self.pressure_step(vms, now, &mut out);
         out
     }
 
@@ -349,6 +366,7 @@ impl EngineCore {
                     self.counts.insert(uuid, (0, now.timestamp()));
                 }
             }
+            Op::Pressure { action, cause } => self.pressure_result(r, *action, *cause, now),
             Op::Shutdown | Op::Destroy | Op::ManagedSave | Op::Undefine if r.outcome.is_ok() => {
                 self.note_stop_request(&uuid, now);
             }

@@ -4,7 +4,8 @@ use chrono::{DateTime, FixedOffset, Local, Offset, Timelike, Utc};
 
 use crate::config::Config;
 use crate::lifecycle::cleanup::Clock;
-use crate::model::VmCleanupPolicy;
+use crate::lifecycle::pressure::PressureSettings;
+use crate::model::{PressureAction, VmCleanupPolicy};
 
 /// What the engine needs from the config.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,6 +20,12 @@ pub struct EngineSettings {
     pub low_memory_percent: f64,
     /// `[engine] manage_all_vms`: the restart policy reaches VMs without a vmlife element.
     pub manage_all_vms: bool,
+    /// `[pressure]`.
+    pub pressure: PressureSettings,
+    /// `[policy] on_memory_pressure`: the host default.
+    pub on_memory_pressure: PressureAction,
+    /// `[policy] on_disk_full`: the host default.
+    pub on_disk_full: PressureAction,
 }
 
 impl EngineSettings {
@@ -30,6 +37,9 @@ impl EngineSettings {
             restart_stable_seconds: config.engine.restart_stable_seconds,
             low_memory_percent: config.engine.low_memory_percent,
             manage_all_vms: config.engine.manage_all_vms,
+            pressure: config.pressure.settings(),
+            on_memory_pressure: config.policy.on_memory_pressure,
+            on_disk_full: config.policy.on_disk_full,
         }
     }
 }

@@ -23,6 +23,8 @@ mod managed;
 
 mod backoff;
 
+mod pressure;
+
 /// 2026-01-10 03:00:00 UTC: inside the default window (02:00–06:00) in UTC.
 fn t0() -> i64 {
     Utc.with_ymd_and_hms(2026, 1, 10, 3, 0, 0)

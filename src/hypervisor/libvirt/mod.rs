@@ -34,6 +34,7 @@ pub mod events;
 mod fanout;
 mod ffi;
 mod names;
+mod node;
 mod open;
 mod stats;
 
@@ -492,6 +493,18 @@ impl Hypervisor for LibvirtHypervisor {
 
     fn subscribe(&self, sink: EventSink) -> HvResult<()> {
         self.link.subscribe(sink)
+    }
+
+    fn node_memory(&self) -> HvResult<NodeMemory> {
+        self.read_node_memory()
+    }
+
+    fn disk_errors(&self, uuid: &str) -> HvResult<Vec<DiskError>> {
+        self.read_disk_errors(uuid)
+    }
+
+    fn disk_space(&self, path: &str) -> HvResult<DiskSpace> {
+        self.read_disk_space(path)
     }
 }
 

@@ -27,7 +27,7 @@ pub mod plan;
 pub mod signal;
 pub mod state;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::command::{Command, Op};
 use crate::model::{PersistenceMode, PressureAction, Uuid};
@@ -73,7 +73,7 @@ impl Default for PressureSettings {
 }
 
 /// What a reaction answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Cause {
     MemoryPressure,
@@ -147,7 +147,7 @@ pub struct VmPressureFacts {
 }
 
 /// What a reaction does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReactionKind {
     /// Pause the VM (or keep it paused, when QEMU paused it for a full disk) and record
@@ -189,17 +189,22 @@ impl Reaction {
         if self.dry_run {
             return None;
         }
-        let op = match self.action {
-            ReactionKind::Suspend => Op::Suspend,
-            ReactionKind::Kill => Op::Destroy,
-            ReactionKind::Resume => Op::Resume,
+        Some(self.command_even_in_dry_run())
+    }
+
+    /// The executor's command for it, also under dry run (for a dry-run executor, which
+    /// journals "would" and makes no mutating call).
+    pub fn command_even_in_dry_run(&self) -> Command {
+        let op = Op::Pressure {
+            action: self.action,
+            cause: self.cause,
         };
-        Some(Command::new(
+        Command::new(
             self.vm_id.clone(),
             self.vm_name.clone(),
             op,
             format!("{}: {}", self.cause, self.reason),
-        ))
+        )
     }
 }
 

@@ -97,7 +97,17 @@ fn memory_victims_are_ranked_temporary_then_biggest() {
         "memory under pressure for 12 s (available 3.1 % < 5 %)"
     );
     let cmd = r.command().unwrap();
-    assert_eq!((cmd.vm_id.as_str(), cmd.op), ("uuid-big-temp", Op::Suspend));
+    assert_eq!(
+        (cmd.vm_id.as_str(), cmd.op.clone()),
+        (
+            "uuid-big-temp",
+            Op::Pressure {
+                action: ReactionKind::Suspend,
+                cause: Cause::MemoryPressure
+            }
+        )
+    );
+    assert_eq!(cmd.op.name(), "suspend");
     assert_eq!(
         cmd.reason,
         "memory pressure: available 3.1 % < 5 % for 12 s"
@@ -142,7 +152,9 @@ fn host_default_kill_spares_permanent_vms() {
     let temp = vm("temp", TEMP, 10);
     let case = Case::under(vec![perm.clone(), temp], PressureAction::Kill);
     assert_eq!(case.next(), "kill temp (memory pressure)");
-    assert_eq!(case.run().next.unwrap().command().unwrap().op, Op::Destroy);
+    let op = case.run().next.unwrap().command().unwrap().op;
+    assert_eq!(op.name(), "destroy");
+    assert!(op.is_destructive());
     let case = Case::under(vec![perm.clone()], PressureAction::Kill);
     assert!(case.next().starts_with("none:"), "{}", case.next());
     // Its own metadata may say kill.
@@ -213,7 +225,7 @@ fn resumes_latest_paused_first_and_only_vmlifes_memory_pauses() {
         ("second", ReactionKind::Resume)
     );
     assert_eq!(r.reason, "memory pressure cleared: available 40.0 % ≥ 5 %");
-    assert_eq!(r.command().unwrap().op, Op::Resume);
+    assert_eq!(r.command().unwrap().op.name(), "resume");
     let case = Case::cleared(vms[1..].to_vec());
     assert_eq!(case.next(), "resume second (memory pressure)");
     let case = Case::cleared(vms[2..].to_vec());

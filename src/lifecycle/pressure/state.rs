@@ -12,12 +12,12 @@
 //! An [`Signal::Unknown`] reading changes nothing: vmlife neither enters nor leaves
 //! pressure on a figure it does not have.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{PressureSettings, Signal};
 
 /// Where the host stands on memory pressure. Times are unix seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum PressureState {
     #[default]

@@ -222,14 +222,11 @@ proptest! {
             (Some(r), Some(d)) => {
                 prop_assert!(d.dry_run && !r.dry_run);
                 prop_assert_eq!(d.command(), None);
-                prop_assert_eq!(Reaction { dry_run: false, ..d }, r.clone());
+                prop_assert_eq!(Reaction { dry_run: false, ..d.clone() }, r.clone());
                 let op = r.command().map(|c| c.op);
-                let want = match r.action {
-                    ReactionKind::Suspend => Op::Suspend,
-                    ReactionKind::Kill => Op::Destroy,
-                    ReactionKind::Resume => Op::Resume,
-                };
+                let want = Op::Pressure { action: r.action, cause: r.cause };
                 prop_assert_eq!(op, Some(want));
+                prop_assert_eq!(d.command_even_in_dry_run(), r.command().unwrap());
             }
             (r, d) => prop_assert!(false, "dry run changed the plan: {:?} vs {:?}", r, d),
         }

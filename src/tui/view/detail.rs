@@ -75,6 +75,12 @@ pub fn lines(s: &State, v: &Vm) -> Vec<Line<'static>> {
         ]),
         Line::from(Span::styled(v.uuid.to_string(), t.dim())),
     ];
+    if let Some(p) = s.pressure_of(&v.uuid) {
+        out.push(Line::from(Span::styled(
+            format!("pressure: {p}"),
+            t.error(),
+        )));
+    }
     if !crate::engine::vm_is_managed(v, s.manage_all_vms) {
         out.push(Line::from(Span::styled(
             "not managed by vmlife: observed only (no vmlife element)",

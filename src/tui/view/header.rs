@@ -51,6 +51,10 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         ConnState::Connecting => first.push(Span::styled(" connecting…", t.dim())),
         ConnState::Live => {}
     }
+    if let Some(badge) = s.cleanup.as_ref().and_then(|c| c.pressure_badge.as_ref()) {
+        first.push(Span::raw(" "));
+        first.push(Span::styled(format!(" {badge} "), t.badge()));
+    }
     first.push(Span::styled(format!("  {}", s.engine), t.dim()));
 
     let c = s.counts();

@@ -125,6 +125,17 @@ fn ttl_cell(s: &State, v: &Vm) -> (String, Style) {
     }
 }
 
+/// A pressure status in the STATE column's width: `susp:mem`, `full:vda`.
+fn short_pressure(p: &str) -> String {
+    if let Some(rest) = p.split("disk full (").nth(1) {
+        return format!("full:{}", rest.trim_end_matches(')'));
+    }
+    if p.contains("memory pressure") {
+        return "susp:mem".into();
+    }
+    p.to_string()
+}
+
 fn cells(s: &State, v: &Vm, shown: &[&'static Column]) -> Vec<Cell<'static>> {
     let t = s.theme;
     let snap = &v.snapshot;
@@ -145,7 +156,12 @@ fn cells(s: &State, v: &Vm, shown: &[&'static Column]) -> Vec<Cell<'static>> {
                 } else {
                     t.base()
                 };
-                Cell::from(Span::styled(snap.vm_state.to_string(), style))
+                match s.pressure_of(&v.uuid) {
+                    // The column is 8 wide: `susp:mem`, `full:vda`; the detail pane
+                    // says it whole (`paused: disk full (vda)`).
+                    Some(p) => Cell::from(Span::styled(short_pressure(p), t.error())),
+                    None => Cell::from(Span::styled(snap.vm_state.to_string(), style)),
+                }
             }
             "MODE" => {
                 let m = fmt::mode(v);

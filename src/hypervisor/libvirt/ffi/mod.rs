@@ -16,18 +16,24 @@
 //!   panic (one unwinding out of an `extern "C"` function aborts the process) and only
 //!   copies the event into a [`DomainEvent`] for the [`Fanout`].
 //!
+//! - [`node_memory_stats`] and [`disk_errors`]: `virNodeGetMemoryStats` and
+//!   `virDomainGetDiskErrors` (no wrapper in virt 0.5), each string freed once;
+//!   [`file_system_space`]: `statvfs(2)` of a disk's directory.
+//!
 //! Files: this one (lists, addresses, state, handles and the pointer helpers),
 //! `stats` (the bulk-stats list and its typed parameters), `callbacks` (domain-event
 //! and close callbacks and their registration).
 #![allow(unsafe_code)]
 
 mod callbacks;
+mod node;
 mod stats;
 
 pub(crate) use callbacks::{
     deregister_domain_events, register_close_callback, register_domain_events,
     unregister_close_callback,
 };
+pub(crate) use node::{disk_errors, file_system_space, node_memory_stats};
 pub(crate) use stats::{ParamValue, StatsList};
 
 use std::collections::HashSet;
