@@ -106,14 +106,14 @@ pub enum Reading<T> {
 }
 
 /// The whole-VM CFS bandwidth as read: `None` quota (or ≤ 0) means unlimited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct CpuQuota {
     pub period_us: Option<u64>,
     pub quota_us: Option<i64>,
 }
 
 /// One disk as the hypervisor reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DiskTunable {
     /// Target (`vda`).
     pub target: String,
