@@ -21,6 +21,7 @@
 
 mod cleanup;
 pub mod clock;
+mod limits;
 pub mod precondition;
 mod restart;
 mod run;
@@ -164,6 +165,7 @@ fn action_phrase(op: &Op, vm: &str) -> String {
         Op::Cleanup { .. } => format!("clean up {vm}"),
         Op::RestartByPolicy => format!("restart {vm}"),
         Op::ResetRestartCount => format!("reset the restart count of {vm}"),
+        Op::SetLimit { value, .. } => format!("set the {} limit of {vm}", value.kind()),
     }
 }
 

@@ -12,7 +12,7 @@ use crate::model::PersistenceMode;
 
 use super::clock::Clock;
 use super::precondition::show_time;
-use super::{cleanup, precondition, restart, Begin, ExecOptions, Outcome};
+use super::{cleanup, limits, precondition, restart, Begin, ExecOptions, Outcome};
 
 /// Runs `cmd`: re-checks, then the call (or, in dry run, nothing that changes anything).
 /// Returns the outcome and the journal's `detail`.
@@ -73,6 +73,9 @@ pub(super) fn perform(
             return restart::restart(hv, cmd, options, now.timestamp());
         }
         Op::ResetRestartCount => return restart::reset_count(hv, cmd, dry_run),
+        Op::SetLimit { ref value, old } => {
+            return limits::set_limit(hv, cmd, value, old, dry_run, begin);
+        }
     };
     if dry_run {
         return (Outcome::DryRun(cmd.op.describe()), None);

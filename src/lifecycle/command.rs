@@ -57,6 +57,12 @@ pub enum Op {
     RestartByPolicy,
     /// The VM ran stably: set `restart_count` back to 0.
     ResetRestartCount,
+    /// Set one limit of a running VM to `value`, live ([`super::limits`]); `old` is the
+    /// value read when it was planned, for the journal.
+    SetLimit {
+        value: super::limits::LimitValue,
+        old: Option<u64>,
+    },
 }
 
 impl Op {
@@ -79,6 +85,7 @@ impl Op {
             Op::Cleanup { .. } => "cleanup",
             Op::RestartByPolicy => "restart",
             Op::ResetRestartCount => "reset_restart_count",
+            Op::SetLimit { .. } => "set_limit",
         }
     }
 
@@ -136,6 +143,7 @@ impl Op {
             }
             Op::RestartByPolicy => "restart (restart policy)".into(),
             Op::ResetRestartCount => "reset restart count (ran stably)".into(),
+            Op::SetLimit { value, .. } => format!("set {}", value.describe()),
         }
     }
 }

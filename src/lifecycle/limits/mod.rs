@@ -299,6 +299,21 @@ pub struct SetLimit {
     pub reason: String,
 }
 
+impl SetLimit {
+    /// The executor's command for it.
+    pub fn command(&self) -> super::Command {
+        super::Command::new(
+            self.vm_id.clone(),
+            self.vm_name.clone(),
+            super::Op::SetLimit {
+                value: self.value.clone(),
+                old: self.old,
+            },
+            self.reason.clone(),
+        )
+    }
+}
+
 /// Everything reconciled for one VM.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct LimitReport {
