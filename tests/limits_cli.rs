@@ -184,3 +184,48 @@ fn dry_run_and_readonly() {
     assert!(!ok);
     assert!(err.contains("no-such-vm"), "{err}");
 }
+
+#[test]
+fn show_and_plan_carry_the_limits() {
+    let h = tempfile::tempdir().unwrap();
+    let (ok, out, err) = run(&h, &["--demo", "show", "web-1", "--json"]);
+    assert!(ok, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let limits = v["limits"].as_array().unwrap();
+    assert_eq!(limits.len(), 3);
+    assert_eq!(limits[0]["limit"], "memory");
+    assert_eq!(limits[0]["status"], "drift");
+    // plan lists set_limit actions only when [limits] apply is on.
+    let (ok, out, _) = run(&h, &["--demo", "plan", "--json"]);
+    assert!(ok);
+    assert!(!out.contains("set_limit"), "report only by default: {out}");
+    let cfg = h.path().join("c.toml");
+    std::fs::write(&cfg, "[limits]\napply = true\n").unwrap();
+    let (ok, out, err) = run(
+        &h,
+        &[
+            "--demo",
+            "--config",
+            cfg.to_str().unwrap(),
+            "plan",
+            "--json",
+        ],
+    );
+    assert!(ok, "{err}");
+    let entries: Vec<Value> = serde_json::from_str(&out).unwrap();
+    let web = entries
+        .iter()
+        .find(|e| e["action"] == "set_limit" && e["vm_name"] == "web-1")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        web["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("memory hard limit 2.2 GiB: "),
+        "{web}"
+    );
+    // Refused tunables are never planned.
+    assert!(!entries
+        .iter()
+        .any(|e| e["reason"].as_str().unwrap_or("").starts_with("cpu quota")));
+}

@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use super::RunError;
 use crate::engine::limits::{read_refusals, reports};
+use crate::engine::PlanEntry;
 use crate::executor::{ExecOptions, Executor, Outcome};
 use crate::format::escape;
 use crate::lifecycle::limits::{
@@ -132,6 +133,43 @@ pub fn run(
     }
     if failed > 0 {
         return Err(Error::new(format!("{failed} limit(s) could not be set")).into());
+    }
+    Ok(())
+}
+
+/// `plan`'s `set_limit` actions: what the engine would set now, when `[limits] apply`
+/// is on (none when it reports only).
+pub fn plan_entries(s: &Session, views: &[Vm], at: DateTime<Utc>) -> Vec<PlanEntry> {
+    if !s.config.limits.apply {
+        return Vec::new();
+    }
+    let none = |_: &str| BTreeSet::new();
+    reports(&*s.hv, views, &s.config, &RefusalMemo::new(), &none)
+        .iter()
+        .flat_map(|(_, r)| r.steps.iter())
+        .map(|step| PlanEntry {
+            vm_name: step.vm_name.clone(),
+            vm_id: step.vm_id.clone(),
+            action: "set_limit".into(),
+            reason: format!("{}: {}", step.value.describe(), step.reason),
+            at,
+        })
+        .collect()
+}
+
+/// `plan`'s text: the limits the engine would set.
+pub fn write_plan(entries: &[PlanEntry], out: &mut impl Write) -> std::io::Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "
+would set {} limit(s) ([limits] apply = true):",
+        entries.len()
+    )?;
+    for e in entries {
+        writeln!(out, "  {}  {}", escape(&e.vm_name), escape(&e.reason))?;
     }
     Ok(())
 }

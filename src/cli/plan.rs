@@ -55,12 +55,16 @@ pub fn run(
     .map_err(|e| super::Error::new(format!("state store: {e}")))?;
     let clock = core.clock(at);
     let plan = core.plan(&views, &RoundRequest::default(), clock);
+    let limits = super::limits::plan_entries(s, &views, at);
     if args.json {
-        serde_json::to_writer_pretty(&mut *out, &plan_entries(&plan, at))?;
+        let mut entries = plan_entries(&plan, at);
+        entries.extend(limits);
+        serde_json::to_writer_pretty(&mut *out, &entries)?;
         writeln!(out)?;
         return Ok(());
     }
     write_text(&core, &plan, &views, at, clock.local_minute, out)?;
+    super::limits::write_plan(&limits, out)?;
     Ok(())
 }
 
