@@ -1,5 +1,5 @@
 //! Command-line parsing and the scriptable commands (`ls`, `show`, `set`, `plan`,
-//! `cleanup`, `journal`) and the headless engine (`daemon`).
+//! `cleanup`, `journal`, `limits`) and the headless engine (`daemon`).
 //!
 //! Every command opens one connection, does its work and reports errors as one line
 //! on stderr with a non-zero exit code (1 for a failure, 2 for bad usage).
@@ -9,6 +9,7 @@ mod cleanup;
 mod daemon;
 mod host;
 mod journal;
+mod limits;
 mod ls;
 mod plan;
 mod record;
@@ -30,6 +31,7 @@ pub use autostart::AutostartArgs;
 pub use cleanup::CleanupArgs;
 pub use host::{HostBootArgs, HostShutdownArgs};
 pub use journal::JournalArgs;
+pub use limits::LimitsArgs;
 pub use plan::PlanArgs;
 pub use record::VmRecord;
 pub use recover::RecoverArgs;
@@ -93,6 +95,9 @@ pub enum Command {
     Cleanup(CleanupArgs),
     /// Show the journal of every action vmlife took or refused.
     Journal(JournalArgs),
+    /// Each running VM's limits (memory, CPU, disk), desired against actual; --apply
+    /// sets the drifting ones now.
+    Limits(LimitsArgs),
     /// Run the lifecycle engine headless (restart policy, cleanup rounds) until
     /// SIGTERM; one per state directory.
     Daemon,
@@ -132,6 +137,11 @@ pub fn run(opts: &Options, command: &Command) -> Result<(), Error> {
             Command::Set(a) if !a.dry_run => {
                 return Err(Error::new(
                     "set changes metadata and --readonly was given (try --dry-run)",
+                ))
+            }
+            Command::Limits(a) if a.apply && !a.dry_run => {
+                return Err(Error::new(
+                    "limits --apply changes VMs and --readonly was given (try --dry-run)",
                 ))
             }
             Command::Cleanup(a) if !a.dry_run => {
@@ -184,6 +194,10 @@ pub fn run(opts: &Options, command: &Command) -> Result<(), Error> {
         Command::Plan(args) => {
             let dir = StateDir::resolve(opts)?;
             plan::run(&session, dir.path(), now, args, &mut out)
+        }
+        Command::Limits(args) => {
+            let dir = StateDir::resolve(opts)?;
+            limits::run(&session, dir.path(), now, args, &mut out)
         }
         Command::Cleanup(args) => {
             let dir = StateDir::resolve(opts)?;

@@ -62,6 +62,7 @@ pub fn run(
     let pressure = core.pressure_preview(&views, &readings, at.timestamp());
     let clock = core.clock(at);
     let plan = core.plan(&views, &RoundRequest::default(), clock);
+    let limits = super::limits::plan_entries(s, &views, at);
     if args.json {
         let mut entries = plan_entries(&plan, at);
         if let Some(r) = &pressure.plan.next {
@@ -73,12 +74,14 @@ pub fn run(
                 at,
             });
         }
+        entries.extend(limits);
         serde_json::to_writer_pretty(&mut *out, &entries)?;
         writeln!(out)?;
         return Ok(());
     }
     write_text(&core, &plan, &views, at, clock.local_minute, out)?;
     write_pressure(&pressure, out)?;
+    super::limits::write_plan(&limits, out)?;
     Ok(())
 }
 

@@ -40,6 +40,8 @@ struct ShowRecord {
     dependency_cycle: Option<Vec<String>>,
     /// Valid but questionable settings ([`crate::metadata::LifecycleMeta::warnings`]).
     warnings: Vec<String>,
+    /// Its limits, desired against actual (the rows of `vmlife limits --json`).
+    limits: Vec<crate::lifecycle::limits::LimitRow>,
 }
 
 #[derive(Debug, Serialize)]
@@ -118,6 +120,16 @@ fn show_record(s: &Session, view: &Vm, now: DateTime<Utc>) -> ShowRecord {
             .collect(),
         dependency_cycle: None,
         warnings: meta.map(|m| m.warnings()).unwrap_or_default(),
+        limits: crate::engine::limits::reports(
+            &*s.hv,
+            std::slice::from_ref(view),
+            &s.config,
+            &crate::lifecycle::limits::RefusalMemo::new(),
+            &|_| std::collections::BTreeSet::new(),
+        )
+        .into_iter()
+        .flat_map(|(_, r)| r.rows)
+        .collect(),
     }
 }
 
@@ -191,6 +203,17 @@ fn write_text(
         "no: not managed by vmlife, observed only (no vmlife element; [engine] manage_all_vms = false)"
     };
     kv(out, "managed", &managed)?;
+    for l in &r.limits {
+        let what = match &l.target {
+            Some(t) => format!("limit {} {t}", l.limit),
+            None => format!("limit {}", l.limit),
+        };
+        kv(
+            out,
+            &what,
+            &format!("{}: {}", l.status, format::escape(&l.reason)),
+        )?;
+    }
     for d in &r.disks {
         kv(
             out,

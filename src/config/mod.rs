@@ -16,10 +16,12 @@ use serde::{Deserialize, Serialize};
 use crate::model::{VmCleanupPolicy, VmLifecyclePolicy};
 
 mod host;
+mod limits;
 mod pressure;
 
 pub use crate::keys::{KeyChord, KeyCode};
 pub use host::{AfterTimeout, HostAutostartConfig, HostConfig};
+pub use limits::LimitsConfig;
 pub use pressure::PressureConfig;
 
 /// The default connection when neither `-c`, `LIBVIRT_DEFAULT_URI` nor the config says.
@@ -47,6 +49,8 @@ pub struct Config {
     pub autostart: HostAutostartConfig,
     /// `[pressure]`: memory-pressure thresholds and timings, the disk-full resume margin.
     pub pressure: PressureConfig,
+    /// `[limits]`: report or apply the VMs' limits, and the figures they derive from.
+    pub limits: LimitsConfig,
     /// Dashboard key bindings: `action = ["key", ...]` replaces that action's keys.
     pub keys: BTreeMap<String, Vec<String>>,
 }
@@ -231,6 +235,7 @@ impl Config {
         crate::keys::resolve(&self.keys)?;
         host::check(&self.host, &self.autostart)?;
         pressure::check(&self.pressure)?;
+        limits::check(&self.limits)?;
         if let Some(uri) = &self.connection.uri {
             if uri.trim().is_empty() {
                 return Err("connection.uri is empty".into());

@@ -12,6 +12,8 @@
 //!   the cleanup record lifecycle and crash recovery.
 //! - [`lock`]: one engine per host (`engine.lock`), and [`engine_owner`].
 //! - [`managed`]: which VMs the engine acts on by itself.
+//! - [`mod@limits`]: a polled VM and its tunables into the pure limits reconcile;
+//!   [`limits_worker`]: the engine applies it when `[limits] apply = true`.
 //! - [`classify`]: why a VM stopped (shut-off reason, events, vmlife's own stops).
 //! - [`pressure`]: host memory pressure for `skip_on_low_resources`; [`signals`]: the
 //!   readings (host memory, disk errors, free space) of the pressure reactions, which
@@ -22,6 +24,8 @@
 pub mod alert;
 pub mod classify;
 pub mod core;
+pub mod limits;
+pub mod limits_worker;
 pub mod lock;
 pub mod managed;
 pub mod pressure;

@@ -20,7 +20,7 @@ use crate::poll::{Poller, PollerOptions};
 use crate::store::{Journal, JournalEntry};
 
 /// How the runner runs.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct RunnerOptions {
     /// Time between polls (`[engine] poll_seconds`).
     pub poll_interval: Duration,
@@ -33,6 +33,8 @@ pub struct RunnerOptions {
     pub alert_command: Vec<String>,
     /// `[alerts] timeout_seconds`.
     pub alert_timeout: Duration,
+    /// `[limits] apply = true`: the engine sets running managed VMs' limits.
+    pub limits: Option<super::limits_worker::LimitsEngine>,
 }
 
 impl RunnerOptions {
@@ -44,6 +46,7 @@ impl RunnerOptions {
             max_poll_outage: Duration::from_secs(120),
             alert_command: c.alerts.command.clone(),
             alert_timeout: Duration::from_secs(c.alerts.timeout_seconds.max(1)),
+            limits: super::limits_worker::LimitsEngine::from_config(c),
         }
     }
 }
@@ -59,7 +62,7 @@ pub async fn run(
     mut core: EngineCore,
     hv: Arc<dyn Hypervisor>,
     journal: Arc<Journal>,
-    opts: RunnerOptions,
+    mut opts: RunnerOptions,
     mut events: Option<mpsc::UnboundedReceiver<DomainEvent>>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), String> {
@@ -130,6 +133,7 @@ pub async fn run(
                             let executor = if planned.dry_run { &dry } else { &exec };
                             executor.submit(planned.cmd, planned.actor);
                         }
+                        opts.limits = limits_step(opts.limits.take(), &hv, views, now, &exec).await?;
                     }
                     Err(e) => {
                         if !failing {
@@ -148,11 +152,18 @@ pub async fn run(
             }
             Some(r) = rx.recv() => {
                 core.on_result(&r, Utc::now());
+                if let Some(l) = opts.limits.as_mut() {
+                    l.on_result(&r);
+                }
                 invalidate.push(r.cmd.vm_id.clone());
                 dispatch_alerts(&mut core, &opts, &journal, &uri);
             }
             event = next_event(&mut events) => match event {
                 Some(e) => {
+                    if let (Some(l), Some(u)) = (opts.limits.as_mut(), e.uuid()) {
+                        let d = l.declared_of(u);
+                        l.on_event(&e, d);
+                    }
                     if let Some(ee) = EngineEvent::from_hypervisor(&e) {
                         core.on_event(&ee, Utc::now());
                     }
@@ -195,6 +206,28 @@ pub async fn run(
         );
     }
     Ok(())
+}
+
+/// The limits' step on a blocking thread (it reads tunables); its commands submitted.
+async fn limits_step(
+    limits: Option<super::limits_worker::LimitsEngine>,
+    hv: &Arc<dyn Hypervisor>,
+    views: Vec<crate::poll::Vm>,
+    now: chrono::DateTime<Utc>,
+    exec: &Executor,
+) -> Result<Option<super::limits_worker::LimitsEngine>, String> {
+    let Some(mut l) = limits else { return Ok(None) };
+    let hv = hv.clone();
+    let (l, cmds) = tokio::task::spawn_blocking(move || {
+        let cmds = l.step(&*hv, &views, now.timestamp());
+        (l, cmds)
+    })
+    .await
+    .map_err(|e| format!("the limits task failed: {e}"))?;
+    for c in cmds {
+        exec.submit(c, Actor::Engine);
+    }
+    Ok(Some(l))
 }
 
 /// The next domain event; never resolves without an event source.

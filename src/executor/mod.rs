@@ -21,6 +21,7 @@
 
 mod cleanup;
 pub mod clock;
+mod limits;
 pub mod precondition;
 mod pressure;
 mod restart;
@@ -173,6 +174,7 @@ fn action_phrase(op: &Op, vm: &str) -> String {
             };
             format!("{verb} {vm} for {cause}")
         }
+        Op::SetLimit { value, .. } => format!("set the {} limit of {vm}", value.kind()),
     }
 }
 

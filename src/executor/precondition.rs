@@ -116,6 +116,7 @@ pub fn required(cmd: &Command, _actor: &Actor) -> Vec<Precondition> {
         Op::Cleanup { .. } => vec![SameIdentity, StillDue],
         Op::RestartByPolicy => vec![SameIdentity, StillStopped, RestartAllowed],
         Op::ResetRestartCount
+        | Op::SetLimit { .. }
         | Op::ExtendTtl { .. }
         | Op::SetExpiry { .. }
         | Op::SetMode { .. } => {

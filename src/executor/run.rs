@@ -12,7 +12,7 @@ use crate::model::PersistenceMode;
 
 use super::clock::Clock;
 use super::precondition::show_time;
-use super::{cleanup, precondition, pressure, restart, Begin, ExecOptions, Outcome};
+use super::{cleanup, limits, precondition, pressure, restart, Begin, ExecOptions, Outcome};
 
 /// Runs `cmd`: re-checks, then the call (or, in dry run, nothing that changes anything).
 /// Returns the outcome and the journal's `detail`.
@@ -75,6 +75,9 @@ pub(super) fn perform(
         Op::ResetRestartCount => return restart::reset_count(hv, cmd, dry_run),
         Op::Pressure { action, cause } => {
             return pressure::run(hv, cmd, action, cause, dry_run, begin);
+        }
+        Op::SetLimit { ref value, old } => {
+            return limits::set_limit(hv, cmd, value, old, dry_run, begin);
         }
     };
     if dry_run {

@@ -71,6 +71,11 @@ pub struct DomainDetails {
     pub disks: Vec<DiskInfo>,
     /// Configured memory in KiB (`<currentMemory>` or `<memory>`).
     pub memory_kib: Option<u64>,
+    /// The declared maximum, `<memory>`, KiB: what the memory limit derives from.
+    pub memory_max_kib: Option<u64>,
+    /// Has a VFIO host device (`<hostdev type='pci'>` or `'mdev'`): libvirt sizes its
+    /// memory lock itself, so vmlife leaves its limits alone.
+    pub vfio: bool,
     pub vcpus: Option<u32>,
     /// The raw `<metadata>` lifecycle element, when present (see [`crate::metadata`])
     /// and declaring its own namespace.

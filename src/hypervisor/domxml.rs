@@ -74,7 +74,12 @@ pub fn parse(xml: &str) -> Result<DomainDetails, XmlError> {
     let mut details = DomainDetails::default();
     for child in domain.children().filter(Node::is_element) {
         match child.tag_name().name() {
-            "memory" if details.memory_kib.is_none() => details.memory_kib = memory_kib(child),
+            "memory" => {
+                details.memory_max_kib = memory_kib(child);
+                if details.memory_kib.is_none() {
+                    details.memory_kib = details.memory_max_kib;
+                }
+            }
             // currentMemory wins over memory, whichever comes first.
             "currentMemory" => {
                 if let Some(kib) = memory_kib(child) {
@@ -111,6 +116,9 @@ fn read_devices(devices: Node<'_, '_>, details: &mut DomainDetails) {
                 }
             }
             "disk" => details.disks.push(disk_info(dev)),
+            "hostdev" if matches!(dev.attribute("type"), Some("pci" | "mdev")) => {
+                details.vfio = true;
+            }
             _ => {}
         }
     }

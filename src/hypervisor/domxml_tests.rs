@@ -227,3 +227,25 @@ fn converters_refuse_absurd_nesting() {
     let deep = format!("{}{}", "<a>".repeat(500), "</a>".repeat(500));
     assert!(metadata_namespaced_form(&deep, "v", LIFECYCLE_NS).is_err());
 }
+
+#[test]
+fn declared_maximum_and_vfio_for_the_limits() {
+    let d = parse(WEB1).expect("parses");
+    assert_eq!(
+        d.memory_max_kib,
+        Some(524_288),
+        "<memory>, not <currentMemory>"
+    );
+    assert!(!d.vfio);
+    let with = |dev: &str| {
+        parse(&format!(
+            "<domain><memory unit='MiB'>1</memory><devices>{dev}</devices></domain>"
+        ))
+        .expect("parses")
+    };
+    let pci = "<hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></source></hostdev>";
+    assert!(with(pci).vfio);
+    assert!(with("<hostdev mode='subsystem' type='mdev' model='vfio-pci'/>").vfio);
+    assert!(!with("<hostdev mode='subsystem' type='usb'/>").vfio);
+    assert_eq!(with("").memory_max_kib, Some(1024));
+}

@@ -116,6 +116,21 @@ pub enum DomainEvent {
         /// libvirt's reason, e.g. `enospc` (no space left on the host).
         reason: String,
     },
+    /// `VIR_DOMAIN_EVENT_ID_BLOCK_THRESHOLD`: a disk's allocation crossed the threshold
+    /// armed with [`Hypervisor::set_block_threshold`](super::Hypervisor::set_block_threshold)
+    /// (libvirt disarms it then): a disk-full warning.
+    BlockThreshold {
+        uuid: Uuid,
+        name: String,
+        /// The disk's target (`vda`), or the node name libvirt gave.
+        dev: String,
+        /// The disk's source path (may be empty).
+        path: String,
+        /// The threshold that was crossed, bytes.
+        threshold: u64,
+        /// How far the write went past it, bytes.
+        excess: u64,
+    },
     /// `VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE`: the guest agent connected or left.
     AgentLifecycle {
         uuid: Uuid,
@@ -139,6 +154,7 @@ impl DomainEvent {
             | DomainEvent::Reboot { uuid, .. }
             | DomainEvent::MetadataChange { uuid, .. }
             | DomainEvent::IoError { uuid, .. }
+            | DomainEvent::BlockThreshold { uuid, .. }
             | DomainEvent::AgentLifecycle { uuid, .. } => Some(uuid),
             DomainEvent::ConnectionLost { .. } | DomainEvent::Reconnected => None,
         }

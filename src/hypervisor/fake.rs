@@ -63,6 +63,20 @@ struct FakeState {
     disk_errors: BTreeMap<Uuid, Vec<DiskError>>,
     /// What `disk_space` answers, per image path (missing: an error).
     disk_space: BTreeMap<String, DiskSpace>,
+    /// The limits' tunables per domain (default: unlimited, no disks).
+    tunables: BTreeMap<Uuid, FakeTunables>,
+}
+
+/// A fake domain's tunables, and which of them the "driver" refuses.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FakeTunables {
+    pub hard_limit_kib: Option<u64>,
+    pub cpu: CpuQuota,
+    pub disks: Vec<DiskTunable>,
+    /// Refused to read and set: `memory`, `cpu`, `disk`.
+    pub refuse: BTreeSet<&'static str>,
+    /// Refused to set only.
+    pub refuse_set: BTreeSet<&'static str>,
 }
 
 impl FakeHypervisor {
@@ -192,6 +206,50 @@ impl FakeHypervisor {
     /// Every call so far, as `name uuid` strings.
     pub fn calls(&self) -> Vec<String> {
         self.with(|s| s.calls.clone())
+    }
+
+    /// Set a domain's tunables.
+    pub fn set_tunables(&self, uuid: &str, t: FakeTunables) {
+        self.with(|s| {
+            s.tunables.insert(uuid.into(), t);
+        });
+    }
+
+    /// A domain's tunables as they are now.
+    pub fn tunables(&self, uuid: &str) -> FakeTunables {
+        self.with(|s| s.tunables.get(uuid).cloned().unwrap_or_default())
+    }
+
+    /// Read (`set` false) or change a tunable `what`: records the call, refuses as told.
+    fn tunable<T>(
+        &self,
+        call: &str,
+        uuid: &str,
+        what: &'static str,
+        set: bool,
+        f: impl FnOnce(&mut FakeTunables) -> T,
+    ) -> HvResult<T> {
+        let readonly = self.readonly;
+        self.with(|s| {
+            s.calls.push(format!("{call} {uuid}"));
+            if !s.domains.contains_key(uuid) {
+                return Err(no_domain(uuid));
+            }
+            if set && readonly {
+                return Err(HvError::new(
+                    HvErrorKind::ReadOnly,
+                    format!("{call}: read-only connection"),
+                ));
+            }
+            let t = s.tunables.entry(uuid.into()).or_default();
+            if t.refuse.contains(what) || (set && t.refuse_set.contains(what)) {
+                return Err(HvError::new(
+                    HvErrorKind::Other,
+                    format!("{call} {uuid}: this function is not supported by the fake driver"),
+                ));
+            }
+            Ok(f(t))
+        })
     }
 
     /// Forget the recorded calls.
@@ -481,6 +539,43 @@ impl Hypervisor for FakeHypervisor {
                 ));
             }
             Ok(s.volumes.remove(path))
+        })
+    }
+
+    fn memory_hard_limit(&self, uuid: &str) -> HvResult<Option<u64>> {
+        self.tunable("memory_hard_limit", uuid, "memory", false, |t| {
+            t.hard_limit_kib
+        })
+    }
+
+    fn set_memory_hard_limit(&self, uuid: &str, kib: u64) -> HvResult<()> {
+        self.tunable("set_memory_hard_limit", uuid, "memory", true, |t| {
+            t.hard_limit_kib = Some(kib);
+        })
+    }
+
+    fn cpu_quota(&self, uuid: &str) -> HvResult<CpuQuota> {
+        self.tunable("cpu_quota", uuid, "cpu", false, |t| t.cpu)
+    }
+
+    fn set_cpu_quota(&self, uuid: &str, period_us: u64, quota_us: u64) -> HvResult<()> {
+        self.tunable("set_cpu_quota", uuid, "cpu", true, |t| {
+            t.cpu = CpuQuota {
+                period_us: Some(period_us),
+                quota_us: i64::try_from(quota_us).ok(),
+            };
+        })
+    }
+
+    fn disk_tunables(&self, uuid: &str) -> HvResult<Vec<DiskTunable>> {
+        self.tunable("disk_tunables", uuid, "disk", false, |t| t.disks.clone())
+    }
+
+    fn set_block_threshold(&self, uuid: &str, target: &str, bytes: u64) -> HvResult<()> {
+        self.tunable("set_block_threshold", uuid, "disk", true, |t| {
+            for d in t.disks.iter_mut().filter(|d| d.target == target) {
+                d.threshold_bytes = Some(bytes);
+            }
         })
     }
 

@@ -34,6 +34,8 @@ pub use event::*;
 pub use state::*;
 pub use uri::is_local_uri;
 
+pub use crate::lifecycle::limits::{CpuQuota, DiskTunable};
+
 /// Everything vmlife asks of a hypervisor. Every call blocks; callers in async code run
 /// them on blocking threads.
 pub trait Hypervisor: Send + Sync {
@@ -178,4 +180,51 @@ pub trait Hypervisor: Send + Sync {
             format!("free space of {path}: not known on {}", self.uri()),
         ))
     }
+    // ---- Limits (docs/ARCHITECTURE.md §1, "Limits"): a running domain's tunables, read
+    // and set live (never in its persistent config). Every default refuses, which the
+    // limits report shows once as the reason.
+
+    /// The memtune hard limit in KiB (`virDomainGetMemoryParameters`); `None`: unlimited.
+    fn memory_hard_limit(&self, uuid: &str) -> HvResult<Option<u64>> {
+        Err(unsupported(self.uri(), "memory parameters", uuid))
+    }
+
+    /// Set the memtune hard limit, KiB, live (`virDomainSetMemoryParameters`).
+    fn set_memory_hard_limit(&self, uuid: &str, kib: u64) -> HvResult<()> {
+        let _ = kib;
+        Err(unsupported(self.uri(), "set memory parameters", uuid))
+    }
+
+    /// The whole-VM CFS bandwidth `global_period` / `global_quota`
+    /// (`virDomainGetSchedulerParametersFlags`).
+    fn cpu_quota(&self, uuid: &str) -> HvResult<CpuQuota> {
+        Err(unsupported(self.uri(), "scheduler parameters", uuid))
+    }
+
+    /// Set `global_period` / `global_quota`, µs, live
+    /// (`virDomainSetSchedulerParametersFlags`).
+    fn set_cpu_quota(&self, uuid: &str, period_us: u64, quota_us: u64) -> HvResult<()> {
+        let _ = (period_us, quota_us);
+        Err(unsupported(self.uri(), "set scheduler parameters", uuid))
+    }
+
+    /// Each disk's capacity and armed block threshold (the block stats of this domain).
+    fn disk_tunables(&self, uuid: &str) -> HvResult<Vec<DiskTunable>> {
+        Err(unsupported(self.uri(), "block stats", uuid))
+    }
+
+    /// Arm a block threshold on disk `target`, bytes (`virDomainSetBlockThreshold`);
+    /// crossing it sends [`DomainEvent::BlockThreshold`] once.
+    fn set_block_threshold(&self, uuid: &str, target: &str, bytes: u64) -> HvResult<()> {
+        let _ = (target, bytes);
+        Err(unsupported(self.uri(), "set block threshold", uuid))
+    }
+}
+
+/// The error of a call this implementation does not have.
+fn unsupported(uri: &str, what: &str, uuid: &str) -> HvError {
+    HvError::new(
+        HvErrorKind::Other,
+        format!("{what} {uuid}: not supported on {uri}"),
+    )
 }

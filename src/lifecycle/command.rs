@@ -65,6 +65,12 @@ pub enum Op {
         action: ReactionKind,
         cause: Cause,
     },
+    /// Set one limit of a running VM to `value`, live ([`super::limits`]); `old` is the
+    /// value read when it was planned, for the journal.
+    SetLimit {
+        value: super::limits::LimitValue,
+        old: Option<u64>,
+    },
 }
 
 impl Op {
@@ -92,6 +98,7 @@ impl Op {
                 ReactionKind::Kill => "destroy",
                 ReactionKind::Resume => "resume",
             },
+            Op::SetLimit { .. } => "set_limit",
         }
     }
 
@@ -158,6 +165,7 @@ impl Op {
                 ReactionKind::Kill => format!("destroy (hard power-off) for {cause}"),
                 ReactionKind::Resume => format!("resume after {cause}"),
             },
+            Op::SetLimit { value, .. } => format!("set {}", value.describe()),
         }
     }
 }

@@ -10,6 +10,8 @@
 //!   machine.
 //! - [`host_shutdown`], [`host_boot`]: host shutdown and boot plans (order, actions, the
 //!   once-per-boot gate) and their progress data; [`crate::host`] runs them.
+//! - [`limits`]: a running VM's declared size against its tunables (memtune, CPU
+//!   quota, block thresholds): drift and the set-limit steps.
 //! - [`pressure`]: memory pressure and full disks: the kernel's figures parsed, the
 //!   hysteresis, and the next suspend, kill or resume.
 
@@ -20,6 +22,7 @@ pub mod edit;
 pub mod facts;
 pub mod host_boot;
 pub mod host_shutdown;
+pub mod limits;
 pub mod pressure;
 pub mod restart;
 pub mod status;

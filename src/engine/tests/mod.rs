@@ -812,6 +812,7 @@ async fn the_runner_feeds_events_and_polls_at_once() {
         max_poll_outage: Duration::from_secs(60),
         alert_command: Vec::new(),
         alert_timeout: Duration::from_secs(1),
+        limits: None,
     };
     let (ev_tx, ev_rx) = tokio::sync::mpsc::unbounded_channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

@@ -14,6 +14,7 @@ use crate::metadata::{self, LifecycleMeta};
 use crate::model::{PersistenceMode, VmPersistence};
 
 mod journal_gate;
+mod limits;
 mod policy;
 
 /// One timed mutating call.

@@ -33,6 +33,7 @@ mod errors;
 pub mod events;
 mod fanout;
 mod ffi;
+mod limits;
 mod names;
 mod node;
 mod open;
@@ -489,6 +490,30 @@ impl Hypervisor for LibvirtHypervisor {
         };
         vol.delete(0).map_err(|e| fail(&e))?;
         Ok(true)
+    }
+
+    fn memory_hard_limit(&self, uuid: &str) -> HvResult<Option<u64>> {
+        self.get_hard_limit(uuid)
+    }
+
+    fn set_memory_hard_limit(&self, uuid: &str, kib: u64) -> HvResult<()> {
+        self.put_hard_limit(uuid, kib)
+    }
+
+    fn cpu_quota(&self, uuid: &str) -> HvResult<CpuQuota> {
+        self.get_cpu_quota(uuid)
+    }
+
+    fn set_cpu_quota(&self, uuid: &str, period_us: u64, quota_us: u64) -> HvResult<()> {
+        self.put_cpu_quota(uuid, period_us, quota_us)
+    }
+
+    fn disk_tunables(&self, uuid: &str) -> HvResult<Vec<DiskTunable>> {
+        self.get_disks(uuid)
+    }
+
+    fn set_block_threshold(&self, uuid: &str, target: &str, bytes: u64) -> HvResult<()> {
+        self.put_block_threshold(uuid, target, bytes)
     }
 
     fn subscribe(&self, sink: EventSink) -> HvResult<()> {

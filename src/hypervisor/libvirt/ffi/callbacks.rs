@@ -32,6 +32,15 @@ type IoErrorReasonCallback = unsafe extern "C" fn(
     *const c_char,
     *mut c_void,
 );
+type BlockThresholdCallback = unsafe extern "C" fn(
+    sys::virConnectPtr,
+    sys::virDomainPtr,
+    *const c_char,
+    *const c_char,
+    std::ffi::c_ulonglong,
+    std::ffi::c_ulonglong,
+    *mut c_void,
+);
 type AgentCallback =
     unsafe extern "C" fn(sys::virConnectPtr, sys::virDomainPtr, c_int, c_int, *mut c_void);
 
@@ -139,6 +148,30 @@ unsafe extern "C" fn on_io_error_reason(
     };
 }
 
+unsafe extern "C" fn on_block_threshold(
+    _conn: sys::virConnectPtr,
+    dom: sys::virDomainPtr,
+    dev: *const c_char,
+    path: *const c_char,
+    threshold: std::ffi::c_ulonglong,
+    excess: std::ffi::c_ulonglong,
+    opaque: *mut c_void,
+) {
+    // SAFETY: each string is null or NUL-terminated and alive for the call.
+    let (dev, path) = unsafe { (c_string(dev), c_string(path)) };
+    // SAFETY: libvirt passes the registration's opaque pointer and a live domain.
+    unsafe {
+        deliver(dom, opaque, |uuid, name| DomainEvent::BlockThreshold {
+            uuid,
+            name,
+            dev,
+            path,
+            threshold,
+            excess,
+        })
+    };
+}
+
 unsafe extern "C" fn on_agent_lifecycle(
     _conn: sys::virConnectPtr,
     dom: sys::virDomainPtr,
@@ -171,12 +204,12 @@ unsafe extern "C" fn free_fanout(opaque: *mut c_void) {
 }
 
 /// The event ids vmlife listens to, with their callbacks in libvirt's generic shape.
-fn event_table() -> [(c_int, GenericCallback); 5] {
+fn event_table() -> [(c_int, GenericCallback); 6] {
     // SAFETY (all transmutes): only the pointer's type changes. libvirt never calls a
     // callback through the generic type: it casts it back to the signature of its event
     // id (LIFECYCLE → virConnectDomainEventCallback, METADATA_CHANGE →
     // …MetadataChangeCallback, IO_ERROR_REASON → …IOErrorReasonCallback,
-    // AGENT_LIFECYCLE → …AgentLifecycleCallback), which each function here has.
+    // BLOCK_THRESHOLD → …BlockThresholdCallback, AGENT_LIFECYCLE → …AgentLifecycleCallback), which each function here has.
     unsafe {
         [
             (
@@ -193,6 +226,10 @@ fn event_table() -> [(c_int, GenericCallback); 5] {
                 std::mem::transmute::<IoErrorReasonCallback, GenericCallback>(on_io_error_reason),
             ),
             (
+                sys::VIR_DOMAIN_EVENT_ID_BLOCK_THRESHOLD as c_int,
+                std::mem::transmute::<BlockThresholdCallback, GenericCallback>(on_block_threshold),
+            ),
+            (
                 sys::VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE as c_int,
                 std::mem::transmute::<AgentCallback, GenericCallback>(on_agent_lifecycle),
             ),
@@ -200,14 +237,14 @@ fn event_table() -> [(c_int, GenericCallback); 5] {
     }
 }
 
-/// Register the lifecycle, reboot, metadata-change, IO-error (with reason) and agent
-/// lifecycle callbacks for all domains of `conn`, each owning a reference to `fanout`.
+/// Register the lifecycle, reboot, metadata-change, IO-error (with reason), block-threshold
+/// and agent lifecycle callbacks for all domains of `conn`, each owning a reference to `fanout`.
 /// Returns the callback ids; on failure nothing stays registered.
 pub(crate) fn register_domain_events(
     conn: &Connect,
     fanout: &Arc<Fanout>,
 ) -> Result<Vec<c_int>, Error> {
-    let mut ids = Vec::with_capacity(5);
+    let mut ids = Vec::with_capacity(6);
     for (event_id, cb) in event_table() {
         let opaque = Box::into_raw(Box::new(Arc::clone(fanout))).cast::<c_void>();
         // SAFETY: `conn` is live; a null domain means all domains; `cb` matches

@@ -19,15 +19,19 @@
 //! - [`node_memory_stats`] and [`disk_errors`]: `virNodeGetMemoryStats` and
 //!   `virDomainGetDiskErrors` (no wrapper in virt 0.5), each string freed once;
 //!   [`file_system_space`]: `statvfs(2)` of a disk's directory.
+//! - [`memory_parameters`], [`scheduler_parameters`], [`block_stats`]: a domain's
+//!   tunables as typed parameters decoded without panics (virt's getters panic on an
+//!   unexpected parameter type; it has no single-domain stats call).
 //!
 //! Files: this one (lists, addresses, state, handles and the pointer helpers),
 //! `stats` (the bulk-stats list and its typed parameters), `callbacks` (domain-event
-//! and close callbacks and their registration).
+//! and close callbacks and their registration), `tunables` (the limits' getters).
 #![allow(unsafe_code)]
 
 mod callbacks;
 mod node;
 mod stats;
+mod tunables;
 
 pub(crate) use callbacks::{
     deregister_domain_events, register_close_callback, register_domain_events,
@@ -35,6 +39,7 @@ pub(crate) use callbacks::{
 };
 pub(crate) use node::{disk_errors, file_system_space, node_memory_stats};
 pub(crate) use stats::{ParamValue, StatsList};
+pub(crate) use tunables::{block_stats, memory_parameters, scheduler_parameters, Param};
 
 use std::collections::HashSet;
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr};

@@ -46,7 +46,7 @@ impl ParamValue {
 }
 
 /// Decode one `virTypedParameter`: its field name (`None` when not UTF-8) and value.
-fn decode_param(p: &sys::virTypedParameter) -> (Option<&str>, ParamValue) {
+pub(super) fn decode_param(p: &sys::virTypedParameter) -> (Option<&str>, ParamValue) {
     // SAFETY: `c_char` and `u8` have the same size and alignment; the slice covers
     // exactly the fixed-size `field` array borrowed from `p`.
     let bytes: &[u8] =
@@ -69,6 +69,23 @@ fn decode_param(p: &sys::virTypedParameter) -> (Option<&str>, ParamValue) {
         }
     };
     (name, value)
+}
+
+/// The text of a string parameter, copied; `None` for any other type.
+///
+/// # Safety
+/// `p` must be an initialised parameter whose string, if it is one, is alive.
+pub(super) unsafe fn param_string(p: &sys::virTypedParameter) -> Option<String> {
+    if c_uint::try_from(p.type_).ok()? != sys::VIR_TYPED_PARAM_STRING {
+        return None;
+    }
+    // SAFETY: `type_` says the string member is the initialised one.
+    let s = unsafe { p.value.s };
+    if s.is_null() {
+        return None;
+    }
+    // SAFETY: libvirt's parameter strings are NUL-terminated and alive (contract).
+    Some(unsafe { CStr::from_ptr(s) }.to_string_lossy().into_owned())
 }
 
 /// A typed-parameter array as a slice (empty when null or not positive).
@@ -112,6 +129,16 @@ impl StatsList {
             usize::try_from(n).unwrap_or(0)
         };
         Ok(StatsList { ptr, len })
+    }
+
+    /// Own a record list libvirt returned (`virDomainListGetStats`), `n` its result.
+    pub(crate) fn from_raw(ptr: *mut sys::virDomainStatsRecordPtr, n: c_int) -> StatsList {
+        let len = if ptr.is_null() {
+            0
+        } else {
+            usize::try_from(n).unwrap_or(0)
+        };
+        StatsList { ptr, len }
     }
 
     /// The number of records.
@@ -184,6 +211,12 @@ impl<'a> StatsRecord<'a> {
         }
         // SAFETY: non-null and NUL-terminated (above), alive for `'a`.
         Some(unsafe { CStr::from_ptr(p) }.to_bytes())
+    }
+
+    /// The record's parameters as libvirt holds them, borrowed for as long as the list.
+    pub(super) fn raw_params(&self) -> &'a [sys::virTypedParameter] {
+        // SAFETY: libvirt sets `params`/`nparams` together; they live as long as the list.
+        unsafe { param_slice(self.rec.params, self.rec.nparams) }
     }
 
     /// The record's parameters, decoded: `(field, value)`; fields that are not UTF-8
