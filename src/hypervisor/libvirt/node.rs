@@ -22,23 +22,59 @@ impl LibvirtHypervisor {
         Ok(disk_errors_from(raw))
     }
 
-    /// `statvfs` of the image's directory, for a local URI only.
+    /// Room left for a disk image: `statvfs` of its directory for a local URI; else (a
+    /// remote host, or a local directory this process cannot see) the storage pool that
+    /// holds the volume, as libvirt reports it (`virStoragePoolGetInfo`: its
+    /// `available` and `capacity` as of the pool's last refresh; nothing is refreshed,
+    /// so the call changes nothing).
     pub(super) fn read_disk_space(&self, path: &str) -> HvResult<DiskSpace> {
         let fail =
             |why: String| HvError::new(HvErrorKind::Other, format!("free space of {path}: {why}"));
-        if !crate::hypervisor::is_local_uri(&self.uri) {
-            return Err(fail(format!("not known on {} (not this host)", self.uri)));
-        }
-        let dir = std::path::Path::new(path)
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .ok_or_else(|| fail("no directory".into()))?;
-        let (free_bytes, total_bytes) =
-            ffi::file_system_space(dir).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
-        Ok(DiskSpace {
-            free_bytes,
-            total_bytes,
-        })
+        let local = if crate::hypervisor::is_local_uri(&self.uri) {
+            let dir = std::path::Path::new(path)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty());
+            match dir.map(|d| (d, ffi::file_system_space(d))) {
+                Some((_, Ok((free_bytes, total_bytes)))) => {
+                    return Ok(DiskSpace {
+                        free_bytes,
+                        total_bytes,
+                    })
+                }
+                Some((d, Err(e))) => format!("{}: {e}", d.display()),
+                None => "no directory".into(),
+            }
+        } else {
+            format!("not this host ({})", self.uri)
+        };
+        self.pool_space(path)
+            .map_err(|pool| fail(format!("{local}; storage pool: {pool}")))
+    }
+
+    /// The free space of the storage pool holding the volume at `path`.
+    fn pool_space(&self, path: &str) -> Result<DiskSpace, String> {
+        let conn = self.conn().map_err(|e| e.message)?;
+        // virt's StorageVol and StoragePool are dropped normally: their Drop panics only
+        // when freeing a valid reference fails, which libvirt does not do.
+        let vol = conn
+            .lookup_storage_vol_by_path(path)
+            .map_err(|e| format!("no volume at this path: {}", e.message()))?;
+        let pool = vol
+            .lookup_storage_pool()
+            .map_err(|e| format!("its pool: {}", e.message()))?;
+        let info = pool
+            .info()
+            .map_err(|e| format!("pool info: {}", e.message()))?;
+        Ok(pool_space_from(info.available, info.capacity))
+    }
+}
+
+/// A pool's `available` and `capacity` → [`DiskSpace`] (a capacity below what is free,
+/// as a driver may report, is raised to it).
+pub(super) fn pool_space_from(available: u64, capacity: u64) -> DiskSpace {
+    DiskSpace {
+        free_bytes: available,
+        total_bytes: capacity.max(available),
     }
 }
 
