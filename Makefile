@@ -32,6 +32,8 @@ perf: deps-test
 	scripts/perf/idle-cpu.sh
 	scripts/perf/idle-bytes.sh
 	BREAKDOWN=1 scripts/perf/host-cpu.sh
+	scripts/perf/daemon-idle-cpu.sh
+	scripts/perf/enospc-reaction.sh || test $$? -eq 2  # 2: not root, skipped
 
 deps-build:
 	@scripts/install-deps build

@@ -5,8 +5,9 @@
 # its environment (HOME, XDG_*, ...). A watchdog in its own session waits for the script
 # to end in any way (normal end, error, Ctrl-C, SIGKILL: it watches the script's pid and
 # start time; the EXIT trap also tells it at once), then stops every process whose
-# environment mentions "$PERF_DIR/" (tmux, vmlife, a private libvirtd, virtlogd, QEMU)
-# and removes the dir: the approach of tests/common/libvirtd.rs. (Not a pipe as there:
+# environment mentions "$PERF_DIR/" (tmux, vmlife, a private libvirtd, virtlogd, QEMU),
+# unmounts what is mounted under the dir (enospc-reaction.sh's tmpfs) and removes the dir:
+# the approach of tests/common/libvirtd.rs. (Not a pipe as there:
 # in a shell every background child would inherit its write end and hold it open.)
 
 PERF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -28,7 +29,7 @@ perf_need() {
 
 # The watchdog: $1 is the dir, $2 the script's pid, $3 its start time (field 22 of
 # /proc/PID/stat). Waits until that process is gone or $1/.stop exists, then stops
-# everything of ours (TERM, up to 5 s, then KILL) and removes the dir.
+# everything of ours (TERM, up to 5 s, then KILL), unmounts what is under $1 and removes it.
 PERF_WATCHDOG='
 trap "" INT HUP PIPE TERM
 D="$1"
@@ -40,6 +41,7 @@ gone() { i=0; while [ -n "$(ours)" ]; do [ "$i" -ge "$1" ] && return 1; sleep 0.
 [ -S "$D/tmux.sock" ] && tmux -S "$D/tmux.sock" kill-server 2>/dev/null
 signal TERM
 gone 50 || { signal KILL; gone 50; }
+for m in $(awk -v d="$D/" "index(\$2, d) == 1 { print \$2 }" /proc/self/mounts); do umount -l "$m"; done
 rm -rf -- "$D"
 '
 
