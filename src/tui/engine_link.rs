@@ -25,6 +25,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use super::limits::LimitsView;
 use super::state::CleanupView;
 use super::update::Msg;
 use crate::config::Config;
@@ -36,6 +37,7 @@ use crate::engine::{
 use crate::executor::{ExecOptions, ExecResult, Executor};
 use crate::hypervisor::{DomainEvent, Hypervisor};
 use crate::lifecycle::cleanup::{RoundPlan, RoundRequest};
+use crate::lifecycle::limits::{reconcile, RefusalMemo};
 use crate::lifecycle::{Actor, Command, Op};
 use crate::model::VmRef;
 use crate::poll::Vm;
@@ -71,6 +73,8 @@ pub struct EngineLink {
     hv: Arc<dyn Hypervisor>,
     /// `[limits] apply = true`: set drifting limits while this process is the engine.
     limits: Option<LimitsEngine>,
+    /// For the detail pane's limits.
+    config: Arc<Config>,
 }
 
 impl EngineLink {
@@ -112,6 +116,7 @@ impl EngineLink {
             checked_at: None,
             hv,
             limits: LimitsEngine::from_config(config),
+            config: Arc::new(config.clone()),
         };
         link.check_lock(Utc::now());
         Ok(link)
@@ -272,6 +277,31 @@ impl EngineLink {
             self.core.note_stop_request(&cmd.vm_id, now);
         }
         self.exec.submit(cmd, self.actor.clone());
+    }
+
+    /// The detail pane's limits of `uuid`: its tunables read (only when the reconcile
+    /// would act on it) and reconciled with the refusals and fired thresholds the engine
+    /// knows. Blocks on the hypervisor: this thread's job, never the UI task's.
+    pub fn read_limits(&self, vms: &[Vm], uuid: &str) -> Option<Msg> {
+        let v = vms.iter().find(|v| v.uuid == uuid)?;
+        let mut fired = self.core.threshold_fired(uuid);
+        let fresh = RefusalMemo::new();
+        let memo = match &self.limits {
+            Some(l) => {
+                fired.extend(l.fired(uuid));
+                l.memo()
+            }
+            None => &fresh,
+        };
+        let f = crate::engine::limits::facts(self.hv.as_ref(), v, &self.config, fired);
+        let settings = self.config.limits.settings();
+        let report = reconcile(&f, &settings, memo);
+        Some(Msg::Limits(LimitsView {
+            vm_id: v.uuid.clone(),
+            rows: report.rows,
+            at: Utc::now(),
+            disk_percent: settings.disk_threshold_percent,
+        }))
     }
 
     /// Plan `request` for its confirmation popup.

@@ -257,3 +257,78 @@ fn a_block_threshold_event_is_one_alert_in_the_dashboard_engine() {
     assert_eq!(pane.alerts[0].2, "disk_threshold");
     assert!(pane.alerts[0].3.contains("vda"), "{:?}", pane.alerts[0]);
 }
+
+/// The detail pane's limits: one VM's tunables read on the engine thread, the driver's
+/// refusal shown, a fired threshold `reached`; a stopped VM costs no call.
+#[test]
+fn read_limits_reads_one_vm_and_marks_a_fired_threshold() {
+    use crate::hypervisor::fake::FakeTunables;
+    use crate::lifecycle::limits::{DiskTunable, LimitStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Arc::new(FakeHypervisor::new());
+    sized(&fake);
+    fake.update("m", |d| {
+        d.details.disks = vec![crate::hypervisor::DiskInfo {
+            target: "vda".into(),
+            source: Some("/img/m.img".into()),
+            device: "disk".into(),
+        }];
+    });
+    let mut other = running("o", "vm-o");
+    other.metadata = Some(metadata::to_xml(&LifecycleMeta::default()));
+    other.raw.state = Some(crate::hypervisor::RunState::Shutoff);
+    fake.put(other);
+    let mut t = FakeTunables {
+        hard_limit_kib: Some(1280 * 1024),
+        disks: vec![DiskTunable {
+            target: "vda".into(),
+            capacity_bytes: Some(10 << 30),
+            threshold_bytes: None,
+        }],
+        ..FakeTunables::default()
+    };
+    t.refuse.insert("cpu");
+    fake.set_tunables("m", t);
+    let hv: Arc<dyn Hypervisor> = fake.clone();
+    let mut config = Config::default();
+    config.policy.enforce_disk_limit = true;
+    let (mut l, _rx) = link(dir.path(), &hv, &config);
+    let now = Utc::now();
+    let vms = Poller::new(hv, PollerOptions::default()).poll(now).unwrap();
+    l.on_event(
+        &DomainEvent::BlockThreshold {
+            uuid: "m".into(),
+            name: "vm-m".into(),
+            dev: "vda".into(),
+            path: "/img/m.img".into(),
+            threshold: 9 << 30,
+            excess: 1,
+        },
+        now,
+    );
+    fake.clear_calls();
+    let Some(Msg::Limits(v)) = l.read_limits(&vms, "m") else {
+        panic!("no limits")
+    };
+    let statuses: Vec<LimitStatus> = v.rows.iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses,
+        [LimitStatus::Ok, LimitStatus::Refused, LimitStatus::Reached]
+    );
+    assert_eq!(
+        crate::tui::limits::summary(&v),
+        "memory 1.2 GiB ok · cpu 2.00 CPU refused (not supported by this driver) · vda 90 % reached (disk nearly full)"
+    );
+    let mut calls = fake.calls();
+    calls.sort();
+    assert_eq!(
+        calls,
+        ["cpu_quota m", "disk_tunables m", "memory_hard_limit m"]
+    );
+    fake.clear_calls();
+    let Some(Msg::Limits(v)) = l.read_limits(&vms, "o") else {
+        panic!("no limits")
+    };
+    assert_eq!(crate::tui::limits::summary(&v), "skipped: not running");
+    assert!(fake.calls().is_empty(), "{:?}", fake.calls());
+}

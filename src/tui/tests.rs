@@ -1176,6 +1176,33 @@ fn pressure_badge_row_and_detail() {
     update(&mut s, Msg::Cleanup(view));
     press(&mut s, "G");
     assert_eq!(s.pressure_of(&alice), Some("paused: disk full (vda)"));
+    // Its limits as the engine thread read them: the disk's threshold fired.
+    let row = |limit, target: Option<&str>, desired, status| crate::lifecycle::limits::LimitRow {
+        vm_id: alice.clone(),
+        vm_name: "scratch-alice".into(),
+        limit,
+        target: target.map(str::to_string),
+        enforced: true,
+        desired: Some(desired),
+        actual: None,
+        period_us: Some(100_000),
+        status,
+        reason: String::new(),
+    };
+    use crate::lifecycle::limits::{LimitKind, LimitStatus};
+    update(
+        &mut s,
+        Msg::Limits(crate::tui::limits::LimitsView {
+            vm_id: alice.clone(),
+            rows: vec![
+                row(LimitKind::Memory, None, 1280 * 1024, LimitStatus::Ok),
+                row(LimitKind::Cpu, None, 200_000, LimitStatus::Refused),
+                row(LimitKind::Disk, Some("vda"), 9 << 30, LimitStatus::Reached),
+            ],
+            at: now(),
+            disk_percent: 90,
+        }),
+    );
     let text = screen(&mut s, 160, 45);
     assert!(text.contains("DISK FULL: scratch-alice"), "{text}");
     assert!(text.contains("full:vda"), "the row: {text}");
@@ -1183,5 +1210,6 @@ fn pressure_badge_row_and_detail() {
         text.contains("pressure: paused: disk full"),
         "the detail: {text}"
     );
+    assert!(text.contains("vda 90 % reached"), "the limits: {text}");
     insta::assert_snapshot!(text);
 }
