@@ -1205,11 +1205,42 @@ fn pressure_badge_row_and_detail() {
     );
     let text = screen(&mut s, 160, 45);
     assert!(text.contains("DISK FULL: scratch-alice"), "{text}");
-    assert!(text.contains("full:vda"), "the row: {text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("scratch-alice") && l.contains("paused: disk full (vda)")),
+        "the row says it whole: {text}"
+    );
     assert!(
         text.contains("pressure: paused: disk full"),
         "the detail: {text}"
     );
     assert!(text.contains("vda 90 % reached"), "the limits: {text}");
+    insta::assert_snapshot!(text);
+}
+
+/// At 80×24 a pressure status widens STATE to say it whole; the lower-ranked columns
+/// (RESTART, MEM) make room, NAME, MODE and TTL stay.
+#[test]
+fn pressure_row_at_80x24() {
+    let vms = fleet();
+    let alice = vms
+        .iter()
+        .find(|v| v.snapshot.vm_name == "scratch-alice")
+        .unwrap()
+        .uuid
+        .clone();
+    let mut view = cleanup_view(&vms, &crate::model::VmCleanupPolicy::default());
+    view.pressure
+        .insert(alice, "suspended: memory pressure".into());
+    let mut s = state_with(vms, false);
+    update(&mut s, Msg::Cleanup(view));
+    press(&mut s, "G");
+    let text = screen(&mut s, 80, 24);
+    let row = text
+        .lines()
+        .find(|l| l.contains("scratch-alice"))
+        .expect("the row");
+    assert!(row.contains("suspended: memory pressure"), "{text}");
+    assert!(text.contains("TTL"), "{text}");
     insta::assert_snapshot!(text);
 }
