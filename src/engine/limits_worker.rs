@@ -124,6 +124,11 @@ impl LimitsEngine {
             .unwrap_or_default()
     }
 
+    /// The refusals remembered, for a report that should not read them again.
+    pub fn memo(&self) -> &RefusalMemo {
+        &self.memo
+    }
+
     /// The definition last reconciled for `uuid`.
     pub fn declared_of(&self, uuid: &str) -> Option<Declared> {
         self.seen.get(uuid).map(|(d, _)| d.clone())

@@ -170,6 +170,10 @@ pub async fn run(
                     if let DomainEvent::IoError { uuid, name, path, device, reason, .. } = &e {
                         core.on_io_error(uuid, name, path, device, reason);
                     }
+                    if let DomainEvent::BlockThreshold { uuid, name, dev, threshold, excess, .. } = &e {
+                        core.on_block_threshold(uuid, name, dev, *threshold, *excess, Utc::now());
+                        dispatch_alerts(&mut core, &opts, &journal, &uri);
+                    }
                     if let Some(u) = e.uuid() {
                         invalidate.push(u.into());
                     }

@@ -10,6 +10,10 @@
 //! over once its holder quits, and the header says who holds it ("this dashboard",
 //! "another dashboard pid N", "daemon pid N").
 //!
+//! With `[limits] apply = true` a dashboard that runs the engine also reconciles the
+//! running managed VMs' limits after each snapshot, as the daemon does (the same
+//! [`LimitsEngine`], on this thread: it reads tunables).
+//!
 //! A service of the Elm loop: it never writes the dashboard's state. It runs on its own
 //! thread ([`super::engine_worker`]), off the UI task, since it reads and writes the
 //! store; it receives the runtime's effects (a snapshot to react to, a round to run, a
@@ -21,9 +25,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use super::limits::LimitsView;
 use super::state::CleanupView;
 use super::update::Msg;
 use crate::config::Config;
+use crate::engine::limits_worker::LimitsEngine;
 use crate::engine::{
     engine_owner, EngineCore, EngineEvent, EngineLock, EngineSettings, EngineStore, LockError,
     Owner, Planned, Role,
@@ -31,6 +37,7 @@ use crate::engine::{
 use crate::executor::{ExecOptions, ExecResult, Executor};
 use crate::hypervisor::{DomainEvent, Hypervisor};
 use crate::lifecycle::cleanup::{RoundPlan, RoundRequest};
+use crate::lifecycle::limits::{reconcile, RefusalMemo};
 use crate::lifecycle::{Actor, Command, Op};
 use crate::model::VmRef;
 use crate::poll::Vm;
@@ -64,6 +71,10 @@ pub struct EngineLink {
     checked_at: Option<DateTime<Utc>>,
     /// For the pressure readings (this thread may block on them).
     hv: Arc<dyn Hypervisor>,
+    /// `[limits] apply = true`: set drifting limits while this process is the engine.
+    limits: Option<LimitsEngine>,
+    /// For the detail pane's limits.
+    config: Arc<Config>,
 }
 
 impl EngineLink {
@@ -104,6 +115,8 @@ impl EngineLink {
             dry_run,
             checked_at: None,
             hv,
+            limits: LimitsEngine::from_config(config),
+            config: Arc::new(config.clone()),
         };
         link.check_lock(Utc::now());
         Ok(link)
@@ -188,6 +201,17 @@ impl EngineLink {
             self.core.set_readings(readings);
             let planned = self.core.on_snapshot(vms, now);
             out.extend(planned.into_iter().map(|p| self.submit(p)));
+            let steps = match self.limits.as_mut() {
+                Some(l) => l.step(self.hv.as_ref(), vms, now.timestamp()),
+                None => Vec::new(),
+            };
+            out.extend(steps.into_iter().map(|cmd| {
+                self.submit(Planned {
+                    cmd,
+                    actor: Actor::Engine,
+                    dry_run: false,
+                })
+            }));
         } else {
             // The daemon writes the store; read what it recorded.
             self.core.refresh();
@@ -196,22 +220,39 @@ impl EngineLink {
         out
     }
 
-    /// A domain event for the engine's restart classification.
+    /// A domain event for the engine: the restart classification, an I/O error, a
+    /// block threshold (the disk-full warning's alert) and the limits' fired disks.
     pub fn on_event(&mut self, e: &DomainEvent, now: DateTime<Utc>) {
-        if let (true, Some(ev)) = (self.is_engine(), EngineEvent::from_hypervisor(e)) {
+        if !self.is_engine() {
+            return;
+        }
+        if let Some(ev) = EngineEvent::from_hypervisor(e) {
             self.core.on_event(&ev, now);
         }
-        if let (
-            true,
-            DomainEvent::IoError {
-                uuid,
-                name,
-                path,
-                device,
-                reason,
-                ..
-            },
-        ) = (self.is_engine(), e)
+        if let (Some(l), Some(u)) = (self.limits.as_mut(), e.uuid()) {
+            let d = l.declared_of(u);
+            l.on_event(e, d);
+        }
+        if let DomainEvent::BlockThreshold {
+            uuid,
+            name,
+            dev,
+            threshold,
+            excess,
+            ..
+        } = e
+        {
+            self.core
+                .on_block_threshold(uuid, name, dev, *threshold, *excess, now);
+        }
+        if let DomainEvent::IoError {
+            uuid,
+            name,
+            path,
+            device,
+            reason,
+            ..
+        } = e
         {
             self.core.on_io_error(uuid, name, path, device, reason);
         }
@@ -221,6 +262,9 @@ impl EngineLink {
     /// ran through a round.
     pub fn on_result(&mut self, r: &ExecResult, now: DateTime<Utc>) {
         self.core.on_result(r, now);
+        if let Some(l) = self.limits.as_mut() {
+            l.on_result(r);
+        }
     }
 
     /// A person's command from the dashboard.
@@ -233,6 +277,31 @@ impl EngineLink {
             self.core.note_stop_request(&cmd.vm_id, now);
         }
         self.exec.submit(cmd, self.actor.clone());
+    }
+
+    /// The detail pane's limits of `uuid`: its tunables read (only when the reconcile
+    /// would act on it) and reconciled with the refusals and fired thresholds the engine
+    /// knows. Blocks on the hypervisor: this thread's job, never the UI task's.
+    pub fn read_limits(&self, vms: &[Vm], uuid: &str) -> Option<Msg> {
+        let v = vms.iter().find(|v| v.uuid == uuid)?;
+        let mut fired = self.core.threshold_fired(uuid);
+        let fresh = RefusalMemo::new();
+        let memo = match &self.limits {
+            Some(l) => {
+                fired.extend(l.fired(uuid));
+                l.memo()
+            }
+            None => &fresh,
+        };
+        let f = crate::engine::limits::facts(self.hv.as_ref(), v, &self.config, fired);
+        let settings = self.config.limits.settings();
+        let report = reconcile(&f, &settings, memo);
+        Some(Msg::Limits(LimitsView {
+            vm_id: v.uuid.clone(),
+            rows: report.rows,
+            at: Utc::now(),
+            disk_percent: settings.disk_threshold_percent,
+        }))
     }
 
     /// Plan `request` for its confirmation popup.

@@ -166,3 +166,169 @@ fn the_cleanup_pane_is_the_engine_plan() {
     assert_eq!(pane.held, plan.held);
     assert_eq!(pane.lines.len(), 2);
 }
+
+/// A managed running VM of 1 GiB and 2 vCPUs, no limits set.
+fn sized(fake: &FakeHypervisor) {
+    let mut d = running("m", "vm-m");
+    d.details.memory_max_kib = Some(1024 * 1024);
+    d.details.vcpus = Some(2);
+    d.metadata = Some(metadata::to_xml(&LifecycleMeta::default()));
+    fake.put(d);
+}
+
+/// `[limits] apply = true`: the dashboard that runs the engine sets the drifting limits
+/// through the executor (shown as pending), as the daemon does; report only by default.
+#[test]
+fn a_dashboard_running_the_engine_applies_limits_when_asked() {
+    for apply in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = Arc::new(FakeHypervisor::new());
+        sized(&fake);
+        let hv: Arc<dyn Hypervisor> = fake.clone();
+        let mut config = Config::default();
+        config.limits.apply = apply;
+        let (mut l, mut rx) = link(dir.path(), &hv, &config);
+        assert!(l.is_engine());
+        let now = Utc::now();
+        let vms = Poller::new(hv, PollerOptions::default()).poll(now).unwrap();
+        let out = l.after_snapshot(&vms, now);
+        let pending: Vec<&str> = out
+            .iter()
+            .filter_map(|m| match m {
+                Msg::Pending { action, .. } => Some(action.as_str()),
+                _ => None,
+            })
+            .collect();
+        if !apply {
+            assert!(pending.is_empty(), "{pending:?}");
+            assert!(!fake.calls().iter().any(|c| c.starts_with("set_")));
+            continue;
+        }
+        assert_eq!(pending, ["set_limit", "set_limit"], "memory and cpu");
+        for _ in 0..2 {
+            let r = rx.blocking_recv().expect("a result");
+            assert!(r.outcome.is_ok(), "{r}");
+            l.on_result(&r, Utc::now());
+        }
+        assert_eq!(fake.tunables("m").hard_limit_kib, Some(1280 * 1024));
+        // Reconciled: the next snapshot sets nothing more.
+        let later = now + chrono::TimeDelta::seconds(5);
+        let vms = Poller::new(fake.clone(), PollerOptions::default())
+            .poll(later)
+            .unwrap();
+        let again = l.after_snapshot(&vms, later);
+        assert!(
+            !again.iter().any(|m| matches!(m, Msg::Pending { .. })),
+            "nothing planned twice"
+        );
+    }
+}
+
+/// A block-threshold event reaching the dashboard's engine: one alert per disk and
+/// episode, in the cleanup pane's alerts.
+#[test]
+fn a_block_threshold_event_is_one_alert_in_the_dashboard_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Arc::new(FakeHypervisor::new());
+    sized(&fake);
+    let hv: Arc<dyn Hypervisor> = fake.clone();
+    let (mut l, _rx) = link(dir.path(), &hv, &Config::default());
+    let ev = DomainEvent::BlockThreshold {
+        uuid: "m".into(),
+        name: "vm-m".into(),
+        dev: "vda".into(),
+        path: "/img/m.img".into(),
+        threshold: 9 << 30,
+        excess: 1 << 20,
+    };
+    let now = Utc::now();
+    l.on_event(&ev, now);
+    l.on_event(&ev, now);
+    let vms = Poller::new(hv, PollerOptions::default()).poll(now).unwrap();
+    let pane = l
+        .after_snapshot(&vms, now)
+        .into_iter()
+        .find_map(|m| match m {
+            Msg::Cleanup(c) => Some(c),
+            _ => None,
+        })
+        .expect("the pane");
+    assert_eq!(pane.alerts.len(), 1, "{:?}", pane.alerts);
+    assert_eq!(pane.alerts[0].2, "disk_threshold");
+    assert!(pane.alerts[0].3.contains("vda"), "{:?}", pane.alerts[0]);
+}
+
+/// The detail pane's limits: one VM's tunables read on the engine thread, the driver's
+/// refusal shown, a fired threshold `reached`; a stopped VM costs no call.
+#[test]
+fn read_limits_reads_one_vm_and_marks_a_fired_threshold() {
+    use crate::hypervisor::fake::FakeTunables;
+    use crate::lifecycle::limits::{DiskTunable, LimitStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Arc::new(FakeHypervisor::new());
+    sized(&fake);
+    fake.update("m", |d| {
+        d.details.disks = vec![crate::hypervisor::DiskInfo {
+            target: "vda".into(),
+            source: Some("/img/m.img".into()),
+            device: "disk".into(),
+        }];
+    });
+    let mut other = running("o", "vm-o");
+    other.metadata = Some(metadata::to_xml(&LifecycleMeta::default()));
+    other.raw.state = Some(crate::hypervisor::RunState::Shutoff);
+    fake.put(other);
+    let mut t = FakeTunables {
+        hard_limit_kib: Some(1280 * 1024),
+        disks: vec![DiskTunable {
+            target: "vda".into(),
+            capacity_bytes: Some(10 << 30),
+            threshold_bytes: None,
+        }],
+        ..FakeTunables::default()
+    };
+    t.refuse.insert("cpu");
+    fake.set_tunables("m", t);
+    let hv: Arc<dyn Hypervisor> = fake.clone();
+    let mut config = Config::default();
+    config.policy.enforce_disk_limit = true;
+    let (mut l, _rx) = link(dir.path(), &hv, &config);
+    let now = Utc::now();
+    let vms = Poller::new(hv, PollerOptions::default()).poll(now).unwrap();
+    l.on_event(
+        &DomainEvent::BlockThreshold {
+            uuid: "m".into(),
+            name: "vm-m".into(),
+            dev: "vda".into(),
+            path: "/img/m.img".into(),
+            threshold: 9 << 30,
+            excess: 1,
+        },
+        now,
+    );
+    fake.clear_calls();
+    let Some(Msg::Limits(v)) = l.read_limits(&vms, "m") else {
+        panic!("no limits")
+    };
+    let statuses: Vec<LimitStatus> = v.rows.iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses,
+        [LimitStatus::Ok, LimitStatus::Refused, LimitStatus::Reached]
+    );
+    assert_eq!(
+        crate::tui::limits::summary(&v),
+        "memory 1.2 GiB ok · cpu 2.00 CPU refused (not supported by this driver) · vda 90 % reached (disk nearly full)"
+    );
+    let mut calls = fake.calls();
+    calls.sort();
+    assert_eq!(
+        calls,
+        ["cpu_quota m", "disk_tunables m", "memory_hard_limit m"]
+    );
+    fake.clear_calls();
+    let Some(Msg::Limits(v)) = l.read_limits(&vms, "o") else {
+        panic!("no limits")
+    };
+    assert_eq!(crate::tui::limits::summary(&v), "skipped: not running");
+    assert!(fake.calls().is_empty(), "{:?}", fake.calls());
+}

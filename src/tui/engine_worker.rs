@@ -46,6 +46,11 @@ pub enum Job {
         vms: Arc<[Vm]>,
         parked: Vec<crate::model::VmRef>,
     },
+    /// Read and reconcile one VM's limits for the detail pane (`Effect::ReadLimits`).
+    Limits {
+        vms: Arc<[Vm]>,
+        uuid: crate::model::Uuid,
+    },
     /// A domain event, for the restart classification.
     Event(DomainEvent),
     /// An executor's result, recorded by the engine.
@@ -125,6 +130,7 @@ pub fn run(link: &mut EngineLink, job: Job, now: DateTime<Utc>) -> Vec<Msg> {
         }
         Job::RunCleanup { vms, request } => link.run_round(&vms, &request, now),
         Job::ConfirmParked { vms, parked } => link.confirm(&vms, &parked, now),
+        Job::Limits { vms, uuid } => link.read_limits(&vms, &uuid).into_iter().collect(),
         Job::Event(e) => {
             link.on_event(&e, now);
             Vec::new()

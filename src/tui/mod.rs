@@ -13,6 +13,7 @@ pub mod engine_worker;
 pub mod host_link;
 pub mod keymap;
 pub mod layout;
+pub mod limits;
 pub mod plan;
 pub mod present;
 pub mod services;

@@ -35,6 +35,10 @@ impl Services {
                 return None;
             }
             Effect::EngineSnapshot => Job::Snapshot(vms.clone()),
+            Effect::ReadLimits(uuid) => Job::Limits {
+                vms: vms.clone(),
+                uuid,
+            },
             Effect::PrepareCleanup { title, request } => Job::PrepareCleanup {
                 vms: vms.clone(),
                 title,

@@ -267,6 +267,8 @@ pub struct State {
     pub progress: Option<ProgressPane>,
     /// Each VM's recovery record (from host shutdown), as lines for the detail pane.
     pub recovery: HashMap<Uuid, Vec<String>>,
+    /// The selected VM's limits for the detail pane (read off the UI task).
+    pub limits: super::limits::LimitsPane,
     pub should_quit: bool,
 }
 
@@ -309,6 +311,7 @@ impl State {
             snapshot_unchanged: false,
             progress: None,
             recovery: HashMap::new(),
+            limits: super::limits::LimitsPane::default(),
             should_quit: false,
         }
     }

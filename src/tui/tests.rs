@@ -1176,12 +1176,71 @@ fn pressure_badge_row_and_detail() {
     update(&mut s, Msg::Cleanup(view));
     press(&mut s, "G");
     assert_eq!(s.pressure_of(&alice), Some("paused: disk full (vda)"));
+    // Its limits as the engine thread read them: the disk's threshold fired.
+    let row = |limit, target: Option<&str>, desired, status| crate::lifecycle::limits::LimitRow {
+        vm_id: alice.clone(),
+        vm_name: "scratch-alice".into(),
+        limit,
+        target: target.map(str::to_string),
+        enforced: true,
+        desired: Some(desired),
+        actual: None,
+        period_us: Some(100_000),
+        status,
+        reason: String::new(),
+    };
+    use crate::lifecycle::limits::{LimitKind, LimitStatus};
+    update(
+        &mut s,
+        Msg::Limits(crate::tui::limits::LimitsView {
+            vm_id: alice.clone(),
+            rows: vec![
+                row(LimitKind::Memory, None, 1280 * 1024, LimitStatus::Ok),
+                row(LimitKind::Cpu, None, 200_000, LimitStatus::Refused),
+                row(LimitKind::Disk, Some("vda"), 9 << 30, LimitStatus::Reached),
+            ],
+            at: now(),
+            disk_percent: 90,
+        }),
+    );
     let text = screen(&mut s, 160, 45);
     assert!(text.contains("DISK FULL: scratch-alice"), "{text}");
-    assert!(text.contains("full:vda"), "the row: {text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("scratch-alice") && l.contains("paused: disk full (vda)")),
+        "the row says it whole: {text}"
+    );
     assert!(
         text.contains("pressure: paused: disk full"),
         "the detail: {text}"
     );
+    assert!(text.contains("vda 90 % reached"), "the limits: {text}");
+    insta::assert_snapshot!(text);
+}
+
+/// At 80×24 a pressure status widens STATE to say it whole; the lower-ranked columns
+/// (RESTART, MEM) make room, NAME, MODE and TTL stay.
+#[test]
+fn pressure_row_at_80x24() {
+    let vms = fleet();
+    let alice = vms
+        .iter()
+        .find(|v| v.snapshot.vm_name == "scratch-alice")
+        .unwrap()
+        .uuid
+        .clone();
+    let mut view = cleanup_view(&vms, &crate::model::VmCleanupPolicy::default());
+    view.pressure
+        .insert(alice, "suspended: memory pressure".into());
+    let mut s = state_with(vms, false);
+    update(&mut s, Msg::Cleanup(view));
+    press(&mut s, "G");
+    let text = screen(&mut s, 80, 24);
+    let row = text
+        .lines()
+        .find(|l| l.contains("scratch-alice"))
+        .expect("the row");
+    assert!(row.contains("suspended: memory pressure"), "{text}");
+    assert!(text.contains("TTL"), "{text}");
     insta::assert_snapshot!(text);
 }

@@ -18,6 +18,19 @@ impl EngineCore {
         error: &str,
         now: DateTime<Utc>,
     ) {
+        self.raise_alert_with(vm_name, vm_id, action, error, now, None);
+    }
+
+    /// [`EngineCore::raise_alert`] with more fields for the journal line's detail.
+    pub(super) fn raise_alert_with(
+        &mut self,
+        vm_name: &str,
+        vm_id: &str,
+        action: &str,
+        error: &str,
+        now: DateTime<Utc>,
+        extra: Option<serde_json::Value>,
+    ) {
         let alert = Alert {
             time: now,
             vm_name: vm_name.to_string(),
@@ -40,9 +53,14 @@ impl EngineCore {
             "restart" => "restart policy".to_string(),
             "disk_full" => "disk full".to_string(),
             "disk_error" => "disk I/O error".to_string(),
+            "disk_threshold" => "disk-full warning (block threshold)".to_string(),
             "pressure" => "pressure reaction failed".to_string(),
             other => format!("{other} failed"),
         };
+        let mut detail = json!({ "alert_for": action });
+        if let (Some(d), Some(serde_json::Value::Object(more))) = (detail.as_object_mut(), extra) {
+            d.extend(more);
+        }
         self.journal_line(
             now,
             &Actor::Engine,
@@ -51,7 +69,7 @@ impl EngineCore {
             "alert",
             &reason,
             format!("error: {error}"),
-            Some(json!({ "alert_for": action })),
+            Some(detail),
         );
         self.new_alerts.push(alert);
     }

@@ -17,7 +17,7 @@
 //! One concern per file: `settings` (config and the window's clock), `restart` (observed
 //! stops, the stability reset, the first-seen stamp), `rounds` (plans, confirmations,
 //! manual and scheduled rounds), `claims` (claiming cleanups, recovering dead owners'
-//! claims) and `alerts`.
+//! claims), `alerts` and `threshold` (the block-threshold disk-full warning).
 
 mod alerts;
 mod claims;
@@ -25,6 +25,7 @@ mod pressure;
 mod restart;
 mod rounds;
 mod settings;
+mod threshold;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
@@ -101,6 +102,8 @@ pub struct EngineCore {
     round: Option<Round>,
     last_held: Option<String>,
     new_alerts: Vec<Alert>,
+    /// Disks whose block threshold fired, per VM: one alert each until the VM stops.
+    thresholds: BTreeMap<Uuid, BTreeSet<String>>,
     tail: Option<JournalTail>,
     last_error: Option<String>,
 }
@@ -147,6 +150,7 @@ impl EngineCore {
             round: None,
             last_held: None,
             new_alerts: Vec::new(),
+            thresholds: BTreeMap::new(),
             tail,
             last_error: None,
         };
@@ -297,6 +301,7 @@ impl EngineCore {
         }
         let present: BTreeSet<&str> = vms.iter().map(|v| v.uuid.as_str()).collect();
         self.seen.retain(|u, _| present.contains(u.as_str()));
+        self.prune_thresholds(vms);
         self.stop_notes.retain(|_, t| now_s - *t <= NOTE_SECONDS);
         self.hints.retain(|_, (_, t)| now_s - *t <= NOTE_SECONDS);
         self.counts

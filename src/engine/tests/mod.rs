@@ -25,6 +25,8 @@ mod backoff;
 
 mod pressure;
 
+mod threshold;
+
 /// 2026-01-10 03:00:00 UTC: inside the default window (02:00–06:00) in UTC.
 fn t0() -> i64 {
     Utc.with_ymd_and_hms(2026, 1, 10, 3, 0, 0)

@@ -91,6 +91,8 @@ pub enum Msg {
         status: String,
         manage_all_vms: bool,
     },
+    /// The selected VM's limits, read on the engine thread (`Effect::ReadLimits`).
+    Limits(super::limits::LimitsView),
 }
 
 /// What one message did: the effects to run, in this order, and whether the screen
@@ -132,6 +134,8 @@ pub enum Effect {
     /// is the engine) and a fresh plan, answered as `Msg::Engine`, `Msg::Pending`,
     /// `Msg::Flash` and `Msg::Cleanup`.
     EngineSnapshot,
+    /// Read and reconcile this VM's limits off the UI task; answered as `Msg::Limits`.
+    ReadLimits(Uuid),
 }
 
 /// Apply one message.
@@ -140,6 +144,7 @@ pub fn update(s: &mut State, msg: Msg) -> Step {
         // Decided once applied (below).
         Msg::Tick(_) | Msg::Snapshot { .. } => false,
         Msg::Cleanup(c) => s.cleanup.as_ref() != Some(c),
+        Msg::Limits(l) => s.limits.view.as_ref() != Some(l),
         Msg::Engine {
             status,
             manage_all_vms,
@@ -148,7 +153,15 @@ pub fn update(s: &mut State, msg: Msg) -> Step {
     };
     let snapshot = matches!(msg, Msg::Snapshot { .. });
     let flash_expires = matches!(msg, Msg::Tick(_)) && s.flash.is_some();
-    let effects = react(s, msg);
+    // What may show another VM in the detail pane, or age its limits.
+    let selection = matches!(
+        msg,
+        Msg::Key(_) | Msg::Snapshot { .. } | Msg::Tick(_) | Msg::Resize(..)
+    );
+    let mut effects = react(s, msg);
+    if selection {
+        effects.extend(super::limits::due(s));
+    }
     let redraw =
         changes || (snapshot && !s.snapshot_unchanged) || (flash_expires && s.flash.is_none());
     Step { effects, redraw }
@@ -191,6 +204,10 @@ fn react(s: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Event(e) => on_event(s, e),
         Msg::Cleanup(c) => {
             s.cleanup = Some(c);
+            Vec::new()
+        }
+        Msg::Limits(l) => {
+            s.limits.view = Some(l);
             Vec::new()
         }
         Msg::CleanupPrepared {

@@ -134,6 +134,9 @@ pub fn lines(s: &State, v: &Vm) -> Vec<Line<'static>> {
             }
         ),
     ));
+    if let Some(l) = crate::tui::limits::text(s, &v.uuid) {
+        out.push(kv("limits", l));
+    }
     if let Ok(m) = &v.meta {
         let p = &m.persistence;
         out.push(section("persistence"));

@@ -78,21 +78,49 @@ const COLUMNS: [Column; 11] = [
     },
 ];
 
+/// The widest STATE cell: `suspended: memory pressure`.
+const STATE_MAX: u16 = 26;
+
 /// The columns that fit in `width` (borders and the selection mark taken off), by rank,
-/// in display order.
-fn fitting(width: u16) -> Vec<&'static Column> {
+/// in display order, with their widths; STATE is `state_width` wide.
+fn fitting(width: u16, state_width: u16) -> Vec<(&'static Column, u16)> {
+    let width_of = |c: &Column| {
+        if c.title == "STATE" {
+            state_width.max(c.width)
+        } else {
+            c.width
+        }
+    };
     let mut budget = width.saturating_sub(4);
     let mut by_rank: Vec<&Column> = COLUMNS.iter().collect();
     by_rank.sort_by_key(|c| c.rank);
     let mut keep = Vec::new();
     for c in by_rank {
-        let need = c.width + 1;
+        let need = width_of(c) + 1;
         if need <= budget || c.rank == 0 {
             budget = budget.saturating_sub(need);
             keep.push(c.title);
         }
     }
-    COLUMNS.iter().filter(|c| keep.contains(&c.title)).collect()
+    COLUMNS
+        .iter()
+        .filter(|c| keep.contains(&c.title))
+        .map(|c| (c, width_of(c)))
+        .collect()
+}
+
+/// STATE's width: wide enough for the longest pressure status of any VM (so the row
+/// says `suspended: memory pressure` or `paused: disk full (vda)` whole, and the columns
+/// do not move while scrolling); the lower-ranked columns make room. 8 otherwise.
+fn state_width(s: &State) -> u16 {
+    s.cleanup.as_ref().map_or(0, |c| {
+        c.pressure
+            .values()
+            .map(|p| u16::try_from(p.chars().count()).unwrap_or(STATE_MAX))
+            .max()
+            .unwrap_or(0)
+            .min(STATE_MAX)
+    })
 }
 
 /// The first row shown so that `selected` is visible in `rows` lines.
@@ -125,24 +153,13 @@ fn ttl_cell(s: &State, v: &Vm) -> (String, Style) {
     }
 }
 
-/// A pressure status in the STATE column's width: `susp:mem`, `full:vda`.
-fn short_pressure(p: &str) -> String {
-    if let Some(rest) = p.split("disk full (").nth(1) {
-        return format!("full:{}", rest.trim_end_matches(')'));
-    }
-    if p.contains("memory pressure") {
-        return "susp:mem".into();
-    }
-    p.to_string()
-}
-
-fn cells(s: &State, v: &Vm, shown: &[&'static Column]) -> Vec<Cell<'static>> {
+fn cells(s: &State, v: &Vm, shown: &[(&'static Column, u16)]) -> Vec<Cell<'static>> {
     let t = s.theme;
     let snap = &v.snapshot;
     let (ttl, ttl_style) = ttl_cell(s, v);
     shown
         .iter()
-        .map(|c| match c.title {
+        .map(|(c, _)| match c.title {
             "NAME" => {
                 let mut name = snap.vm_name.clone();
                 if s.busy.contains(&v.uuid) {
@@ -157,9 +174,8 @@ fn cells(s: &State, v: &Vm, shown: &[&'static Column]) -> Vec<Cell<'static>> {
                     t.base()
                 };
                 match s.pressure_of(&v.uuid) {
-                    // The column is 8 wide: `susp:mem`, `full:vda`; the detail pane
-                    // says it whole (`paused: disk full (vda)`).
-                    Some(p) => Cell::from(Span::styled(short_pressure(p), t.error())),
+                    // STATE is widened for it (`state_width`).
+                    Some(p) => Cell::from(Span::styled(p.to_string(), t.error())),
                     None => Cell::from(Span::styled(snap.vm_state.to_string(), style)),
                 }
             }
@@ -188,7 +204,7 @@ fn cells(s: &State, v: &Vm, shown: &[&'static Column]) -> Vec<Cell<'static>> {
 
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let t = s.theme;
-    let shown = fitting(area.width);
+    let shown = fitting(area.width, state_width(s));
     let viewport = area.height.saturating_sub(3) as usize;
     let start = offset(s.selected_row(), viewport);
     // Build only the rows on screen: a 10,000-VM host costs the same to draw as a small one.
@@ -205,7 +221,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         })
         .collect();
     let sort_mark = if s.sort_reverse { "↑" } else { "↓" };
-    let header = Row::new(shown.iter().map(|c| {
+    let header = Row::new(shown.iter().map(|(c, _)| {
         if c.title.eq_ignore_ascii_case(s.sort.label())
             || (c.title == "RESTART" && s.sort.label() == "restarts")
         {
@@ -234,11 +250,11 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let widths: Vec<Constraint> = shown
         .iter()
         .enumerate()
-        .map(|(i, c)| {
+        .map(|(i, (_, w))| {
             if i == 0 {
-                Constraint::Min(c.width)
+                Constraint::Min(*w)
             } else {
-                Constraint::Length(c.width)
+                Constraint::Length(*w)
             }
         })
         .collect();
