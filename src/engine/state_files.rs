@@ -145,6 +145,10 @@ pub struct PausedRecord {
     pub cause: Cause,
     /// Unix seconds.
     pub at: i64,
+    /// Pause order (each pause takes the next number): two pauses within one second
+    /// still resume latest first.
+    #[serde(default)]
+    pub seq: u64,
 }
 
 /// A disk of this VM found no space: one episode, from the first error until the VM

@@ -227,6 +227,7 @@ impl EngineCore {
                     paused_by: records.paused.get(&v.uuid).map(|p| PausedBy {
                         cause: p.cause,
                         at: p.at,
+                        seq: p.seq,
                     }),
                     disk_full: disk,
                 }
@@ -355,6 +356,12 @@ impl EngineCore {
                 .map(|k| k.target.clone())
                 .unwrap_or_else(|| ev.device.clone());
             if ev.reason == "enospc" {
+                // An error reported for a VM this snapshot shows shut off (or gone) came
+                // before it stopped (libvirt delivers a burst of them, late when the host
+                // is busy): it belongs to the episode the stop ended, not a new one.
+                if vm.is_none_or(|v| run_state(v) == RunState::ShutOff) {
+                    continue;
+                }
                 full.push((ev.uuid, ev.name, target));
             } else if self
                 .pm
@@ -449,12 +456,14 @@ impl EngineCore {
                     let p = &mut d.engine.pressure;
                     match action {
                         ReactionKind::Suspend => {
+                            let seq = p.paused.values().map(|r| r.seq).max().unwrap_or(0) + 1;
                             p.paused.insert(
                                 u,
                                 PausedRecord {
                                     vm_name: name,
                                     cause,
                                     at: now_s,
+                                    seq,
                                 },
                             );
                         }

@@ -241,6 +241,13 @@ fn on_disk_full_none_only_alerts_and_kill_destroys() {
     assert!(b.psnap(t + 2, 50).is_empty());
     assert!(b.psnap(t + 3, 50).is_empty());
     assert!(!b.pressure().disk_full.contains_key("k"));
+    // A late error of the burst QEMU sent before the kill, delivered after the stop
+    // was seen (a busy host): no new episode, no second alert.
+    b.core
+        .on_io_error("k", "vm-k", "/img/k.img", "virtio-disk0", "enospc");
+    assert!(b.psnap(t + 4, 50).is_empty());
+    assert!(b.core.take_alerts().is_empty());
+    assert!(!b.pressure().disk_full.contains_key("k"));
 }
 
 #[test]

@@ -112,6 +112,8 @@ pub enum RunState {
 pub struct PausedBy {
     pub cause: Cause,
     pub at: i64,
+    /// Pause order: breaks ties between pauses of the same second.
+    pub seq: u64,
 }
 
 /// A disk of the VM found no space (an `enospc` I/O error).

@@ -192,7 +192,7 @@ fn memory_step<'a>(i: &PressureInput, vms: &[&'a VmPressureFacts]) -> Result<Ste
                 .filter(|v| v.run == RunState::Paused)
                 .filter_map(|v| {
                     let p = v.paused_by?;
-                    (p.cause == Cause::MemoryPressure).then_some((v, p.at))
+                    (p.cause == Cause::MemoryPressure).then_some((v, (p.at, p.seq)))
                 })
                 .min_by(|a, b| (Reverse(a.1), rank(a.0)).cmp(&(Reverse(b.1), rank(b.0))))
                 .map(|(v, _)| v)

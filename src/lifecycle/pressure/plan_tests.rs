@@ -131,6 +131,7 @@ fn paused_stopped_and_none_vms_are_passed_over() {
     resumed.paused_by = Some(PausedBy {
         cause: Cause::MemoryPressure,
         at: 1,
+        seq: 0,
     });
     let rest = vec![paused, off, opted_out, unmanaged, invalid, resumed];
     let mut vms = rest.clone();
@@ -193,6 +194,7 @@ fn nothing_while_entering_clearing_or_unknown() {
     paused.paused_by = Some(PausedBy {
         cause: Cause::MemoryPressure,
         at: 500,
+        seq: 0,
     });
     let mut case = Case::cleared(vec![paused]);
     case.state = PressureState::Clearing {
@@ -204,12 +206,35 @@ fn nothing_while_entering_clearing_or_unknown() {
         .ends_with("nothing is resumed until it has cleared"));
 }
 
+/// Two pauses in the same second (a loaded engine records both results at once): the
+/// pause order, not the rank, says which is the latest.
+#[test]
+fn pauses_of_one_second_resume_by_pause_order() {
+    let paused = |name: &str, mode, seq: u64| {
+        let mut v = vm(name, mode, 1);
+        v.run = RunState::Paused;
+        v.paused_by = Some(PausedBy {
+            cause: Cause::MemoryPressure,
+            at: 100,
+            seq,
+        });
+        v
+    };
+    // The temporary one would rank first; it was paused first, so it resumes last.
+    let vms = vec![paused("temp", TEMP, 1), paused("perm", PERM, 2)];
+    let r = Case::cleared(vms).run().next.unwrap();
+    assert_eq!(
+        (r.vm_name.as_str(), r.action),
+        ("perm", ReactionKind::Resume)
+    );
+}
+
 #[test]
 fn resumes_latest_paused_first_and_only_vmlifes_memory_pauses() {
     let paused = |name: &str, cause: Option<Cause>, at: i64| {
         let mut v = vm(name, TEMP, 1);
         v.run = RunState::Paused;
-        v.paused_by = cause.map(|cause| PausedBy { cause, at });
+        v.paused_by = cause.map(|cause| PausedBy { cause, at, seq: 0 });
         v
     };
     let vms = vec![
@@ -254,13 +279,18 @@ fn disk_full_table() {
     use PressureAction::{Kill, None as Nothing, Suspend};
     let paused = |mut v: VmPressureFacts, by: Option<Cause>| {
         v.run = RunState::Paused;
-        v.paused_by = by.map(|cause| PausedBy { cause, at: 1 });
+        v.paused_by = by.map(|cause| PausedBy {
+            cause,
+            at: 1,
+            seq: 0,
+        });
         v
     };
     let resumed = |mut v: VmPressureFacts| {
         v.paused_by = Some(PausedBy {
             cause: Cause::DiskFull,
             at: 1,
+            seq: 0,
         });
         v
     };
@@ -357,6 +387,7 @@ fn disk_reasons_name_the_disk() {
     case.vms[0].paused_by = Some(PausedBy {
         cause: Cause::DiskFull,
         at: 1,
+        seq: 0,
     });
     case.vms[0].disk_full.as_mut().unwrap().room_again = true;
     assert_eq!(case.run().next.unwrap().reason, "vda has room again");

@@ -50,7 +50,7 @@ fn vm(i: usize) -> impl Strategy<Value = VmPressureFacts> {
                 policy_valid: valid,
                 on_memory_pressure: om,
                 on_disk_full: od,
-                paused_by: by.map(|(cause, at)| PausedBy { cause, at }),
+                paused_by: by.map(|(cause, at)| PausedBy { cause, at, seq: 0 }),
                 disk_full: disk.map(|room_again| DiskFull {
                     target: "vda".into(),
                     room_again,
@@ -142,6 +142,7 @@ fn apply(vms: &mut [VmPressureFacts], r: &Reaction, now: i64) {
             v.paused_by = Some(PausedBy {
                 cause: r.cause,
                 at: now,
+                seq: 0,
             });
         }
         ReactionKind::Kill => {
