@@ -64,6 +64,7 @@ fn demo_ls_json_has_every_field_for_every_vm() {
         "ttl_remaining_seconds",
         "policy_error",
         "pressure",
+        "limits",
     ];
     for vm in &vms {
         let obj = vm.as_object().unwrap();
@@ -71,6 +72,7 @@ fn demo_ls_json_has_every_field_for_every_vm() {
             assert!(obj.contains_key(f), "{} lacks {f}", vm["vm_name"]);
         }
         assert_eq!(vm["pressure"], serde_json::Value::Null, "nothing held");
+        assert!(vm["limits"].is_array(), "{}: limits", vm["vm_name"]);
         assert_eq!(
             obj.len(),
             fields.len(),

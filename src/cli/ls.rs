@@ -25,9 +25,22 @@ pub fn run(
             .and_then(|d| crate::engine::EngineStore::new(d).load().ok())
             .map(|d| d.engine.pressure)
             .unwrap_or_default();
+        // Tunables are read only for the running managed VMs the reconcile acts on.
+        let limits = crate::engine::limits::reports(
+            &*s.hv,
+            &views,
+            &s.config,
+            &crate::lifecycle::limits::RefusalMemo::new(),
+            &|_| std::collections::BTreeSet::new(),
+        );
         let records: Vec<VmRecord> = views
             .iter()
-            .map(|v| VmRecord::new(v, &s.uri, now).with_pressure(&pressure, v))
+            .zip(limits)
+            .map(|(v, (_, report))| {
+                VmRecord::new(v, &s.uri, now)
+                    .with_pressure(&pressure, v)
+                    .with_limits(report.rows)
+            })
             .collect();
         serde_json::to_writer_pretty(&mut *out, &records)?;
         writeln!(out)?;

@@ -25,6 +25,10 @@ pub struct VmRecord {
     /// What vmlife holds on it for resource pressure (`suspended: memory pressure`,
     /// `paused: disk full (vda)`), from the engine's state store; `null`: nothing.
     pub pressure: Option<String>,
+    /// Its limits, desired against actual (the rows of `vmlife limits --json`); only
+    /// `ls --json` fills it (`show --json` has its own `limits`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Vec<crate::lifecycle::limits::LimitRow>>,
 }
 
 impl VmRecord {
@@ -42,6 +46,7 @@ impl VmRecord {
             ttl_remaining_seconds: ttl.and_then(|t| t.remaining_seconds()),
             policy_error: view.policy_error(),
             pressure: None,
+            limits: None,
         }
     }
 
@@ -53,6 +58,12 @@ impl VmRecord {
     ) -> Self {
         let paused = view.state == Some(crate::hypervisor::RunState::Paused);
         self.pressure = crate::engine::pressure_status(records, &view.uuid, paused);
+        self
+    }
+
+    /// With the VM's limit rows.
+    pub fn with_limits(mut self, rows: Vec<crate::lifecycle::limits::LimitRow>) -> Self {
+        self.limits = Some(rows);
         self
     }
 }
