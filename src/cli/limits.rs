@@ -5,6 +5,7 @@
 //! or to set, is shown once per VM and limit with the reason, and not tried again in
 //! this run.
 
+use super::columns::write_columns;
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
@@ -258,28 +259,5 @@ fn write_table(list: &[(VmLimitFacts, LimitReport)], out: &mut impl Write) -> st
             ]
         })
         .collect();
-    let mut widths = HEADERS.map(|h| h.chars().count());
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[String]| {
-        let mut l = String::new();
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            l.push_str(cell);
-            if i + 1 < cells.len() {
-                l.push_str(&" ".repeat(w - cell.chars().count() + 2));
-            }
-        }
-        l
-    };
-    writeln!(out, "{}", line(&HEADERS.map(String::from)))?;
-    for row in &rows {
-        writeln!(out, "{}", line(row))?;
-    }
-    if rows.is_empty() {
-        writeln!(out, "(no domains)")?;
-    }
-    Ok(())
+    write_columns(out, HEADERS, &rows)
 }

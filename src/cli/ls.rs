@@ -1,5 +1,6 @@
 //! `vmlife ls`: every VM in a table or as JSON.
 
+use super::columns::write_columns;
 use std::io::Write;
 
 use chrono::{DateTime, Utc};
@@ -85,31 +86,7 @@ pub fn write_table(views: &[Vm], now: i64, out: &mut impl Write) -> std::io::Res
             ]
         })
         .collect();
-    let mut widths = HEADERS.map(|h| h.chars().count());
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[String]| {
-        let mut l = String::new();
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            if i + 1 == cells.len() {
-                l.push_str(cell);
-            } else {
-                l.push_str(cell);
-                l.push_str(&" ".repeat(w - cell.chars().count() + 2));
-            }
-        }
-        l
-    };
-    writeln!(out, "{}", line(&HEADERS.map(String::from)))?;
-    for row in &rows {
-        writeln!(out, "{}", line(row))?;
-    }
-    if views.is_empty() {
-        writeln!(out, "(no domains)")?;
-    }
+    write_columns(out, HEADERS, &rows)?;
     let cycles = cycles_of(views);
     for v in views {
         if let Some(err) = v.policy_error() {

@@ -6,6 +6,7 @@
 
 mod autostart;
 mod cleanup;
+mod columns;
 mod daemon;
 mod host;
 mod journal;
