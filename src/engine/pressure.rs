@@ -58,18 +58,27 @@ pub fn host_pressure(uri: &str, low_percent: f64) -> Pressure {
             "{uri} is not on this host; its free memory is not known"
         ));
     }
-    match std::fs::read_to_string("/proc/meminfo") {
-        Ok(text) => meminfo_pressure(&text, low_percent),
-        Err(e) => Pressure::Unknown(format!("cannot read /proc/meminfo: {e}")),
+    match read_local_meminfo() {
+        Ok(m) => memory_pressure(&m, low_percent),
+        Err(e) => Pressure::Unknown(e),
     }
 }
+
+/// This machine's memory from `/proc/meminfo`; `Err` says why there is no figure.
+pub fn read_local_meminfo() -> Result<MemInfo, String> {
+    let text = std::fs::read_to_string("/proc/meminfo")
+        .map_err(|e| format!("cannot read /proc/meminfo: {e}"))?;
+    signal::parse_meminfo(&text).ok_or_else(|| MEMINFO_INCOMPLETE.to_string())
+}
+
+const MEMINFO_INCOMPLETE: &str = "/proc/meminfo lacks MemTotal or MemAvailable";
 
 /// Pressure from `/proc/meminfo` text (`MemTotal`, `MemAvailable`, in kB), parsed by
 /// [`signal::parse_meminfo`] like the pressure reactions' signal.
 pub fn meminfo_pressure(meminfo: &str, low_percent: f64) -> Pressure {
     match signal::parse_meminfo(meminfo) {
         Some(m) => memory_pressure(&m, low_percent),
-        None => Pressure::Unknown("/proc/meminfo lacks MemTotal or MemAvailable".into()),
+        None => Pressure::Unknown(MEMINFO_INCOMPLETE.into()),
     }
 }
 

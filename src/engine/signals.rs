@@ -53,11 +53,7 @@ impl Readings {
 /// Host memory for a connection to `hv`.
 pub fn read_memory(hv: &dyn Hypervisor) -> (Result<MemInfo, String>, Option<Psi>) {
     if is_local_uri(hv.uri()) {
-        let mem = match std::fs::read_to_string("/proc/meminfo") {
-            Ok(text) => signal::parse_meminfo(&text)
-                .ok_or_else(|| "/proc/meminfo lacks MemTotal or MemAvailable".to_string()),
-            Err(e) => Err(format!("cannot read /proc/meminfo: {e}")),
-        };
+        let mem = super::pressure::read_local_meminfo();
         let psi = std::fs::read_to_string("/proc/pressure/memory")
             .ok()
             .and_then(|t| signal::parse_psi(&t));
