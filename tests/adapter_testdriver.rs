@@ -159,6 +159,44 @@ fn poll_with_all_groups_works_without_those_groups() {
     assert_eq!(hv.last_poll_stats().list_calls, 0);
 }
 
+/// `virDomainListGetStats`: only the domains given are asked (and returned), their
+/// references kept for the next call, a domain that is gone simply left out.
+#[test]
+fn stats_of_asks_only_the_given_domains() {
+    let hv = open_node();
+    let asked = [WEB1.into(), DB1.into()];
+    let got = hv.stats_of(&asked, StatsGroups::ALL).expect("stats of two");
+    let mut uuids: Vec<&str> = got.iter().map(|r| r.uuid.as_str()).collect();
+    uuids.sort_unstable();
+    assert_eq!(uuids, [WEB1, DB1]);
+    assert_eq!(by_uuid(&got, WEB1).name, "web-1");
+    assert_eq!(by_uuid(&got, WEB1).state, Some(RunState::Running));
+    let cost = hv.last_listed_stats();
+    assert_eq!(
+        (cost.calls, cost.domains, cost.records, cost.lookups),
+        (1, 2, 2, 2),
+        "{cost:?}"
+    );
+    // Again: no look-up, the references were kept.
+    hv.stats_of(&asked, StatsGroups::CPU).expect("stats again");
+    assert_eq!(hv.last_listed_stats().lookups, 0);
+    // Nothing asked: no call.
+    assert!(hv.stats_of(&[], StatsGroups::ALL).expect("none").is_empty());
+    assert_eq!(hv.last_listed_stats().calls, 0);
+    // A domain that is gone (its reference kept from a call before) is left out, the
+    // others still answer.
+    hv.stats_of(&[SCRATCH1.into()], StatsGroups::STATE)
+        .expect("stats of scratch-1");
+    hv.destroy(SCRATCH1).ok();
+    let _ = hv.undefine(SCRATCH1);
+    assert!(hv.lookup(SCRATCH1).is_err(), "scratch-1 is gone");
+    let got = hv
+        .stats_of(&[SCRATCH1.into(), WEB1.into()], StatsGroups::STATE)
+        .expect("stats with a gone domain");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].uuid, WEB1);
+}
+
 #[test]
 fn state_only_poll_does_not_decode_counters() {
     let hv = open_node();

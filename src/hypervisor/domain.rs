@@ -31,6 +31,22 @@ impl StatsGroups {
         vcpu: true,
     };
 
+    /// The CPU counter alone (every refresh, for the VMs in view).
+    pub const CPU: StatsGroups = StatsGroups {
+        cpu: true,
+        ..StatsGroups::STATE
+    };
+
+    /// Both sets of groups.
+    pub fn union(self, o: StatsGroups) -> StatsGroups {
+        StatsGroups {
+            cpu: self.cpu || o.cpu,
+            balloon: self.balloon || o.balloon,
+            block: self.block || o.block,
+            vcpu: self.vcpu || o.vcpu,
+        }
+    }
+
     /// True when any costly group is asked for.
     pub fn any(self) -> bool {
         self.cpu || self.balloon || self.block || self.vcpu
@@ -60,6 +76,9 @@ pub struct RawDomain {
     pub balloon_max_kib: Option<u64>,
     /// Sum of `block.N.allocation` over the domain's disks, bytes.
     pub block_allocation_bytes: Option<u64>,
+    /// Resident memory of the guest's QEMU process, KiB: `balloon.rss`, or for a local
+    /// hypervisor `/proc/PID/stat` (see `poll::procfs`).
+    pub rss_kib: Option<u64>,
 }
 
 /// What a domain's XML says that the snapshot needs; read only when a domain is new or

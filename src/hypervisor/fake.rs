@@ -323,17 +323,23 @@ impl Hypervisor for FakeHypervisor {
             }
             Ok(s.domains
                 .values()
-                .map(|d| {
-                    let mut r = d.raw.clone();
-                    if !groups.any() || !r.state.is_some_and(RunState::is_active) {
-                        r.cpu_time_ns = None;
-                        r.vcpus = None;
-                        r.balloon_current_kib = None;
-                        r.balloon_max_kib = None;
-                        r.block_allocation_bytes = None;
-                    }
-                    r
-                })
+                .map(|d| with_groups(&d.raw, groups))
+                .collect())
+        })
+    }
+
+    fn stats_of(&self, uuids: &[Uuid], groups: StatsGroups) -> HvResult<Vec<RawDomain>> {
+        self.with(|s| {
+            let list: Vec<&str> = uuids.iter().map(|u| u.as_str()).collect();
+            s.calls
+                .push(format!("stats {} {}", groups_label(groups), list.join(",")));
+            if let Some(e) = &s.fail_poll {
+                return Err(e.clone());
+            }
+            Ok(uuids
+                .iter()
+                .filter_map(|u| s.domains.get(u))
+                .map(|d| with_groups(&d.raw, groups))
                 .collect())
         })
     }
@@ -611,6 +617,46 @@ impl Hypervisor for FakeHypervisor {
 }
 
 /// A running fake domain with counters.
+/// `raw` as a poll asking `groups` reports it: counters of the other groups, and of an
+/// inactive domain, left out.
+fn with_groups(raw: &RawDomain, groups: StatsGroups) -> RawDomain {
+    let mut r = raw.clone();
+    let active = r.state.is_some_and(RunState::is_active);
+    if !groups.cpu || !active {
+        r.cpu_time_ns = None;
+    }
+    if !groups.vcpu || !active {
+        r.vcpus = None;
+    }
+    if !groups.balloon || !active {
+        r.balloon_current_kib = None;
+        r.balloon_max_kib = None;
+        r.rss_kib = None;
+    }
+    if !groups.block || !active {
+        r.block_allocation_bytes = None;
+    }
+    r
+}
+
+/// `cpu+balloon+block+vcpu`, `state` when none: the groups of a recorded stats call.
+pub fn groups_label(g: StatsGroups) -> String {
+    let names: Vec<&str> = [
+        (g.cpu, "cpu"),
+        (g.balloon, "balloon"),
+        (g.block, "block"),
+        (g.vcpu, "vcpu"),
+    ]
+    .into_iter()
+    .filter_map(|(on, n)| on.then_some(n))
+    .collect();
+    if names.is_empty() {
+        "state".into()
+    } else {
+        names.join("+")
+    }
+}
+
 pub fn running(uuid: &str, name: &str) -> FakeDomain {
     FakeDomain {
         raw: RawDomain {

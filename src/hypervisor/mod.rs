@@ -49,6 +49,21 @@ pub trait Hypervisor: Send + Sync {
     /// `groups` for active domains only.
     fn poll(&self, groups: StatsGroups) -> HvResult<Vec<RawDomain>>;
 
+    /// The state and `groups` of the given domains only (`virDomainListGetStats`): the
+    /// costly groups are asked of these and of no other domain. Domains that are gone
+    /// are left out; counters of inactive ones are `None`.
+    ///
+    /// The default polls every domain and keeps the given ones (for implementations
+    /// where a poll costs nothing).
+    fn stats_of(&self, uuids: &[Uuid], groups: StatsGroups) -> HvResult<Vec<RawDomain>> {
+        let wanted: std::collections::HashSet<&str> = uuids.iter().map(|u| u.as_str()).collect();
+        Ok(self
+            .poll(groups)?
+            .into_iter()
+            .filter(|r| wanted.contains(r.uuid.as_str()))
+            .collect())
+    }
+
     /// Find a domain by name or UUID.
     fn lookup(&self, name_or_uuid: &str) -> HvResult<VmRef>;
 

@@ -106,6 +106,11 @@ impl LibvirtHypervisor {
         // an inactive one.
         memory.names.clear();
         memory.inactive = None;
+        drop(memory);
+        self.handles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// One [`Hypervisor::poll`](crate::hypervisor::Hypervisor::poll).

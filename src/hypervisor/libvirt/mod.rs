@@ -34,6 +34,7 @@ pub mod events;
 mod fanout;
 mod ffi;
 mod limits;
+mod listed;
 mod names;
 mod node;
 mod open;
@@ -56,6 +57,7 @@ use self::errors::{action_error, dom_name, is_unsupported_flag, raw_code};
 pub use self::events::{init_event_loop, Connection};
 use self::events::{Conn, Link};
 use self::ffi::{DomainHandle, StatsList};
+pub use self::listed::ListedStats;
 use super::domxml::{self, LIFECYCLE_NS, LIFECYCLE_PREFIX};
 use super::*;
 
@@ -69,6 +71,8 @@ pub struct LibvirtHypervisor {
     readonly: bool,
     last_poll: Mutex<PollStats>,
     memory: Mutex<PollMemory>,
+    last_listed: Mutex<ListedStats>,
+    handles: Mutex<listed::Handles>,
 }
 
 impl std::fmt::Debug for LibvirtHypervisor {
@@ -154,6 +158,8 @@ impl LibvirtHypervisor {
             readonly,
             last_poll: Mutex::new(PollStats::default()),
             memory: Mutex::new(PollMemory::default()),
+            last_listed: Mutex::new(ListedStats::default()),
+            handles: Mutex::new(listed::Handles::default()),
         }
     }
 
@@ -264,6 +270,10 @@ impl Hypervisor for LibvirtHypervisor {
             }
         }
         result
+    }
+
+    fn stats_of(&self, uuids: &[Uuid], groups: StatsGroups) -> HvResult<Vec<RawDomain>> {
+        self.stats_listed(uuids, groups)
     }
 
     fn lookup(&self, name_or_uuid: &str) -> HvResult<VmRef> {

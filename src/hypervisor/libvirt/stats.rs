@@ -24,6 +24,7 @@ pub(crate) struct Decoded {
     pub vcpus: Option<u32>,
     pub balloon_current_kib: Option<u64>,
     pub balloon_max_kib: Option<u64>,
+    pub balloon_rss_kib: Option<u64>,
     block_count: Option<u64>,
     block_alloc: Vec<(u64, u64)>,
     /// How many parameters were taken (for [`super::PollStats`]).
@@ -61,6 +62,7 @@ impl Decoded {
             "balloon" if w.groups.balloon => match rest {
                 "current" => set(&mut self.balloon_current_kib, value.as_u64()),
                 "maximum" => set(&mut self.balloon_max_kib, value.as_u64()),
+                "rss" => set(&mut self.balloon_rss_kib, value.as_u64()),
                 _ => false,
             },
             "block" if w.groups.block => {
@@ -118,6 +120,7 @@ impl Decoded {
         raw.vcpus = self.vcpus;
         raw.balloon_current_kib = self.balloon_current_kib;
         raw.balloon_max_kib = self.balloon_max_kib;
+        raw.rss_kib = self.balloon_rss_kib;
         raw.block_allocation_bytes = self.block_allocation_bytes();
     }
 }

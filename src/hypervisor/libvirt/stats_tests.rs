@@ -37,9 +37,10 @@ fn reads_everything_asked() {
     assert_eq!(d.vcpus, Some(2));
     assert_eq!(d.balloon_current_kib, Some(262_144));
     assert_eq!(d.balloon_max_kib, Some(524_288));
+    assert_eq!(d.balloon_rss_kib, Some(9));
     // block.2 is beyond block.count (a backing chain entry would be): not summed.
     assert_eq!(d.block_allocation_bytes(), Some(1024));
-    assert_eq!(d.taken, 2 + 1 + 1 + 2 + 1 + 3);
+    assert_eq!(d.taken, 2 + 1 + 1 + 3 + 1 + 3);
 }
 
 #[test]

@@ -131,6 +131,34 @@ impl StatsList {
         Ok(StatsList { ptr, len })
     }
 
+    /// The stats of the given domains only (`virDomainListGetStats`); `doms` must all
+    /// belong to one connection. An empty list asks nothing and returns no record.
+    pub(crate) fn fetch_listed(
+        doms: &[&virt::domain::Domain],
+        stats: c_uint,
+        flags: c_uint,
+    ) -> Result<StatsList, Error> {
+        if doms.is_empty() {
+            return Ok(StatsList {
+                ptr: ptr::null_mut(),
+                len: 0,
+            });
+        }
+        // SAFETY: every `Domain` in `doms` holds a live reference for this whole call
+        // (they are borrowed); the array only lends the pointers, it takes no reference.
+        let mut ptrs: Vec<sys::virDomainPtr> = doms.iter().map(|d| unsafe { d.as_ptr() }).collect();
+        ptrs.push(ptr::null_mut());
+        let mut list: *mut sys::virDomainStatsRecordPtr = ptr::null_mut();
+        // SAFETY: `ptrs` is a NULL-terminated array of live domain references of one
+        // connection; `list` is a valid out-pointer whose array the returned StatsList
+        // owns and frees; on failure libvirt stores nothing we must free.
+        let n = unsafe { sys::virDomainListGetStats(ptrs.as_mut_ptr(), stats, &mut list, flags) };
+        if n < 0 {
+            return Err(Error::last_error());
+        }
+        Ok(StatsList::from_raw(list, n))
+    }
+
     /// Own a record list libvirt returned (`virDomainListGetStats`), `n` its result.
     pub(crate) fn from_raw(ptr: *mut sys::virDomainStatsRecordPtr, n: c_int) -> StatsList {
         let len = if ptr.is_null() {
