@@ -7,25 +7,29 @@
 //! per poll so a large host never pays for all of them at once. Addresses are asked only
 //! of active domains, on their own slower cadence.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
 use crate::hypervisor::{
-    DomainDetails, HvErrorKind, HvResult, Hypervisor, PausedReason, RawDomain, RunState,
-    ShutoffReason, StateReason, StatsGroups, Uuid,
+    HvErrorKind, HvResult, Hypervisor, PausedReason, RawDomain, RunState, ShutoffReason,
+    StateReason, StatsGroups, Uuid,
 };
-use crate::metadata::{self, LifecycleMeta, MetaError};
-use crate::model::{VmState, VmStateSnapshot};
+use crate::metadata::{self, MetaError};
+use crate::model::VmState;
 
+mod figures;
+pub mod procfs;
+mod tracked;
 mod vm;
-pub use vm::Vm;
+use tracked::{Asked, Awaited, Tracked};
+pub use vm::{Age, Freshness, Vm};
 
 /// How often the poller refreshes what does not come with the bulk stats.
 #[derive(Debug, Clone)]
 pub struct PollerOptions {
-    /// Stats groups asked of active domains.
+    /// Stats groups asked of active domains (without [`PollerOptions::view`]).
     pub groups: StatsGroups,
     /// Domain XML older than this is re-read (metadata written by another tool shows up
     /// within this time even without events).
@@ -36,6 +40,34 @@ pub struct PollerOptions {
     pub addresses_max_age_ms: i64,
     /// Most address look-ups per poll that are due only to age.
     pub addresses_budget: usize,
+    /// The dashboard's way: figures only for the VMs in view (see [`ViewOptions`]);
+    /// `None` for the one-shot commands and the engine, which ask `groups` of every
+    /// active domain.
+    pub view: Option<ViewOptions>,
+}
+
+/// How the dashboard polls: the state of every domain (one cheap call), and the figures
+/// that reach a guest's QEMU only for the VMs in view ([`Poller::set_view`]), each at its
+/// cadence. For a local URI, CPU time and RSS of every running guest come from `/proc`
+/// ([`procfs`]) at no cost to the guest.
+#[derive(Debug, Clone)]
+pub struct ViewOptions {
+    /// The refresh: CPU of the VMs in view is asked every poll.
+    pub refresh_ms: i64,
+    /// Memory (without `/proc`) and disk allocation of the VMs in view, this often.
+    pub memory_disk_ms: i64,
+    /// Read local guests from `/proc` when the URI allows it.
+    pub procfs: bool,
+}
+
+impl Default for ViewOptions {
+    fn default() -> Self {
+        Self {
+            refresh_ms: 2_000,
+            memory_disk_ms: 15_000,
+            procfs: true,
+        }
+    }
 }
 
 impl Default for PollerOptions {
@@ -49,44 +81,7 @@ impl Default for PollerOptions {
             // Leases change rarely; agent and ARP look-ups cost a round trip each.
             addresses_max_age_ms: 30_000,
             addresses_budget: 16,
-        }
-    }
-}
-
-/// What the poller remembers about one domain between polls.
-#[derive(Debug)]
-struct Tracked {
-    first_seen_unix: i64,
-    details: Option<Arc<DomainDetails>>,
-    details_at_ms: i64,
-    details_stale: bool,
-    meta: Result<LifecycleMeta, MetaError>,
-    addresses: Arc<[String]>,
-    addresses_at_ms: Option<i64>,
-    /// Last (wall ms, cpu ns) sample for the CPU delta.
-    cpu_sample: Option<(i64, u64)>,
-    last_state: Option<RunState>,
-    /// Unix seconds of a start this process saw happen.
-    started_unix: Option<i64>,
-    /// The last build that saw this domain (see [`Poller::builds`]).
-    seen_in: u64,
-}
-
-impl Tracked {
-    /// A domain first seen at `now_s`: everything to be read.
-    fn new(now_s: i64) -> Tracked {
-        Tracked {
-            first_seen_unix: now_s,
-            details: None,
-            details_at_ms: 0,
-            details_stale: true,
-            meta: Ok(LifecycleMeta::default()),
-            addresses: crate::model::no_addresses(),
-            addresses_at_ms: None,
-            cpu_sample: None,
-            last_state: None,
-            started_unix: None,
-            seen_in: 0,
+            view: None,
         }
     }
 }
@@ -98,19 +93,39 @@ pub struct Poller {
     tracked: HashMap<Uuid, Tracked>,
     /// Domains whose addresses are refreshed every poll (the dashboard's selection).
     focus: Option<Uuid>,
+    /// The VMs on screen (with the selected one), in screen order.
+    view: Vec<Uuid>,
+    /// Local guests' QEMU processes (dashboard, local URI).
+    proc: Option<procfs::ProcReader>,
+    /// The last poll's records, for [`Poller::fill`] (dashboard only).
+    last: Vec<RawDomain>,
     /// Builds so far: domains not seen in the latest one are forgotten.
     builds: u64,
 }
 
 impl Poller {
     pub fn new(hv: Arc<dyn Hypervisor>, options: PollerOptions) -> Self {
+        let proc = options
+            .view
+            .as_ref()
+            .filter(|v| v.procfs)
+            .and_then(|_| procfs::ProcReader::for_uri(hv.uri()));
         Self {
             hv,
             options,
             tracked: HashMap::new(),
             focus: None,
+            view: Vec::new(),
+            proc,
+            last: Vec::new(),
             builds: 0,
         }
+    }
+
+    /// Read local guests from `reader` instead of the one the URI names (tests).
+    pub fn with_proc_reader(mut self, reader: Option<procfs::ProcReader>) -> Self {
+        self.proc = reader;
+        self
     }
 
     /// The hypervisor this poller reads.
@@ -131,14 +146,81 @@ impl Poller {
         self.focus = uuid;
     }
 
+    /// The VMs in view: the dashboard asks figures of these only.
+    pub fn set_view(&mut self, uuids: Vec<Uuid>) {
+        self.view = uuids;
+    }
+
     /// One poll at `now`: a bulk stats call, then cached or refreshed details.
     pub fn poll(&mut self, now: DateTime<Utc>) -> HvResult<Vec<Vm>> {
+        if self.options.view.is_some() {
+            return self.poll_view(now);
+        }
         let raws = self.hv.poll(self.options.groups)?;
         Ok(self.build(raws, now))
     }
 
+    /// True when a VM in view has one CPU sample and waits for the second to show a
+    /// figure (the dashboard then polls again soon).
+    pub fn awaits_cpu(&self) -> bool {
+        self.view.iter().any(|u| {
+            self.tracked.get(u).is_some_and(|t| {
+                t.last_state.is_some_and(RunState::is_active)
+                    && t.cpu_sample.is_some()
+                    && t.cpu.value.is_none()
+            })
+        })
+    }
+
+    /// Domains whose XML has not been read yet (the dashboard reads those in view with
+    /// the poll, the others with [`Poller::fill`]).
+    pub fn pending(&self) -> usize {
+        self.tracked.values().filter(|t| !t.details_tried).count()
+    }
+
+    /// Read the XML of up to `budget` domains not read yet, those in view first, and
+    /// return the last poll's VMs with them (no new poll).
+    pub fn fill(&mut self, budget: usize, now: DateTime<Utc>) -> Vec<Vm> {
+        let now_ms = now.timestamp_millis();
+        let in_view: HashSet<&str> = self.view.iter().map(|u| u.as_str()).collect();
+        let mut order: Vec<&RawDomain> = self.last.iter().collect();
+        // Stable: screen rows first, then the poll's order.
+        order.sort_by_key(|r| !in_view.contains(r.uuid.as_str()));
+        let mut left = budget;
+        for raw in order {
+            if left == 0 {
+                break;
+            }
+            if let Some(t) = self.tracked.get_mut(&raw.uuid) {
+                if !t.details_tried {
+                    refresh_details(self.hv.as_ref(), &raw.uuid, t, now_ms);
+                    left -= 1;
+                }
+            }
+        }
+        let raws = std::mem::take(&mut self.last);
+        let views = self.assemble(&raws, now);
+        self.last = raws;
+        views
+    }
+
     /// Turn one bulk poll's records into [`Vm`]s, refreshing details within the budgets.
     pub fn build(&mut self, raws: Vec<RawDomain>, now: DateTime<Utc>) -> Vec<Vm> {
+        let groups = self.options.groups;
+        let asked = Asked {
+            cpu: groups.cpu,
+            memory: groups.balloon,
+            disk: groups.block,
+            cadence: None,
+        };
+        let asked: Vec<Asked> = vec![asked; raws.len()];
+        self.observe(&raws, &asked, now);
+        self.assemble(&raws, now)
+    }
+
+    /// Track one poll's records: states, the counters asked (`asked[i]` for `raws[i]`),
+    /// the XML and addresses that are due.
+    fn observe(&mut self, raws: &[RawDomain], asked: &[Asked], now: DateTime<Utc>) {
         let now_ms = now.timestamp_millis();
         let now_s = now.timestamp();
         self.builds += 1;
@@ -146,10 +228,10 @@ impl Poller {
         let mut distinct = 0usize;
         let mut details_budget = self.options.details_budget;
         let mut address_budget = self.options.addresses_budget;
-        let mut views = Vec::with_capacity(raws.len());
-        for mut raw in raws {
-            let state = raw.state;
-            let active = state.is_some_and(RunState::is_active);
+        let dashboard = self.options.view.as_ref().map(|v| v.refresh_ms);
+        let in_view: HashSet<&str> = self.view.iter().map(|u| u.as_str()).collect();
+        for (raw, asked) in raws.iter().zip(asked) {
+            let active = raw.state.is_some_and(RunState::is_active);
             // Look up before inserting: a poll of a known VM allocates no key.
             if !self.tracked.contains_key(&raw.uuid) {
                 self.tracked.insert(raw.uuid.clone(), Tracked::new(now_s));
@@ -161,40 +243,30 @@ impl Poller {
                 t.seen_in = build;
                 distinct += 1;
             }
+            t.observe_state(raw.state, now_s);
+            let shown = dashboard.is_none() || in_view.contains(raw.uuid.as_str());
 
-            // A state change may change the live XML (MACs, disks) and restarts the
-            // uptime clock when the domain became active.
-            let was_active = t.last_state.map(RunState::is_active);
-            if t.last_state.is_some() && t.last_state != state {
-                t.details_stale = true;
-                t.addresses_at_ms = None;
-            }
-            if active && was_active == Some(false) {
-                t.started_unix = Some(now_s);
-            }
-            if !active {
-                t.started_unix = None;
-                t.cpu_sample = None;
-                if !t.addresses.is_empty() {
-                    t.addresses = crate::model::no_addresses();
-                }
-            }
-            t.last_state = state;
-
+            // The XML: a new domain's at once (the dashboard: only when in view, the
+            // others come with `fill`), a changed one's at once, an old one's in budget.
             let aged = now_ms - t.details_at_ms >= self.options.details_max_age_ms;
-            if t.details_stale || (aged && details_budget > 0) {
-                if !t.details_stale {
+            let new = !t.details_tried;
+            if (new && shown) || (!new && t.details_stale) || (!new && aged && details_budget > 0) {
+                if !new && !t.details_stale {
                     details_budget -= 1;
                 }
                 refresh_details(self.hv.as_ref(), &raw.uuid, t, now_ms);
             }
+            t.observe_counters(raw, *asked, now_ms);
 
             let focused = self.focus.as_deref() == Some(raw.uuid.as_str());
             let addr_due = match t.addresses_at_ms {
                 None => true,
                 Some(at) => focused || now_ms - at >= self.options.addresses_max_age_ms,
             };
-            if active && addr_due && (t.addresses_at_ms.is_none() || focused || address_budget > 0)
+            if active
+                && (shown || focused)
+                && addr_due
+                && (t.addresses_at_ms.is_none() || focused || address_budget > 0)
             {
                 if t.addresses_at_ms.is_some() && !focused {
                     address_budget -= 1;
@@ -206,34 +278,45 @@ impl Poller {
                     }
                 }
                 t.addresses_at_ms = Some(now_ms);
+                t.addresses_stale_at_ms = dashboard.map(|refresh| {
+                    let every = if focused {
+                        refresh
+                    } else {
+                        self.options.addresses_max_age_ms
+                    };
+                    now_ms + every + refresh
+                });
             }
-
-            // The name moves into the snapshot; the rest of `raw` is read by value.
-            let name = std::mem::take(&mut raw.name);
-            let snapshot = snapshot_of(&raw, name, t, now, now_ms);
-            views.push(Vm {
-                uuid: raw.uuid,
-                state: raw.state,
-                reason: raw.reason,
-                persistent: raw.persistent,
-                libvirt_autostart: raw.libvirt_autostart,
-                snapshot,
-                meta: t.meta.clone(),
-                first_seen_unix: t.first_seen_unix,
-                details: t.details.clone(),
-            });
         }
         // Forget domains that are gone (a marker, not a set of this poll's UUIDs).
         if self.tracked.len() > distinct {
             self.tracked.retain(|_, t| t.seen_in == build);
         }
-        views
+    }
+
+    /// The [`Vm`]s of `raws` as tracked now.
+    fn assemble(&self, raws: &[RawDomain], now: DateTime<Utc>) -> Vec<Vm> {
+        let dashboard = self.options.view.is_some();
+        let in_view: HashSet<&str> = self.view.iter().map(|u| u.as_str()).collect();
+        raws.iter()
+            .filter_map(|raw| {
+                let t = self.tracked.get(&raw.uuid)?;
+                let shown = dashboard && in_view.contains(raw.uuid.as_str());
+                let awaited = Awaited {
+                    figures: shown
+                        || (self.proc.is_some() && raw.state.is_some_and(RunState::is_active)),
+                    addresses: shown,
+                };
+                Some(t.vm(raw, now, awaited))
+            })
+            .collect()
     }
 }
 
 /// Re-read one domain's XML and metadata into `t`.
 fn refresh_details(hv: &dyn Hypervisor, uuid: &str, t: &mut Tracked, now_ms: i64) {
     t.details_stale = false;
+    t.details_tried = true;
     t.details_at_ms = now_ms;
     let d = match hv.details(uuid) {
         Ok(d) => d,
@@ -294,58 +377,6 @@ pub fn vm_state(state: Option<RunState>, reason: StateReason) -> VmState {
     }
 }
 
-/// Build one snapshot, updating the CPU sample in `t`.
-fn snapshot_of(
-    raw: &RawDomain,
-    name: String,
-    t: &mut Tracked,
-    now: DateTime<Utc>,
-    now_ms: i64,
-) -> VmStateSnapshot {
-    let vm_state = vm_state(raw.state, raw.reason);
-    let active = raw.state.is_some_and(RunState::is_active);
-    let mut s = VmStateSnapshot::empty(name, now, vm_state);
-
-    if active {
-        let vcpus = raw
-            .vcpus
-            .or_else(|| t.details.as_ref().and_then(|d| d.vcpus))
-            .unwrap_or(1)
-            .max(1);
-        if let Some(cpu_ns) = raw.cpu_time_ns {
-            if let Some((prev_ms, prev_ns)) = t.cpu_sample {
-                s.cpu_usage_percent = cpu_percent(prev_ms, prev_ns, now_ms, cpu_ns, vcpus);
-            }
-            t.cpu_sample = Some((now_ms, cpu_ns));
-        }
-        s.memory_usage_mb = raw
-            .balloon_current_kib
-            .or_else(|| t.details.as_ref().and_then(|d| d.memory_kib))
-            .map(|kib| kib / 1024);
-        s.ip_addresses = t.addresses.clone();
-    } else {
-        s.memory_usage_mb = Some(0);
-        s.cpu_usage_percent = Some(0.0);
-    }
-    s.disk_usage_gb = raw.block_allocation_bytes.map(|b| b as f64 / 1e9);
-    if let Some(d) = &t.details {
-        s.mac_addresses = d.mac_addresses.clone();
-    }
-
-    let meta = t.meta.as_ref().ok();
-    s.restart_count = meta.map_or(0, |m| m.state.restart_count);
-    s.uptime_seconds = if !active {
-        Some(0)
-    } else {
-        // A start seen by this process, else one vmlife recorded in the metadata.
-        let started = t
-            .started_unix
-            .or_else(|| meta.and_then(|m| m.persistence.last_state_change));
-        started.map(|at| now.timestamp().saturating_sub(at).max(0) as u64)
-    };
-    s
-}
-
 /// CPU use between two samples as a share of all the VM's vCPUs (100 = all busy).
 /// `None` when the samples do not allow a meaningful figure (clock went back, counter
 /// reset after a restart).
@@ -367,3 +398,6 @@ pub fn cpu_percent(
 #[cfg(test)]
 #[path = "poll_tests.rs"]
 mod tests;
+#[cfg(test)]
+#[path = "poll/view_tests.rs"]
+mod view_tests;

@@ -1,4 +1,5 @@
 use super::*;
+use crate::metadata::LifecycleMeta;
 
 use crate::hypervisor::fake::{running, FakeHypervisor};
 use crate::hypervisor::RunningReason;

@@ -121,6 +121,34 @@ fn lifecycle(lv: &PrivateLibvirtd, hv: &LibvirtHypervisor) {
 
     lap.mark("stats, cpu time rising");
 
+    // The dashboard's stats of chosen domains: this one only, every group, RSS too.
+    let listed = hv
+        .stats_of(std::slice::from_ref(&uuid), StatsGroups::ALL)
+        .expect("stats of one domain");
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].uuid, uuid);
+    assert!(listed[0].cpu_time_ns.is_some(), "{listed:?}");
+    assert!(
+        listed[0].rss_kib.is_some_and(|k| k > 0),
+        "balloon.rss: {listed:?}"
+    );
+    let cost = hv.last_listed_stats();
+    assert_eq!(
+        (cost.calls, cost.domains, cost.records),
+        (1, 1, 1),
+        "{cost:?}"
+    );
+    // Its QEMU process, read from /proc (the pid file of this private daemon): the same
+    // process libvirt reads.
+    let mut proc = vmlife::poll::procfs::ProcReader::for_uri(lv.uri())
+        .expect("a local session URI has a pid directory");
+    let sample = proc
+        .read(&uuid, name, 0)
+        .unwrap_or_else(|| panic!("no QEMU process under {}", proc.pid_dir().display()));
+    assert!(sample.rss_kib > 1024, "{sample:?}");
+    assert!(sample.cpu_ns > 0, "{sample:?}");
+    lap.mark("stats of one domain, /proc");
+
     // suspend / resume.
     hv.suspend(&uuid).expect("suspend");
     expect_state(hv, &uuid, RunState::Paused, Some(PAUSED_USER));

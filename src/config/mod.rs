@@ -78,9 +78,16 @@ pub struct CleanupActions {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DashboardConfig {
-    /// Seconds between polls of the costly stats groups (CPU, memory, disk) for running
-    /// VMs. Each such poll wakes every running guest's QEMU monitor, so not under 1.
+    /// Seconds between polls: the state of every VM, and the CPU of the running VMs in
+    /// view (from `/proc` for a local URI). Not under 1.
     pub refresh_seconds: f64,
+    /// Seconds between asks for the memory and disk allocation of the running VMs in
+    /// view (each ask wakes that guest's QEMU monitor). A figure older than this (plus a
+    /// refresh) is shown as stale.
+    pub memory_disk_refresh_seconds: f64,
+    /// Seconds between address look-ups of the running VMs in view (the selected one:
+    /// every refresh).
+    pub address_refresh_seconds: f64,
     /// Hours one press of the extend-TTL key adds.
     pub extend_step_hours: f64,
 }
@@ -91,6 +98,8 @@ impl Default for DashboardConfig {
         // of a core (docs/PERFORMANCE.md).
         Self {
             refresh_seconds: 2.0,
+            memory_disk_refresh_seconds: 15.0,
+            address_refresh_seconds: 60.0,
             extend_step_hours: 1.0,
         }
     }
@@ -291,6 +300,16 @@ impl Config {
             int_in(key, v, range)?;
         }
         num_in("dashboard.refresh_seconds", d.refresh_seconds, 1.0..=3600.0)?;
+        num_in(
+            "dashboard.memory_disk_refresh_seconds",
+            d.memory_disk_refresh_seconds,
+            1.0..=3600.0,
+        )?;
+        num_in(
+            "dashboard.address_refresh_seconds",
+            d.address_refresh_seconds,
+            1.0..=86400.0,
+        )?;
         let step = d.extend_step_hours;
         if !(step > 0.0 && step <= crate::model::ranges::TTL_HOURS_MAX) {
             return Err(format!(

@@ -123,6 +123,14 @@ fn every_number_has_a_range() {
             "dashboard.refresh_seconds must be from 1.0 to 3600.0, not NaN",
         ),
         (
+            "[dashboard]\nmemory_disk_refresh_seconds = 0.5\n",
+            "dashboard.memory_disk_refresh_seconds must be from 1.0 to 3600.0, not 0.5",
+        ),
+        (
+            "[dashboard]\naddress_refresh_seconds = 86401\n",
+            "dashboard.address_refresh_seconds must be from 1.0 to 86400.0, not 86401.0",
+        ),
+        (
             "[engine]\nstop_timeout_seconds = 9223372036854775807\n",
             "engine.stop_timeout_seconds must be from 0 to 3600, not 9223372036854775807",
         ),

@@ -9,6 +9,8 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use crate::hypervisor::{DomainDetails, RunState, StateReason, Uuid};
 use crate::lifecycle::ttl::{self, TtlStatus};
 use crate::metadata::{LifecycleMeta, MetaError};
@@ -35,6 +37,12 @@ pub struct Vm {
     /// From the domain XML; `None` when it could not be read. Shared with the poller's
     /// cache: a poll hands it out without copying disks and addresses.
     pub details: Option<Arc<DomainDetails>>,
+    /// Its XML and metadata have not been read yet (the dashboard reads those of the
+    /// VMs in view first): `meta` is a placeholder, not its policy. Nothing acts on a
+    /// VM while this is set.
+    pub pending: bool,
+    /// How current its figures are.
+    pub freshness: Freshness,
 }
 
 impl Vm {
@@ -61,6 +69,8 @@ impl Vm {
             && self.meta == other.meta
             && self.first_seen_unix == other.first_seen_unix
             && self.details == other.details
+            && self.pending == other.pending
+            && self.freshness.same_kinds(&other.freshness)
             && VmStateSnapshot {
                 snapshot_time: time,
                 ..self.snapshot.clone()
@@ -82,5 +92,63 @@ impl Vm {
     /// The policy error message, if any.
     pub fn policy_error(&self) -> Option<String> {
         self.meta.as_ref().err().map(|e| e.to_string())
+    }
+}
+
+/// How current one figure of a [`Vm`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Age {
+    /// Nothing measured: the VM is not running, the driver does not report it, or it
+    /// has not been asked for (the VM was never in view).
+    #[default]
+    None,
+    /// Asked for, the answer not in yet (the table shows `…`).
+    Pending,
+    /// Measured; from this moment on it is older than its cadence allows (the next
+    /// poll should have refreshed it), shown as stale.
+    Until(DateTime<Utc>),
+    /// Measured by this poll, with no cadence to keep (the one-shot commands), or a
+    /// fact that needs none (a stopped VM uses no CPU).
+    Current,
+}
+
+impl Age {
+    /// True when the figure is shown as older than its cadence at `now`.
+    pub fn is_stale(self, now: DateTime<Utc>) -> bool {
+        matches!(self, Age::Until(t) if now >= t)
+    }
+
+    /// True while the figure is awaited.
+    pub fn is_pending(self) -> bool {
+        self == Age::Pending
+    }
+}
+
+/// How current each figure of a [`Vm`] is (the dashboard asks for them only for the
+/// VMs in view, each at its own cadence: see `docs/ARCHITECTURE.md`, "Polling").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Freshness {
+    pub cpu: Age,
+    pub memory: Age,
+    pub disk: Age,
+    pub addresses: Age,
+}
+
+impl Freshness {
+    /// True when each figure is in the same kind of age (the moments a figure goes
+    /// stale move with every poll; the clock redraws when one passes).
+    pub fn same_kinds(&self, o: &Freshness) -> bool {
+        let kind = |a: Age| std::mem::discriminant(&a);
+        kind(self.cpu) == kind(o.cpu)
+            && kind(self.memory) == kind(o.memory)
+            && kind(self.disk) == kind(o.disk)
+            && kind(self.addresses) == kind(o.addresses)
+    }
+
+    /// True when any figure is stale at `now`.
+    pub fn any_stale(&self, now: DateTime<Utc>) -> bool {
+        [self.cpu, self.memory, self.disk, self.addresses]
+            .iter()
+            .any(|a| a.is_stale(now))
     }
 }

@@ -1,0 +1,138 @@
+//! The dashboard's poll ([`Poller::poll`] with [`super::ViewOptions`]): the state of
+//! every domain in one cheap call, then the figures each VM in view needs now, at most
+//! two `virDomainListGetStats` calls, and for a local URI the guests' QEMU processes
+//! from `/proc` instead of the CPU and balloon groups.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+
+use super::tracked::{Asked, Cadence};
+use super::{Poller, Vm};
+use crate::hypervisor::{HvResult, RawDomain, RunState, StatsGroups, Uuid};
+
+impl Poller {
+    /// One dashboard poll at `now`.
+    pub(super) fn poll_view(&mut self, now: DateTime<Utc>) -> HvResult<Vec<Vm>> {
+        let Some(opts) = self.options.view.clone() else {
+            return Ok(Vec::new());
+        };
+        let now_ms = now.timestamp_millis();
+        let mut raws = self.hv.poll(StatsGroups::STATE)?;
+        let in_view: HashSet<Uuid> = self.view.iter().cloned().collect();
+        // Each figure stays current for its cadence plus one refresh (the next poll's
+        // lateness).
+        let cadence = Cadence {
+            cpu_ms: 2 * opts.refresh_ms,
+            memory_ms: opts.memory_disk_ms + opts.refresh_ms,
+            disk_ms: opts.memory_disk_ms + opts.refresh_ms,
+        };
+        let proc_cadence = Cadence {
+            memory_ms: cadence.cpu_ms,
+            ..cadence
+        };
+
+        let mut asked = vec![Asked::default(); raws.len()];
+        // VMs in view that need libvirt: (index, groups).
+        let mut want: Vec<(usize, StatsGroups)> = Vec::new();
+        for (i, raw) in raws.iter_mut().enumerate() {
+            if !raw.state.is_some_and(RunState::is_active) {
+                continue;
+            }
+            let sample = self
+                .proc
+                .as_mut()
+                .and_then(|p| p.read(&raw.uuid, &raw.name, now_ms));
+            if let Some(s) = sample {
+                raw.cpu_time_ns = Some(s.cpu_ns);
+                raw.rss_kib = Some(s.rss_kib);
+                asked[i] = Asked {
+                    cpu: true,
+                    memory: true,
+                    disk: false,
+                    cadence: Some(proc_cadence),
+                };
+            }
+            if !in_view.contains(&raw.uuid) {
+                continue;
+            }
+            let t = self.tracked.get(&raw.uuid);
+            // A state change clears the figures: a VM seen for the first time, or
+            // (re)started, is due for all of them.
+            let restarted = t.is_some_and(|t| t.last_state != raw.state);
+            let due = |slot_due: Option<bool>| restarted || slot_due.unwrap_or(true);
+            let mut g = StatsGroups::STATE;
+            if sample.is_none() {
+                g.cpu = true;
+                g.balloon =
+                    due(t.map(|t| t.memory.due(now_ms, opts.memory_disk_ms, opts.refresh_ms)));
+            }
+            g.block = due(t.map(|t| t.disk.due(now_ms, opts.memory_disk_ms, opts.refresh_ms)));
+            if g.any() {
+                want.push((i, g));
+            }
+            asked[i].cadence = Some(if sample.is_some() {
+                proc_cadence
+            } else {
+                cadence
+            });
+        }
+
+        // At most two calls: the VMs due for a slow group (with every group any of them
+        // needs), and those that need only the CPU counter.
+        let (slow, cpu_only): (Vec<_>, Vec<_>) =
+            want.iter().partition(|(_, g)| g.balloon || g.block);
+        let mut got: HashMap<Uuid, RawDomain> = HashMap::new();
+        for batch in [slow, cpu_only] {
+            if batch.is_empty() {
+                continue;
+            }
+            let groups = batch
+                .iter()
+                .fold(StatsGroups::STATE, |acc, (_, g)| acc.union(*g));
+            let uuids: Vec<Uuid> = batch.iter().map(|(i, _)| raws[*i].uuid.clone()).collect();
+            // A failed stats call is not a failed poll: the figures keep their last
+            // values and go stale.
+            match self.hv.stats_of(&uuids, groups) {
+                Ok(records) => {
+                    for (i, _) in &batch {
+                        let a = &mut asked[*i];
+                        a.cpu |= groups.cpu;
+                        a.memory |= groups.balloon;
+                        a.disk |= groups.block;
+                    }
+                    got.extend(records.into_iter().map(|r| (r.uuid.clone(), r)));
+                }
+                Err(e) => tracing::debug!("stats of the VMs in view: {e}"),
+            }
+        }
+        for raw in raws.iter_mut() {
+            let Some(r) = got.remove(&raw.uuid) else {
+                continue;
+            };
+            // The state poll's state stands; the counters are of the same moment.
+            if raw.cpu_time_ns.is_none() {
+                raw.cpu_time_ns = r.cpu_time_ns;
+            }
+            raw.vcpus = r.vcpus;
+            raw.balloon_current_kib = r.balloon_current_kib;
+            raw.balloon_max_kib = r.balloon_max_kib;
+            if raw.rss_kib.is_none() {
+                raw.rss_kib = r.rss_kib;
+            }
+            raw.block_allocation_bytes = r.block_allocation_bytes;
+        }
+        if let Some(p) = self.proc.as_mut() {
+            let running: HashSet<&str> = raws
+                .iter()
+                .filter(|r| r.state.is_some_and(RunState::is_active))
+                .map(|r| r.uuid.as_str())
+                .collect();
+            p.retain(|u| running.contains(u.as_str()));
+        }
+        self.observe(&raws, &asked, now);
+        let views = self.assemble(&raws, now);
+        self.last = raws;
+        Ok(views)
+    }
+}
