@@ -41,6 +41,8 @@ fn fleet(n: usize, now: chrono::DateTime<Utc>) -> Vec<Vm> {
                 meta: Ok(meta),
                 first_seen_unix: now.timestamp(),
                 details: Some(std::sync::Arc::new(DomainDetails::default())),
+                pending: false,
+                freshness: Default::default(),
             }
         })
         .collect()

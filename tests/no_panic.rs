@@ -374,6 +374,8 @@ fn view_of(i: usize, xml: &str, active: bool, at: DateTime<Utc>) -> Vm {
         meta,
         first_seen_unix: at.timestamp() - 600,
         details: None,
+        pending: false,
+        freshness: Default::default(),
     }
 }
 

@@ -18,6 +18,8 @@ fn questionable_combinations_are_listed_as_warnings() {
         meta: Ok(meta),
         first_seen_unix: 0,
         details: None,
+        pending: false,
+        freshness: Default::default(),
     };
     let views = [view("tmp-1", meta), view("ok", LifecycleMeta::default())];
     let mut out = Vec::new();

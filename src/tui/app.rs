@@ -9,6 +9,7 @@
 //! session that drops). Ctrl-Z (or SIGTSTP) gives the terminal back and stops; `fg`
 //! (SIGCONT) takes it again.
 
+use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,11 +28,13 @@ use super::state::{ActivityStatus, State};
 use super::theme::Theme;
 use super::update::{update, Effect, Msg};
 use super::view::{clock_signature, view};
+use super::visible::{in_view, InView};
 use crate::executor::{ExecResult, Outcome};
 use crate::hypervisor::DomainEvent;
+use crate::hypervisor::StatsGroups;
 use crate::lifecycle::Actor;
 use crate::model::Uuid;
-use crate::poll::{Poller, PollerOptions};
+use crate::poll::{Poller, PollerOptions, ViewOptions};
 use crate::session::{self, login_name, Error, Session, StateDir};
 use crate::store::Journal;
 
@@ -87,16 +90,28 @@ async fn run_async(
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     spawn_input(tx.clone());
     spawn_clock(tx.clone());
-    let (focus_tx, focus_rx) = watch::channel::<Option<Uuid>>(None);
+    let (view_tx, view_rx) = watch::channel(InView::default());
     let (invalidate_tx, invalidate_rx) = mpsc::unbounded_channel::<Uuid>();
     let poll_now = Arc::new(Notify::new());
     // The config bounds it (1 to 3600 s); a value that slipped past falls back to 2 s.
     let refresh = Duration::try_from_secs_f64(session.config.dashboard.refresh_seconds)
         .unwrap_or(Duration::from_secs(2));
+    let dash = &session.config.dashboard;
+    let options = PollerOptions {
+        groups: StatsGroups::STATE,
+        addresses_max_age_ms: seconds_ms(dash.address_refresh_seconds),
+        view: Some(ViewOptions {
+            refresh_ms: seconds_ms(dash.refresh_seconds),
+            memory_disk_ms: seconds_ms(dash.memory_disk_refresh_seconds),
+            procfs: true,
+        }),
+        ..PollerOptions::default()
+    };
+    let poller = Poller::new(session.hv.clone(), options);
     spawn_poller(
-        &session,
+        poller,
         tx.clone(),
-        focus_rx,
+        view_rx,
         invalidate_rx,
         poll_now.clone(),
         refresh,
@@ -154,7 +169,7 @@ async fn run_async(
     })?;
     let size = terminal.size().unwrap_or_default();
     update(&mut state, Msg::Resize(size.width, size.height));
-    let mut last_focus: Option<Uuid> = None;
+    let mut last_view = InView::default();
     let mut draw_error = None;
     loop {
         if let Err(e) = draw(&mut terminal, &state) {
@@ -201,10 +216,11 @@ async fn run_async(
                     redraw = true;
                 }
             }
-            let focus = state.selected_vm().map(|v| v.uuid.clone());
-            if focus != last_focus {
-                let _ = focus_tx.send(focus.clone());
-                last_focus = focus;
+            // The poller asks figures of the VMs on screen only.
+            let now_in_view = in_view(&state);
+            if now_in_view != last_view {
+                let _ = view_tx.send(now_in_view.clone());
+                last_view = now_in_view;
             }
             if state.should_quit || redraw || clock_signature(&state) != last_clock {
                 break;
@@ -302,22 +318,40 @@ fn spawn_clock(tx: mpsc::UnboundedSender<Msg>) {
     });
 }
 
-/// Polls off the UI task, one poll in flight at a time, every `refresh` or at once when
-/// an action asks for it.
+/// Domain XML read per step while some is still unread (the first second of a large
+/// host): small, so the rows that come into view meanwhile are read next.
+const FILL_CHUNK: usize = 32;
+
+/// The wait before the second poll: CPU % needs two samples, and the first screen should
+/// not wait a whole refresh for them.
+const WARMUP: Duration = Duration::from_millis(500);
+
+/// How long the poll waits after new rows came into view (scrolling, filtering) before
+/// it asks for their figures: a held key scrolls many rows, and one poll serves them all.
+const SETTLE: Duration = Duration::from_millis(150);
+
+/// Polls off the UI task, one poll in flight at a time, every `refresh`, at once when an
+/// action asks for it, and soon after new rows come into view. Between polls, the XML of
+/// VMs not read yet is read in chunks (those in view first), each chunk a snapshot.
 fn spawn_poller(
-    session: &Session,
+    poller: Poller,
     tx: mpsc::UnboundedSender<Msg>,
-    focus: watch::Receiver<Option<Uuid>>,
+    mut view: watch::Receiver<InView>,
     mut invalidate: mpsc::UnboundedReceiver<Uuid>,
     poll_now: Arc<Notify>,
     refresh: Duration,
 ) {
-    let poller = Poller::new(session.hv.clone(), PollerOptions::default());
     tokio::spawn(async move {
         let mut poller = Some(poller);
+        let mut warmups = 0u32;
         loop {
             let Some(mut p) = poller.take() else { break };
-            p.set_focus(focus.borrow().clone());
+            let asked = {
+                let v = view.borrow_and_update();
+                p.set_focus(v.focus.clone());
+                p.set_view(v.rows.clone());
+                v.rows.iter().cloned().collect::<HashSet<Uuid>>()
+            };
             while let Ok(uuid) = invalidate.try_recv() {
                 p.invalidate(&uuid);
             }
@@ -327,8 +361,10 @@ fn spawn_poller(
                 (p, result, now)
             })
             .await;
-            let Ok((p, result, at)) = joined else { break };
-            poller = Some(p);
+            let Ok((mut p, result, at)) = joined else {
+                break;
+            };
+            let ok = result.is_ok();
             let msg = match result {
                 Ok(vms) => Msg::Snapshot { vms, at },
                 Err(e) => Msg::PollFailed {
@@ -339,10 +375,57 @@ fn spawn_poller(
             if tx.send(msg).is_err() {
                 break;
             }
+            // The XML not read yet, in chunks, the rows in view first.
+            while ok && p.pending() > 0 {
+                p.set_view(view.borrow_and_update().rows.clone());
+                let Ok((back, vms, at)) = tokio::task::spawn_blocking(move || {
+                    let now = Utc::now();
+                    let vms = p.fill(FILL_CHUNK, now);
+                    (p, vms, now)
+                })
+                .await
+                else {
+                    return;
+                };
+                p = back;
+                if tx.send(Msg::Snapshot { vms, at }).is_err() {
+                    return;
+                }
+            }
+            // A CPU figure that needs its second sample comes soon, not a refresh later.
+            let wait = if ok && p.awaits_cpu() && warmups < 3 {
+                warmups += 1;
+                WARMUP.min(refresh)
+            } else {
+                warmups = 0;
+                refresh
+            };
+            poller = Some(p);
             tokio::select! {
-                _ = tokio::time::sleep(refresh) => {}
+                _ = tokio::time::sleep(wait) => {}
                 _ = poll_now.notified() => {}
+                _ = new_rows(&mut view, &asked) => {}
             }
         }
     });
+}
+
+/// Resolves once rows not in `asked` have come into view, and stayed a moment.
+async fn new_rows(view: &mut watch::Receiver<InView>, asked: &HashSet<Uuid>) {
+    loop {
+        if view.changed().await.is_err() {
+            // The dashboard is gone: the poll loop ends with the next send.
+            std::future::pending::<()>().await;
+        }
+        let fresh = view.borrow().rows.iter().any(|u| !asked.contains(u));
+        if fresh {
+            tokio::time::sleep(SETTLE).await;
+            return;
+        }
+    }
+}
+
+/// Whole milliseconds of a config value in seconds (bounded by the config's checks).
+fn seconds_ms(s: f64) -> i64 {
+    (s * 1000.0).round() as i64
 }

@@ -186,7 +186,14 @@ impl EngineLink {
 
     /// After a snapshot: who runs the engine, the engine's automatic actions (when this
     /// process is the engine), then a fresh plan for the cleanup pane.
+    ///
+    /// While some VM's metadata is not read yet (the first second of a large host: the
+    /// dashboard reads the VMs in view first), nothing is planned or run: a VM whose
+    /// policy is not known is never acted on, nor left out of a plan as if it had none.
     pub fn after_snapshot(&mut self, vms: &[Vm], now: DateTime<Utc>) -> Vec<Msg> {
+        if vms.iter().any(|v| v.pending) {
+            return Vec::new();
+        }
         let was_engine = self.is_engine();
         self.recheck(now);
         let mut out = vec![self.status_msg()];

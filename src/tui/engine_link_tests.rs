@@ -332,3 +332,52 @@ fn read_limits_reads_one_vm_and_marks_a_fired_threshold() {
     assert_eq!(crate::tui::limits::summary(&v), "skipped: not running");
     assert!(fake.calls().is_empty(), "{:?}", fake.calls());
 }
+
+/// While some VM's metadata is not read yet (the dashboard reads the rows in view
+/// first), the engine plans and runs nothing; once every policy is read it does.
+#[test]
+fn nothing_is_planned_while_a_policy_is_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Arc::new(FakeHypervisor::new());
+    fake.put(running("u-1", "vm-1"));
+    let mut d = running("u-2", "vm-2");
+    d.metadata = Some(metadata::to_xml(&LifecycleMeta::default())); // restart: always
+    fake.put(d);
+    let hv: Arc<dyn Hypervisor> = fake.clone();
+    let (mut link, mut rx) = link(dir.path(), &hv, &Config::default());
+    assert!(link.is_engine());
+    let mut poller = Poller::new(
+        hv.clone(),
+        PollerOptions {
+            view: Some(crate::poll::ViewOptions {
+                procfs: false,
+                ..Default::default()
+            }),
+            ..PollerOptions::default()
+        },
+    );
+    poller.set_view(vec!["u-1".into()]);
+    let t0 = Utc::now();
+    let vms = poller.poll(t0).unwrap();
+    assert!(vms.iter().any(|v| v.pending));
+    assert!(
+        link.after_snapshot(&vms, t0).is_empty(),
+        "nothing while unread"
+    );
+    let vms = poller.fill(10, t0);
+    assert!(vms.iter().all(|v| !v.pending));
+    assert!(
+        !link.after_snapshot(&vms, t0).is_empty(),
+        "planned once read"
+    );
+    fake.update("u-2", |d| {
+        d.raw.state = Some(crate::hypervisor::RunState::Shutoff);
+        d.raw.reason = crate::hypervisor::ShutoffReason::Crashed.into();
+    });
+    let t1 = t0 + chrono::TimeDelta::seconds(2);
+    let vms = poller.poll(t1).unwrap();
+    link.after_snapshot(&vms, t1);
+    let r = rx.blocking_recv().expect("a result");
+    assert_eq!(r.cmd.op, Op::RestartByPolicy);
+    assert_eq!(r.cmd.vm_id, "u-2");
+}

@@ -80,6 +80,14 @@ pub fn table_viewport(size: (u16, u16), show_detail: bool) -> u16 {
     a.table.height.saturating_sub(3)
 }
 
+/// The first row shown so that `selected` is visible in `rows` lines.
+pub fn offset(selected: usize, rows: usize) -> usize {
+    if rows == 0 {
+        return selected;
+    }
+    (selected + 1).saturating_sub(rows)
+}
+
 /// A centred rectangle of at most `w`×`h` inside `area`.
 pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);

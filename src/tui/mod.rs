@@ -22,6 +22,7 @@ pub mod terminal;
 pub mod theme;
 pub mod update;
 pub mod view;
+pub mod visible;
 
 #[cfg(test)]
 mod quit_tests;
@@ -33,3 +34,6 @@ mod spec_tests;
 mod step_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+#[path = "visible_tests.rs"]
+mod visible_tests;

@@ -62,6 +62,8 @@ pub(super) fn vm(
         meta,
         first_seen_unix: now.timestamp() - 600,
         details: Some(std::sync::Arc::new(DomainDetails::default())),
+        pending: false,
+        freshness: Default::default(),
     }
 }
 

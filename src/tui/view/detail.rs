@@ -7,6 +7,8 @@ use ratatui::widgets::{Block, Borders, Paragraph, Sparkline, Wrap};
 use ratatui::Frame;
 
 use crate::format as fmt;
+
+use super::figure;
 use crate::lifecycle::status::cleanup_label;
 use crate::poll::Vm;
 use crate::tui::state::{Pane, State};
@@ -71,10 +73,26 @@ pub fn lines(s: &State, v: &Vm) -> Vec<Line<'static>> {
     let mut out = vec![
         Line::from(vec![
             Span::styled(snap.vm_name.clone(), t.title()),
-            Span::raw(format!("  {}  {}", snap.vm_state, fmt::mode(v))),
+            Span::raw(format!(
+                "  {}  {}",
+                snap.vm_state,
+                if v.pending {
+                    figure::PENDING.to_string()
+                } else {
+                    fmt::mode(v)
+                }
+            )),
         ]),
         Line::from(Span::styled(v.uuid.to_string(), t.dim())),
     ];
+    if v.pending {
+        // Nothing below about its policy would be true yet.
+        out.push(Line::from(Span::styled(
+            "reading its domain XML and metadata…",
+            t.dim(),
+        )));
+        return out;
+    }
     if let Some(p) = s.pressure_of(&v.uuid) {
         out.push(Line::from(Span::styled(
             format!("pressure: {p}"),
@@ -103,17 +121,14 @@ pub fn lines(s: &State, v: &Vm) -> Vec<Line<'static>> {
             .into_iter()
             .map(|(text, style)| Line::from(Span::styled(text, style))),
     );
-    out.push(kv("ip addresses", list(&snap.ip_addresses)));
+    let (now, fresh) = (s.now, v.freshness);
+    let ips = figure::text(list(&snap.ip_addresses), fresh.addresses, now).0;
+    out.push(kv("ip addresses", ips));
     out.push(kv("mac addresses", list(&snap.mac_addresses)));
-    out.push(kv(
-        "cpu · mem · disk",
-        format!(
-            "{} · {} · {}",
-            fmt::cpu(snap.cpu_usage_percent),
-            fmt::mem_mb(snap.memory_usage_mb),
-            fmt::disk_gb(snap.disk_usage_gb)
-        ),
-    ));
+    let cpu = figure::text(fmt::cpu(snap.cpu_usage_percent), fresh.cpu, now).0;
+    let mem = figure::text(fmt::mem_mb(snap.memory_usage_mb), fresh.memory, now).0;
+    let disk = figure::text(fmt::disk_gb(snap.disk_usage_gb), fresh.disk, now).0;
+    out.push(kv("cpu · mem · disk", format!("{cpu} · {mem} · {disk}")));
     out.push(kv(
         "uptime",
         fmt::uptime(snap.vm_state, snap.uptime_seconds),

@@ -54,6 +54,8 @@ fn view(name: &str, meta: LifecycleMeta) -> Vm {
         meta: Ok(meta),
         first_seen_unix: 0,
         details: None,
+        pending: false,
+        freshness: Default::default(),
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod cleanup;
 mod detail;
+mod figure;
 mod header;
 mod lists;
 mod popup;
@@ -86,7 +87,7 @@ pub fn clock_signature(s: &State) -> String {
         sig.push_str(text);
     }
     let rows = layout::table_viewport(s.size, s.show_detail) as usize;
-    let start = table::offset(s.selected_row(), rows);
+    let start = layout::offset(s.selected_row(), rows);
     for &i in s.rows.iter().skip(start).take(rows) {
         if let Some(v) = s.vms.get(i) {
             sig.push('|');

@@ -12,6 +12,8 @@ use crate::lifecycle::TtlStatus;
 use crate::poll::Vm;
 use crate::tui::state::{Pane, State, EXPIRING_SOON};
 
+use super::figure;
+
 /// A column: header, width, and its rank when the table is too narrow for all
 /// (lower ranks stay longest).
 struct Column {
@@ -48,7 +50,7 @@ const COLUMNS: [Column; 11] = [
     },
     Column {
         title: "CPU",
-        width: 4,
+        width: 5,
         rank: 5,
     },
     Column {
@@ -123,21 +125,29 @@ fn state_width(s: &State) -> u16 {
     })
 }
 
-/// The first row shown so that `selected` is visible in `rows` lines.
-pub fn offset(selected: usize, rows: usize) -> usize {
-    if rows == 0 {
-        return selected;
-    }
-    (selected + 1).saturating_sub(rows)
-}
-
-/// The cells of a row that change with the clock (TTL, uptime), for the redraw check.
+/// The cells of a row that change with the clock (TTL, uptime, figures going stale),
+/// for the redraw check.
 pub fn time_cells(s: &State, v: &Vm) -> String {
     format!(
-        "{}{}",
+        "{}{}{}",
         ttl_cell(s, v).0,
-        fmt::uptime(v.snapshot.vm_state, v.snapshot.uptime_seconds)
+        fmt::uptime(v.snapshot.vm_state, v.snapshot.uptime_seconds),
+        if v.freshness.any_stale(s.now) {
+            "~"
+        } else {
+            ""
+        }
     )
+}
+
+/// A figure's cell: `…` while awaited, `~value` dimmed when older than its cadence.
+fn figure_cell(s: &State, text: String, age: crate::poll::Age) -> Cell<'static> {
+    let (text, stale) = figure::text(text, age, s.now);
+    if stale {
+        Cell::from(Span::styled(text, s.theme.dim()))
+    } else {
+        Cell::from(text)
+    }
 }
 
 /// The TTL text and its style; `!` marks one expiring within the hour (not colour alone).
@@ -157,6 +167,15 @@ fn cells(s: &State, v: &Vm, shown: &[(&'static Column, u16)]) -> Vec<Cell<'stati
     let t = s.theme;
     let snap = &v.snapshot;
     let (ttl, ttl_style) = ttl_cell(s, v);
+    let fresh = v.freshness;
+    // The policy columns of a VM whose metadata is not read yet.
+    let policy = |cell: Cell<'static>| {
+        if v.pending {
+            Cell::from(figure::PENDING)
+        } else {
+            cell
+        }
+    };
     shown
         .iter()
         .map(|(c, _)| match c.title {
@@ -182,19 +201,21 @@ fn cells(s: &State, v: &Vm, shown: &[(&'static Column, u16)]) -> Vec<Cell<'stati
             "MODE" => {
                 let m = fmt::mode(v);
                 let style = if v.meta.is_err() { t.error() } else { t.base() };
-                Cell::from(Span::styled(m, style))
+                policy(Cell::from(Span::styled(m, style)))
             }
-            "TTL" => Cell::from(Span::styled(ttl.clone(), ttl_style)),
-            "RESTART" => Cell::from(fmt::restarts(v)),
-            "CPU" => Cell::from(fmt::cpu(snap.cpu_usage_percent)),
-            "MEM" => Cell::from(fmt::mem_mb(snap.memory_usage_mb)),
-            "CLEANUP" => Cell::from(cleanup_label(v.persistence(), s.ttl(v))),
-            "DISK" => Cell::from(fmt::disk_gb(snap.disk_usage_gb)),
-            "IP" => Cell::from(
+            "TTL" => policy(Cell::from(Span::styled(ttl.clone(), ttl_style))),
+            "RESTART" => policy(Cell::from(fmt::restarts(v))),
+            "CPU" => figure_cell(s, fmt::cpu(snap.cpu_usage_percent), fresh.cpu),
+            "MEM" => figure_cell(s, fmt::mem_mb(snap.memory_usage_mb), fresh.memory),
+            "CLEANUP" => policy(Cell::from(cleanup_label(v.persistence(), s.ttl(v)))),
+            "DISK" => figure_cell(s, fmt::disk_gb(snap.disk_usage_gb), fresh.disk),
+            "IP" => figure_cell(
+                s,
                 snap.ip_addresses
                     .first()
                     .cloned()
                     .unwrap_or_else(|| fmt::NONE.into()),
+                fresh.addresses,
             ),
             "UPTIME" => Cell::from(fmt::uptime(snap.vm_state, snap.uptime_seconds)),
             _ => Cell::from(""),
@@ -206,7 +227,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let t = s.theme;
     let shown = fitting(area.width, state_width(s));
     let viewport = area.height.saturating_sub(3) as usize;
-    let start = offset(s.selected_row(), viewport);
+    let start = crate::tui::layout::offset(s.selected_row(), viewport);
     // Build only the rows on screen: a 10,000-VM host costs the same to draw as a small one.
     let rows: Vec<Row> = s
         .rows
