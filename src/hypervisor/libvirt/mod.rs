@@ -122,7 +122,12 @@ impl LibvirtHypervisor {
                 ));
             }
         }
-        match open::open_connect(uri, readonly, timeout) {
+        let opened = if is_in_process_uri(uri) {
+            open_here(uri, readonly)
+        } else {
+            open::open_connect(uri, readonly, timeout)
+        };
+        match opened {
             Ok(conn) => Ok(Self::with_link(
                 Link::new(conn, uri, readonly, timeout),
                 uri,
@@ -237,6 +242,26 @@ impl LibvirtHypervisor {
         let dom = self.domain(action, uuid)?;
         f(&dom).map_err(|e| action_error(action, uuid, &dom, &e))
     }
+}
+
+/// True for a URI libvirt serves inside this process (the test driver: `test:///default`
+/// or `test:///abs/path.xml`), with no daemon at the other end.
+pub fn is_in_process_uri(uri: &str) -> bool {
+    uri.strip_prefix("test://")
+        .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Open an in-process URI on the calling thread. It only reads a local file, so there is
+/// nothing to time out; and on the timeout's own thread, the driver's state (every
+/// domain definition) would be allocated in that thread's malloc arena, which costs more
+/// to grow and to free from another thread (1000 domains: about 7 % of `vmlife ls`'s CPU).
+fn open_here(uri: &str, readonly: bool) -> Result<Connect, String> {
+    let opened = if readonly {
+        Connect::open_read_only(Some(uri))
+    } else {
+        Connect::open(Some(uri))
+    };
+    opened.map_err(|e| e.message().to_string())
 }
 
 /// The node file of an in-process test-driver URI (`test:///abs/path.xml`), if it is one.
