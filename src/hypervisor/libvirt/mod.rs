@@ -33,6 +33,7 @@ mod errors;
 pub mod events;
 mod fanout;
 mod ffi;
+mod handles;
 mod limits;
 mod names;
 mod node;
@@ -69,6 +70,8 @@ pub struct LibvirtHypervisor {
     readonly: bool,
     last_poll: Mutex<PollStats>,
     memory: Mutex<PollMemory>,
+    /// Domain handles looked up since the last poll (see `handles.rs`).
+    handles: Mutex<handles::Handles>,
 }
 
 impl std::fmt::Debug for LibvirtHypervisor {
@@ -159,6 +162,7 @@ impl LibvirtHypervisor {
             readonly,
             last_poll: Mutex::new(PollStats::default()),
             memory: Mutex::new(PollMemory::default()),
+            handles: Mutex::new(handles::Handles::default()),
         }
     }
 
@@ -213,13 +217,18 @@ impl LibvirtHypervisor {
         )
     }
 
-    /// Look a domain up by UUID for `action`.
-    fn domain(&self, action: &str, uuid: &str) -> HvResult<DomainHandle> {
+    /// The domain `uuid` for `action`: the handle kept since the last poll, else looked
+    /// up by UUID (and kept).
+    fn domain(&self, action: &str, uuid: &str) -> HvResult<Arc<DomainHandle>> {
         let conn = self
             .conn()
             .map_err(|e| HvError::new(e.kind, format!("{action} {uuid}: {}", e.message)))?;
-        conn.lookup_domain_by_uuid_string(uuid)
-            .map(DomainHandle::new)
+        if let Some(h) = self.lock_handles().get(&conn, uuid) {
+            return Ok(h);
+        }
+        let dom = conn
+            .lookup_domain_by_uuid_string(uuid)
+            .map(|d| Arc::new(DomainHandle::new(d)))
             .map_err(|e| {
                 let kind = match error_kind(&e) {
                     // A malformed UUID cannot name a domain either.
@@ -229,7 +238,13 @@ impl LibvirtHypervisor {
                     k => k,
                 };
                 HvError::new(kind, format!("{action} {uuid}: {}", e.message()))
-            })
+            })?;
+        self.lock_handles().put(&conn, uuid, Arc::clone(&dom));
+        Ok(dom)
+    }
+
+    fn lock_handles(&self) -> std::sync::MutexGuard<'_, handles::Handles> {
+        self.handles.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Run `f` on the domain `uuid`; errors say `action uuid(name): message`.
@@ -281,6 +296,8 @@ impl Hypervisor for LibvirtHypervisor {
     }
 
     fn poll(&self, groups: StatsGroups) -> HvResult<Vec<RawDomain>> {
+        // Handles live from one poll to the next.
+        self.lock_handles().clear();
         let result = self.poll_once(groups);
         if let Err(e) = &result {
             if e.kind == HvErrorKind::Connection {
