@@ -232,6 +232,8 @@ pub fn run(opts: &Options, command: &Command) -> Result<(), Error> {
         }
         Command::Journal(_) | Command::Daemon => Ok(()),
     };
+    drop(out);
+    session.end();
     report(result)
 }
 

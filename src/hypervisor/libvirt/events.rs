@@ -82,14 +82,6 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    /// This connection's generation: every reconnect opens a new one, after which
-    /// domain references taken on an older one are dead.
-    pub(crate) fn generation(&self) -> u64 {
-        self.generation
-    }
-}
-
-impl Conn {
     /// Take over `connect`: switch keepalive on (refused harmlessly by drivers without
     /// it) and register the close callback that reports to `signals`.
     fn new(connect: Connect, generation: u64, signals: &Sender<Signal>) -> Conn {

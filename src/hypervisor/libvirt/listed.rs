@@ -1,11 +1,10 @@
 //! The stats of chosen domains only (`virDomainListGetStats`): what the dashboard asks
 //! for the VMs in view, so no other guest's QEMU monitor is woken.
 //!
-//! Domain references are kept between calls (a look-up by UUID is a round trip on a
-//! remote URI): per connection generation, dropped for a domain the call did not
-//! return (gone), and all at a reconnect.
+//! The domains are looked up through the adapter's kept handles (`handles.rs`); one the
+//! call does not return (gone) is dropped from them.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
 use virt::sys;
 
@@ -29,20 +28,6 @@ pub struct ListedStats {
     pub records: usize,
     /// `virDomainLookupByUUIDString` calls: domains with no kept reference.
     pub lookups: usize,
-}
-
-/// Domain references by UUID, for one connection generation.
-#[derive(Default)]
-pub(super) struct Handles {
-    generation: u64,
-    by_uuid: HashMap<Uuid, DomainHandle>,
-}
-
-impl Handles {
-    /// Drop every kept reference (after a define or undefine by vmlife).
-    pub(super) fn clear(&mut self) {
-        self.by_uuid.clear();
-    }
 }
 
 impl LibvirtHypervisor {
@@ -70,25 +55,24 @@ impl LibvirtHypervisor {
         let conn = self
             .conn()
             .map_err(|e| HvError::new(e.kind, format!("stats on {}: {}", self.uri, e.message)))?;
-        let mut handles = self.handles.lock().unwrap_or_else(|e| e.into_inner());
-        if handles.generation != conn.generation() {
-            handles.by_uuid.clear();
-            handles.generation = conn.generation();
-        }
-        for u in uuids {
-            if handles.by_uuid.contains_key(u) {
-                continue;
+        let mut kept: Vec<Arc<DomainHandle>> = Vec::with_capacity(uuids.len());
+        {
+            let mut handles = self.lock_handles();
+            for u in uuids {
+                if let Some(h) = handles.get(&conn, u.as_str()) {
+                    kept.push(h);
+                    continue;
+                }
+                // A domain that is gone is simply not asked (the state poll drops it).
+                if let Ok(d) = conn.lookup_domain_by_uuid_string(u.as_str()) {
+                    cost.lookups += 1;
+                    let h = Arc::new(DomainHandle::new(d));
+                    handles.put(&conn, u.as_str(), Arc::clone(&h));
+                    kept.push(h);
+                }
             }
-            // A domain that is gone is simply not asked (the state poll drops it).
-            if let Ok(d) = conn.lookup_domain_by_uuid_string(u) {
-                cost.lookups += 1;
-                handles.by_uuid.insert(u.clone(), DomainHandle::new(d));
-            }
         }
-        let doms: Vec<&virt::domain::Domain> = uuids
-            .iter()
-            .filter_map(|u| handles.by_uuid.get(u).map(|h| &**h))
-            .collect();
+        let doms: Vec<&virt::domain::Domain> = kept.iter().map(|h| &***h).collect();
         cost.domains = doms.len();
         let mask = sys::VIR_DOMAIN_STATS_STATE | stats_mask(groups);
         let nowait = sys::VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT;
@@ -128,14 +112,9 @@ impl LibvirtHypervisor {
         if out.len() < doms.len() {
             let got: std::collections::HashSet<&str> =
                 out.iter().map(|r| r.uuid.as_str()).collect();
-            handles
-                .by_uuid
-                .retain(|u, _| got.contains(u.as_str()) || !uuids.contains(u));
-        }
-        // Keep the references of the domains asked for lately, not of every domain ever
-        // in view.
-        if handles.by_uuid.len() > 4 * uuids.len().max(64) {
-            handles.by_uuid.retain(|u, _| uuids.contains(u));
+            let asked: std::collections::HashSet<&str> = uuids.iter().map(|u| u.as_str()).collect();
+            self.lock_handles()
+                .retain(|u| got.contains(u) || !asked.contains(u));
         }
         Ok(out)
     }
