@@ -40,29 +40,8 @@ perf_write_node "$PERF_DIR/node-20.xml" 20
 EXTRA=()
 if [ "$QEMU" = 1 ]; then
   perf_need virsh libvirtd virtlogd qemu-system-x86_64
-  L=$PERF_DIR/lvd
-  mkdir -p "$L"/{run,cfg,cache,data}
-  chmod 711 "$PERF_DIR"
-  daemon=(env -i HOME="$L" XDG_RUNTIME_DIR="$L/run" XDG_CONFIG_HOME="$L/cfg"
-    XDG_CACHE_HOME="$L/cache" XDG_DATA_HOME="$L/data"
-    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-    "$(command -v libvirtd)" --timeout=1800)
-  if [ "$(id -u)" -eq 0 ]; then
-    perf_need setpriv
-    chown -R "$(id -u nobody):$(id -g nobody)" "$L"
-    chmod 700 "$L" "$L"/*
-    daemon=(setpriv --reuid="$(id -u nobody)" --regid="$(id -g nobody)" --clear-groups "${daemon[@]}")
-  fi
-  URI="qemu+unix:///session?socket=$L/run/libvirt/libvirt-sock"
-  vsh() { virsh -q -c "$URI" "$@"; }
-  perf_log "starting a private libvirtd in $L with $RUNNING tiny TCG VMs"
-  "${daemon[@]}" </dev/null >"$PERF_DIR/libvirtd.log" 2>&1 &
-  for ((i = 0; ; i++)); do
-    [ -S "$L/run/libvirt/libvirt-sock" ] && vsh uri >/dev/null 2>&1 && break
-    [ $i -lt 300 ] || { tail -20 "$PERF_DIR/libvirtd.log" >&2; perf_die "libvirtd did not come up in 30 s"; }
-    sleep 0.1
-  done
-  LIBVIRTD=$(cat "$L/run/libvirt/libvirtd.pid")
+  perf_log "a private libvirtd with $RUNNING tiny TCG VMs"
+  perf_libvirtd
   for ((i = 0; i < RUNNING; i++)); do
     name=$(printf 'tiny-%02d' "$i")
     cat >"$PERF_DIR/$name.xml" <<XML

@@ -56,31 +56,9 @@ enospc_cleanup() {
 trap enospc_cleanup EXIT
 if [ "${DEBUG:-0}" = 1 ]; then trap 'cp "$PERF_DIR/daemon.log" "$L/monitor.log" "$PERF_DIR/events.log" "$PERF_DIR/vstate/journal.jsonl" /tmp/ 2>/dev/null; enospc_cleanup' EXIT; fi
 
-# --- the private daemon (as scripts/perf/host-cpu.sh) -------------------------------
-L=$PERF_DIR/lvd
-mkdir -p "$L"/{run,cfg/libvirt,cache,data}
+# --- the private daemon (lib.sh perf_libvirtd) --------------------------------------
 # QEMU's own event time: libvirt logs each QMP event as received, with QEMU's timestamp.
-printf 'log_filters="1:qemu.qemu_monitor_json"\nlog_outputs="1:file:%s/monitor.log"\n' "$L" \
-  >"$L/cfg/libvirt/libvirtd.conf"
-chmod 711 "$PERF_DIR"
-chown -R "$(id -u nobody):$(id -g nobody)" "$L"
-chmod 700 "$L" "$L"/*
-daemon=(setpriv --reuid="$(id -u nobody)" --regid="$(id -g nobody)" --clear-groups
-  env -i HOME="$L" XDG_RUNTIME_DIR="$L/run" XDG_CONFIG_HOME="$L/cfg"
-  XDG_CACHE_HOME="$L/cache" XDG_DATA_HOME="$L/data"
-  PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-  "$(command -v libvirtd)" --timeout=1800)
-URI="qemu+unix:///session?socket=$L/run/libvirt/libvirt-sock"
-vsh() { virsh -q -c "$URI" "$@"; }
-
-perf_log "starting a private libvirtd in $L"
-"${daemon[@]}" </dev/null >"$PERF_DIR/libvirtd.log" 2>&1 &
-for ((i = 0; ; i++)); do
-  [ -S "$L/run/libvirt/libvirt-sock" ] && vsh uri >/dev/null 2>&1 && break
-  [ $i -lt 300 ] || { tail -20 "$PERF_DIR/libvirtd.log" >&2; perf_die "libvirtd did not come up in 30 s"; }
-  sleep 0.1
-done
-LIBVIRTD=$(cat "$L/run/libvirt/libvirtd.pid")
+perf_libvirtd "$(printf 'log_filters="1:qemu.qemu_monitor_json"\nlog_outputs="1:file:%s/monitor.log"' "$PERF_DIR/lvd")"
 
 # --- the tmpfs and the filler image ------------------------------------------------------
 mkdir -p "$FS"

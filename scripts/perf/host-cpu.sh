@@ -32,48 +32,10 @@ BIN=$PERF_DIR/vmlife
 unset LIBVIRT_DEFAULT_URI
 
 # --- the private daemon --------------------------------------------------------------
-L=$PERF_DIR/lvd
-mkdir -p "$L"/{run,cfg,cache,data}
-chmod 711 "$PERF_DIR"
-daemon=(env -i HOME="$L" XDG_RUNTIME_DIR="$L/run" XDG_CONFIG_HOME="$L/cfg"
-  XDG_CACHE_HOME="$L/cache" XDG_DATA_HOME="$L/data"
-  PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-  "$(command -v libvirtd)" --timeout=1800)
-if [ "$(id -u)" -eq 0 ]; then
-  # As root, qemu:///session would be the system daemon: run it as nobody instead.
-  perf_need setpriv
-  chown -R "$(id -u nobody):$(id -g nobody)" "$L"
-  chmod 700 "$L" "$L"/*
-  daemon=(setpriv --reuid="$(id -u nobody)" --regid="$(id -g nobody)" --clear-groups "${daemon[@]}")
-fi
-URI="qemu+unix:///session?socket=$L/run/libvirt/libvirt-sock"
-vsh() { virsh -q -c "$URI" "$@"; }
-
 t_setup=$(date +%s)
-perf_log "starting a private libvirtd in $L"
-"${daemon[@]}" </dev/null >"$PERF_DIR/libvirtd.log" 2>&1 &
-for ((i = 0; ; i++)); do
-  [ -S "$L/run/libvirt/libvirt-sock" ] && vsh uri >/dev/null 2>&1 && break
-  [ $i -lt 300 ] || { tail -20 "$PERF_DIR/libvirtd.log" >&2; perf_die "libvirtd did not come up in 30 s"; }
-  sleep 0.1
-done
-LIBVIRTD=$(cat "$L/run/libvirt/libvirtd.pid")
-
+perf_libvirtd
 perf_log "defining $DEFINED tiny VMs"
-mkdir -p "$PERF_DIR/xml"
-for ((i = 0; i < DEFINED; i++)); do
-  name=$(printf 'tiny-%03d' "$i")
-  cat >"$PERF_DIR/xml/$name.xml" <<XML
-<domain type='qemu'>
-  <name>$name</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='network'/></os>
-  <devices><serial type='pty'/><memballoon model='virtio'/></devices>
-</domain>
-XML
-  echo "define $PERF_DIR/xml/$name.xml"
-done >"$PERF_DIR/define.cmds"
-vsh <"$PERF_DIR/define.cmds" >/dev/null
-[ "$(vsh list --all --name | grep -c .)" -eq "$DEFINED" ] || perf_die "not every domain was defined"
+perf_define_tiny "$DEFINED"
 
 perf_log "starting $RUNNING of them"
 for ((i = 0; i < RUNNING; i++)); do printf 'start tiny-%03d\n' "$i"; done | vsh >/dev/null

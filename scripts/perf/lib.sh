@@ -130,6 +130,25 @@ perf_ticks() {
   echo "$sum"
 }
 
+# PID and its live descendants (via /proc/PID/task/*/children).
+perf_tree_pids() {
+  local c
+  echo "$1"
+  for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do perf_tree_pids "$c"; done
+}
+
+# CPU of a process tree in clock ticks: utime+stime+cutime+cstime of PID and of its live
+# descendants, so a child that ran and was reaped between two samples still counts (in
+# its parent's cutime/cstime; a reaper that does not wait loses it).
+perf_tree_ticks() {
+  local p sum=0 t
+  for p in $(perf_tree_pids "$1"); do
+    t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$p/stat" 2>/dev/null) || t=0
+    sum=$((sum + ${t:-0}))
+  done
+  echo "$sum"
+}
+
 perf_now() { date +%s.%N; }
 
 # Percent of one core: ticks over seconds. perf_pct TICKS SECONDS
@@ -152,6 +171,59 @@ perf_write_node() {
     done
     echo "</node>"
   } >"$path"
+}
+
+# The private daemon: an unprivileged libvirtd (as `nobody` when run as root: as root,
+# qemu:///session would be the system daemon) with every directory in L=$PERF_DIR/lvd,
+# reached at URI=qemu+unix:///session?socket=…; the host's qemu:///system is never
+# contacted. $1, if given, is written to $L/cfg/libvirt/libvirtd.conf first. Sets L, URI,
+# LIBVIRTD (its pid); `vsh ARGS` runs virsh on it. Needs perf_init first.
+perf_libvirtd() {
+  L=$PERF_DIR/lvd
+  mkdir -p "$L"/{run,cfg/libvirt,cache,data}
+  [ -z "${1:-}" ] || printf '%s\n' "$1" >"$L/cfg/libvirt/libvirtd.conf"
+  chmod 711 "$PERF_DIR"
+  local daemon=(env -i HOME="$L" XDG_RUNTIME_DIR="$L/run" XDG_CONFIG_HOME="$L/cfg"
+    XDG_CACHE_HOME="$L/cache" XDG_DATA_HOME="$L/data"
+    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+    "$(command -v libvirtd)" --timeout=1800) i
+  if [ "$(id -u)" -eq 0 ]; then
+    perf_need setpriv
+    chown -R "$(id -u nobody):$(id -g nobody)" "$L"
+    chmod 700 "$L" "$L"/*
+    daemon=(setpriv --reuid="$(id -u nobody)" --regid="$(id -g nobody)" --clear-groups "${daemon[@]}")
+  fi
+  URI="qemu+unix:///session?socket=$L/run/libvirt/libvirt-sock"
+  perf_log "starting a private libvirtd in $L"
+  "${daemon[@]}" </dev/null >"$PERF_DIR/libvirtd.log" 2>&1 &
+  for ((i = 0; ; i++)); do
+    [ -S "$L/run/libvirt/libvirt-sock" ] && vsh uri >/dev/null 2>&1 && break
+    [ $i -lt 300 ] || { tail -20 "$PERF_DIR/libvirtd.log" >&2; perf_die "libvirtd did not come up in 30 s"; }
+    sleep 0.1
+  done
+  LIBVIRTD=$(cat "$L/run/libvirt/libvirtd.pid")
+}
+
+vsh() { virsh -q -c "$URI" "$@"; }
+
+# Define $1 tiny TCG VMs tiny-000, tiny-001, … (diskless, 64 MiB; they boot SeaBIOS and
+# idle) on the private daemon, over one virsh connection.
+perf_define_tiny() {
+  local n=$1 i name
+  mkdir -p "$PERF_DIR/xml"
+  for ((i = 0; i < n; i++)); do
+    name=$(printf 'tiny-%03d' "$i")
+    cat >"$PERF_DIR/xml/$name.xml" <<XML
+<domain type='qemu'>
+  <name>$name</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='network'/></os>
+  <devices><serial type='pty'/><memballoon model='virtio'/></devices>
+</domain>
+XML
+    echo "define $PERF_DIR/xml/$name.xml"
+  done >"$PERF_DIR/define.cmds"
+  vsh <"$PERF_DIR/define.cmds" >/dev/null
+  [ "$(vsh list --all --name | grep -c .)" -eq "$n" ] || perf_die "not every domain was defined"
 }
 
 perf_machine() {
