@@ -212,6 +212,7 @@ impl Poller {
             memory: groups.balloon,
             disk: groups.block,
             cadence: None,
+            started_unix: None,
         };
         let asked: Vec<Asked> = vec![asked; raws.len()];
         self.observe(&raws, &asked, now);
@@ -244,6 +245,9 @@ impl Poller {
                 distinct += 1;
             }
             t.observe_state(raw.state, now_s);
+            if active && asked.started_unix.is_some() {
+                t.started_unix = asked.started_unix;
+            }
             let shown = dashboard.is_none() || in_view.contains(raw.uuid.as_str());
 
             // The XML: a new domain's at once (the dashboard: only when in view, the

@@ -51,6 +51,7 @@ impl Poller {
                     memory: true,
                     disk: false,
                     cadence: Some(proc_cadence),
+                    started_unix: s.started_unix,
                 };
             }
             if !in_view.contains(&raw.uuid) {

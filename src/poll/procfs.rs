@@ -20,6 +20,9 @@ pub struct ProcSample {
     pub cpu_ns: u64,
     /// Resident memory, KiB.
     pub rss_kib: u64,
+    /// When the process started, unix seconds (the host's boot time plus its start
+    /// ticks), if the boot time could be read: the guest's uptime.
+    pub started_unix: Option<i64>,
 }
 
 /// Clock ticks per second of `/proc/PID/stat`: `USER_HZ`, which Linux's user ABI fixes
@@ -36,6 +39,8 @@ pub struct ProcReader {
     pid_dir: PathBuf,
     proc_root: PathBuf,
     known: HashMap<Uuid, Found>,
+    /// `btime` of `/proc/stat` (unix seconds), read once.
+    boot_unix: Option<Option<i64>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -66,6 +71,7 @@ impl ProcReader {
             pid_dir,
             proc_root,
             known: HashMap::new(),
+            boot_unix: None,
         }
     }
 
@@ -77,11 +83,24 @@ impl ProcReader {
     /// Read the process of the running VM `uuid` named `name` at `now_ms`; `None` when
     /// it cannot be found or read (then libvirt is asked instead).
     pub fn read(&mut self, uuid: &Uuid, name: &str, now_ms: i64) -> Option<ProcSample> {
+        let boot = *self.boot_unix.get_or_insert_with(|| {
+            std::fs::read_to_string(self.proc_root.join("stat"))
+                .ok()
+                .and_then(|t| parse_btime(&t))
+        });
+        let (mut sample, start_ticks) = self.read_process(uuid, name, now_ms)?;
+        let since_boot = i64::try_from(start_ticks / USER_HZ).ok();
+        sample.started_unix = boot.zip(since_boot).map(|(b, s)| b.saturating_add(s));
+        Some(sample)
+    }
+
+    /// The sample and the start ticks of the VM's process.
+    fn read_process(&mut self, uuid: &Uuid, name: &str, now_ms: i64) -> Option<(ProcSample, u64)> {
         match self.known.get(uuid).copied() {
             Some(Found::Process { pid, start_ticks }) => {
                 if let Some((sample, start)) = self.stat(pid) {
                     if start == start_ticks {
-                        return Some(sample);
+                        return Some((sample, start));
                     }
                 }
             }
@@ -92,7 +111,7 @@ impl ProcReader {
             Some((pid, sample, start_ticks)) => {
                 self.known
                     .insert(uuid.clone(), Found::Process { pid, start_ticks });
-                Some(sample)
+                Some((sample, start_ticks))
             }
             None => {
                 self.known
@@ -133,6 +152,7 @@ impl ProcReader {
             ProcSample {
                 cpu_ns: cpu_ticks.saturating_mul(1_000_000_000 / USER_HZ),
                 rss_kib,
+                started_unix: None,
             },
             f.start_ticks,
         ))
@@ -159,6 +179,12 @@ pub fn parse_stat(text: &str) -> Option<StatFields> {
         stime: num(15)?,
         start_ticks: num(22)?,
     })
+}
+
+/// `btime` of `/proc/stat`: when the host booted, unix seconds.
+pub fn parse_btime(text: &str) -> Option<i64> {
+    let line = text.lines().find(|l| l.starts_with("btime "))?;
+    line["btime ".len()..].trim().parse().ok()
 }
 
 /// `VmRSS` of `/proc/PID/status`, KiB.

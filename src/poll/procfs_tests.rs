@@ -95,18 +95,25 @@ fn the_reader_finds_checks_and_follows_the_process() {
         .unwrap();
         std::fs::write(d.join("status"), format!("VmRSS:\t{rss} kB\n")).unwrap();
     };
+    std::fs::create_dir_all(&proc_root).unwrap();
+    std::fs::write(
+        proc_root.join("stat"),
+        "cpu  1 2 3\nbtime 1700000000\nprocesses 9\n",
+    )
+    .unwrap();
     let mut r = ProcReader::new(pids.clone(), proc_root.clone());
     // No pid file: not found, and not looked for again at once.
     assert_eq!(r.read(&u, "web", 0), None);
     std::fs::write(pids.join("web.pid"), "100\n").unwrap();
-    put(100, u.as_str(), 300, 7, 5000);
+    put(100, u.as_str(), 300, 700, 5000);
     assert_eq!(r.read(&u, "web", 1_000), None, "rests after a miss");
     let s = r.read(&u, "web", 31_000).unwrap();
     assert_eq!(
         s,
         ProcSample {
             cpu_ns: 3_000_000_000,
-            rss_kib: 5000
+            rss_kib: 5000,
+            started_unix: Some(1_700_000_007),
         }
     );
     // The pid now belongs to another VM's process (another start time, another UUID).
@@ -116,6 +123,10 @@ fn the_reader_finds_checks_and_follows_the_process() {
     std::fs::write(pids.join("web.pid"), "200").unwrap();
     put(200, u.as_str(), 50, 11, 6000);
     assert_eq!(r.read(&u, "web", 70_000).unwrap().rss_kib, 6000);
+    // Without a readable boot time there is no start time.
+    std::fs::remove_file(proc_root.join("stat")).unwrap();
+    let mut r = ProcReader::new(pids.clone(), proc_root.clone());
+    assert_eq!(r.read(&u, "web", 0).unwrap().started_unix, None);
     // Names that cannot be a pid file are never looked up.
     let mut r = ProcReader::new(pids, proc_root);
     assert_eq!(r.read(&u, "../web", 0), None);

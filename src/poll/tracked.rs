@@ -20,6 +20,8 @@ pub(super) struct Asked {
     /// Figures are kept with the moment they go stale (the dashboard); otherwise every
     /// measured figure is current (one-shot commands, the engine).
     pub cadence: Option<Cadence>,
+    /// When the guest's QEMU process started (`/proc`), unix seconds: its uptime.
+    pub started_unix: Option<i64>,
 }
 
 /// How long each figure asked this poll stays current, ms (the next poll's lateness

@@ -250,6 +250,13 @@ fn local_guests_are_read_from_proc() {
         .unwrap();
         std::fs::write(d.join("status"), format!("VmRSS:\t{rss_kib} kB\n")).unwrap();
     };
+    std::fs::create_dir_all(&proc_root).unwrap();
+    // The host booted 10 s before the test's time 0 (the processes started at 0.42 s).
+    std::fs::write(
+        proc_root.join("stat"),
+        format!("btime {}\n", at_ms(0).timestamp() - 10),
+    )
+    .unwrap();
     let fake = host();
     for i in 0..5 {
         put(100 + i, &format!("u{i}"), &format!("vm-{i}"), 0, 512 * 1024);
@@ -275,6 +282,7 @@ fn local_guests_are_read_from_proc() {
     assert_eq!(u4.snapshot.cpu_usage_percent, Some(25.0), "out of view too");
     assert_eq!(u4.snapshot.memory_usage_mb, Some(600));
     assert!(!u4.freshness.any_stale(at_ms(2_000)));
+    assert_eq!(u4.snapshot.uptime_seconds, Some(12), "from the process's start");
     // u1's QEMU exited and its pid went to another process (another start time): u1
     // falls back to libvirt.
     std::fs::remove_file(pids.join("vm-1.pid")).unwrap();
