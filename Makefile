@@ -34,6 +34,8 @@ perf: deps-test
 	BREAKDOWN=1 scripts/perf/host-cpu.sh
 	scripts/perf/daemon-idle-cpu.sh
 	scripts/perf/enospc-reaction.sh || test $$? -eq 2  # 2: not root, skipped
+	scripts/perf/ls-json.sh
+	scripts/perf/rivals.sh  # ~15 min: vmlife, virtui-manager and virsh domstats at 10 and 30 running
 
 deps-build:
 	@scripts/install-deps build
