@@ -282,7 +282,11 @@ fn local_guests_are_read_from_proc() {
     assert_eq!(u4.snapshot.cpu_usage_percent, Some(25.0), "out of view too");
     assert_eq!(u4.snapshot.memory_usage_mb, Some(600));
     assert!(!u4.freshness.any_stale(at_ms(2_000)));
-    assert_eq!(u4.snapshot.uptime_seconds, Some(12), "from the process's start");
+    assert_eq!(
+        u4.snapshot.uptime_seconds,
+        Some(12),
+        "from the process's start"
+    );
     // u1's QEMU exited and its pid went to another process (another start time): u1
     // falls back to libvirt.
     std::fs::remove_file(pids.join("vm-1.pid")).unwrap();
