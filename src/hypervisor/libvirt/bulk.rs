@@ -3,12 +3,15 @@
 
 use std::collections::HashSet;
 use std::ffi::c_uint;
+use std::sync::Arc;
 use std::time::Instant;
 
 use virt::sys;
 
 use super::codes;
+use super::events::Conn;
 use super::ffi::{self, DomainHandle, StatsList};
+use super::handles::Handles;
 use super::names::{KnownName, NameCache};
 use super::stats::{format_uuid, Decoded, Wanted};
 use super::LibvirtHypervisor;
@@ -146,13 +149,16 @@ impl LibvirtHypervisor {
         memory
             .names
             .begin(before, self.link.identity_key(), Instant::now());
+        let mut handles = self.lock_handles();
         let mut reader = ListReader {
             names: &mut memory.names,
             found: &mut found,
             cost: &mut cost,
             out: &mut out,
+            handles: Some((&conn, &mut handles)),
         };
         reader.read(&list, groups, None);
+        drop(handles);
         drop(list);
 
         // Inactive domains change only through lifecycle events (start, define,
@@ -182,13 +188,16 @@ impl LibvirtHypervisor {
             memory.names.begin(now_key, after, Instant::now());
             let start = out.len();
             let mut ids = Vec::new();
+            let mut handles = self.lock_handles();
             let mut reader = ListReader {
                 names: &mut memory.names,
                 found: &mut found,
                 cost: &mut cost,
                 out: &mut out,
+                handles: Some((&conn, &mut handles)),
             };
             reader.read(&list, StatsGroups::STATE, Some(&mut ids));
+            drop(handles);
             // Kept only when no identity event came in during the call.
             memory.inactive = now_key
                 .filter(|_| now_key == after)
@@ -260,6 +269,9 @@ struct ListReader<'a> {
     found: &'a mut UuidSet,
     cost: &'a mut PollStats,
     out: &'a mut Vec<RawDomain>,
+    /// The adapter's kept handles, given each listed domain's handle (and the
+    /// connection the list came from).
+    handles: Option<(&'a Arc<Conn>, &'a mut Handles)>,
 }
 
 impl ListReader<'_> {
@@ -311,6 +323,9 @@ impl ListReader<'_> {
             };
             d.apply_state(&mut raw);
             d.apply_counters(&mut raw);
+            if let Some((conn, handles)) = self.handles.as_mut() {
+                handles.keep_listed(conn, raw.uuid.as_str(), || rec.domain());
+            }
             self.out.push(raw);
             if let Some(ids) = ids.as_deref_mut() {
                 ids.push(uuid);

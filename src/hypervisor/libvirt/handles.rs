@@ -53,6 +53,25 @@ impl Handles {
         }
     }
 
+    /// Keep the handle `make` gives for `uuid` on `conn` unless one is kept already
+    /// (a poll's listed domains: their handles come with the list, no lookup).
+    pub(super) fn keep_listed(
+        &mut self,
+        conn: &Arc<Conn>,
+        uuid: &str,
+        make: impl FnOnce() -> Option<DomainHandle>,
+    ) {
+        if !std::ptr::eq(self.conn.as_ptr(), Arc::as_ptr(conn)) {
+            self.clear();
+            self.conn = Arc::downgrade(conn);
+        }
+        if !self.map.contains_key(uuid) {
+            if let Some(h) = make() {
+                self.map.insert(uuid.to_string(), Arc::new(h));
+            }
+        }
+    }
+
     /// Forget every handle.
     pub(super) fn clear(&mut self) {
         self.map.clear();
@@ -61,6 +80,11 @@ impl Handles {
     /// Keep only the handles of the UUIDs for which `keep` is true.
     pub(super) fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
         self.map.retain(|u, _| keep(u));
+    }
+
+    #[cfg(test)]
+    pub(super) fn has(&self, uuid: &str) -> bool {
+        self.map.contains_key(uuid)
     }
 
     #[cfg(test)]

@@ -223,6 +223,23 @@ impl<'a> StatsRecord<'a> {
         Some(buf)
     }
 
+    /// A new reference to the record's domain, owned by the returned handle, which
+    /// outlives the list (kept by the adapter so later calls need no UUID lookup).
+    pub(crate) fn domain(&self) -> Option<super::DomainHandle> {
+        if self.rec.dom.is_null() {
+            return None;
+        }
+        // SAFETY: the record's domain reference is alive while the list is;
+        // virDomainRef adds one reference, owned from here on by the handle below.
+        if unsafe { sys::virDomainRef(self.rec.dom) } < 0 {
+            return None;
+        }
+        // SAFETY: a valid domain pointer whose extra reference (taken above) the
+        // handle takes over and releases once on drop.
+        let dom = unsafe { virt::domain::Domain::from_ptr(self.rec.dom) };
+        Some(super::DomainHandle::new(dom))
+    }
+
     /// The domain's name (read from the domain object; no round trip), as the bytes
     /// libvirt holds, borrowed for as long as the list lives. `virDomainGetName` is
     /// cheap: unlike `virDomainGetUUID` it does not format the UUID for a debug line.
