@@ -213,6 +213,7 @@ impl Poller {
             disk: groups.block,
             cadence: None,
             started_unix: None,
+            cpu_from_proc: false,
         };
         let asked: Vec<Asked> = vec![asked; raws.len()];
         self.observe(&raws, &asked, now);

@@ -54,9 +54,14 @@ pub fn run(
     Ok(())
 }
 
-/// One poll of every VM, sorted by name.
+/// One poll of every VM, sorted by name. It asks the groups one sample can show
+/// (no CPU counter: a percentage needs two samples).
 pub fn poll_once(s: &Session, now: DateTime<Utc>) -> Result<Vec<Vm>, RunError> {
-    let mut poller = Poller::new(s.hv.clone(), PollerOptions::default());
+    let options = PollerOptions {
+        groups: crate::hypervisor::StatsGroups::ONE_SAMPLE,
+        ..PollerOptions::default()
+    };
+    let mut poller = Poller::new(s.hv.clone(), options);
     let mut views = poller.poll(now)?;
     views.sort_by(|a, b| a.snapshot.vm_name.cmp(&b.snapshot.vm_name));
     Ok(views)

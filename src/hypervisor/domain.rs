@@ -31,6 +31,15 @@ impl StatsGroups {
         vcpu: true,
     };
 
+    /// What a one-shot command prints from one sample: memory and disk. A CPU
+    /// percentage needs two samples of the counter (and the vCPU count to divide by),
+    /// so a single poll does not ask for them.
+    pub const ONE_SAMPLE: StatsGroups = StatsGroups {
+        balloon: true,
+        block: true,
+        ..StatsGroups::STATE
+    };
+
     /// The CPU counter alone (every refresh, for the VMs in view).
     pub const CPU: StatsGroups = StatsGroups {
         cpu: true,

@@ -52,6 +52,7 @@ impl Poller {
                     disk: false,
                     cadence: Some(proc_cadence),
                     started_unix: s.started_unix,
+                    cpu_from_proc: true,
                 };
             }
             if !in_view.contains(&raw.uuid) {

@@ -11,6 +11,10 @@ use crate::hypervisor::{DomainDetails, RawDomain, RunState};
 use crate::metadata::{LifecycleMeta, MetaError};
 use crate::model::VmStateSnapshot;
 
+/// The shortest wall time a CPU percentage is taken over, ms: a shorter window says
+/// little (`/proc` counts 10 ms ticks) and two polls can come close together.
+pub(super) const MIN_CPU_WINDOW_MS: i64 = 400;
+
 /// What one poll asked of a domain (and so what a missing answer means).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct Asked {
@@ -22,6 +26,9 @@ pub(super) struct Asked {
     pub cadence: Option<Cadence>,
     /// When the guest's QEMU process started (`/proc`), unix seconds: its uptime.
     pub started_unix: Option<i64>,
+    /// The CPU time is the QEMU process's own (`/proc`), not libvirt's counter: the two
+    /// differ, so a delta never spans a change of source.
+    pub cpu_from_proc: bool,
 }
 
 /// How long each figure asked this poll stays current, ms (the next poll's lateness
@@ -110,6 +117,8 @@ pub(super) struct Tracked {
     pub addresses_stale_at_ms: Option<i64>,
     /// Last (wall ms, cpu ns) sample for the CPU delta.
     pub cpu_sample: Option<(i64, u64)>,
+    /// That sample was the QEMU process's CPU time (`/proc`), not libvirt's.
+    pub cpu_sample_from_proc: bool,
     pub cpu: Slot<f64>,
     /// Host memory of the guest (RSS, else what the balloon holds), MiB.
     pub memory: Slot<u64>,
@@ -135,6 +144,7 @@ impl Tracked {
             addresses_at_ms: None,
             addresses_stale_at_ms: None,
             cpu_sample: None,
+            cpu_sample_from_proc: false,
             cpu: Slot::default(),
             memory: Slot::default(),
             disk: Slot::default(),
@@ -184,16 +194,31 @@ impl Tracked {
                         .or_else(|| self.details.as_ref().and_then(|d| d.vcpus))
                         .unwrap_or(1)
                         .max(1);
-                    let pct = self
+                    if self.cpu_sample_from_proc != asked.cpu_from_proc {
+                        // Another counter: this sample starts a new delta.
+                        self.cpu_sample = None;
+                    }
+                    // Too soon after the last sample (the first screen's polls, a row
+                    // polled as it comes into view): that one stands, and the
+                    // percentage comes with a later poll.
+                    let too_soon = self
                         .cpu_sample
-                        .and_then(|(ms, prev)| cpu_percent(ms, prev, now_ms, ns, vcpus));
-                    self.cpu_sample = Some((now_ms, ns));
-                    match pct {
-                        Some(p) => self.cpu.take(Some(p), now_ms, cadence.map(|c| c.cpu_ms)),
-                        // One sample: the figure comes with the next one.
-                        None => {
-                            self.cpu.asked_at_ms = Some(now_ms);
-                            self.cpu.missing = false;
+                        .is_some_and(|(ms, _)| (0..MIN_CPU_WINDOW_MS).contains(&(now_ms - ms)));
+                    if !too_soon {
+                        let pct = self
+                            .cpu_sample
+                            .and_then(|(ms, prev)| cpu_percent(ms, prev, now_ms, ns, vcpus));
+                        self.cpu_sample = Some((now_ms, ns));
+                        self.cpu_sample_from_proc = asked.cpu_from_proc;
+                        match pct {
+                            Some(p) => {
+                                self.cpu.take(Some(p), now_ms, cadence.map(|c| c.cpu_ms));
+                            }
+                            // One sample: the figure comes with the next one.
+                            None => {
+                                self.cpu.asked_at_ms = Some(now_ms);
+                                self.cpu.missing = false;
+                            }
                         }
                     }
                 }

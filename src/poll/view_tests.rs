@@ -295,12 +295,44 @@ fn local_guests_are_read_from_proc() {
         "101 (bash) S 1 1 1 0 -1 0 0 0 0 0 7 0 0 0 20 0 1 0 99 1 1",
     )
     .unwrap();
+    // libvirt's counter is not the process's: 9.5 s more than /proc said.
+    tick_cpu(&fake, 10_000_000_000);
     let vms = p.poll(at_ms(4_000)).unwrap();
     assert_eq!(stats_calls(&fake), ["poll", "stats cpu+balloon u1"]);
+    assert_eq!(
+        vm(&vms, "u1").snapshot.cpu_usage_percent,
+        Some(25.0),
+        "no delta across two counters (it would say 475 %)"
+    );
     assert_eq!(
         vm(&vms, "u1").snapshot.memory_usage_mb,
         Some(300),
         "balloon.rss"
     );
+    // The next libvirt sample makes a delta of libvirt's counter alone: 1 s over 2 s.
+    tick_cpu(&fake, 1_000_000_000);
+    let vms = p.poll(at_ms(6_000)).unwrap();
+    assert_eq!(vm(&vms, "u1").snapshot.cpu_usage_percent, Some(50.0));
     assert_eq!(fake.uri(), "fake:///");
+}
+
+#[test]
+fn a_cpu_percentage_spans_at_least_the_minimum_window() {
+    let fake = host();
+    let mut p = dashboard(&fake);
+    view_of(&mut p, &["u0"]);
+    p.poll(at_ms(0)).unwrap();
+    // A poll 100 ms later (the first screen's rows polled at once): too short a window.
+    tick_cpu(&fake, 100_000_000);
+    let vms = p.poll(at_ms(100)).unwrap();
+    assert_eq!(vm(&vms, "u0").snapshot.cpu_usage_percent, None);
+    assert_eq!(vm(&vms, "u0").freshness.cpu, Age::Pending);
+    assert!(p.awaits_cpu(), "the dashboard polls again soon");
+    // 600 ms after the first sample, which stood: 0.3 s of CPU over 0.6 s.
+    tick_cpu(&fake, 200_000_000);
+    let vms = p.poll(at_ms(600)).unwrap();
+    assert_eq!(vm(&vms, "u0").snapshot.cpu_usage_percent, Some(50.0));
+    const {
+        assert!(super::tracked::MIN_CPU_WINDOW_MS > 100 && super::tracked::MIN_CPU_WINDOW_MS <= 600)
+    };
 }

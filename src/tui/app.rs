@@ -375,9 +375,17 @@ fn spawn_poller(
             if tx.send(msg).is_err() {
                 break;
             }
-            // The XML not read yet, in chunks, the rows in view first.
+            // The XML not read yet, in chunks, the rows in view first; rows that came
+            // into view meanwhile (the first screen's, once it is drawn) are polled
+            // first, and the rest read after that poll.
+            let mut rows_waiting = false;
             while ok && p.pending() > 0 {
-                p.set_view(view.borrow_and_update().rows.clone());
+                let rows = view.borrow_and_update().rows.clone();
+                if rows.iter().any(|u| !asked.contains(u)) {
+                    rows_waiting = true;
+                    break;
+                }
+                p.set_view(rows);
                 let Ok((back, vms, at)) = tokio::task::spawn_blocking(move || {
                     let now = Utc::now();
                     let vms = p.fill(FILL_CHUNK, now);
@@ -401,6 +409,13 @@ fn spawn_poller(
                 refresh
             };
             poller = Some(p);
+            if rows_waiting {
+                // The first rows in view at once; later ones once scrolling settles.
+                if !asked.is_empty() {
+                    tokio::time::sleep(SETTLE).await;
+                }
+                continue;
+            }
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = poll_now.notified() => {}
@@ -419,7 +434,11 @@ async fn new_rows(view: &mut watch::Receiver<InView>, asked: &HashSet<Uuid>) {
         }
         let fresh = view.borrow().rows.iter().any(|u| !asked.contains(u));
         if fresh {
-            tokio::time::sleep(SETTLE).await;
+            // The first rows in view (none asked yet) at once; later ones once
+            // scrolling settles.
+            if !asked.is_empty() {
+                tokio::time::sleep(SETTLE).await;
+            }
             return;
         }
     }
