@@ -172,6 +172,17 @@ impl Poller {
         })
     }
 
+    /// When (unix ms) the first VM in view that waits for its second CPU sample can
+    /// have its percentage: its first sample plus the shortest window.
+    pub fn cpu_due_ms(&self) -> Option<i64> {
+        self.view
+            .iter()
+            .filter_map(|u| self.tracked.get(u))
+            .filter(|t| t.last_state.is_some_and(RunState::is_active) && t.cpu.value.is_none())
+            .filter_map(|t| t.cpu_sample.map(|(ms, _)| ms + tracked::MIN_CPU_WINDOW_MS))
+            .min()
+    }
+
     /// Domains whose XML has not been read yet (the dashboard reads those in view with
     /// the poll, the others with [`Poller::fill`]).
     pub fn pending(&self) -> usize {

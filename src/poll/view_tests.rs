@@ -336,3 +336,18 @@ fn a_cpu_percentage_spans_at_least_the_minimum_window() {
         assert!(super::tracked::MIN_CPU_WINDOW_MS > 100 && super::tracked::MIN_CPU_WINDOW_MS <= 600)
     };
 }
+
+#[test]
+fn the_second_cpu_sample_is_due_a_minimum_window_after_the_first() {
+    let fake = host();
+    let mut p = dashboard(&fake);
+    view_of(&mut p, &["u0", "u1"]);
+    assert_eq!(p.cpu_due_ms(), None, "nothing sampled yet");
+    p.poll(at_ms(1_000)).unwrap();
+    let due = at_ms(1_000).timestamp_millis() + super::tracked::MIN_CPU_WINDOW_MS;
+    assert_eq!(p.cpu_due_ms(), Some(due));
+    tick_cpu(&fake, 100_000_000);
+    p.poll(at_ms(1_000 + super::tracked::MIN_CPU_WINDOW_MS))
+        .unwrap();
+    assert_eq!(p.cpu_due_ms(), None, "every VM in view has its percentage");
+}

@@ -326,6 +326,10 @@ const FILL_CHUNK: usize = 32;
 /// not wait a whole refresh for them.
 const WARMUP: Duration = Duration::from_millis(500);
 
+/// Past the moment the second CPU sample can make a percentage, so the poll's own clock
+/// reading is surely beyond it.
+const WARMUP_MARGIN: Duration = Duration::from_millis(25);
+
 /// How long the poll waits after new rows came into view (scrolling, filtering) before
 /// it asks for their figures: a held key scrolls many rows, and one poll serves them all.
 const SETTLE: Duration = Duration::from_millis(150);
@@ -403,7 +407,15 @@ fn spawn_poller(
             // A CPU figure that needs its second sample comes soon, not a refresh later.
             let wait = if ok && p.awaits_cpu() && warmups < 3 {
                 warmups += 1;
-                WARMUP.min(refresh)
+                // As soon as the first sample is old enough (it may be the first
+                // poll's, from /proc), not a fixed wait after this poll.
+                let due = p
+                    .cpu_due_ms()
+                    .map(|at| (at - Utc::now().timestamp_millis()).max(0));
+                due.and_then(|ms| u64::try_from(ms).ok())
+                    .map_or(WARMUP, |ms| Duration::from_millis(ms) + WARMUP_MARGIN)
+                    .min(WARMUP)
+                    .min(refresh)
             } else {
                 warmups = 0;
                 refresh
