@@ -33,6 +33,8 @@
 # it checks that the running VMs on its first page then show "Running".
 #
 #   scripts/perf/rivals.sh      (VMLIFE=path DEFINED=500 RUNNING_LIST="10 30" DURATION=60)
+#   QMP_COUNT=1 also counts the QMP commands libvirtd sends to the guests' QEMU in each
+#   window (from its qemu_monitor log; what a tool costs the guests, free of their noise)
 #   e.g. a short check: DEFINED=40 RUNNING_LIST="3 5" DURATION=10 GUEST_SETTLE=5 scripts/perf/rivals.sh
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -137,7 +139,13 @@ ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
 
 # --- the private daemon, the VMs ----------------------------------------------------------
 t_setup=$(date +%s)
-perf_libvirtd
+if [ "${QMP_COUNT:-0}" = 1 ]; then
+  # libvirtd logs every QMP command it sends to a guest's QEMU (qemuMonitorSend).
+  perf_libvirtd 'log_filters="1:qemu.qemu_monitor 3:*"
+log_outputs="1:file:'"$PERF_DIR"'/lvd/qmp.log"'
+else
+  perf_libvirtd
+fi
 cat >"$PERF_DIR/home/.config/virtui-manager/config.yaml" <<YAML
 servers:
   - name: private
@@ -175,8 +183,14 @@ LIBVIRT=()
 QEMU=()
 
 # measure NAME TOOL-PID TMUX-PID: DURATION s of the tool (its tree), libvirt, QEMU, tmux.
+# QMP commands libvirtd sent to the guests' QEMU so far (QMP_COUNT=1), else 0.
+qmp_sent() {
+  if [ "${QMP_COUNT:-0}" = 1 ]; then grep -c 'QEMU_MONITOR_SEND_MSG' "$L/qmp.log" || true; else echo 0; fi
+}
+
 measure() {
-  local name=$1 tool=${2:-} tmx=${3:-} w0 w1 l0 l1 q0 q1 t0=0 t1=0 x0=0 x1=0 s
+  local name=$1 tool=${2:-} tmx=${3:-} w0 w1 l0 l1 q0 q1 t0=0 t1=0 x0=0 x1=0 s m0 m1
+  m0=$(qmp_sent)
   w0=$(perf_now); l0=$(perf_ticks "${LIBVIRT[@]}"); q0=$(perf_ticks "${QEMU[@]}")
   [ -z "$tool" ] || t0=$(perf_tree_ticks "$tool")
   [ -z "$tmx" ] || x0=$(perf_ticks "$tmx")
@@ -184,7 +198,9 @@ measure() {
   w1=$(perf_now); l1=$(perf_ticks "${LIBVIRT[@]}"); q1=$(perf_ticks "${QEMU[@]}")
   [ -z "$tool" ] || { [ -e "/proc/$tool" ] || perf_die "$name: the tool exited during the measurement"; t1=$(perf_tree_ticks "$tool"); }
   [ -z "$tmx" ] || x1=$(perf_ticks "$tmx")
+  m1=$(qmp_sent)
   s=$(secs "$w0" "$w1")
+  R[$name.qmp]=$(awk -v n=$((m1 - m0)) -v s="$s" 'BEGIN { printf "%.0f", n * 60 / s }')
   R[$name.libvirtd]=$(pct $((l1 - l0)) "$s")
   R[$name.qemu]=$(pct $((q1 - q0)) "$s")
   R[$name.tool]=$(pct $((t1 - t0)) "$s")
@@ -348,6 +364,17 @@ for n in $RUNNING_LIST; do
 done
 echo "(baseline rows: libvirtd and QEMU themselves, not over anything; vmlife is over the mean of"
 echo "baselines 1 and 2, the rivals over baseline 2)"
+if [ "${QMP_COUNT:-0}" = 1 ]; then
+  echo
+  echo "QMP commands libvirtd sent to the guests' QEMU per minute of each window (QMP_COUNT=1:"
+  echo "libvirtd logged each one, so this run's libvirtd CPU includes its logging):"
+  echo
+  echo "| running | baseline 1 | vmlife | baseline 2 | virtui-manager | virsh domstats |"
+  echo "|---:|---:|---:|---:|---:|---:|"
+  for n in $RUNNING_LIST; do
+    echo "| $n | ${R[$n.base.qmp]} | ${R[$n.vmlife.qmp]} | ${R[$n.base2.qmp]} | ${R[$n.virtui.qmp]} | ${R[$n.virsh.qmp]} |"
+  done
+fi
 echo
 for n in $RUNNING_LIST; do
   echo "vmlife, $n running: header after ${R[$n.vmlife.header]} ms, full table (VMs $DEFINED/$DEFINED, no … in a visible row) after ${R[$n.vmlife.full]} ms (a capture every ~${R[$n.vmlife.poll]} ms); ${R[$n.vmlife.rows]} rows visible"
