@@ -69,7 +69,13 @@ impl Poller {
                 g.balloon =
                     due(t.map(|t| t.memory.due(now_ms, opts.memory_disk_ms, opts.refresh_ms)));
             }
-            g.block = due(t.map(|t| t.disk.due(now_ms, opts.memory_disk_ms, opts.refresh_ms)));
+            // A VM whose XML shows no disk has no DISK figure: its QEMU is not asked
+            // (unless a batch with a VM that has one asks the group of both).
+            let diskless = t
+                .and_then(|t| t.details.as_ref())
+                .is_some_and(|d| d.disks.is_empty());
+            g.block = !diskless
+                && due(t.map(|t| t.disk.due(now_ms, opts.memory_disk_ms, opts.refresh_ms)));
             if g.any() {
                 want.push((i, g));
             }

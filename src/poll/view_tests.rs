@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::hypervisor::fake::{running, FakeHypervisor};
-use crate::hypervisor::Hypervisor;
+use crate::hypervisor::{DiskInfo, Hypervisor};
 use crate::poll::procfs::ProcReader;
 use crate::poll::{Age, Poller, PollerOptions, ViewOptions, Vm};
 
@@ -21,6 +21,11 @@ fn host() -> Arc<FakeHypervisor> {
         let mut d = running(&format!("u{i}"), &format!("vm-{i}"));
         d.raw.block_allocation_bytes = Some(2_000_000_000);
         d.raw.rss_kib = Some(300 * 1024);
+        d.details.disks = vec![DiskInfo {
+            target: "vda".into(),
+            source: Some(format!("/images/vm-{i}.qcow2")),
+            device: "disk".into(),
+        }];
         fake.put(d);
     }
     fake
@@ -350,4 +355,22 @@ fn the_second_cpu_sample_is_due_a_minimum_window_after_the_first() {
     p.poll(at_ms(1_000 + super::tracked::MIN_CPU_WINDOW_MS))
         .unwrap();
     assert_eq!(p.cpu_due_ms(), None, "every VM in view has its percentage");
+}
+
+#[test]
+fn a_vm_without_a_disk_is_not_asked_for_block_stats() {
+    let fake = host();
+    fake.update("u0", |d| {
+        d.details.disks.clear();
+        d.raw.block_allocation_bytes = None;
+    });
+    let mut p = dashboard(&fake);
+    view_of(&mut p, &["u0"]);
+    p.poll(at_ms(0)).unwrap();
+    // The first poll asks before the XML is read; from then on u0 shows no DISK, and
+    // its memory is due again after 15 s.
+    stats_calls(&fake);
+    let vms = p.poll(at_ms(16_000)).unwrap();
+    assert_eq!(stats_calls(&fake), ["poll", "stats cpu+balloon u0"]);
+    assert_eq!(vm(&vms, "u0").snapshot.disk_usage_gb, None);
 }
