@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use super::tracked::{Asked, Cadence};
+use super::tracked::{Asked, Cadence, Tracked};
 use super::{Poller, Vm};
 use crate::hypervisor::{HvResult, RawDomain, RunState, StatsGroups, Uuid};
 
@@ -71,9 +71,7 @@ impl Poller {
             }
             // A VM whose XML shows no disk has no DISK figure: its QEMU is not asked
             // (unless a batch with a VM that has one asks the group of both).
-            let diskless = t
-                .and_then(|t| t.details.as_ref())
-                .is_some_and(|d| d.disks.is_empty());
+            let diskless = t.is_some_and(Tracked::diskless);
             g.block = !diskless
                 && due(t.map(|t| t.disk.due(now_ms, opts.memory_disk_ms, opts.refresh_ms)));
             if g.any() {

@@ -180,6 +180,11 @@ impl Tracked {
         self.last_state = state;
     }
 
+    /// The domain's XML is read and shows no disk.
+    pub fn diskless(&self) -> bool {
+        self.details.as_ref().is_some_and(|d| d.disks.is_empty())
+    }
+
     /// Take the counters of an active domain that this poll asked for.
     pub fn observe_counters(&mut self, raw: &RawDomain, asked: Asked, now_ms: i64) {
         if !raw.state.is_some_and(RunState::is_active) {
@@ -258,8 +263,11 @@ impl Tracked {
                     .and_then(|d| d.memory_kib)
                     .map(|kib| kib / 1024);
             }
-            s.disk_usage_gb = self.disk.value;
-            freshness.disk = self.disk.age(awaited.figures);
+            // A VM whose XML shows no disk has no DISK figure (and is not asked for one).
+            if !self.diskless() {
+                s.disk_usage_gb = self.disk.value;
+                freshness.disk = self.disk.age(awaited.figures);
+            }
             s.ip_addresses = self.addresses.clone();
             freshness.addresses = match (self.addresses_at_ms, self.addresses_stale_at_ms) {
                 (Some(_), Some(ms)) => Age::Until(at_ms(ms)),
