@@ -163,13 +163,7 @@ impl Poller {
     /// True when a VM in view has one CPU sample and waits for the second to show a
     /// figure (the dashboard then polls again soon).
     pub fn awaits_cpu(&self) -> bool {
-        self.view.iter().any(|u| {
-            self.tracked.get(u).is_some_and(|t| {
-                t.last_state.is_some_and(RunState::is_active)
-                    && t.cpu_sample.is_some()
-                    && t.cpu.value.is_none()
-            })
-        })
+        self.cpu_due_ms().is_some()
     }
 
     /// When (unix ms) the first VM in view that waits for its second CPU sample can
@@ -179,7 +173,10 @@ impl Poller {
             .iter()
             .filter_map(|u| self.tracked.get(u))
             .filter(|t| t.last_state.is_some_and(RunState::is_active) && t.cpu.value.is_none())
-            .filter_map(|t| t.cpu_sample.map(|(ms, _)| ms + tracked::MIN_CPU_WINDOW_MS))
+            .filter_map(|t| {
+                t.cpu_sample
+                    .map(|(ms, _, _)| ms + tracked::MIN_CPU_WINDOW_MS)
+            })
             .min()
     }
 

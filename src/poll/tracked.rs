@@ -115,10 +115,9 @@ pub(super) struct Tracked {
     pub addresses_at_ms: Option<i64>,
     /// Unix ms from which the addresses are stale (the dashboard), `None`: current.
     pub addresses_stale_at_ms: Option<i64>,
-    /// Last (wall ms, cpu ns) sample for the CPU delta.
-    pub cpu_sample: Option<(i64, u64)>,
-    /// That sample was the QEMU process's CPU time (`/proc`), not libvirt's.
-    pub cpu_sample_from_proc: bool,
+    /// Last (wall ms, cpu ns, from `/proc`) sample for the CPU delta; the flag says it
+    /// was the QEMU process's CPU time, not libvirt's counter.
+    pub cpu_sample: Option<(i64, u64, bool)>,
     pub cpu: Slot<f64>,
     /// Host memory of the guest (RSS, else what the balloon holds), MiB.
     pub memory: Slot<u64>,
@@ -144,7 +143,6 @@ impl Tracked {
             addresses_at_ms: None,
             addresses_stale_at_ms: None,
             cpu_sample: None,
-            cpu_sample_from_proc: false,
             cpu: Slot::default(),
             memory: Slot::default(),
             disk: Slot::default(),
@@ -199,22 +197,19 @@ impl Tracked {
                         .or_else(|| self.details.as_ref().and_then(|d| d.vcpus))
                         .unwrap_or(1)
                         .max(1);
-                    if self.cpu_sample_from_proc != asked.cpu_from_proc {
-                        // Another counter: this sample starts a new delta.
-                        self.cpu_sample = None;
-                    }
+                    // A sample of the other counter starts a new delta.
+                    let prev = self
+                        .cpu_sample
+                        .filter(|&(_, _, proc)| proc == asked.cpu_from_proc);
                     // Too soon after the last sample (the first screen's polls, a row
                     // polled as it comes into view): that one stands, and the
                     // percentage comes with a later poll.
-                    let too_soon = self
-                        .cpu_sample
-                        .is_some_and(|(ms, _)| (0..MIN_CPU_WINDOW_MS).contains(&(now_ms - ms)));
+                    let too_soon = prev
+                        .is_some_and(|(ms, _, _)| (0..MIN_CPU_WINDOW_MS).contains(&(now_ms - ms)));
                     if !too_soon {
-                        let pct = self
-                            .cpu_sample
-                            .and_then(|(ms, prev)| cpu_percent(ms, prev, now_ms, ns, vcpus));
-                        self.cpu_sample = Some((now_ms, ns));
-                        self.cpu_sample_from_proc = asked.cpu_from_proc;
+                        let pct =
+                            prev.and_then(|(ms, prev, _)| cpu_percent(ms, prev, now_ms, ns, vcpus));
+                        self.cpu_sample = Some((now_ms, ns, asked.cpu_from_proc));
                         match pct {
                             Some(p) => {
                                 self.cpu.take(Some(p), now_ms, cadence.map(|c| c.cpu_ms));

@@ -385,7 +385,7 @@ fn spawn_poller(
             let mut rows_waiting = false;
             while ok && p.pending() > 0 {
                 let rows = view.borrow_and_update().rows.clone();
-                if rows.iter().any(|u| !asked.contains(u)) {
+                if has_new_rows(&rows, &asked) {
                     rows_waiting = true;
                     break;
                 }
@@ -409,11 +409,11 @@ fn spawn_poller(
                 warmups += 1;
                 // As soon as the first sample is old enough (it may be the first
                 // poll's, from /proc), not a fixed wait after this poll.
-                let due = p
-                    .cpu_due_ms()
-                    .map(|at| (at - Utc::now().timestamp_millis()).max(0));
-                due.and_then(|ms| u64::try_from(ms).ok())
-                    .map_or(WARMUP, |ms| Duration::from_millis(ms) + WARMUP_MARGIN)
+                p.cpu_due_ms()
+                    .map(|at| (at - Utc::now().timestamp_millis()).max(0))
+                    .map_or(WARMUP, |ms| {
+                        Duration::from_millis(ms.unsigned_abs()) + WARMUP_MARGIN
+                    })
                     .min(WARMUP)
                     .min(refresh)
             } else {
@@ -422,10 +422,7 @@ fn spawn_poller(
             };
             poller = Some(p);
             if rows_waiting {
-                // The first rows in view at once; later ones once scrolling settles.
-                if !asked.is_empty() {
-                    tokio::time::sleep(SETTLE).await;
-                }
+                settle(&asked).await;
                 continue;
             }
             tokio::select! {
@@ -444,15 +441,24 @@ async fn new_rows(view: &mut watch::Receiver<InView>, asked: &HashSet<Uuid>) {
             // The dashboard is gone: the poll loop ends with the next send.
             std::future::pending::<()>().await;
         }
-        let fresh = view.borrow().rows.iter().any(|u| !asked.contains(u));
+        let fresh = has_new_rows(&view.borrow().rows, asked);
         if fresh {
-            // The first rows in view (none asked yet) at once; later ones once
-            // scrolling settles.
-            if !asked.is_empty() {
-                tokio::time::sleep(SETTLE).await;
-            }
+            settle(asked).await;
             return;
         }
+    }
+}
+
+/// Some of `rows` were not asked by the last poll.
+fn has_new_rows(rows: &[Uuid], asked: &HashSet<Uuid>) -> bool {
+    rows.iter().any(|u| !asked.contains(u))
+}
+
+/// The wait before new rows are polled: none for the first rows in view (nothing asked
+/// yet), [`SETTLE`] for later ones, so scrolling settles first.
+async fn settle(asked: &HashSet<Uuid>) {
+    if !asked.is_empty() {
+        tokio::time::sleep(SETTLE).await;
     }
 }
 

@@ -155,7 +155,7 @@ impl LibvirtHypervisor {
             found: &mut found,
             cost: &mut cost,
             out: &mut out,
-            handles: Some((&conn, &mut handles)),
+            handles: (&conn, &mut handles),
         };
         reader.read(&list, groups, None);
         drop(handles);
@@ -194,7 +194,7 @@ impl LibvirtHypervisor {
                 found: &mut found,
                 cost: &mut cost,
                 out: &mut out,
-                handles: Some((&conn, &mut handles)),
+                handles: (&conn, &mut handles),
             };
             reader.read(&list, StatsGroups::STATE, Some(&mut ids));
             drop(handles);
@@ -271,7 +271,7 @@ struct ListReader<'a> {
     out: &'a mut Vec<RawDomain>,
     /// The adapter's kept handles, given each listed domain's handle (and the
     /// connection the list came from).
-    handles: Option<(&'a Arc<Conn>, &'a mut Handles)>,
+    handles: (&'a Arc<Conn>, &'a mut Handles),
 }
 
 impl ListReader<'_> {
@@ -323,9 +323,8 @@ impl ListReader<'_> {
             };
             d.apply_state(&mut raw);
             d.apply_counters(&mut raw);
-            if let Some((conn, handles)) = self.handles.as_mut() {
-                handles.keep_listed(conn, raw.uuid.as_str(), || rec.domain());
-            }
+            let (conn, handles) = &mut self.handles;
+            handles.keep_listed(conn, raw.uuid.as_str(), || rec.domain());
             self.out.push(raw);
             if let Some(ids) = ids.as_deref_mut() {
                 ids.push(uuid);

@@ -38,12 +38,16 @@ pub(super) struct Handles {
 impl Handles {
     /// The handle of `uuid` on `conn`, if one was kept.
     pub(super) fn get(&mut self, conn: &Arc<Conn>, uuid: &str) -> Option<Arc<DomainHandle>> {
+        self.bind(conn);
+        self.map.get(uuid).cloned()
+    }
+
+    /// Hold the handles of `conn`: those of another connection are forgotten.
+    fn bind(&mut self, conn: &Arc<Conn>) {
         if !std::ptr::eq(self.conn.as_ptr(), Arc::as_ptr(conn)) {
             self.clear();
             self.conn = Arc::downgrade(conn);
-            return None;
         }
-        self.map.get(uuid).cloned()
     }
 
     /// Keep `handle` of `uuid`, looked up on `conn`.
@@ -61,10 +65,7 @@ impl Handles {
         uuid: &str,
         make: impl FnOnce() -> Option<DomainHandle>,
     ) {
-        if !std::ptr::eq(self.conn.as_ptr(), Arc::as_ptr(conn)) {
-            self.clear();
-            self.conn = Arc::downgrade(conn);
-        }
+        self.bind(conn);
         if !self.map.contains_key(uuid) {
             if let Some(h) = make() {
                 self.map.insert(uuid.to_string(), Arc::new(h));
