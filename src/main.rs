@@ -29,6 +29,6 @@ fn main() -> ExitCode {
 /// The dashboard on the session `opts` asks for; the state dir (a demo's temp dir)
 /// lives until it exits.
 fn dashboard(opts: &session::Options) -> Result<(), session::Error> {
-    let session = Session::open(opts, chrono::Utc::now().timestamp())?;
+    let session = Session::open_one(opts, chrono::Utc::now().timestamp(), "the dashboard")?;
     vmlife::tui::app::run(session, StateDir::resolve(opts)?)
 }

@@ -63,12 +63,8 @@ pub fn run(
     }
     let views = super::ls::poll_once(s, now)?;
     let journal = Arc::new(
-        Journal::open(state_dir)
-            .map_err(|e| Error::new(format!("state dir {}: {e}", state_dir.display())))?
-            .with_rotation(
-                crate::store::JOURNAL_MAX_BYTES,
-                Some(s.config.cleanup.retention_days),
-            ),
+        s.journal(state_dir)
+            .map_err(|e| Error::new(format!("state dir {}: {e}", state_dir.display())))?,
     );
     let settings = EngineSettings::from_config(&s.config);
     let mut core = EngineCore::new(

@@ -16,22 +16,17 @@ use tokio::signal::unix::{signal, SignalKind};
 use crate::engine::runner::{self, RunnerOptions};
 use crate::engine::{EngineCore, EngineLock, EngineSettings, EngineStore, Role};
 use crate::session::{Error, Options, Session};
-use crate::store::Journal;
 
 /// Run the daemon until SIGTERM/SIGINT.
 pub fn run(opts: &Options, state_dir: &Path) -> Result<(), Error> {
     let lock =
         EngineLock::acquire(state_dir, Role::Daemon).map_err(|e| Error::new(e.to_string()))?;
     init_logging();
-    let session = Session::open(opts, Utc::now().timestamp())?;
+    let session = Session::open_one(opts, Utc::now().timestamp(), "`vmlife daemon`")?;
     let journal = Arc::new(
-        Journal::open(state_dir)
-            .map_err(|e| Error::new(format!("state dir {}: {e}", state_dir.display())))?
-            // Rotated journal files go after the cleanup policy's retention_days.
-            .with_rotation(
-                crate::store::JOURNAL_MAX_BYTES,
-                Some(session.config.cleanup.retention_days),
-            ),
+        session
+            .journal(state_dir)
+            .map_err(|e| Error::new(format!("state dir {}: {e}", state_dir.display())))?,
     );
     let settings = EngineSettings::from_config(&session.config);
     let core = EngineCore::new(

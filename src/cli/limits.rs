@@ -28,7 +28,6 @@ use crate::lifecycle::Actor;
 use crate::model::Uuid;
 use crate::poll::Vm;
 use crate::session::{login_name, Error, Session};
-use crate::store::Journal;
 
 /// The flags of `vmlife limits`.
 #[derive(Debug, Clone, Default, Args)]
@@ -185,12 +184,9 @@ fn remember_reads(memo: &mut RefusalMemo, list: &[(VmLimitFacts, LimitReport)]) 
 }
 
 fn executor(s: &Session, state_dir: &Path, dry_run: bool) -> Result<Executor, RunError> {
-    let journal = Journal::open(state_dir)
-        .map_err(|e| Error::new(format!("state dir {}: {e}", state_dir.display())))?
-        .with_rotation(
-            crate::store::JOURNAL_MAX_BYTES,
-            Some(s.config.cleanup.retention_days),
-        );
+    let journal = s
+        .journal(state_dir)
+        .map_err(|e| Error::new(format!("state dir {}: {e}", state_dir.display())))?;
     // Results come back from run_now; the channel is never read.
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     Ok(Executor::with_options(

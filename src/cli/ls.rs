@@ -40,7 +40,7 @@ pub fn run(
             .iter()
             .zip(limits)
             .map(|(v, (_, report))| {
-                VmRecord::new(v, &s.uri, now)
+                VmRecord::new(v, &s.uri, &s.host, now)
                     .with_pressure(&pressure, v)
                     .with_limits(report.rows)
             })
@@ -73,35 +73,73 @@ const HEADERS: [&str; 10] = [
 
 /// The table, with notes for VMs whose policy is invalid.
 pub fn write_table(views: &[Vm], now: i64, out: &mut impl Write) -> std::io::Result<()> {
-    let rows: Vec<[String; 10]> = views
+    let rows: Vec<[String; 10]> = views.iter().map(|v| cells(v, now)).collect();
+    write_columns(out, HEADERS, &rows)?;
+    write_notes(None, views, out)
+}
+
+/// The table of several hosts: a HOST column first, each host's VMs by name, hosts in
+/// the order given; then the notes, each naming its host.
+pub fn write_hosts_table(
+    hosts: &[(&str, &[Vm])],
+    now: i64,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    let mut headers = ["HOST"; 11];
+    headers[1..].copy_from_slice(&HEADERS);
+    let rows: Vec<[String; 11]> = hosts
         .iter()
-        .map(|v| {
-            let s = &v.snapshot;
-            [
-                format::escape(&s.vm_name).into_owned(),
-                s.vm_state.to_string(),
-                format::mode(v),
-                format::ttl(v.ttl(now)),
-                format::restarts(v),
-                format::cpu(s.cpu_usage_percent),
-                format::mem_mb(s.memory_usage_mb),
-                format::disk_gb(s.disk_usage_gb),
-                s.ip_addresses
-                    .first()
-                    .cloned()
-                    .unwrap_or_else(|| NONE.into()),
-                format::uptime(s.vm_state, s.uptime_seconds),
-            ]
+        .flat_map(|(host, views)| {
+            views.iter().map(move |v| {
+                let mut row: [String; 11] = Default::default();
+                row[0] = format::escape(host).into_owned();
+                for (cell, value) in row[1..].iter_mut().zip(cells(v, now)) {
+                    *cell = value;
+                }
+                row
+            })
         })
         .collect();
-    write_columns(out, HEADERS, &rows)?;
+    write_columns(out, headers, &rows)?;
+    for (host, views) in hosts {
+        write_notes(Some(host), views, out)?;
+    }
+    Ok(())
+}
+
+fn cells(v: &Vm, now: i64) -> [String; 10] {
+    let s = &v.snapshot;
+    [
+        format::escape(&s.vm_name).into_owned(),
+        s.vm_state.to_string(),
+        format::mode(v),
+        format::ttl(v.ttl(now)),
+        format::restarts(v),
+        format::cpu(s.cpu_usage_percent),
+        format::mem_mb(s.memory_usage_mb),
+        format::disk_gb(s.disk_usage_gb),
+        s.ip_addresses
+            .first()
+            .cloned()
+            .unwrap_or_else(|| NONE.into()),
+        format::uptime(s.vm_state, s.uptime_seconds),
+    ]
+}
+
+/// The notes under a table: invalid policies and dependency cycles (`host/vm` when a
+/// host is given).
+fn write_notes(host: Option<&str>, views: &[Vm], out: &mut impl Write) -> std::io::Result<()> {
+    let name = |vm: &str| match host {
+        Some(h) => format!("{}/{}", format::escape(h), format::escape(vm)),
+        None => format::escape(vm).into_owned(),
+    };
     let cycles = cycles_of(views);
     for v in views {
         if let Some(err) = v.policy_error() {
             writeln!(
                 out,
                 "\n{}: invalid policy, never acted on automatically: {}",
-                format::escape(&v.snapshot.vm_name),
+                name(&v.snapshot.vm_name),
                 format::escape(&err)
             )?;
         }
@@ -109,7 +147,7 @@ pub fn write_table(views: &[Vm], now: i64, out: &mut impl Write) -> std::io::Res
             writeln!(
                 out,
                 "\n{}: in a dependency cycle ({}): held back from the ordered start",
-                format::escape(&v.snapshot.vm_name),
+                name(&v.snapshot.vm_name),
                 format::escape(&c.join(" → "))
             )?;
         }

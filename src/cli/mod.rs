@@ -8,6 +8,7 @@ mod autostart;
 mod cleanup;
 mod columns;
 mod daemon;
+mod fleet;
 mod host;
 mod journal;
 mod limits;
@@ -26,7 +27,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::hypervisor::HvError;
-use crate::session::{Error, Options, Session, StateDir};
+use crate::session::{Error, Options, Plan, StateDir};
 
 pub use autostart::AutostartArgs;
 pub use cleanup::CleanupArgs;
@@ -42,10 +43,21 @@ pub use set::SetArgs;
 #[derive(Debug, Parser)]
 #[command(name = "vmlife", version, about, long_about = None)]
 pub struct Cli {
-    /// libvirt URI to connect to [default: $LIBVIRT_DEFAULT_URI, the config's
-    /// connection.uri, or qemu:///system]
+    /// libvirt URI to connect to; repeat it for several hosts [default:
+    /// $LIBVIRT_DEFAULT_URI, the config's [[connections]], its connection.uri, or
+    /// qemu:///system]
     #[arg(short = 'c', long = "connect", value_name = "URI", global = true)]
-    pub connect: Option<String>,
+    pub connect: Vec<String>,
+
+    /// A host of the config's [[connections]] by name; repeat it (or NAME,NAME) for
+    /// several. Adds to the -c URIs.
+    #[arg(
+        long = "host",
+        value_name = "NAME",
+        global = true,
+        value_delimiter = ','
+    )]
+    pub hosts: Vec<String>,
 
     /// Give up connecting when the URI has not answered within SECONDS [default: the
     /// config's connection.connect_timeout_seconds, or 15]
@@ -65,7 +77,7 @@ pub struct Cli {
     pub state_dir: Option<PathBuf>,
 
     /// Use the bundled demo VMs on libvirt's test driver (no hypervisor needed).
-    #[arg(long, global = true, conflicts_with = "connect")]
+    #[arg(long, global = true, conflicts_with_all = ["connect", "hosts"])]
     pub demo: bool,
 
     #[command(subcommand)]
@@ -119,6 +131,7 @@ impl Cli {
     pub fn session_options(&self) -> Options {
         Options {
             connect: self.connect.clone(),
+            hosts: self.hosts.clone(),
             connect_timeout: self.connect_timeout,
             readonly: self.readonly,
             config: self.config.clone(),
@@ -171,7 +184,15 @@ pub fn run(opts: &Options, command: &Command) -> Result<(), Error> {
         }
         _ => {}
     }
-    let session = Session::open(opts, now.timestamp())?;
+    let plan = Plan::resolve(opts, now.timestamp())?;
+    if plan.hosts.len() > 1 {
+        return fleet::run(plan, opts, command, now);
+    }
+    let session = plan
+        .open_all()
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| Err(Error::new("no connection to open")))?;
     let mut out = std::io::stdout().lock();
     let result = match command {
         Command::Ls { json } => {

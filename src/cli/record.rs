@@ -14,6 +14,8 @@ pub struct VmRecord {
     pub snapshot: VmStateSnapshot,
     pub uuid: Uuid,
     pub uri: String,
+    /// The host's name (its `[[connections]]` name, else from the URI).
+    pub host: String,
     /// `null` when the VM's policy is invalid (see `policy_error`).
     pub persistence: Option<VmPersistence>,
     /// RFC 3339; `null` for permanent VMs.
@@ -33,12 +35,13 @@ pub struct VmRecord {
 
 impl VmRecord {
     /// The record of `view` at `now`.
-    pub fn new(view: &Vm, uri: &str, now: DateTime<Utc>) -> Self {
+    pub fn new(view: &Vm, uri: &str, host: &str, now: DateTime<Utc>) -> Self {
         let ttl = view.ttl(now.timestamp());
         VmRecord {
             snapshot: view.snapshot.clone(),
             uuid: view.uuid.clone(),
             uri: uri.to_string(),
+            host: host.to_string(),
             persistence: view.persistence().cloned(),
             expires_at: ttl
                 .and_then(|t| t.expires_at())

@@ -22,7 +22,7 @@ use crate::model::{
     StartFailureAction, VmAutoStartConfig,
 };
 use crate::session::{login_name, Error, Session};
-use crate::store::{Journal, JournalEntry};
+use crate::store::JournalEntry;
 
 /// The flags of `vmlife set`; each names a contract field.
 #[derive(Debug, Clone, Default, PartialEq, Args)]
@@ -342,12 +342,9 @@ pub fn run(
         return Ok(());
     }
     let detail = change_detail(&before, &meta);
-    let journal = Journal::open(state_dir)
-        .map_err(|e| Error::new(format!("journal: {e}; {raw} was not changed")))?
-        .with_rotation(
-            crate::store::JOURNAL_MAX_BYTES,
-            Some(s.config.cleanup.retention_days),
-        );
+    let journal = s
+        .journal(state_dir)
+        .map_err(|e| Error::new(format!("journal: {e}; {raw} was not changed")))?;
     let entry = |result: String| JournalEntry {
         time: Utc::now(),
         actor: Actor::Cli(login_name()).to_string(),
@@ -357,6 +354,7 @@ pub fn run(
         reason: "vmlife set".into(),
         result,
         detail: Some(detail.clone()),
+        host: None,
     };
     journal
         .append(&entry("starting: write metadata".into()))

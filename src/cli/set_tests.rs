@@ -141,6 +141,8 @@ fn a_name_that_is_another_domains_uuid_is_ambiguous() {
     let s = Session {
         hv: std::sync::Arc::new(hv),
         uri: "test:///fake".into(),
+        host: "local".into(),
+        engine_here: true,
         config: crate::config::Config::default(),
         demo: false,
     };
@@ -197,6 +199,8 @@ fn a_dependency_given_by_uuid_is_stored_as_its_name() {
     let s = Session {
         hv: std::sync::Arc::new(hv),
         uri: "test:///fake".into(),
+        host: "local".into(),
+        engine_here: true,
         config: crate::config::Config::default(),
         demo: false,
     };

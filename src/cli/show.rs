@@ -99,7 +99,7 @@ pub fn run(
 fn show_record(s: &Session, view: &Vm, now: DateTime<Utc>) -> ShowRecord {
     let meta = view.meta.as_ref().ok();
     ShowRecord {
-        vm: VmRecord::new(view, &s.uri, now),
+        vm: VmRecord::new(view, &s.uri, &s.host, now),
         policy: meta.map(|m| m.policy.apply(&s.config.policy)),
         policy_override: meta.map(|m| m.policy.clone()),
         autostart: meta.and_then(|m| m.autostart.clone()).map(|mut a| {

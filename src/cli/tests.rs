@@ -18,6 +18,8 @@ fn session(hv: FakeHypervisor) -> Session {
     Session {
         hv: Arc::new(hv),
         uri: "test:///fake".into(),
+        host: "local".into(),
+        engine_here: true,
         config: Config::default(),
         demo: false,
     }

@@ -15,11 +15,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{VmCleanupPolicy, VmLifecyclePolicy};
 
+mod connections;
 mod host;
 mod limits;
 mod pressure;
 
 pub use crate::keys::{KeyChord, KeyCode};
+pub use connections::{
+    check_name, is_local_uri, resolve_hosts, uri_host, ConnectionEntry, EngineHome, HostSpec,
+};
 pub use host::{AfterTimeout, HostAutostartConfig, HostConfig};
 pub use limits::LimitsConfig;
 pub use pressure::PressureConfig;
@@ -32,6 +36,8 @@ pub const DEFAULT_URI: &str = "qemu:///system";
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub connection: ConnectionConfig,
+    /// `[[connections]]`: the hosts shown at once (`--host NAME` picks some).
+    pub connections: Vec<ConnectionEntry>,
     /// Host defaults of the lifecycle policy; each VM's metadata may override fields.
     pub policy: VmLifecyclePolicy,
     /// When and how cleanup rounds run.
@@ -253,6 +259,7 @@ impl Config {
         if let Some(t) = self.connection.connect_timeout_seconds {
             int_in("connection.connect_timeout_seconds", t, 1..=3600)?;
         }
+        connections::check(&self.connections)?;
         Ok(())
     }
 }

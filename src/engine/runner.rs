@@ -275,6 +275,7 @@ pub fn journal_alert_failure(journal: &Journal, alert: &super::Alert, error: &st
         reason: format!("alert for {}: {}", alert.action, alert.error),
         result: format!("error: {error}"),
         detail: None,
+        host: None,
     };
     if let Err(e) = journal.append(&entry) {
         tracing::error!(

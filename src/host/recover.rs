@@ -227,6 +227,7 @@ fn recover_one(ctx: &HostCtx, file: &RecoveryFile, s: &RecoverStep) -> Result<St
                     Err(e) => format!("error: {e}"),
                 },
                 detail: None,
+                host: None,
             };
             let journal_note = ctx
                 .journal

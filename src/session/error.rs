@@ -31,3 +31,13 @@ impl From<ConfigError> for Error {
         Error::new(e.to_string())
     }
 }
+
+impl Error {
+    /// Bad usage (exit code 2): a flag or a name that cannot be taken.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            code: 2,
+        }
+    }
+}

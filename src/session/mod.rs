@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{self, Config};
+use crate::config::{self, Config, HostSpec};
 use crate::demo::DemoNode;
 use crate::host::{HostCtx, HostSettings, NoProbe};
 use crate::hypervisor::libvirt::{LibvirtHypervisor, DEFAULT_CONNECT_TIMEOUT};
@@ -26,8 +26,10 @@ pub use error::Error;
 /// What to open: the global flags of the command line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Options {
-    /// `-c URI`.
-    pub connect: Option<String>,
+    /// `-c URI`, once per host.
+    pub connect: Vec<String>,
+    /// `--host NAME`: hosts of the config's `[[connections]]`.
+    pub hosts: Vec<String>,
     /// `--connect-timeout SECONDS`.
     pub connect_timeout: Option<u64>,
     /// `--readonly`: a read-only connection.
@@ -44,46 +46,142 @@ pub struct Options {
 pub struct Session {
     pub hv: Arc<dyn Hypervisor>,
     pub uri: String,
+    /// The host's name (`[[connections]]`, or from the URI): the HOST column, JSON `host`.
+    pub host: String,
+    /// This process may run the host's engine (`HostSpec::engine_here`).
+    pub engine_here: bool,
     pub config: Config,
     pub demo: bool,
 }
 
-impl Session {
-    /// Load the config and open the connection the options ask for.
-    pub fn open(opts: &Options, now: i64) -> Result<Session, Error> {
+/// The hosts a run will open, with the config they were resolved from.
+pub struct Plan {
+    pub config: Config,
+    pub hosts: Vec<HostSpec>,
+    demo_node: Option<DemoNode>,
+    demo: bool,
+    timeout: Duration,
+    readonly: bool,
+}
+
+impl Plan {
+    /// Load the config and resolve the hosts the options ask for (nothing is opened).
+    pub fn resolve(opts: &Options, now: i64) -> Result<Plan, Error> {
         let (mut config, path) = Config::load(opts.config.as_deref())?;
         if opts.demo && path.is_none() {
             crate::demo::tune_config(&mut config);
         }
-        let (uri, demo_node) = if opts.demo {
+        let (hosts, demo_node) = if opts.demo {
             let node = DemoNode::create(now)
                 .map_err(|e| Error::new(format!("cannot write the demo node file: {e}")))?;
-            (node.uri().to_string(), Some(node))
+            let spec = HostSpec {
+                name: "demo".into(),
+                uri: node.uri().to_string(),
+                readonly: false,
+                engine: None,
+            };
+            (vec![spec], Some(node))
         } else {
             let env = std::env::var("LIBVIRT_DEFAULT_URI").ok();
-            (
-                config::resolve_uri(opts.connect.as_deref(), env.as_deref(), &config),
-                None,
-            )
+            let hosts = config::resolve_hosts(&opts.connect, &opts.hosts, env.as_deref(), &config)
+                .map_err(Error::usage)?;
+            (hosts, None)
         };
         let timeout = opts
             .connect_timeout
             .or(config.connection.connect_timeout_seconds)
             .map_or(DEFAULT_CONNECT_TIMEOUT, Duration::from_secs);
-        let hv = LibvirtHypervisor::open_with_timeout(&uri, opts.readonly, timeout)?;
+        Ok(Plan {
+            config,
+            hosts,
+            demo_node,
+            demo: opts.demo,
+            timeout,
+            readonly: opts.readonly,
+        })
+    }
+
+    /// Open every host at once (each with its own connect timeout), in the plan's
+    /// order; a host that fails is its `Err`, the others still open.
+    pub fn open_all(self) -> Vec<Result<Session, Error>> {
+        let Plan {
+            config,
+            hosts,
+            demo_node,
+            demo,
+            timeout,
+            readonly,
+        } = self;
+        let open = |spec: &HostSpec| -> Result<Session, Error> {
+            let hv =
+                LibvirtHypervisor::open_with_timeout(&spec.uri, readonly || spec.readonly, timeout)
+                    .map_err(Error::from)?;
+            Ok(Session {
+                hv: Arc::new(hv),
+                uri: spec.uri.clone(),
+                host: spec.name.clone(),
+                engine_here: spec.engine_here(),
+                config: config.clone(),
+                demo,
+            })
+        };
+        let out = if hosts.len() == 1 {
+            hosts.iter().map(open).collect()
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = hosts
+                    .iter()
+                    .map(|spec| scope.spawn(move || open(spec)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join()
+                            .unwrap_or_else(|_| Err(Error::new("opening the connection panicked")))
+                    })
+                    .collect()
+            })
+        };
         // The test driver read the node file when the connection opened: remove it now,
         // so not even a killed demo leaves it behind.
         drop(demo_node);
-        Ok(Session {
-            hv: Arc::new(hv),
-            uri,
-            config,
-            demo: opts.demo,
-        })
+        out
     }
 }
 
 impl Session {
+    /// Load the config and open the one connection the options ask for; several hosts
+    /// are refused, naming `what` (the command) in the message.
+    pub fn open_one(opts: &Options, now: i64, what: &str) -> Result<Session, Error> {
+        let plan = Plan::resolve(opts, now)?;
+        if plan.hosts.len() > 1 {
+            let names: Vec<&str> = plan.hosts.iter().map(|h| h.name.as_str()).collect();
+            return Err(Error::usage(format!(
+                "{what} works on one host, and {} were given ({}): pick one with --host NAME or -c URI",
+                names.len(),
+                names.join(", ")
+            )));
+        }
+        plan.open_all()
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Err(Error::new("no connection to open")))
+    }
+}
+
+impl Session {
+    /// The journal of `state_dir` as this session writes it: rotated at
+    /// [`crate::store::JOURNAL_MAX_BYTES`] after the cleanup policy's `retention_days`,
+    /// every entry stamped with this session's host.
+    pub fn journal(&self, state_dir: &Path) -> std::io::Result<Journal> {
+        Ok(Journal::open(state_dir)?
+            .with_rotation(
+                crate::store::JOURNAL_MAX_BYTES,
+                Some(self.config.cleanup.retention_days),
+            )
+            .with_host(self.host.clone()))
+    }
+
     /// End a one-shot command's session: the process exits next. A connection to an
     /// in-process driver (the test driver) is left open, as closing it would only free
     /// the driver's state (every domain definition of the node file: at 1000 domains,
@@ -136,12 +234,9 @@ impl StateDir {
 /// connection, the state directory's journal, the config's `[host]`/`[autostart]`/
 /// `[policy]`; in the demo, SSH is not probed (its addresses are made up).
 pub fn host_context(s: &Session, state_dir: &Path, actor: Actor) -> Result<HostCtx, Error> {
-    let journal = Journal::open(state_dir)
-        .map_err(|e| Error::new(format!("state dir {}: {e}", state_dir.display())))?
-        .with_rotation(
-            crate::store::JOURNAL_MAX_BYTES,
-            Some(s.config.cleanup.retention_days),
-        );
+    let journal = s
+        .journal(state_dir)
+        .map_err(|e| Error::new(format!("state dir {}: {e}", state_dir.display())))?;
     let ctx = HostCtx::new(
         s.hv.clone(),
         s.uri.clone(),

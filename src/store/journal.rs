@@ -48,6 +48,10 @@ pub struct JournalEntry {
     /// there are none. Missing in a line means `null`, so older lines stay readable.
     #[serde(default)]
     pub detail: Option<serde_json::Value>,
+    /// The host the VM is on (its connection's name, `[[connections]]`); missing in
+    /// lines written before vmlife knew several hosts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 impl JournalEntry {
@@ -68,6 +72,7 @@ impl JournalEntry {
             reason: cmd.reason.clone(),
             result: result.into(),
             detail,
+            host: None,
         }
     }
 }
@@ -87,6 +92,8 @@ pub struct JournalRead {
 #[derive(Debug)]
 pub struct Journal {
     backend: Backend,
+    /// Stamped on every entry appended without a host ([`Journal::with_host`]).
+    host: Option<String>,
 }
 
 #[derive(Debug)]
@@ -137,7 +144,14 @@ impl Journal {
                 max_bytes: super::rotate::DEFAULT_MAX_BYTES,
                 retention: None,
             },
+            host: None,
         })
+    }
+
+    /// This journal, stamping `host` on every entry appended without one.
+    pub fn with_host(mut self, host: impl Into<String>) -> Journal {
+        self.host = Some(host.into());
+        self
     }
 
     /// This journal, rotated when a line would take it past `max_bytes`, removing
@@ -160,6 +174,7 @@ impl Journal {
     pub fn in_memory() -> Journal {
         Journal {
             backend: Backend::Memory(Mutex::new(Vec::new())),
+            host: None,
         }
     }
 
@@ -168,6 +183,7 @@ impl Journal {
     pub(crate) fn broken() -> Journal {
         Journal {
             backend: Backend::Broken,
+            host: None,
         }
     }
 
@@ -179,6 +195,7 @@ impl Journal {
                 left: Mutex::new(n),
                 buf: Mutex::new(Vec::new()),
             },
+            host: None,
         }
     }
 
@@ -193,6 +210,17 @@ impl Journal {
     /// Appends one entry as one line and fsyncs it. Safe to call from several threads
     /// at once; when it returns `Ok` the entry is on disk.
     pub fn append(&self, entry: &JournalEntry) -> io::Result<()> {
+        let stamped;
+        let entry = match (&entry.host, &self.host) {
+            (None, Some(host)) => {
+                stamped = JournalEntry {
+                    host: Some(host.clone()),
+                    ..entry.clone()
+                };
+                &stamped
+            }
+            _ => entry,
+        };
         // serde_json escapes newlines inside strings, so a line is always one line.
         let mut line = serde_json::to_vec(entry).map_err(io::Error::other)?;
         line.push(b'\n');

@@ -15,6 +15,7 @@ fn entry(i: i64, t: DateTime<Utc>) -> JournalEntry {
         reason: "test".into(),
         result: "ok".into(),
         detail: None,
+        host: None,
     }
 }
 

@@ -54,12 +54,9 @@ pub fn run(session: Session, state_dir: StateDir) -> Result<(), Error> {
     let keymap =
         Keymap::build(&session.config.keys, session.hv.is_readonly()).map_err(Error::new)?;
     let dir = state_dir.path().to_path_buf();
-    let journal = Journal::open(&dir)
-        .map_err(|e| Error::new(format!("state dir {}: {e}", dir.display())))?
-        .with_rotation(
-            crate::store::JOURNAL_MAX_BYTES,
-            Some(session.config.cleanup.retention_days),
-        );
+    let journal = session
+        .journal(&dir)
+        .map_err(|e| Error::new(format!("state dir {}: {e}", dir.display())))?;
     let log = super::terminal::init_log(&dir);
     super::terminal::install_hooks(log);
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -400,6 +400,7 @@ impl EngineCore {
             reason: reason.to_string(),
             result,
             detail,
+            host: None,
         };
         if let Err(e) = self.journal.append(&entry) {
             tracing::error!("journal write failed for {action} {vm_name}: {e}");
