@@ -32,7 +32,9 @@ fn fleet(n: usize, now: chrono::DateTime<Utc>) -> Vec<Vm> {
             snap.uptime_seconds = Some(i as u64 * 60);
             let uuid = format!("00000000-0000-4000-8000-{i:012}");
             Vm {
-                uuid: uuid.into(),
+                uuid: uuid.clone().into(),
+                host: 0,
+                key: uuid.into(),
                 state: Some(RunState::Running),
                 reason: StateReason::default(),
                 persistent: true,
@@ -61,6 +63,8 @@ fn bench_frame(c: &mut Criterion) {
         update(
             &mut state,
             Msg::Snapshot {
+                host: 0,
+                rtt_ms: None,
                 vms: fleet(n, now),
                 at: now,
             },
@@ -80,6 +84,8 @@ fn bench_frame(c: &mut Criterion) {
                 update(
                     &mut state,
                     Msg::Snapshot {
+                        host: 0,
+                        rtt_ms: None,
                         vms: vms.clone(),
                         at: now,
                     },

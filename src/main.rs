@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use vmlife::session::{self, Session, StateDir};
+use vmlife::session::{self, StateDir};
 
 fn main() -> ExitCode {
     let cli = vmlife::cli::Cli::parse();
@@ -29,6 +29,6 @@ fn main() -> ExitCode {
 /// The dashboard on the session `opts` asks for; the state dir (a demo's temp dir)
 /// lives until it exits.
 fn dashboard(opts: &session::Options) -> Result<(), session::Error> {
-    let session = Session::open_one(opts, chrono::Utc::now().timestamp(), "the dashboard")?;
-    vmlife::tui::app::run(session, StateDir::resolve(opts)?)
+    let plan = session::Plan::resolve(opts, chrono::Utc::now().timestamp())?;
+    vmlife::tui::app::open(plan, StateDir::resolve(opts)?)
 }

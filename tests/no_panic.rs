@@ -361,7 +361,9 @@ fn view_of(i: usize, xml: &str, active: bool, at: DateTime<Utc>) -> Vm {
     let mut snapshot = VmStateSnapshot::empty(&name, at, state);
     snapshot.restart_count = meta.as_ref().map_or(0, |m| m.state.restart_count);
     Vm {
-        uuid: uuid.into(),
+        uuid: uuid.clone().into(),
+        host: 0,
+        key: uuid.into(),
         state: Some(if active {
             RunState::Running
         } else {
@@ -507,6 +509,8 @@ fn run_case(
         update(
             &mut s,
             Msg::Snapshot {
+                host: 0,
+                rtt_ms: None,
                 vms: views.clone(),
                 at,
             },

@@ -10,6 +10,8 @@ fn questionable_combinations_are_listed_as_warnings() {
     let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
     let view = |name: &str, meta: LifecycleMeta| Vm {
         uuid: format!("u-{name}").into(),
+        host: 0,
+        key: format!("u-{name}").into(),
         state: None,
         reason: crate::hypervisor::StateReason::default(),
         persistent: false,

@@ -292,6 +292,8 @@ impl Tracked {
         };
         Vm {
             uuid: raw.uuid.clone(),
+            host: 0,
+            key: raw.uuid.clone(),
             state: raw.state,
             reason: raw.reason,
             persistent: raw.persistent,

@@ -20,6 +20,13 @@ use crate::model::{VmPersistence, VmStateSnapshot};
 #[derive(Debug, Clone)]
 pub struct Vm {
     pub uuid: Uuid,
+    /// The host it is on: its index in the dashboard's hosts (0 for the first, and for
+    /// every one-host consumer).
+    pub host: u16,
+    /// What identifies it across hosts (UUID + host): its UUID on host 0, `UUID@N` on
+    /// host N. The dashboard's selection, marks and activity follow this; commands
+    /// act on `uuid` through the host's own connection.
+    pub key: Uuid,
     /// The run state; `None` when the poll did not report one.
     pub state: Option<RunState>,
     /// Why it is in that state (a shut-off domain's reason drives the restart policy).

@@ -101,6 +101,28 @@ impl Plan {
         })
     }
 
+    /// The connect timeout every host gets.
+    pub fn connect_timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// `--readonly`: every host opens read-only.
+    pub fn readonly(&self) -> bool {
+        self.readonly
+    }
+
+    /// Open the first host now (an error names it, before any screen opens) and give
+    /// the others back unopened, for the dashboard to open on their own tasks.
+    pub fn open_first(mut self) -> Result<(Session, Vec<HostSpec>), Error> {
+        let rest = self.hosts.split_off(1.min(self.hosts.len()));
+        let first = self
+            .open_all()
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Err(Error::new("no connection to open")))?;
+        Ok((first, rest))
+    }
+
     /// Open every host at once (each with its own connect timeout), in the plan's
     /// order; a host that fails is its `Err`, the others still open.
     pub fn open_all(self) -> Vec<Result<Session, Error>> {

@@ -9,7 +9,6 @@
 //! session that drops). Ctrl-Z (or SIGTSTP) gives the terminal back and stops; `fg`
 //! (SIGCONT) takes it again.
 
-use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,15 +20,18 @@ use tokio::sync::{mpsc, watch, Notify};
 
 use super::engine_link::EngineLink;
 use super::engine_worker::{EngineWorker, Job};
+use super::fleet::{Context as FleetContext, RemoteHost, RemoteLink};
 use super::host_link::HostLink;
+use super::hosts::HostPane;
 use super::keymap::Keymap;
+use super::poll_task::spawn_poller;
 use super::services::Services;
-use super::state::{ActivityStatus, State};
+use super::state::State;
 use super::theme::Theme;
 use super::update::{update, Effect, Msg};
 use super::view::{clock_signature, view};
-use super::visible::{in_view, InView};
-use crate::executor::{ExecResult, Outcome};
+use super::visible::{in_view, in_view_of, InView};
+use crate::executor::ExecResult;
 use crate::hypervisor::DomainEvent;
 use crate::hypervisor::StatsGroups;
 use crate::lifecycle::Actor;
@@ -43,9 +45,28 @@ use crate::store::Journal;
 /// the text it drives changed.
 const CLOCK: Duration = Duration::from_secs(1);
 
-/// Open the dashboard on `session` until the person quits.
-/// `state_dir` stays alive (a demo's temp dir) until the dashboard exits.
-pub fn run(session: Session, state_dir: StateDir) -> Result<(), Error> {
+/// Open the dashboard on the hosts of `plan`: the first now (its error, if any, is
+/// reported before the screen opens), the others on their own tasks.
+pub fn open(plan: session::Plan, state_dir: StateDir) -> Result<(), Error> {
+    let (timeout, readonly) = (plan.connect_timeout(), plan.readonly());
+    let (session, rest) = plan.open_first()?;
+    let others = rest
+        .into_iter()
+        .enumerate()
+        .map(|(i, spec)| RemoteHost {
+            index: u16::try_from(i + 1).unwrap_or(u16::MAX),
+            readonly: readonly || spec.readonly,
+            spec,
+            connect_timeout: timeout,
+        })
+        .collect();
+    run(session, others, state_dir)
+}
+
+/// Open the dashboard on `session` (host 0) and `others` (opened by their own tasks
+/// once the screen is up) until the person quits. `state_dir` stays alive (a demo's
+/// temp dir) until the dashboard exits.
+pub fn run(session: Session, others: Vec<RemoteHost>, state_dir: StateDir) -> Result<(), Error> {
     if !std::io::stdout().is_terminal() {
         return Err(Error::new(
             "the dashboard needs a terminal; for scripts use `vmlife ls` or `vmlife ls --json`",
@@ -64,7 +85,7 @@ pub fn run(session: Session, state_dir: StateDir) -> Result<(), Error> {
         .enable_all()
         .build()
         .map_err(|e| Error::new(format!("cannot start the runtime: {e}")))?;
-    let result = rt.block_on(run_async(session, keymap, Arc::new(journal), dir));
+    let result = rt.block_on(run_async(session, others, keymap, Arc::new(journal), dir));
     // Blocking threads (an input read, a slow libvirt call) must not hold the exit.
     rt.shutdown_timeout(Duration::from_millis(200));
     result
@@ -72,6 +93,7 @@ pub fn run(session: Session, state_dir: StateDir) -> Result<(), Error> {
 
 async fn run_async(
     session: Session,
+    others: Vec<RemoteHost>,
     keymap: Keymap,
     journal: Arc<Journal>,
     dir: PathBuf,
@@ -83,6 +105,18 @@ async fn run_async(
     state.theme = Theme::from_env();
     state.host_policy = session.config.policy.clone();
     state.extend_step_hours = session.config.dashboard.extend_step_hours;
+    state.hosts[0].name = session.host.clone();
+    state.hosts[0].readonly = state.readonly;
+    for h in &others {
+        let mut pane = HostPane::new(h.spec.name.clone(), h.spec.uri.clone());
+        pane.readonly = h.readonly;
+        pane.engine = if h.spec.engine_here() {
+            format!("engine: none (this dashboard runs {}'s)", session.host)
+        } else {
+            "engine: daemon on host".into()
+        };
+        state.hosts.push(pane);
+    }
 
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     spawn_input(tx.clone());
@@ -104,8 +138,9 @@ async fn run_async(
         }),
         ..PollerOptions::default()
     };
-    let poller = Poller::new(session.hv.clone(), options);
+    let poller = Poller::new(session.hv.clone(), options.clone());
     spawn_poller(
+        0,
         poller,
         tx.clone(),
         view_rx,
@@ -119,9 +154,10 @@ async fn run_async(
     // Opening reads the store: off the UI task too, though nothing is drawn yet.
     let engine = {
         let (dir, config, hv) = (dir.clone(), session.config.clone(), session.hv.clone());
+        let may_run = session.engine_here;
         let (journal, actor) = (journal.clone(), actor.clone());
         tokio::task::spawn_blocking(move || {
-            EngineLink::open(&dir, &config, hv, journal, results_tx, actor)
+            EngineLink::open(&dir, &config, hv, journal, results_tx, actor, may_run)
         })
         .await
         .map_err(|e| Error::new(format!("cannot open the engine: {e}")))?
@@ -135,11 +171,26 @@ async fn run_async(
     host.spawn_recovery(tx.clone());
     let engine = EngineWorker::spawn(engine, tx.clone())
         .map_err(|e| Error::new(format!("cannot start the engine thread: {e}")))?;
+    let fleet_ctx = FleetContext {
+        config: Arc::new(session.config.clone()),
+        state_dir: dir.clone(),
+        actor: Actor::Dashboard(login_name()),
+        poller: options,
+        refresh,
+    };
+    let remotes: Vec<RemoteLink> = others
+        .into_iter()
+        .map(|h| super::fleet::spawn(h, fleet_ctx.clone(), tx.clone()))
+        .collect();
+    if !remotes.is_empty() {
+        spawn_memory(session.hv.clone(), &session.config, tx.clone());
+    }
     let mut services = Services {
         engine,
         host,
         poll_now: poll_now.clone(),
         tx: tx.clone(),
+        remotes,
     };
 
     // Domain events: react at once instead of waiting for the next timed poll. A driver
@@ -181,7 +232,7 @@ async fn run_async(
                 m = rx.recv() => match m { Some(m) => m, None => break },
                 Some(r) = results_rx.recv() => {
                     let _ = invalidate_tx.send(r.cmd.vm_id.clone());
-                    let msg = finished(&r);
+                    let msg = super::fleet::finished(0, &r);
                     services.engine.send(Job::Result(r), now);
                     msg
                 }
@@ -190,7 +241,7 @@ async fn run_async(
                         let _ = invalidate_tx.send(uuid.into());
                     }
                     services.engine.send(Job::Event(e.clone()), now);
-                    Msg::Event(e)
+                    Msg::Event(0, e)
                 }
                 _ = sigterm.recv() => { state.should_quit = true; break }
                 _ = sighup.recv() => { state.should_quit = true; break }
@@ -208,7 +259,7 @@ async fn run_async(
             let step = update(&mut state, msg);
             let mut redraw = step.redraw;
             for effect in step.effects {
-                if let Some(Effect::Suspend) = services.run(effect, &state.vms, now) {
+                if let Some(Effect::Suspend) = services.run(effect, &state.hosts[0].vms, now) {
                     suspend(&mut terminal);
                     redraw = true;
                 }
@@ -218,6 +269,16 @@ async fn run_async(
             if now_in_view != last_view {
                 let _ = view_tx.send(now_in_view.clone());
                 last_view = now_in_view;
+            }
+            for r in &services.remotes {
+                let v = in_view_of(&state, r.index);
+                r.view.send_if_modified(|old| {
+                    let changed = *old != v;
+                    if changed {
+                        *old = v;
+                    }
+                    changed
+                });
             }
             if state.should_quit || redraw || clock_signature(&state) != last_clock {
                 break;
@@ -271,22 +332,6 @@ fn draw(terminal: &mut ratatui::DefaultTerminal, state: &State) -> std::io::Resu
     result
 }
 
-/// The activity pane's view of an executor result.
-fn finished(r: &ExecResult) -> Msg {
-    let (status, text) = match &r.outcome {
-        Outcome::Ok(m) => (ActivityStatus::Ok, m.clone()),
-        Outcome::Failed(m) => (ActivityStatus::Failed, m.clone()),
-        Outcome::Refused(m) => (ActivityStatus::Refused, m.clone()),
-        Outcome::DryRun(m) => (ActivityStatus::DryRun, m.clone()),
-    };
-    Msg::ActionFinished {
-        vm_id: r.cmd.vm_id.clone(),
-        action: r.cmd.op.name().into(),
-        status,
-        text,
-    }
-}
-
 /// Terminal input on its own thread (crossterm's read blocks).
 fn spawn_input(tx: mpsc::UnboundedSender<Msg>) {
     std::thread::spawn(move || loop {
@@ -302,6 +347,32 @@ fn spawn_input(tx: mpsc::UnboundedSender<Msg>) {
     });
 }
 
+/// Host 0's memory for the host strip (several hosts only), every 30 s.
+fn spawn_memory(
+    hv: Arc<dyn crate::hypervisor::Hypervisor>,
+    config: &crate::config::Config,
+    tx: mpsc::UnboundedSender<Msg>,
+) {
+    let threshold = config.pressure.memory_available_percent;
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(30));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            every.tick().await;
+            let hv = hv.clone();
+            let Ok(msg) =
+                tokio::task::spawn_blocking(move || super::fleet::memory_msg(0, &*hv, threshold))
+                    .await
+            else {
+                break;
+            };
+            if tx.send(msg).is_err() {
+                break;
+            }
+        }
+    });
+}
+
 fn spawn_clock(tx: mpsc::UnboundedSender<Msg>) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(CLOCK);
@@ -313,150 +384,6 @@ fn spawn_clock(tx: mpsc::UnboundedSender<Msg>) {
             }
         }
     });
-}
-
-/// Domain XML read per step while some is still unread (the first second of a large
-/// host): small, so the rows that come into view meanwhile are read next.
-const FILL_CHUNK: usize = 32;
-
-/// The wait before the second poll: CPU % needs two samples, and the first screen should
-/// not wait a whole refresh for them.
-const WARMUP: Duration = Duration::from_millis(500);
-
-/// Past the moment the second CPU sample can make a percentage, so the poll's own clock
-/// reading is surely beyond it.
-const WARMUP_MARGIN: Duration = Duration::from_millis(25);
-
-/// How long the poll waits after new rows came into view (scrolling, filtering) before
-/// it asks for their figures: a held key scrolls many rows, and one poll serves them all.
-const SETTLE: Duration = Duration::from_millis(150);
-
-/// Polls off the UI task, one poll in flight at a time, every `refresh`, at once when an
-/// action asks for it, and soon after new rows come into view. Between polls, the XML of
-/// VMs not read yet is read in chunks (those in view first), each chunk a snapshot.
-fn spawn_poller(
-    poller: Poller,
-    tx: mpsc::UnboundedSender<Msg>,
-    mut view: watch::Receiver<InView>,
-    mut invalidate: mpsc::UnboundedReceiver<Uuid>,
-    poll_now: Arc<Notify>,
-    refresh: Duration,
-) {
-    tokio::spawn(async move {
-        let mut poller = Some(poller);
-        let mut warmups = 0u32;
-        loop {
-            let Some(mut p) = poller.take() else { break };
-            let asked = {
-                let v = view.borrow_and_update();
-                p.set_focus(v.focus.clone());
-                p.set_view(v.rows.clone());
-                v.rows.iter().cloned().collect::<HashSet<Uuid>>()
-            };
-            while let Ok(uuid) = invalidate.try_recv() {
-                p.invalidate(&uuid);
-            }
-            let joined = tokio::task::spawn_blocking(move || {
-                let now = Utc::now();
-                let result = p.poll(now);
-                (p, result, now)
-            })
-            .await;
-            let Ok((mut p, result, at)) = joined else {
-                break;
-            };
-            let ok = result.is_ok();
-            let msg = match result {
-                Ok(vms) => Msg::Snapshot { vms, at },
-                Err(e) => Msg::PollFailed {
-                    error: e.message,
-                    at,
-                },
-            };
-            if tx.send(msg).is_err() {
-                break;
-            }
-            // The XML not read yet, in chunks, the rows in view first; rows that came
-            // into view meanwhile (the first screen's, once it is drawn) are polled
-            // first, and the rest read after that poll.
-            let mut rows_waiting = false;
-            while ok && p.pending() > 0 {
-                let rows = view.borrow_and_update().rows.clone();
-                if has_new_rows(&rows, &asked) {
-                    rows_waiting = true;
-                    break;
-                }
-                p.set_view(rows);
-                let Ok((back, vms, at)) = tokio::task::spawn_blocking(move || {
-                    let now = Utc::now();
-                    let vms = p.fill(FILL_CHUNK, now);
-                    (p, vms, now)
-                })
-                .await
-                else {
-                    return;
-                };
-                p = back;
-                if tx.send(Msg::Snapshot { vms, at }).is_err() {
-                    return;
-                }
-            }
-            // A CPU figure that needs its second sample comes soon, not a refresh later.
-            let wait = if ok && p.awaits_cpu() && warmups < 3 {
-                warmups += 1;
-                // As soon as the first sample is old enough (it may be the first
-                // poll's, from /proc), not a fixed wait after this poll.
-                p.cpu_due_ms()
-                    .map(|at| (at - Utc::now().timestamp_millis()).max(0))
-                    .map_or(WARMUP, |ms| {
-                        Duration::from_millis(ms.unsigned_abs()) + WARMUP_MARGIN
-                    })
-                    .min(WARMUP)
-                    .min(refresh)
-            } else {
-                warmups = 0;
-                refresh
-            };
-            poller = Some(p);
-            if rows_waiting {
-                settle(&asked).await;
-                continue;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = poll_now.notified() => {}
-                _ = new_rows(&mut view, &asked) => {}
-            }
-        }
-    });
-}
-
-/// Resolves once rows not in `asked` have come into view, and stayed a moment.
-async fn new_rows(view: &mut watch::Receiver<InView>, asked: &HashSet<Uuid>) {
-    loop {
-        if view.changed().await.is_err() {
-            // The dashboard is gone: the poll loop ends with the next send.
-            std::future::pending::<()>().await;
-        }
-        let fresh = has_new_rows(&view.borrow().rows, asked);
-        if fresh {
-            settle(asked).await;
-            return;
-        }
-    }
-}
-
-/// Some of `rows` were not asked by the last poll.
-fn has_new_rows(rows: &[Uuid], asked: &HashSet<Uuid>) -> bool {
-    rows.iter().any(|u| !asked.contains(u))
-}
-
-/// The wait before new rows are polled: none for the first rows in view (nothing asked
-/// yet), [`SETTLE`] for later ones, so scrolling settles first.
-async fn settle(asked: &HashSet<Uuid>) {
-    if !asked.is_empty() {
-        tokio::time::sleep(SETTLE).await;
-    }
 }
 
 /// Whole milliseconds of a config value in seconds (bounded by the config's checks).

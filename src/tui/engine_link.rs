@@ -66,6 +66,9 @@ pub struct EngineLink {
     dir: PathBuf,
     /// A read-only connection: never takes the lock, only says who holds it.
     readonly: bool,
+    /// The host's engine is not this process's to run (a remote URI whose
+    /// `[[connections]]` entry does not say `engine = "dashboard"`): never takes the lock.
+    may_run: bool,
     dry_run: bool,
     /// When the lock was last tried (or the holder looked up).
     checked_at: Option<DateTime<Utc>>,
@@ -86,6 +89,7 @@ impl EngineLink {
         journal: Arc<Journal>,
         results: tokio::sync::mpsc::UnboundedSender<ExecResult>,
         actor: Actor,
+        may_run: bool,
     ) -> Result<EngineLink, String> {
         let settings = EngineSettings::from_config(config);
         let dry_run = settings.cleanup.dry_run_mode;
@@ -112,6 +116,7 @@ impl EngineLink {
             status: String::new(),
             dir: dir.to_path_buf(),
             readonly,
+            may_run,
             dry_run,
             checked_at: None,
             hv,
@@ -128,6 +133,8 @@ impl EngineLink {
         self.checked_at = Some(now);
         let status = if self.lock.is_some() {
             Owner::ThisProcess.to_string()
+        } else if !self.may_run {
+            "engine: daemon on host".to_string()
         } else if self.readonly {
             format!("{} · read-only", engine_owner(&self.dir))
         } else {

@@ -22,6 +22,7 @@ fn link(
         journal,
         tx,
         Actor::Dashboard("t".into()),
+        true,
     )
     .unwrap();
     (link, rx)
@@ -139,6 +140,7 @@ fn the_cleanup_pane_is_the_engine_plan() {
         journal,
         tx,
         Actor::Dashboard("t".into()),
+        true,
     )
     .unwrap();
     assert!(link.is_engine(), "no daemon: the dashboard takes the lock");

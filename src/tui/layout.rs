@@ -15,6 +15,8 @@ const DETAIL_WIDTH: u16 = 42;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Areas {
     pub header: Rect,
+    /// The host strip (several hosts only; zero height otherwise).
+    pub strip: Rect,
     pub table: Rect,
     pub detail: Option<Rect>,
     pub activity: Rect,
@@ -41,10 +43,25 @@ fn activity_height(h: u16) -> u16 {
     }
 }
 
-/// Split the screen.
-pub fn areas(area: Rect, show_detail: bool) -> Areas {
-    let [header, body, activity, hints] = Layout::vertical([
+/// Lines of the host strip for `hosts` hosts at this size: none for one host, else a
+/// line per host up to a share of the height (the strip says how many it leaves out).
+pub fn strip_height(size: (u16, u16), hosts: usize) -> u16 {
+    if hosts < 2 {
+        return 0;
+    }
+    let most = match size.1 {
+        45.. => 8,
+        30.. => 5,
+        _ => 3,
+    };
+    u16::try_from(hosts).unwrap_or(u16::MAX).min(most)
+}
+
+/// Split the screen; `strip`: lines of the host strip ([`strip_height`]).
+pub fn areas(area: Rect, show_detail: bool, strip: u16) -> Areas {
+    let [header, strip, body, activity, hints] = Layout::vertical([
         Constraint::Length(2),
+        Constraint::Length(strip),
         Constraint::Min(3),
         Constraint::Length(activity_height(area.height)),
         Constraint::Length(1),
@@ -66,6 +83,7 @@ pub fn areas(area: Rect, show_detail: bool) -> Areas {
             .areas(activity);
     Areas {
         header,
+        strip,
         table,
         detail,
         activity,
@@ -75,8 +93,8 @@ pub fn areas(area: Rect, show_detail: bool) -> Areas {
 }
 
 /// Rows of VMs the table shows at this size (borders and header row taken off).
-pub fn table_viewport(size: (u16, u16), show_detail: bool) -> u16 {
-    let a = areas(Rect::new(0, 0, size.0, size.1), show_detail);
+pub fn table_viewport(size: (u16, u16), show_detail: bool, strip: u16) -> u16 {
+    let a = areas(Rect::new(0, 0, size.0, size.1), show_detail, strip);
     a.table.height.saturating_sub(3)
 }
 

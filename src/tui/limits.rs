@@ -48,7 +48,8 @@ pub fn due(s: &mut State) -> Option<Effect> {
     if !(s.show_detail || layout::detail_beside(s.size)) {
         return None;
     }
-    let uuid = s.selected_vm()?.uuid.clone();
+    // The engine thread reads host 0's VMs only.
+    let uuid = s.selected_vm().filter(|v| v.host == 0)?.uuid.clone();
     let now = s.now;
     let fresh = s
         .limits

@@ -66,7 +66,7 @@ fn read_on_selection_and_every_30_s_only_while_the_detail_shows() {
     let vms = crate::poll::Poller::new(fake, Default::default())
         .poll(t0)
         .unwrap();
-    crate::tui::update::update(&mut s, crate::tui::update::Msg::Snapshot { vms, at: t0 });
+    crate::tui::update::update(&mut s, crate::tui::tests::snap(vms, t0));
     assert!(
         due(&mut s).is_none(),
         "80×24 without the detail pane: no read"

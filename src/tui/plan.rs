@@ -67,6 +67,21 @@ pub fn parked(s: &State) -> Vec<VmRef> {
 /// Whether a VM action applies to `vm`: what it would do, or the refusal's words.
 pub fn check(s: &State, vm: &Vm, a: Action) -> Result<Plan, String> {
     let name = &vm.snapshot.vm_name;
+    if let Some(host) = s
+        .hosts
+        .get(usize::from(vm.host))
+        .filter(|_| a.is_mutating())
+    {
+        if host.readonly && !s.readonly {
+            return Err(format!(
+                "{} is read-only (readonly = true in its [[connections]] entry)",
+                host.name
+            ));
+        }
+        if host.health() == "DOWN" {
+            return Err(format!("{} is DOWN: {name} cannot be reached", host.name));
+        }
+    }
     let state = vm.snapshot.vm_state;
     let active = matches!(
         state,

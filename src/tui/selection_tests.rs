@@ -5,7 +5,7 @@ use proptest::prelude::*;
 
 use super::state::State;
 use super::tests::{fleet, key, now, permanent, press, select, state, vm};
-use super::update::{update, Msg};
+use super::update::update;
 use crate::model::VmState;
 use crate::poll::Vm;
 
@@ -14,7 +14,7 @@ fn selected_name(s: &State) -> Option<&str> {
 }
 
 fn snapshot(s: &mut State, vms: Vec<Vm>) {
-    update(s, Msg::Snapshot { vms, at: now() });
+    update(s, crate::tui::tests::snap(vms, now()));
 }
 
 /// `name` stopped, as a destroy leaves it.
@@ -42,7 +42,7 @@ fn a_snapshot_that_reorders_the_vms_keeps_the_selected_vm() {
     // The keys that act at once hit the selected VM.
     let effects = press(&mut s, "u");
     let cmd = effects.iter().find_map(|e| match e {
-        super::update::Effect::Execute(c) => Some(c.vm_name.clone()),
+        super::update::Effect::Execute(0, c) => Some(c.vm_name.clone()),
         _ => None,
     });
     assert_eq!(cmd.as_deref(), Some("ci-runner-17"));

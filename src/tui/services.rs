@@ -18,10 +18,12 @@ use crate::poll::Vm;
 pub struct Services {
     pub engine: EngineWorker,
     pub host: HostLink,
-    /// Wakes the poll task for a poll now.
+    /// Wakes host 0's poll task for a poll now.
     pub poll_now: Arc<Notify>,
     /// The message channel the services answer on.
     pub tx: UnboundedSender<Msg>,
+    /// The other hosts' tasks (index 0 is host 1): commands and poll requests.
+    pub remotes: Vec<super::fleet::RemoteLink>,
 }
 
 impl Services {
@@ -29,9 +31,22 @@ impl Services {
     /// effect that is the runtime's own (`Suspend`: the terminal) is given back.
     pub fn run(&mut self, effect: Effect, vms: &Arc<[Vm]>, now: DateTime<Utc>) -> Option<Effect> {
         let job = match effect {
-            Effect::Execute(cmd) => Job::Execute(cmd),
-            Effect::PollNow => {
+            Effect::Execute(0, cmd) => Job::Execute(cmd),
+            Effect::Execute(host, cmd) => {
+                match self.remote(host) {
+                    Some(r) => r.execute(cmd, &self.tx),
+                    None => tracing::error!("a command for host {host}, which is not shown"),
+                }
+                return None;
+            }
+            Effect::PollNow(0) => {
                 self.poll_now.notify_one();
+                return None;
+            }
+            Effect::PollNow(host) => {
+                if let Some(r) = self.remote(host) {
+                    r.poll_now.notify_one();
+                }
                 return None;
             }
             Effect::EngineSnapshot => Job::Snapshot(vms.clone()),
@@ -77,6 +92,13 @@ impl Services {
         };
         self.engine.send(job, now);
         None
+    }
+
+    /// The task of host `host` (1 and up).
+    fn remote(&self, host: u16) -> Option<&super::fleet::RemoteLink> {
+        usize::from(host)
+            .checked_sub(1)
+            .and_then(|i| self.remotes.get(i))
     }
 
     /// Quitting: stop a running host sequence, let the engine finish its queued jobs.

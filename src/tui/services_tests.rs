@@ -46,6 +46,7 @@ fn a_state_store_that_does_not_answer_does_not_hold_the_keys() {
         journal.clone(),
         results,
         actor.clone(),
+        true,
     )
     .unwrap();
     assert!(!link.is_engine());
@@ -63,6 +64,7 @@ fn a_state_store_that_does_not_answer_does_not_hold_the_keys() {
         host: HostLink::new(ctx, dir.path()),
         poll_now: Arc::new(Notify::new()),
         tx,
+        remotes: Vec::new(),
     };
 
     // The store's file becomes a FIFO: reading it waits for a writer.
@@ -78,7 +80,7 @@ fn a_state_store_that_does_not_answer_does_not_hold_the_keys() {
     let keymap = Keymap::build(&Default::default(), false).unwrap();
     let mut state = State::new("fake:///", keymap, now);
     let vms = Poller::new(hv, PollerOptions::default()).poll(now).unwrap();
-    let step = update(&mut state, Msg::Snapshot { vms, at: now });
+    let step = update(&mut state, crate::tui::tests::snap(vms, now));
     assert!(matches!(step.effects[..], [Effect::EngineSnapshot]));
     for effect in step.effects {
         assert!(services.run(effect, &state.vms, now).is_none());

@@ -241,6 +241,6 @@ fn popup_keys_come_from_the_table() {
     assert!(matches!(s.popup, Some(Popup::Confirm(_))));
     assert!(matches!(
         press(&mut s, "Y").as_slice(),
-        [Effect::Execute(_)]
+        [Effect::Execute(0, _)]
     ));
 }

@@ -7,6 +7,8 @@ use chrono::{DateTime, Utc};
 
 use super::action::Mode;
 use super::keymap::Keymap;
+pub use super::sort::SortKey;
+use super::sort::{compare, matches};
 use super::theme::Theme;
 use crate::lifecycle::cleanup::{RoundRequest, VmCleanupLine};
 use crate::lifecycle::{ttl::TtlStatus, Command};
@@ -21,54 +23,6 @@ pub const CPU_HISTORY: usize = 60;
 pub const FLASH_SECONDS: i64 = 6;
 /// Rows that expire within this many seconds stand out.
 pub const EXPIRING_SOON: i64 = 3600;
-
-/// Sortable table columns, in `s` cycling order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortKey {
-    Name,
-    State,
-    Mode,
-    Ttl,
-    Restarts,
-    Cpu,
-    Memory,
-    Disk,
-    Uptime,
-}
-
-impl SortKey {
-    pub const ALL: [SortKey; 9] = [
-        SortKey::Name,
-        SortKey::State,
-        SortKey::Mode,
-        SortKey::Ttl,
-        SortKey::Restarts,
-        SortKey::Cpu,
-        SortKey::Memory,
-        SortKey::Disk,
-        SortKey::Uptime,
-    ];
-
-    /// The next column in cycling order.
-    pub fn next(self) -> SortKey {
-        let i = SortKey::ALL.iter().position(|k| *k == self).unwrap_or(0);
-        SortKey::ALL[(i + 1) % SortKey::ALL.len()]
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            SortKey::Name => "name",
-            SortKey::State => "state",
-            SortKey::Mode => "mode",
-            SortKey::Ttl => "ttl",
-            SortKey::Restarts => "restarts",
-            SortKey::Cpu => "cpu",
-            SortKey::Memory => "mem",
-            SortKey::Disk => "disk",
-            SortKey::Uptime => "uptime",
-        }
-    }
-}
 
 /// Which pane has the keyboard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,8 +49,9 @@ pub struct Input {
     pub text: String,
     /// Why the last Enter was refused, shown under the prompt.
     pub error: Option<String>,
-    /// The VM it is for.
+    /// The VM it is for (its UUID on host `host`).
     pub vm_id: Uuid,
+    pub host: u16,
     pub vm_name: String,
 }
 
@@ -113,8 +68,8 @@ pub struct Confirm {
 /// What a confirmed popup does.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Then {
-    /// Run one command.
-    Execute(Command),
+    /// Run one command on host `.0`.
+    Execute(u16, Command),
     /// Run a cleanup round now (of chosen VMs, or all) through the engine's records.
     CleanupRound(RoundRequest),
     /// Confirm cleanups parked by `require_confirmation` (UUID, name).
@@ -203,6 +158,8 @@ pub enum ConnState {
     /// No snapshot yet.
     Connecting,
     Live,
+    /// The connection could not be opened (it is retried).
+    Down(String),
     /// The last poll failed; the table shows the last good snapshot.
     Stale(String),
     /// The connection dropped; it is being re-opened (calls fail until then).
@@ -222,18 +179,19 @@ pub struct State {
     pub extend_step_hours: f64,
     /// Host time, advanced by ticks.
     pub now: DateTime<Utc>,
-    pub conn: ConnState,
-    /// When the last good snapshot was taken.
-    pub snapshot_at: Option<DateTime<Utc>>,
-    /// The last snapshot, shared (not copied) with the services an effect needs it in.
+    /// Every host shown, host 0 first (one unless several connections were given):
+    /// connection state, snapshot time, its VMs.
+    pub hosts: Vec<super::hosts::HostPane>,
+    /// Every host's VMs from their last snapshots, host after host, shared (not
+    /// copied) with the services an effect needs it in.
     pub vms: Arc<[Vm]>,
     /// Indices into `vms` after filter and sort: the table's rows.
     pub rows: Vec<usize>,
     /// Index into `rows` of the selected row: derived from `selected_id` by every
     /// refresh (read it with [`State::selected_row`]).
     selected: usize,
-    /// The selected VM's UUID: the selection follows the VM, never a row index. `None`
-    /// only while no row is shown.
+    /// The selected VM's key (UUID + host, [`Vm::key`]): the selection follows the
+    /// VM, never a row index. `None` only while no row is shown.
     selected_id: Option<Uuid>,
     pub filter: String,
     pub filter_editing: bool,
@@ -273,10 +231,15 @@ pub struct State {
 }
 
 impl State {
-    /// A fresh state for `uri`.
+    /// A fresh state for `uri` (one host; [`State::set_hosts`] for several).
     pub fn new(uri: impl Into<String>, keymap: Keymap, now: DateTime<Utc>) -> State {
+        let uri = uri.into();
         State {
-            uri: uri.into(),
+            hosts: vec![super::hosts::HostPane::new(
+                crate::config::uri_host(&uri).unwrap_or_else(|| "local".into()),
+                uri.clone(),
+            )],
+            uri,
             readonly: false,
             demo: false,
             keymap,
@@ -284,8 +247,6 @@ impl State {
             host_policy: VmLifecyclePolicy::default(),
             extend_step_hours: 1.0,
             now,
-            conn: ConnState::Connecting,
-            snapshot_at: None,
             vms: Arc::from([]),
             rows: Vec::new(),
             selected: 0,
@@ -337,7 +298,7 @@ impl State {
         self.selected
     }
 
-    /// The selected VM's UUID.
+    /// The selected VM's key ([`Vm::key`]: its UUID on host 0).
     pub fn selected_id(&self) -> Option<&str> {
         self.selected_id.as_deref()
     }
@@ -345,7 +306,7 @@ impl State {
     /// Select row `i` (clamped to the rows shown) and the VM on it.
     pub fn select_row(&mut self, i: usize) {
         self.selected = i.min(self.rows.len().saturating_sub(1));
-        self.selected_id = self.selected_vm().map(|v| v.uuid.clone());
+        self.selected_id = self.selected_vm().map(|v| v.key.clone());
     }
 
     /// The TTL status of a VM at the state's `now`.
@@ -366,7 +327,7 @@ impl State {
     /// wherever its row moved. Should the selected VM vanish (undefined, or no longer
     /// matching the filter), its neighbour in the old order is selected and a flash
     /// names both.
-    pub fn set_vms(&mut self, vms: Vec<Vm>) {
+    pub fn set_vms(&mut self, vms: impl Into<Arc<[Vm]>>) {
         let old_vms = std::mem::replace(&mut self.vms, vms.into());
         let old_rows = std::mem::take(&mut self.rows);
         self.rows = self.sorted_rows();
@@ -377,7 +338,7 @@ impl State {
         let lost = self
             .selected_id
             .clone()
-            .and_then(|u| old_vms.iter().find(|v| v.uuid == u).cloned());
+            .and_then(|u| old_vms.iter().find(|v| v.key == u).cloned());
         let next = lost
             .as_ref()
             .and_then(|_| self.neighbour(&old_vms, &old_rows));
@@ -387,7 +348,7 @@ impl State {
             return;
         };
         self.detail_scroll = 0;
-        let why = if self.vms.iter().any(|v| v.uuid == lost.uuid) {
+        let why = if self.vms.iter().any(|v| v.key == lost.key) {
             "no longer matches the filter"
         } else {
             "is gone"
@@ -403,7 +364,7 @@ impl State {
     /// The row of the selected VM in `rows`, if it is shown there.
     fn position_of_selected(&self, rows: &[usize]) -> Option<usize> {
         let id = self.selected_id.as_deref()?;
-        rows.iter().position(|&i| self.vms[i].uuid == id)
+        rows.iter().position(|&i| self.vms[i].key == id)
     }
 
     /// The row (in the current `rows`) of the selected VM's nearest neighbour in the
@@ -412,14 +373,14 @@ impl State {
         let id = self.selected_id.as_deref()?;
         let old_ids: Vec<&str> = old_rows
             .iter()
-            .filter_map(|&i| old_vms.get(i).map(|v| v.uuid.as_str()))
+            .filter_map(|&i| old_vms.get(i).map(|v| v.key.as_str()))
             .collect();
         let at = old_ids.iter().position(|u| *u == id)?;
         let shown: HashMap<&str, usize> = self
             .rows
             .iter()
             .enumerate()
-            .map(|(row, &i)| (self.vms[i].uuid.as_str(), row))
+            .map(|(row, &i)| (self.vms[i].key.as_str(), row))
             .collect();
         old_ids[at + 1..]
             .iter()
@@ -436,13 +397,15 @@ impl State {
             .map(str::to_lowercase)
             .collect();
         let mut rows: Vec<usize> = (0..self.vms.len())
-            .filter(|&i| matches(&self.vms[i], &terms))
+            .filter(|&i| matches(&self.vms[i], &terms, &self.hosts))
             .collect();
         let vms = &self.vms;
         let key = self.sort;
         rows.sort_by(|&a, &b| {
             let (va, vb) = (&vms[a], &vms[b]);
-            compare(va, vb, key, now).then_with(|| va.snapshot.vm_name.cmp(&vb.snapshot.vm_name))
+            compare(va, vb, key, now)
+                .then_with(|| va.snapshot.vm_name.cmp(&vb.snapshot.vm_name))
+                .then_with(|| va.host.cmp(&vb.host))
         });
         if self.sort_reverse {
             rows.reverse();
@@ -455,12 +418,16 @@ impl State {
         self.flash = Some((text, self.now));
     }
 
-    /// What vmlife holds on `uuid` for resource pressure, if anything.
-    pub fn pressure_of(&self, uuid: &str) -> Option<&str> {
+    /// What vmlife holds on `vm` for resource pressure, if anything (host 0's engine
+    /// only: the other hosts' engines are their daemons).
+    pub fn pressure_of(&self, vm: &Vm) -> Option<&str> {
+        if vm.host != 0 {
+            return None;
+        }
         self.cleanup
             .as_ref()?
             .pressure
-            .get(uuid)
+            .get(&vm.uuid)
             .map(String::as_str)
     }
 
@@ -495,8 +462,37 @@ impl State {
 
     /// VM counts by contract state and by mode, for the header.
     pub fn counts(&self) -> Counts {
+        Counts::of(&self.vms)
+    }
+
+    /// True when the dashboard shows several hosts (the HOST column, the host strip).
+    pub fn many_hosts(&self) -> bool {
+        self.hosts.len() > 1
+    }
+
+    /// The name of host `i` (empty when there is no such host).
+    pub fn host_name(&self, i: u16) -> &str {
+        self.hosts
+            .get(usize::from(i))
+            .map_or("", |h| h.name.as_str())
+    }
+
+    /// Lines of the host strip at this size: none for one host.
+    pub fn strip_lines(&self) -> u16 {
+        super::layout::strip_height(self.size, self.hosts.len())
+    }
+
+    /// Host 0's connection state (the one-host header's).
+    pub fn conn(&self) -> &ConnState {
+        &self.hosts[0].conn
+    }
+}
+
+impl Counts {
+    /// The counts of `vms`.
+    pub fn of(vms: &[Vm]) -> Counts {
         let mut c = Counts::default();
-        for v in self.vms.iter() {
+        for v in vms {
             match v.snapshot.vm_state {
                 VmState::Running | VmState::Starting => c.running += 1,
                 VmState::Paused => c.paused += 1,
@@ -523,48 +519,4 @@ pub struct Counts {
     pub permanent: usize,
     pub temporary: usize,
     pub invalid: usize,
-}
-
-/// True when every filter term is part of the VM's name or starts its state or mode
-/// (`temp` finds temporary VMs while it is being typed).
-fn matches(v: &Vm, terms: &[String]) -> bool {
-    terms.iter().all(|t| {
-        v.snapshot.vm_name.to_lowercase().contains(t.as_str())
-            || v.snapshot.vm_state.as_str().starts_with(t.as_str())
-            || v.persistence()
-                .map_or("invalid", |p| p.mode.as_str())
-                .starts_with(t.as_str())
-    })
-}
-
-fn compare(a: &Vm, b: &Vm, key: SortKey, now: i64) -> std::cmp::Ordering {
-    let fkey = |x: Option<f64>| x.unwrap_or(-1.0);
-    match key {
-        SortKey::Name => a.snapshot.vm_name.cmp(&b.snapshot.vm_name),
-        SortKey::State => a
-            .snapshot
-            .vm_state
-            .as_str()
-            .cmp(b.snapshot.vm_state.as_str()),
-        SortKey::Mode => mode_key(a).cmp(mode_key(b)),
-        // Soonest expiry first; permanent VMs last.
-        SortKey::Ttl => ttl_key(a, now).cmp(&ttl_key(b, now)),
-        SortKey::Restarts => b.snapshot.restart_count.cmp(&a.snapshot.restart_count),
-        SortKey::Cpu => {
-            fkey(b.snapshot.cpu_usage_percent).total_cmp(&fkey(a.snapshot.cpu_usage_percent))
-        }
-        SortKey::Memory => b.snapshot.memory_usage_mb.cmp(&a.snapshot.memory_usage_mb),
-        SortKey::Disk => fkey(b.snapshot.disk_usage_gb).total_cmp(&fkey(a.snapshot.disk_usage_gb)),
-        SortKey::Uptime => b.snapshot.uptime_seconds.cmp(&a.snapshot.uptime_seconds),
-    }
-}
-
-fn mode_key(v: &Vm) -> &'static str {
-    v.persistence().map_or("invalid", |p| p.mode.as_str())
-}
-
-fn ttl_key(v: &Vm, now: i64) -> i64 {
-    v.ttl(now)
-        .and_then(TtlStatus::remaining_seconds)
-        .unwrap_or(i64::MAX)
 }

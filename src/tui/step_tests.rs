@@ -8,18 +8,12 @@ use super::update::{update, Effect, Msg};
 #[test]
 fn a_snapshot_asks_the_engine_and_redraws_only_when_it_changed_something() {
     let mut s = state();
-    let step = update(
-        &mut s,
-        Msg::Snapshot {
-            vms: fleet(),
-            at: now(),
-        },
-    );
+    let step = update(&mut s, crate::tui::tests::snap(fleet(), now()));
     assert_eq!(step.effects, vec![Effect::EngineSnapshot]);
     assert!(!step.redraw, "the same fleet again");
     let mut vms = fleet();
     vms[0].snapshot.cpu_usage_percent = Some(99.0);
-    assert!(update(&mut s, Msg::Snapshot { vms, at: now() }).redraw);
+    assert!(update(&mut s, crate::tui::tests::snap(vms, now())).redraw);
 }
 
 #[test]

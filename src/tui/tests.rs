@@ -50,6 +50,8 @@ pub(super) fn vm(
     snap.mac_addresses = vec![format!("52:54:00:00:00:{n:02x}")].into();
     Vm {
         uuid: format!("00000000-0000-4000-8000-{n:012}").into(),
+        host: 0,
+        key: format!("00000000-0000-4000-8000-{n:012}").into(),
         state: Some(if running {
             RunState::Running
         } else {
@@ -128,7 +130,7 @@ pub(super) fn state_with(vms: Vec<Vm>, readonly: bool) -> State {
     s.readonly = readonly;
     s.theme = Theme::mono();
     let view = cleanup_view(&vms, &crate::model::VmCleanupPolicy::default());
-    update(&mut s, Msg::Snapshot { vms, at: now() });
+    update(&mut s, crate::tui::tests::snap(vms, now()));
     update(&mut s, Msg::Cleanup(view));
     s
 }
@@ -176,6 +178,16 @@ pub(super) fn screen(s: &mut State, w: u16, h: u16) -> String {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     t.draw(|f| view(s, f)).unwrap();
     t.backend().to_string()
+}
+
+/// A snapshot of host 0 taken `at`.
+pub(super) fn snap(vms: Vec<Vm>, at: DateTime<Utc>) -> Msg {
+    Msg::Snapshot {
+        host: 0,
+        rtt_ms: None,
+        vms,
+        at,
+    }
 }
 
 pub(super) fn key(code: KeyCode) -> Msg {
@@ -243,6 +255,7 @@ fn stale_banner() {
     update(
         &mut s,
         Msg::PollFailed {
+            host: 0,
             error: "cannot connect to qemu:///system: Connection reset".into(),
             at: now(),
         },
@@ -439,7 +452,7 @@ pub(super) fn select(s: &mut State, name: &str) {
 
 fn executed(effects: &[Effect]) -> Option<Op> {
     effects.iter().find_map(|e| match e {
-        Effect::Execute(c) => Some(c.op.clone()),
+        Effect::Execute(0, c) => Some(c.op.clone()),
         _ => None,
     })
 }
@@ -644,7 +657,7 @@ fn results_update_the_activity_line() {
             text: "started legacy-mail".into(),
         },
     );
-    assert_eq!(effects.effects, vec![Effect::PollNow]);
+    assert_eq!(effects.effects, vec![Effect::PollNow(0)]);
     assert_eq!(s.activity.len(), 1);
     assert_eq!(s.activity[0].status, ActivityStatus::Ok);
     assert_eq!(s.activity[0].text, "started legacy-mail");
@@ -657,20 +670,15 @@ fn stale_keeps_the_last_snapshot_and_live_clears_it() {
     update(
         &mut s,
         Msg::PollFailed {
+            host: 0,
             error: "gone".into(),
             at: now(),
         },
     );
-    assert_eq!(s.conn, ConnState::Stale("gone".into()));
+    assert_eq!(*s.conn(), ConnState::Stale("gone".into()));
     assert_eq!(s.vms.len(), 7);
-    update(
-        &mut s,
-        Msg::Snapshot {
-            vms: fleet(),
-            at: now(),
-        },
-    );
-    assert_eq!(s.conn, ConnState::Live);
+    update(&mut s, crate::tui::tests::snap(fleet(), now()));
+    assert_eq!(*s.conn(), ConnState::Live);
 }
 
 #[test]
@@ -851,21 +859,27 @@ fn events_poll_at_once_and_show_a_dropped_connection() {
     let mut s = state();
     let e = update(
         &mut s,
-        Msg::Event(DomainEvent::MetadataChange {
-            uuid: "u".into(),
-            name: "n".into(),
-            namespace: None,
-        }),
+        Msg::Event(
+            0,
+            DomainEvent::MetadataChange {
+                uuid: "u".into(),
+                name: "n".into(),
+                namespace: None,
+            },
+        ),
     );
-    assert_eq!(e.effects, vec![Effect::PollNow]);
+    assert_eq!(e.effects, vec![Effect::PollNow(0)]);
     update(
         &mut s,
-        Msg::Event(DomainEvent::ConnectionLost {
-            reason: "end of file from server".into(),
-        }),
+        Msg::Event(
+            0,
+            DomainEvent::ConnectionLost {
+                reason: "end of file from server".into(),
+            },
+        ),
     );
     assert_eq!(
-        s.conn,
+        *s.conn(),
         ConnState::Disconnected("end of file from server".into())
     );
     let text = screen(&mut s, 120, 24);
@@ -874,17 +888,11 @@ fn events_poll_at_once_and_show_a_dropped_connection() {
         "{text}"
     );
     assert_eq!(
-        update(&mut s, Msg::Event(DomainEvent::Reconnected)).effects,
-        vec![Effect::PollNow]
+        update(&mut s, Msg::Event(0, DomainEvent::Reconnected)).effects,
+        vec![Effect::PollNow(0)]
     );
-    update(
-        &mut s,
-        Msg::Snapshot {
-            vms: fleet(),
-            at: now(),
-        },
-    );
-    assert_eq!(s.conn, ConnState::Live);
+    update(&mut s, crate::tui::tests::snap(fleet(), now()));
+    assert_eq!(*s.conn(), ConnState::Live);
 }
 
 #[test]
@@ -1131,31 +1139,20 @@ fn a_snapshot_that_only_moved_its_timestamp_is_unchanged() {
     for v in &mut vms {
         v.snapshot.snapshot_time = later;
     }
-    update(
-        &mut s,
-        Msg::Snapshot {
-            vms: vms.clone(),
-            at: later,
-        },
-    );
+    update(&mut s, crate::tui::tests::snap(vms.clone(), later));
     assert!(s.snapshot_unchanged, "same content, new timestamp");
     vms[0].snapshot.cpu_usage_percent = Some(99.0);
-    update(&mut s, Msg::Snapshot { vms, at: later });
+    update(&mut s, crate::tui::tests::snap(vms, later));
     assert!(!s.snapshot_unchanged, "a changed value is a change");
     update(
         &mut s,
         Msg::PollFailed {
+            host: 0,
             error: "x".into(),
             at: later,
         },
     );
-    update(
-        &mut s,
-        Msg::Snapshot {
-            vms: fleet(),
-            at: later,
-        },
-    );
+    update(&mut s, crate::tui::tests::snap(fleet(), later));
     assert!(!s.snapshot_unchanged, "coming back from stale is a change");
 }
 
@@ -1177,7 +1174,10 @@ fn pressure_badge_row_and_detail() {
     let mut s = state_with(vms, false);
     update(&mut s, Msg::Cleanup(view));
     press(&mut s, "G");
-    assert_eq!(s.pressure_of(&alice), Some("paused: disk full (vda)"));
+    assert_eq!(
+        s.pressure_of(s.selected_vm().unwrap()),
+        Some("paused: disk full (vda)")
+    );
     // Its limits as the engine thread read them: the disk's threshold fired.
     let row = |limit, target: Option<&str>, desired, status| crate::lifecycle::limits::LimitRow {
         vm_id: alice.clone(),

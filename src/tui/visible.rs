@@ -14,9 +14,16 @@ pub struct InView {
     pub rows: Vec<Uuid>,
 }
 
-/// The VMs the table shows at this size, scroll and filter, and the selected one.
+/// The VMs of host 0 the table shows at this size, scroll and filter, and the
+/// selected one.
 pub fn in_view(s: &State) -> InView {
-    let viewport = layout::table_viewport(s.size, s.show_detail) as usize;
+    in_view_of(s, 0)
+}
+
+/// [`in_view`] for host `host`: its VMs on screen (their UUIDs, as its poller knows
+/// them), and the selected one when it is that host's.
+pub fn in_view_of(s: &State, host: u16) -> InView {
+    let viewport = layout::table_viewport(s.size, s.show_detail, s.strip_lines()) as usize;
     let start = layout::offset(s.selected_row(), viewport);
     let mut rows: Vec<Uuid> = s
         .rows
@@ -24,9 +31,13 @@ pub fn in_view(s: &State) -> InView {
         .skip(start)
         .take(viewport)
         .filter_map(|&i| s.vms.get(i))
+        .filter(|v| v.host == host)
         .map(|v| v.uuid.clone())
         .collect();
-    let focus = s.selected_vm().map(|v| v.uuid.clone());
+    let focus = s
+        .selected_vm()
+        .filter(|v| v.host == host)
+        .map(|v| v.uuid.clone());
     if let Some(f) = &focus {
         if !rows.contains(f) {
             rows.push(f.clone());

@@ -35,7 +35,7 @@ fn the_rows_on_screen_are_in_view_and_scrolling_brings_new_ones() {
     update(&mut s, super::update::Msg::Resize(100, 24));
     let v = in_view(&s);
     let shown = names(&s, &v.rows);
-    let rows = super::layout::table_viewport(s.size, s.show_detail) as usize;
+    let rows = super::layout::table_viewport(s.size, s.show_detail, s.strip_lines()) as usize;
     assert_eq!(shown.len(), rows, "{shown:?}");
     assert_eq!(shown.first().map(String::as_str), Some("vm-00"));
     assert_eq!(v.focus.as_ref(), v.rows.first());

@@ -4,6 +4,7 @@
 
 pub mod libvirtd;
 pub mod sandbox;
+pub mod tmux;
 
 use std::time::{Duration, Instant};
 

@@ -16,7 +16,22 @@ pub(super) fn vm_action(s: &mut State, a: Action) -> Vec<Effect> {
         return refuse(s, "no VM selected".into());
     };
     let name = vm.snapshot.vm_name.clone();
-    match plan::check(s, &vm, a) {
+    let plan = plan::check(s, &vm, a);
+    if vm.host != 0 && matches!(plan, Ok(Plan::PrepareCleanup | Plan::PrepareRecover)) {
+        let host = s.host_name(vm.host).to_string();
+        let what = if matches!(plan, Ok(Plan::PrepareCleanup)) {
+            "cleanup"
+        } else {
+            "recover"
+        };
+        return refuse(
+            s,
+            format!(
+                "{what} of {host}'s VMs runs on {host}'s own engine: `vmlife --host {host} {what}`"
+            ),
+        );
+    }
+    match plan {
         Err(why) => refuse(s, why),
         Ok(Plan::Run(op)) => {
             let ask = plan::asks(s, a, Some(&op));
@@ -25,7 +40,13 @@ pub(super) fn vm_action(s: &mut State, a: Action) -> Vec<Effect> {
             } else {
                 Default::default()
             };
-            gate(s, ask, title, lines, Then::Execute(plan::command(&vm, op)))
+            gate(
+                s,
+                ask,
+                title,
+                lines,
+                Then::Execute(vm.host, plan::command(&vm, op)),
+            )
         }
         // A person asking for this one VM may act outside the window.
         Ok(Plan::PrepareCleanup) => vec![Effect::PrepareCleanup {
@@ -50,6 +71,7 @@ pub(super) fn vm_action(s: &mut State, a: Action) -> Vec<Effect> {
                 text: format!("{hours}"),
                 error: None,
                 vm_id: vm.uuid.clone(),
+                host: vm.host,
                 vm_name: name,
             }));
             Vec::new()
@@ -75,7 +97,7 @@ pub(super) fn gate(
 /// What a yes (or an action that need not ask) does.
 pub(super) fn then(s: &mut State, then: Then) -> Vec<Effect> {
     match then {
-        Then::Execute(cmd) => execute(s, cmd),
+        Then::Execute(host, cmd) => execute(s, host, cmd),
         Then::CleanupRound(request) => vec![Effect::RunCleanup(request)],
         Then::ConfirmParked(vms) => vec![Effect::ConfirmParked(vms)],
         Then::Autostart => vec![Effect::RunAutostart],
@@ -139,7 +161,7 @@ pub(super) fn set_expiry(s: &mut State, input: Input, hours: f64) -> Vec<Effect>
         Op::SetExpiry { at },
         "set from the dashboard",
     );
-    execute(s, cmd)
+    execute(s, input.host, cmd)
 }
 
 pub(super) fn refuse(s: &mut State, why: String) -> Vec<Effect> {
@@ -147,11 +169,16 @@ pub(super) fn refuse(s: &mut State, why: String) -> Vec<Effect> {
     Vec::new()
 }
 
-/// Record a pending activity and hand the command to the executor.
-fn execute(s: &mut State, c: Command) -> Vec<Effect> {
-    let text = format!("{} {}", c.op.describe(), c.vm_name);
-    pending(s, &c.vm_id, &c.vm_name, c.op.name(), text);
-    vec![Effect::Execute(c)]
+/// Record a pending activity and hand the command to the executor of its host.
+fn execute(s: &mut State, host: u16, c: Command) -> Vec<Effect> {
+    let text = if s.many_hosts() {
+        format!("{} {} on {}", c.op.describe(), c.vm_name, s.host_name(host))
+    } else {
+        format!("{} {}", c.op.describe(), c.vm_name)
+    };
+    let key = crate::tui::hosts::key_of(&c.vm_id, host);
+    pending(s, &key, &c.vm_name, c.op.name(), text);
+    vec![Effect::Execute(host, c)]
 }
 
 /// Show an action as running on a VM until its result arrives.

@@ -72,7 +72,7 @@ pub fn apply(s: &mut State, a: Action) -> Vec<Effect> {
             s.focus = Pane::Table;
         }
         Action::Sort => {
-            s.sort = s.sort.next();
+            s.sort = s.sort.next(s.hosts.len());
             s.refresh_rows();
         }
         Action::ReverseSort => {
@@ -235,7 +235,7 @@ fn parse_hours(text: &str) -> Result<f64, String> {
 }
 
 fn page(s: &State) -> i64 {
-    i64::from(table_viewport(s.size, s.show_detail).max(1))
+    i64::from(table_viewport(s.size, s.show_detail, s.strip_lines()).max(1))
 }
 
 fn scroll(s: &mut State, by: i64) {

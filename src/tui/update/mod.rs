@@ -38,15 +38,35 @@ pub enum Msg {
     Resize(u16, u16),
     /// The clock moved (host time for countdowns).
     Tick(DateTime<Utc>),
-    /// A poll succeeded.
+    /// A poll of host `host` succeeded; it took `rtt_ms`.
     Snapshot {
+        host: u16,
         vms: Vec<Vm>,
         at: DateTime<Utc>,
+        rtt_ms: Option<u64>,
     },
-    /// A poll failed; the last snapshot stays, marked stale.
+    /// A poll of host `host` failed; its last snapshot stays, marked stale.
     PollFailed {
+        host: u16,
         error: String,
         at: DateTime<Utc>,
+    },
+    /// A poll of host `host` asked at `since` has not answered yet (the host hangs).
+    PollOverdue {
+        host: u16,
+        since: DateTime<Utc>,
+    },
+    /// Host `host` could not be connected (it is retried).
+    HostDown {
+        host: u16,
+        error: String,
+    },
+    /// Host `host`'s memory: its text for the strip, and whether it is under the
+    /// pressure threshold.
+    HostMemory {
+        host: u16,
+        text: String,
+        low: bool,
     },
     /// An action the executor ran has ended.
     ActionFinished {
@@ -55,8 +75,8 @@ pub enum Msg {
         status: ActivityStatus,
         text: String,
     },
-    /// A libvirt domain or connection event.
-    Event(DomainEvent),
+    /// A libvirt domain or connection event of host `.0`.
+    Event(u16, DomainEvent),
     /// The engine re-planned (after a snapshot or a result).
     Cleanup(CleanupView),
     /// What a requested cleanup round would do, for its confirmation.
@@ -106,10 +126,10 @@ pub struct Step {
 /// A side effect for the runtime.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    /// Hand a command to the executor.
-    Execute(Command),
-    /// Poll again now (after an action changed something).
-    PollNow,
+    /// Hand a command to the executor of host `.0`.
+    Execute(u16, Command),
+    /// Poll host `.0` again now (after an action or an event changed something).
+    PollNow(u16),
     /// Plan a cleanup round for this request and answer with `Msg::CleanupPrepared`.
     PrepareCleanup {
         title: String,
@@ -184,12 +204,43 @@ fn react(s: &mut State, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
-        Msg::Snapshot { vms, at } => {
-            on_snapshot(s, vms, at);
-            vec![Effect::EngineSnapshot]
+        Msg::Snapshot {
+            host,
+            vms,
+            at,
+            rtt_ms,
+        } => {
+            on_snapshot(s, host, vms, at, rtt_ms);
+            // The engine sees host 0, the one it runs for.
+            if host == 0 {
+                vec![Effect::EngineSnapshot]
+            } else {
+                Vec::new()
+            }
         }
-        Msg::PollFailed { error, at: _ } => {
-            s.conn = ConnState::Stale(error);
+        Msg::PollFailed { host, error, at: _ } => {
+            if let Some(h) = s.hosts.get_mut(usize::from(host)) {
+                h.conn = ConnState::Stale(error);
+                h.waiting_since = None;
+            }
+            Vec::new()
+        }
+        Msg::PollOverdue { host, since } => {
+            if let Some(h) = s.hosts.get_mut(usize::from(host)) {
+                h.waiting_since = Some(since);
+            }
+            Vec::new()
+        }
+        Msg::HostDown { host, error } => {
+            if let Some(h) = s.hosts.get_mut(usize::from(host)) {
+                h.conn = ConnState::Down(error);
+            }
+            Vec::new()
+        }
+        Msg::HostMemory { host, text, low } => {
+            if let Some(h) = s.hosts.get_mut(usize::from(host)) {
+                h.memory = Some((text, low));
+            }
             Vec::new()
         }
         Msg::ActionFinished {
@@ -199,9 +250,10 @@ fn react(s: &mut State, msg: Msg) -> Vec<Effect> {
             text,
         } => {
             on_finished(s, &vm_id, &action, status, text);
-            vec![Effect::PollNow]
+            let host = s.vms.iter().find(|v| v.key == vm_id).map_or(0, |v| v.host);
+            vec![Effect::PollNow(host)]
         }
-        Msg::Event(e) => on_event(s, e),
+        Msg::Event(host, e) => on_event(s, host, e),
         Msg::Cleanup(c) => {
             s.cleanup = Some(c);
             Vec::new()
@@ -239,7 +291,7 @@ fn react(s: &mut State, msg: Msg) -> Vec<Effect> {
                 progress,
                 finished_at,
             });
-            vec![Effect::PollNow]
+            vec![Effect::PollNow(0)]
         }
         Msg::RecoverPrepared {
             vm_id,
@@ -294,17 +346,24 @@ fn react(s: &mut State, msg: Msg) -> Vec<Effect> {
 
 /// A domain event means something changed: poll now instead of waiting for the timer.
 /// Connection events change the header.
-fn on_event(s: &mut State, e: DomainEvent) -> Vec<Effect> {
+fn on_event(s: &mut State, host: u16, e: DomainEvent) -> Vec<Effect> {
     match e {
         DomainEvent::ConnectionLost { reason } => {
-            s.conn = ConnState::Disconnected(reason);
+            if let Some(h) = s.hosts.get_mut(usize::from(host)) {
+                h.conn = ConnState::Disconnected(reason);
+            }
             Vec::new()
         }
         DomainEvent::Reconnected => {
-            s.flash("reconnected".into());
-            vec![Effect::PollNow]
+            let text = if s.many_hosts() {
+                format!("{} reconnected", s.host_name(host))
+            } else {
+                "reconnected".into()
+            };
+            s.flash(text);
+            vec![Effect::PollNow(host)]
         }
-        _ => vec![Effect::PollNow],
+        _ => vec![Effect::PollNow(host)],
     }
 }
 
@@ -361,28 +420,65 @@ fn on_prepared(
     act::gate(s, ask, title, lines, Then::CleanupRound(request))
 }
 
-fn on_snapshot(s: &mut State, vms: Vec<Vm>, at: DateTime<Utc>) {
+fn on_snapshot(s: &mut State, host: u16, mut vms: Vec<Vm>, at: DateTime<Utc>, rtt_ms: Option<u64>) {
+    let Some(pane) = s.hosts.get(usize::from(host)) else {
+        return;
+    };
+    for v in &mut vms {
+        v.host = host;
+        if host != 0 && v.key == v.uuid {
+            v.key = super::hosts::key_of(&v.uuid, host);
+        }
+    }
+    let unchanged = pane.conn == ConnState::Live
+        && pane.waiting_since.is_none()
+        && pane.vms.len() == vms.len()
+        && pane.vms.iter().zip(&vms).all(|(a, b)| a.same_content(b));
     for v in &vms {
         if let Some(cpu) = v.snapshot.cpu_usage_percent {
-            let h = s.cpu_history.entry(v.uuid.clone()).or_default();
+            let h = s.cpu_history.entry(v.key.clone()).or_default();
             h.push_back(cpu.round() as u64);
             while h.len() > CPU_HISTORY {
                 h.pop_front();
             }
         }
     }
-    let present: std::collections::HashSet<&str> = vms.iter().map(|v| v.uuid.as_str()).collect();
-    s.cpu_history
-        .retain(|uuid, _| present.contains(uuid.as_str()));
-    s.snapshot_unchanged = s.conn == ConnState::Live
-        && s.vms.len() == vms.len()
-        && s.vms.iter().zip(&vms).all(|(a, b)| a.same_content(b));
-    s.set_vms(vms);
-    s.conn = ConnState::Live;
-    s.snapshot_at = Some(at);
+    let keys: std::collections::HashSet<&str> = vms.iter().map(|v| v.key.as_str()).collect();
+    // Drop the history of this host's VMs that are gone; other hosts keep theirs.
+    let gone: Vec<crate::model::Uuid> = pane
+        .vms
+        .iter()
+        .filter(|v| !keys.contains(v.key.as_str()))
+        .map(|v| v.key.clone())
+        .collect();
+    for k in gone {
+        s.cpu_history.remove(&k);
+    }
+    let pane = &mut s.hosts[usize::from(host)];
+    pane.conn = ConnState::Live;
+    pane.snapshot_at = Some(at);
+    pane.waiting_since = None;
+    // A snapshot of XML read between polls says nothing of the round trip.
+    if rtt_ms.is_some() {
+        pane.rtt_ms = rtt_ms;
+    }
+    s.snapshot_unchanged = unchanged;
+    if unchanged && host != 0 {
+        // Nothing new to merge (only the moment moved); host 0's VMs are the engine's
+        // snapshot, so they are always taken.
+        return;
+    }
+    pane.vms = vms.into();
+    let merged = super::hosts::merged(&s.hosts);
+    s.set_vms(merged);
 }
 
 fn on_finished(s: &mut State, vm_id: &str, action: &str, status: ActivityStatus, text: String) {
+    // With several hosts, the line says which one.
+    let text = match s.vms.iter().find(|v| v.key == vm_id) {
+        Some(v) if s.many_hosts() => format!("{text} on {}", s.host_name(v.host)),
+        _ => text,
+    };
     // The oldest pending line of this VM and action is the one that finished (the
     // executor runs one command per VM at a time, in order).
     let pending =
@@ -399,7 +495,7 @@ fn on_finished(s: &mut State, vm_id: &str, action: &str, status: ActivityStatus,
             let vm_name = s
                 .vms
                 .iter()
-                .find(|v| v.uuid == vm_id)
+                .find(|v| v.key == vm_id)
                 .map(|v| v.snapshot.vm_name.clone())
                 .unwrap_or_default();
             s.push_activity(Activity {

@@ -38,6 +38,7 @@ fn flags(s: &State, v: &Vm) -> Vec<(String, ratatui::style::Style)> {
         let graph = s
             .vms
             .iter()
+            .filter(|x| x.host == v.host)
             .map(|x| (x.snapshot.vm_name.as_str(), record_deps(&x.meta)));
         if let Some(c) = dependency_cycles(graph).remove(&v.snapshot.vm_name) {
             out.push((
@@ -93,7 +94,7 @@ pub fn lines(s: &State, v: &Vm) -> Vec<Line<'static>> {
         )));
         return out;
     }
-    if let Some(p) = s.pressure_of(&v.uuid) {
+    if let Some(p) = s.pressure_of(v) {
         out.push(Line::from(Span::styled(
             format!("pressure: {p}"),
             t.error(),
@@ -149,7 +150,7 @@ pub fn lines(s: &State, v: &Vm) -> Vec<Line<'static>> {
             }
         ),
     ));
-    if let Some(l) = crate::tui::limits::text(s, &v.uuid) {
+    if let Some(l) = crate::tui::limits::text(s, &v.uuid).filter(|_| v.host == 0) {
         out.push(kv("limits", l));
     }
     if let Ok(m) = &v.meta {
@@ -245,6 +246,7 @@ pub fn lines(s: &State, v: &Vm) -> Vec<Line<'static>> {
         .cleanup
         .iter()
         .flat_map(|c| c.lines.iter())
+        .filter(|_| v.host == 0)
         .find(|l| l.vm_id == v.uuid)
     {
         Some(l) => out.push(kv(
@@ -263,7 +265,7 @@ pub fn lines(s: &State, v: &Vm) -> Vec<Line<'static>> {
         }
     }
     out.push(section("recovery (host shutdown)"));
-    match s.recovery.get(&v.uuid) {
+    match s.recovery.get(&v.uuid).filter(|_| v.host == 0) {
         Some(lines) => out.extend(lines.iter().map(|l| Line::from(l.clone()))),
         None => out.push(Line::from(Span::styled("no record", t.dim()))),
     }
@@ -326,7 +328,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     );
     let history: Vec<u64> = s
         .cpu_history
-        .get(&v.uuid)
+        .get(&v.key)
         .map(|h| h.iter().copied().collect())
         .unwrap_or_default();
     let title = match history.last() {

@@ -46,6 +46,8 @@ fn view(name: &str, meta: LifecycleMeta) -> Vm {
     let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
     Vm {
         uuid: format!("u-{name}").into(),
+        host: 0,
+        key: format!("u-{name}").into(),
         state: None,
         reason: crate::hypervisor::StateReason::default(),
         persistent: false,

@@ -12,7 +12,15 @@ use crate::tui::state::{ConnState, State};
 /// fresh snapshot reads "live", the clock shows minutes) so an idle dashboard redraws
 /// rarely.
 pub fn clock_text(s: &State) -> String {
-    let age = match (&s.conn, s.snapshot_at) {
+    if s.many_hosts() {
+        let live = s.hosts.iter().filter(|h| h.health() == "live").count();
+        return format!(
+            "{live}/{} hosts live · {} UTC",
+            s.hosts.len(),
+            s.now.format("%H:%M")
+        );
+    }
+    let age = match (s.conn(), s.hosts[0].snapshot_at) {
         (ConnState::Connecting, _) | (_, None) => "connecting…".to_string(),
         (ConnState::Live, Some(at)) if (s.now - at).num_seconds() < 10 => "live".to_string(),
         (_, Some(at)) => format!(
@@ -25,10 +33,19 @@ pub fn clock_text(s: &State) -> String {
 
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let t = s.theme;
-    let mut first = vec![
-        Span::styled(" vmlife ", t.title()),
-        Span::raw(s.uri.clone()),
-    ];
+    let mut first = vec![Span::styled(" vmlife ", t.title())];
+    if s.many_hosts() {
+        first.push(Span::raw(format!("{} hosts", s.hosts.len())));
+        for h in s.hosts.iter().filter(|h| h.unhealthy()) {
+            first.push(Span::raw(" "));
+            first.push(Span::styled(
+                format!(" {} {} ", h.health(), h.name),
+                t.badge(),
+            ));
+        }
+    } else {
+        first.push(Span::raw(s.uri.clone()));
+    }
     if s.readonly {
         first.push(Span::raw(" "));
         first.push(Span::styled(" READ-ONLY ", t.badge()));
@@ -37,7 +54,8 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         first.push(Span::raw(" "));
         first.push(Span::styled(" DEMO ", t.badge()));
     }
-    match &s.conn {
+    match s.conn() {
+        _ if s.many_hosts() => {}
         ConnState::Stale(err) => {
             first.push(Span::raw(" "));
             first.push(Span::styled(" STALE ", t.badge()));
@@ -48,6 +66,11 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
             first.push(Span::styled(" DISCONNECTED ", t.badge()));
             first.push(Span::styled(format!(" {why} — reconnecting"), t.error()));
         }
+        ConnState::Down(why) => {
+            first.push(Span::raw(" "));
+            first.push(Span::styled(" DOWN ", t.badge()));
+            first.push(Span::styled(format!(" {why}"), t.error()));
+        }
         ConnState::Connecting => first.push(Span::styled(" connecting…", t.dim())),
         ConnState::Live => {}
     }
@@ -55,7 +78,14 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         first.push(Span::raw(" "));
         first.push(Span::styled(format!(" {badge} "), t.badge()));
     }
-    first.push(Span::styled(format!("  {}", s.engine), t.dim()));
+    if s.many_hosts() {
+        first.push(Span::styled(
+            format!("  {}: {}", s.hosts[0].name, s.engine),
+            t.dim(),
+        ));
+    } else {
+        first.push(Span::styled(format!("  {}", s.engine), t.dim()));
+    }
 
     let c = s.counts();
     // Narrow terminals get the short words, so the clock still fits on the line.

@@ -7,6 +7,7 @@ mod header;
 mod lists;
 mod popup;
 mod progress;
+mod strip;
 mod table;
 
 use ratatui::layout::Alignment;
@@ -57,8 +58,9 @@ pub fn view(s: &State, f: &mut Frame) {
         );
         return;
     }
-    let a = layout::areas(area, s.show_detail);
+    let a = layout::areas(area, s.show_detail, s.strip_lines());
     header::render(s, f, a.header);
+    strip::render(s, f, a.strip);
     table::render(s, f, a.table);
     if let Some(d) = a.detail {
         detail::render(s, f, d);
@@ -81,12 +83,13 @@ pub fn view(s: &State, f: &mut Frame) {
 /// redraws on a tick only when this changed (no fixed frame timer).
 pub fn clock_signature(s: &State) -> String {
     let mut sig = header::clock_text(s);
+    sig.push_str(&strip::clock_text(s));
     sig.push_str(&cleanup::time_text(s));
     sig.push(if s.progress_shown() { 'P' } else { '-' });
     if let Some((text, _)) = &s.flash {
         sig.push_str(text);
     }
-    let rows = layout::table_viewport(s.size, s.show_detail) as usize;
+    let rows = layout::table_viewport(s.size, s.show_detail, s.strip_lines()) as usize;
     let start = layout::offset(s.selected_row(), rows);
     for &i in s.rows.iter().skip(start).take(rows) {
         if let Some(v) = s.vms.get(i) {

@@ -22,11 +22,17 @@ struct Column {
     rank: u8,
 }
 
-const COLUMNS: [Column; 11] = [
+const COLUMNS: [Column; 12] = [
     Column {
         title: "NAME",
         width: 14,
         rank: 0,
+    },
+    // Only with several hosts (its width is the longest host name's).
+    Column {
+        title: "HOST",
+        width: 4,
+        rank: 1,
     },
     Column {
         title: "STATE",
@@ -84,17 +90,19 @@ const COLUMNS: [Column; 11] = [
 const STATE_MAX: u16 = 26;
 
 /// The columns that fit in `width` (borders and the selection mark taken off), by rank,
-/// in display order, with their widths; STATE is `state_width` wide.
-fn fitting(width: u16, state_width: u16) -> Vec<(&'static Column, u16)> {
-    let width_of = |c: &Column| {
-        if c.title == "STATE" {
-            state_width.max(c.width)
-        } else {
-            c.width
-        }
+/// in display order, with their widths; STATE is `state_width` wide, HOST `host_width`
+/// (0: one host, no HOST column).
+fn fitting(width: u16, state_width: u16, host_width: u16) -> Vec<(&'static Column, u16)> {
+    let width_of = |c: &Column| match c.title {
+        "STATE" => state_width.max(c.width),
+        "HOST" => host_width.max(c.width),
+        _ => c.width,
     };
     let mut budget = width.saturating_sub(4);
-    let mut by_rank: Vec<&Column> = COLUMNS.iter().collect();
+    let mut by_rank: Vec<&Column> = COLUMNS
+        .iter()
+        .filter(|c| c.title != "HOST" || host_width > 0)
+        .collect();
     by_rank.sort_by_key(|c| c.rank);
     let mut keep = Vec::new();
     for c in by_rank {
@@ -123,6 +131,19 @@ fn state_width(s: &State) -> u16 {
             .unwrap_or(0)
             .min(STATE_MAX)
     })
+}
+
+/// HOST's width: the longest host name (at most 16), 0 with one host.
+fn host_width(s: &State) -> u16 {
+    if !s.many_hosts() {
+        return 0;
+    }
+    s.hosts
+        .iter()
+        .map(|h| u16::try_from(h.name.chars().count()).unwrap_or(16))
+        .max()
+        .unwrap_or(0)
+        .min(16)
 }
 
 /// The cells of a row that change with the clock (TTL, uptime, figures going stale),
@@ -181,7 +202,7 @@ fn cells(s: &State, v: &Vm, shown: &[(&'static Column, u16)]) -> Vec<Cell<'stati
         .map(|(c, _)| match c.title {
             "NAME" => {
                 let mut name = snap.vm_name.clone();
-                if s.busy.contains(&v.uuid) {
+                if s.busy.contains(&v.key) {
                     name.push_str(" …");
                 }
                 Cell::from(name)
@@ -192,7 +213,7 @@ fn cells(s: &State, v: &Vm, shown: &[(&'static Column, u16)]) -> Vec<Cell<'stati
                 } else {
                     t.base()
                 };
-                match s.pressure_of(&v.uuid) {
+                match s.pressure_of(v) {
                     // STATE is widened for it (`state_width`).
                     Some(p) => Cell::from(Span::styled(p.to_string(), t.error())),
                     None => Cell::from(Span::styled(snap.vm_state.to_string(), style)),
@@ -218,6 +239,14 @@ fn cells(s: &State, v: &Vm, shown: &[(&'static Column, u16)]) -> Vec<Cell<'stati
                 fresh.addresses,
             ),
             "UPTIME" => Cell::from(fmt::uptime(snap.vm_state, snap.uptime_seconds)),
+            "HOST" => {
+                let host = &s.hosts[usize::from(v.host).min(s.hosts.len() - 1)];
+                if host.unhealthy() {
+                    Cell::from(Span::styled(host.name.clone(), t.error()))
+                } else {
+                    Cell::from(host.name.clone())
+                }
+            }
             _ => Cell::from(""),
         })
         .collect()
@@ -225,7 +254,7 @@ fn cells(s: &State, v: &Vm, shown: &[(&'static Column, u16)]) -> Vec<Cell<'stati
 
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let t = s.theme;
-    let shown = fitting(area.width, state_width(s));
+    let shown = fitting(area.width, state_width(s), host_width(s));
     let viewport = area.height.saturating_sub(3) as usize;
     let start = crate::tui::layout::offset(s.selected_row(), viewport);
     // Build only the rows on screen: a 10,000-VM host costs the same to draw as a small one.
@@ -296,7 +325,11 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     f.render_stateful_widget(table, area, &mut state);
     if s.rows.is_empty() {
         let msg = if s.vms.is_empty() {
-            "no VMs on this connection"
+            if s.many_hosts() {
+                "no VMs on these hosts"
+            } else {
+                "no VMs on this connection"
+            }
         } else {
             "no VM matches the filter"
         };

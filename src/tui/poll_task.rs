@@ -1,0 +1,184 @@
+//! The poll task of one host: polls off the UI task, one poll in flight at a time,
+//! every refresh, at once when an action or an event asks, and soon after new rows come
+//! into view. A poll that has not answered after [`super::hosts::STALE_AFTER_MS`] is
+//! reported (`Msg::PollOverdue`: the host hangs) while the task keeps waiting for it;
+//! other hosts' tasks never wait for this one.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tokio::sync::{mpsc, watch, Notify};
+
+use super::update::Msg;
+use super::visible::InView;
+use crate::model::Uuid;
+use crate::poll::Poller;
+
+/// Domain XML read per step while some is still unread (the first second of a large
+/// host): small, so the rows that come into view meanwhile are read next.
+const FILL_CHUNK: usize = 32;
+
+/// The wait before the second poll: CPU % needs two samples, and the first screen should
+/// not wait a whole refresh for them.
+const WARMUP: Duration = Duration::from_millis(500);
+
+/// Past the moment the second CPU sample can make a percentage, so the poll's own clock
+/// reading is surely beyond it.
+const WARMUP_MARGIN: Duration = Duration::from_millis(25);
+
+/// How long the poll waits after new rows came into view (scrolling, filtering) before
+/// it asks for their figures: a held key scrolls many rows, and one poll serves them all.
+const SETTLE: Duration = Duration::from_millis(150);
+
+/// Polls off the UI task, one poll in flight at a time, every `refresh`, at once when an
+/// action asks for it, and soon after new rows come into view. Between polls, the XML of
+/// VMs not read yet is read in chunks (those in view first), each chunk a snapshot.
+pub fn spawn_poller(
+    host: u16,
+    poller: Poller,
+    tx: mpsc::UnboundedSender<Msg>,
+    mut view: watch::Receiver<InView>,
+    mut invalidate: mpsc::UnboundedReceiver<Uuid>,
+    poll_now: Arc<Notify>,
+    refresh: Duration,
+) {
+    tokio::spawn(async move {
+        let mut poller = Some(poller);
+        let mut warmups = 0u32;
+        loop {
+            let Some(mut p) = poller.take() else { break };
+            let asked = {
+                let v = view.borrow_and_update();
+                p.set_focus(v.focus.clone());
+                p.set_view(v.rows.clone());
+                v.rows.iter().cloned().collect::<HashSet<Uuid>>()
+            };
+            while let Ok(uuid) = invalidate.try_recv() {
+                p.invalidate(&uuid);
+            }
+            let started = Instant::now();
+            let asked_at = Utc::now();
+            let mut job = tokio::task::spawn_blocking(move || {
+                let now = Utc::now();
+                let result = p.poll(now);
+                (p, result, now)
+            });
+            let overdue = refresh + Duration::from_millis(super::hosts::STALE_AFTER_MS as u64);
+            let joined = tokio::select! {
+                j = &mut job => j,
+                _ = tokio::time::sleep(overdue) => {
+                    let _ = tx.send(Msg::PollOverdue { host, since: asked_at });
+                    job.await
+                }
+            };
+            let Ok((mut p, result, at)) = joined else {
+                break;
+            };
+            let rtt_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
+            let ok = result.is_ok();
+            let msg = match result {
+                Ok(vms) => Msg::Snapshot {
+                    host,
+                    vms,
+                    at,
+                    rtt_ms,
+                },
+                Err(e) => Msg::PollFailed {
+                    host,
+                    error: e.message,
+                    at,
+                },
+            };
+            if tx.send(msg).is_err() {
+                break;
+            }
+            // The XML not read yet, in chunks, the rows in view first; rows that came
+            // into view meanwhile (the first screen's, once it is drawn) are polled
+            // first, and the rest read after that poll.
+            let mut rows_waiting = false;
+            while ok && p.pending() > 0 {
+                let rows = view.borrow_and_update().rows.clone();
+                if has_new_rows(&rows, &asked) {
+                    rows_waiting = true;
+                    break;
+                }
+                p.set_view(rows);
+                let Ok((back, vms, at)) = tokio::task::spawn_blocking(move || {
+                    let now = Utc::now();
+                    let vms = p.fill(FILL_CHUNK, now);
+                    (p, vms, now)
+                })
+                .await
+                else {
+                    return;
+                };
+                p = back;
+                let msg = Msg::Snapshot {
+                    host,
+                    vms,
+                    at,
+                    rtt_ms: None,
+                };
+                if tx.send(msg).is_err() {
+                    return;
+                }
+            }
+            // A CPU figure that needs its second sample comes soon, not a refresh later.
+            let wait = if ok && p.awaits_cpu() && warmups < 3 {
+                warmups += 1;
+                // As soon as the first sample is old enough (it may be the first
+                // poll's, from /proc), not a fixed wait after this poll.
+                p.cpu_due_ms()
+                    .map(|at| (at - Utc::now().timestamp_millis()).max(0))
+                    .map_or(WARMUP, |ms| {
+                        Duration::from_millis(ms.unsigned_abs()) + WARMUP_MARGIN
+                    })
+                    .min(WARMUP)
+                    .min(refresh)
+            } else {
+                warmups = 0;
+                refresh
+            };
+            poller = Some(p);
+            if rows_waiting {
+                settle(&asked).await;
+                continue;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = poll_now.notified() => {}
+                _ = new_rows(&mut view, &asked) => {}
+            }
+        }
+    });
+}
+
+/// Resolves once rows not in `asked` have come into view, and stayed a moment.
+async fn new_rows(view: &mut watch::Receiver<InView>, asked: &HashSet<Uuid>) {
+    loop {
+        if view.changed().await.is_err() {
+            // The dashboard is gone: the poll loop ends with the next send.
+            std::future::pending::<()>().await;
+        }
+        let fresh = has_new_rows(&view.borrow().rows, asked);
+        if fresh {
+            settle(asked).await;
+            return;
+        }
+    }
+}
+
+/// Some of `rows` were not asked by the last poll.
+fn has_new_rows(rows: &[Uuid], asked: &HashSet<Uuid>) -> bool {
+    rows.iter().any(|u| !asked.contains(u))
+}
+
+/// The wait before new rows are polled: none for the first rows in view (nothing asked
+/// yet), [`SETTLE`] for later ones, so scrolling settles first.
+async fn settle(asked: &HashSet<Uuid>) {
+    if !asked.is_empty() {
+        tokio::time::sleep(SETTLE).await;
+    }
+}
