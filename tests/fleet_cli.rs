@@ -41,7 +41,8 @@ fn fleet() -> Fleet {
     std::fs::write(
         home.path().join("config.toml"),
         format!(
-            "[[connections]]\nname = \"hv1\"\nuri = \"{hv1}\"\n\n\
+            "[connection]\nuri = \"{hv1}\"\n\n\
+             [[connections]]\nname = \"hv1\"\nuri = \"{hv1}\"\n\n\
              [[connections]]\nname = \"hv2\"\nuri = \"{hv2}\"\n\n\
              [[connections]]\nname = \"hv3\"\nuri = \"{down}\"\n"
         ),
@@ -208,5 +209,18 @@ fn plan_runs_per_host() {
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("== host hv2 ("), "{out}");
     let (code, _, err) = f.run(&["--host", "hv1,hv2", "autostart"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn the_host_hooks_run_on_this_host_not_the_fleet() {
+    let f = fleet();
+    // [[connections]] is the fleet; the hooks take connection.uri (hv1's node here).
+    let (code, out, err) = f.run(&["host-shutdown", "--dry-run"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("web-1"), "{out}");
+    assert!(!out.contains("ci-7"), "{out}");
+    // --host still picks, and several are refused.
+    let (code, _, err) = f.run(&["--host", "hv1,hv2", "host-boot", "--dry-run"]);
     assert_eq!(code, 2, "{err}");
 }

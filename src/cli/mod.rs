@@ -184,7 +184,12 @@ pub fn run(opts: &Options, command: &Command) -> Result<(), Error> {
         }
         _ => {}
     }
-    let plan = Plan::resolve(opts, now.timestamp())?;
+    // The host hooks run on the host itself: not on the fleet of [[connections]].
+    let plan = if matches!(command, Command::HostShutdown(_) | Command::HostBoot(_)) {
+        Plan::resolve_local(opts, now.timestamp())?
+    } else {
+        Plan::resolve(opts, now.timestamp())?
+    };
     if plan.hosts.len() > 1 {
         return fleet::run(plan, opts, command, now);
     }

@@ -67,6 +67,17 @@ pub struct Plan {
 impl Plan {
     /// Load the config and resolve the hosts the options ask for (nothing is opened).
     pub fn resolve(opts: &Options, now: i64) -> Result<Plan, Error> {
+        Self::resolve_with(opts, now, true)
+    }
+
+    /// [`Plan::resolve`] for what runs on the host itself (the daemon, the host hooks):
+    /// without `-c`/`--host`, the config's `[[connections]]` (the fleet a dashboard
+    /// shows) is not this host's connection: `connection.uri` (or the default) is.
+    pub fn resolve_local(opts: &Options, now: i64) -> Result<Plan, Error> {
+        Self::resolve_with(opts, now, false)
+    }
+
+    fn resolve_with(opts: &Options, now: i64, fleet: bool) -> Result<Plan, Error> {
         let (mut config, path) = Config::load(opts.config.as_deref())?;
         if opts.demo && path.is_none() {
             crate::demo::tune_config(&mut config);
@@ -83,8 +94,16 @@ impl Plan {
             (vec![spec], Some(node))
         } else {
             let env = std::env::var("LIBVIRT_DEFAULT_URI").ok();
-            let hosts = config::resolve_hosts(&opts.connect, &opts.hosts, env.as_deref(), &config)
-                .map_err(Error::usage)?;
+            let hosts = if fleet || !opts.connect.is_empty() || !opts.hosts.is_empty() {
+                config::resolve_hosts(&opts.connect, &opts.hosts, env.as_deref(), &config)
+            } else {
+                let local = Config {
+                    connections: Vec::new(),
+                    ..config.clone()
+                };
+                config::resolve_hosts(&[], &[], env.as_deref(), &local)
+            }
+            .map_err(Error::usage)?;
             (hosts, None)
         };
         let timeout = opts
@@ -174,8 +193,10 @@ impl Plan {
 impl Session {
     /// Load the config and open the one connection the options ask for; several hosts
     /// are refused, naming `what` (the command) in the message.
+    /// It runs on the host itself: the config's `[[connections]]` are not looked at
+    /// unless `--host` names one ([`Plan::resolve_local`]).
     pub fn open_one(opts: &Options, now: i64, what: &str) -> Result<Session, Error> {
-        let plan = Plan::resolve(opts, now)?;
+        let plan = Plan::resolve_local(opts, now)?;
         if plan.hosts.len() > 1 {
             let names: Vec<&str> = plan.hosts.iter().map(|h| h.name.as_str()).collect();
             return Err(Error::usage(format!(

@@ -67,13 +67,16 @@ pub fn open(plan: session::Plan, state_dir: StateDir) -> Result<(), Error> {
 /// once the screen is up) until the person quits. `state_dir` stays alive (a demo's
 /// temp dir) until the dashboard exits.
 pub fn run(session: Session, others: Vec<RemoteHost>, state_dir: StateDir) -> Result<(), Error> {
+    // Read-only as a whole (the keymap without the mutating keys, the badge) when every
+    // host is; a read-only host among others refuses its own VMs' actions.
+    let every_host_readonly = session.hv.is_readonly() && others.iter().all(|h| h.readonly);
     if !std::io::stdout().is_terminal() {
         return Err(Error::new(
             "the dashboard needs a terminal; for scripts use `vmlife ls` or `vmlife ls --json`",
         ));
     }
     let keymap =
-        Keymap::build(&session.config.keys, session.hv.is_readonly()).map_err(Error::new)?;
+        Keymap::build(&session.config.keys, every_host_readonly).map_err(Error::new)?;
     let dir = state_dir.path().to_path_buf();
     let journal = session
         .journal(&dir)
@@ -85,7 +88,14 @@ pub fn run(session: Session, others: Vec<RemoteHost>, state_dir: StateDir) -> Re
         .enable_all()
         .build()
         .map_err(|e| Error::new(format!("cannot start the runtime: {e}")))?;
-    let result = rt.block_on(run_async(session, others, keymap, Arc::new(journal), dir));
+    let result = rt.block_on(run_async(
+        session,
+        others,
+        keymap,
+        Arc::new(journal),
+        dir,
+        every_host_readonly,
+    ));
     // Blocking threads (an input read, a slow libvirt call) must not hold the exit.
     rt.shutdown_timeout(Duration::from_millis(200));
     result
@@ -97,16 +107,17 @@ async fn run_async(
     keymap: Keymap,
     journal: Arc<Journal>,
     dir: PathBuf,
+    every_host_readonly: bool,
 ) -> Result<(), Error> {
     let now = Utc::now();
     let mut state = State::new(session.uri.clone(), keymap, now);
-    state.readonly = session.hv.is_readonly();
+    state.readonly = every_host_readonly;
     state.demo = session.demo;
     state.theme = Theme::from_env();
     state.host_policy = session.config.policy.clone();
     state.extend_step_hours = session.config.dashboard.extend_step_hours;
     state.hosts[0].name = session.host.clone();
-    state.hosts[0].readonly = state.readonly;
+    state.hosts[0].readonly = session.hv.is_readonly();
     for h in &others {
         let mut pane = HostPane::new(h.spec.name.clone(), h.spec.uri.clone());
         pane.readonly = h.readonly;

@@ -82,10 +82,16 @@ impl HostPane {
             .snapshot_at
             .map(|at| format!(" (last snapshot {} ago)", age(at)))
             .unwrap_or_default();
+        // The strip names the host: its URI again would push the reason off the line.
+        let short = |e: &str| {
+            e.replace(&format!(" on {}", self.uri), "")
+                .replace(&format!("{}: ", self.uri), "")
+                .replace(&self.uri, &self.name)
+        };
         match &self.conn {
-            ConnState::Stale(e) => Some(format!("last poll failed: {e}{since}")),
-            ConnState::Disconnected(e) => Some(format!("{e} — reconnecting{since}")),
-            ConnState::Down(e) => Some(format!("{e}{since}")),
+            ConnState::Stale(e) => Some(format!("last poll failed: {}{since}", short(e))),
+            ConnState::Disconnected(e) => Some(format!("{} — reconnecting{since}", short(e))),
+            ConnState::Down(e) => Some(format!("{}{since}", short(e))),
             ConnState::Connecting | ConnState::Live => None,
         }
     }

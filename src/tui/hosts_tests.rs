@@ -279,3 +279,33 @@ fn a_strip_too_short_for_all_hosts_shows_the_troubled_first() {
     );
     assert!(strip[2].contains("… 18 more hosts, all live"), "{text}");
 }
+
+#[test]
+fn a_refreshed_figure_of_another_host_is_taken() {
+    let mut s = three_hosts();
+    let mut vms = vec![
+        vm(1, "db-1", VmState::Running, permanent()),
+        vm(40, "build-9", VmState::Running, temporary(7200, 4.0)),
+        vm(41, "old-3", VmState::Stopped, temporary(7200, 1.0)),
+    ];
+    // Taken at 0 s, the address stale at 62 s; asked again at 60 s: stale at 122 s.
+    for (at, until) in [(0, 62), (60, 122)] {
+        vms[0].freshness.addresses = crate::poll::Age::Until(now() + Duration::seconds(until));
+        update(
+            &mut s,
+            Msg::Snapshot {
+                host: 1,
+                vms: vms.clone(),
+                at: now() + Duration::seconds(at),
+                rtt_ms: Some(3),
+            },
+        );
+    }
+    let until = now() + Duration::seconds(122);
+    let db = s
+        .vms
+        .iter()
+        .find(|v| v.host == 1 && v.snapshot.vm_name == "db-1")
+        .unwrap();
+    assert_eq!(db.freshness.addresses, crate::poll::Age::Until(until));
+}

@@ -78,6 +78,7 @@ pub fn spawn_poller(
             };
             let rtt_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
             let ok = result.is_ok();
+            tracing::debug!(host, rtt_ms, ok, in_view = asked.len(), "poll");
             let msg = match result {
                 Ok(vms) => Msg::Snapshot {
                     host,

@@ -51,9 +51,15 @@ pub fn restore() {
 pub fn init_log(dir: &Path) -> Option<PathBuf> {
     let path = dir.join(LOG_FILE);
     let file = open_log(&path)?;
+    // `RUST_LOG=debug` (a level only) for more: the debug level logs every poll.
+    let level = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|l| l.parse::<tracing::Level>().ok())
+        .unwrap_or(tracing::Level::INFO);
     let _ = tracing_subscriber::fmt()
         .with_writer(Arc::new(file))
-        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_max_level(level)
         .with_target(false)
         .try_init();
     Some(path)

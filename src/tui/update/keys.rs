@@ -109,7 +109,11 @@ pub fn apply(s: &mut State, a: Action) -> Vec<Effect> {
         Action::Quit => return act::quit(s),
         Action::CleanupRound => {
             return vec![Effect::PrepareCleanup {
-                title: "Run a cleanup round now?".into(),
+                title: if s.many_hosts() {
+                    format!("Run a cleanup round on {} now?", s.host_name(0))
+                } else {
+                    "Run a cleanup round now?".into()
+                },
                 request: RoundRequest {
                     manual: true,
                     ignore_window: false,

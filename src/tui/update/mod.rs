@@ -273,10 +273,15 @@ fn react(s: &mut State, msg: Msg) -> Vec<Effect> {
                 "Start these VMs in this order (each waits for its dependencies):".into(),
             );
             let ask = plan::asks(s, Action::Autostart, None);
+            let title = if s.many_hosts() {
+                format!("Run the ordered autostart on {}?", s.host_name(0))
+            } else {
+                "Run the ordered autostart?".into()
+            };
             act::gate(
                 s,
                 ask,
-                "Run the ordered autostart?".into(),
+                title,
                 lines,
                 Then::Autostart,
             )
@@ -463,11 +468,19 @@ fn on_snapshot(s: &mut State, host: u16, mut vms: Vec<Vm>, at: DateTime<Utc>, rt
         pane.rtt_ms = rtt_ms;
     }
     s.snapshot_unchanged = unchanged;
-    if unchanged && host != 0 {
-        // Nothing new to merge (only the moment moved); host 0's VMs are the engine's
-        // snapshot, so they are always taken.
+    // Nothing new to merge: same content and the same moments its figures go stale
+    // (those move for the VMs in view, whose figures were asked again). Host 0's VMs
+    // are the engine's snapshot, so they are always taken.
+    let identical = unchanged
+        && s.hosts[usize::from(host)]
+            .vms
+            .iter()
+            .zip(&vms)
+            .all(|(a, b)| a.freshness == b.freshness);
+    if identical && host != 0 {
         return;
     }
+    let pane = &mut s.hosts[usize::from(host)];
     pane.vms = vms.into();
     let merged = super::hosts::merged(&s.hosts);
     s.set_vms(merged);
