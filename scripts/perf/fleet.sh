@@ -129,6 +129,17 @@ gaps() {
     END { m = 0; for (h in gap) if (gap[h] > m) { m = gap[h]; mh = h } printf "%.2f hv%02d\n", m, mh + 1 }'
 }
 
+# Round trips (ms) of the polls of the hosts in $1 after line $2: "median max".
+rtts() {
+  tail -n +"$2" "$LOG" | awk -v want="$1" '
+    BEGIN { n = split(want, w, ","); for (i = 1; i <= n; i++) ok[w[i] - 1] = 1 }
+    /poll/ && match($0, /host=[0-9]+/) {
+      h = substr($0, RSTART + 5, RLENGTH - 5) + 0
+      if (!(h in ok) || !match($0, /rtt_ms=[0-9]+/)) next
+      print substr($0, RSTART + 7, RLENGTH - 7) + 0
+    }' | sort -n | awk '{ a[NR] = $1 } END { printf "%d %d\n", a[int((NR + 1) / 2)], a[NR] }'
+}
+
 window() {
   local label=$1 line t0 c0 t1 c1
   line=$(($(wc -l <"$LOG") + 1))
@@ -143,8 +154,9 @@ window() {
   secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
   pct=$(perf_pct $((c1 - c0)) "$secs")
   gap=$(gaps "$(seq -s, 1 "$HOSTS")" "$line")
-  perf_log "$label: dashboard CPU ${pct}% of a core over ${secs}s; healthy hosts' largest poll gap ${gap}"
-  eval "${label}_PCT=$pct; ${label}_GAP='$gap'"
+  rtt=$(rtts "$(seq -s, 1 "$HOSTS")" "$line")
+  perf_log "$label: dashboard CPU ${pct}% of a core over ${secs}s; healthy hosts' largest poll gap ${gap}; poll round trip median/max ${rtt} ms"
+  eval "${label}_PCT=$pct; ${label}_GAP='$gap'; ${label}_RTT='$rtt'"
 }
 
 window idle
@@ -173,6 +185,7 @@ fleet:   $HOSTS healthy hosts × $VMS running test-driver domains (+1 frozen), e
 |---|---:|---|
 | \`vmlife ls\` over $HOSTS hosts ($((HOSTS * VMS)) VMs), wall, median of $RUNS | ${LS_MEDIAN} s | < 1 s |
 | dashboard: start → every host live, every VM counted ($FROZEN hosts) | ${FIRST} s | |
+| dashboard: one poll of a host (state of its $VMS domains + figures of its VMs in view), round trip, median / max over the idle window; all hosts polled in parallel | ${idle_RTT% *} / ${idle_RTT#* } ms | a full refresh < 1 s |
 | dashboard RSS (peak) | $((RSS / 1024)) MiB ($((HWM / 1024)) MiB) | < 100 MB |
 | dashboard CPU, idle, ${DURATION} s | ${idle_PCT} % of a core | < 1 % |
 | largest gap between two polls of a healthy host, all healthy | ${idle_GAP% *} s (${idle_GAP#* }) | |

@@ -75,8 +75,7 @@ pub fn run(session: Session, others: Vec<RemoteHost>, state_dir: StateDir) -> Re
             "the dashboard needs a terminal; for scripts use `vmlife ls` or `vmlife ls --json`",
         ));
     }
-    let keymap =
-        Keymap::build(&session.config.keys, every_host_readonly).map_err(Error::new)?;
+    let keymap = Keymap::build(&session.config.keys, every_host_readonly).map_err(Error::new)?;
     let dir = state_dir.path().to_path_buf();
     let journal = session
         .journal(&dir)

@@ -278,13 +278,7 @@ fn react(s: &mut State, msg: Msg) -> Vec<Effect> {
             } else {
                 "Run the ordered autostart?".into()
             };
-            act::gate(
-                s,
-                ask,
-                title,
-                lines,
-                Then::Autostart,
-            )
+            act::gate(s, ask, title, lines, Then::Autostart)
         }
         Msg::AutostartPrepared(Err(why)) => {
             s.flash(format!("autostart cannot run: {why}"));
