@@ -44,12 +44,12 @@ pub use set::SetArgs;
 #[command(name = "vmlife", version, about, long_about = None)]
 pub struct Cli {
     /// libvirt URI to connect to; repeat it for several hosts [default:
-    /// $LIBVIRT_DEFAULT_URI, the config's [[connections]], its connection.uri, or
+    /// $LIBVIRT_DEFAULT_URI, the config's `[[connections]]`, its connection.uri, or
     /// qemu:///system]
     #[arg(short = 'c', long = "connect", value_name = "URI", global = true)]
     pub connect: Vec<String>,
 
-    /// A host of the config's [[connections]] by name; repeat it (or NAME,NAME) for
+    /// A host of the config's `[[connections]]` by name; repeat it (or NAME,NAME) for
     /// several. Adds to the -c URIs.
     #[arg(
         long = "host",

@@ -231,7 +231,7 @@ pub struct State {
 }
 
 impl State {
-    /// A fresh state for `uri` (one host; [`State::set_hosts`] for several).
+    /// A fresh state for `uri` (one host; the runtime pushes the others into `hosts`).
     pub fn new(uri: impl Into<String>, keymap: Keymap, now: DateTime<Utc>) -> State {
         let uri = uri.into();
         State {
