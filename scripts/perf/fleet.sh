@@ -18,6 +18,7 @@
 #
 #   scripts/perf/fleet.sh        (VMLIFE=path, HOSTS=20, VMS=200, DURATION=60, RUNS=5)
 #   PERF_RECORD=/tmp/fleet.data  also profiles the idle window (`perf report -i …`)
+#   KEEP_LOG=/tmp/fleet.log      keeps the dashboard's log (RUST_LOG=debug: every poll)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 perf_need virsh tmux awk setpriv
@@ -174,6 +175,7 @@ kill -CONT "$(cat "$PERF_DIR/l$FROZEN.pid")"
 perf_wait_screen dash "$FROZEN/$FROZEN hosts live" 60
 perf_log "$FNAME thawed: live again"
 perf_stop_session dash "$PID"
+[ -z "${KEEP_LOG:-}" ] || cp "$LOG" "$KEEP_LOG"
 
 cat <<EOF
 

@@ -94,6 +94,10 @@ pub struct DashboardConfig {
     /// Seconds between address look-ups of the running VMs in view (the selected one:
     /// every refresh).
     pub address_refresh_seconds: f64,
+    /// With several hosts: seconds between polls of a host other than the first whose
+    /// VM is not the selected one (the selected VM's host is polled every refresh; any
+    /// host's domain events poll it at once).
+    pub host_refresh_seconds: f64,
     /// Hours one press of the extend-TTL key adds.
     pub extend_step_hours: f64,
 }
@@ -106,6 +110,7 @@ impl Default for DashboardConfig {
             refresh_seconds: 2.0,
             memory_disk_refresh_seconds: 15.0,
             address_refresh_seconds: 60.0,
+            host_refresh_seconds: 10.0,
             extend_step_hours: 1.0,
         }
     }
@@ -316,6 +321,11 @@ impl Config {
             "dashboard.address_refresh_seconds",
             d.address_refresh_seconds,
             1.0..=86400.0,
+        )?;
+        num_in(
+            "dashboard.host_refresh_seconds",
+            d.host_refresh_seconds,
+            1.0..=3600.0,
         )?;
         let step = d.extend_step_hours;
         if !(step > 0.0 && step <= crate::model::ranges::TTL_HOURS_MAX) {

@@ -131,6 +131,10 @@ fn every_number_has_a_range() {
             "dashboard.address_refresh_seconds must be from 1.0 to 86400.0, not 86401.0",
         ),
         (
+            "[dashboard]\nhost_refresh_seconds = 0.5\n",
+            "dashboard.host_refresh_seconds must be from 1.0 to 3600.0, not 0.5",
+        ),
+        (
             "[engine]\nstop_timeout_seconds = 9223372036854775807\n",
             "engine.stop_timeout_seconds must be from 0 to 3600, not 9223372036854775807",
         ),

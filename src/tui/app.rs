@@ -157,6 +157,7 @@ async fn run_async(
         invalidate_rx,
         poll_now.clone(),
         refresh,
+        None,
     );
 
     let (results_tx, mut results_rx) = mpsc::unbounded_channel::<ExecResult>();
@@ -181,12 +182,22 @@ async fn run_async(
     host.spawn_recovery(tx.clone());
     let engine = EngineWorker::spawn(engine, tx.clone())
         .map_err(|e| Error::new(format!("cannot start the engine thread: {e}")))?;
+    // The other hosts: every `host_refresh_seconds` unless the selected VM is theirs
+    // (then every refresh); their figures go stale by that slower cadence.
+    let host_refresh = Duration::try_from_secs_f64(dash.host_refresh_seconds)
+        .unwrap_or(Duration::from_secs(10))
+        .max(refresh);
+    let mut remote_options = options;
+    if let Some(v) = remote_options.view.as_mut() {
+        v.refresh_ms = v.refresh_ms.max(seconds_ms(dash.host_refresh_seconds));
+    }
     let fleet_ctx = FleetContext {
         config: Arc::new(session.config.clone()),
         state_dir: dir.clone(),
         actor: Actor::Dashboard(login_name()),
-        poller: options,
+        poller: remote_options,
         refresh,
+        host_refresh,
     };
     let remotes: Vec<RemoteLink> = others
         .into_iter()
@@ -299,6 +310,9 @@ async fn run_async(
         }
     }
     super::terminal::restore();
+    // Restored already: ratatui's own drop would show the cursor again and, on a
+    // terminal that hung up (SIGHUP), panic printing that it could not.
+    std::mem::forget(terminal);
     // The engine's queued jobs finish (bounded) and its lock is released.
     let _ = tokio::task::spawn_blocking(move || services.finish()).await;
     match draw_error {

@@ -52,7 +52,10 @@ pub struct Context {
     pub state_dir: PathBuf,
     pub actor: Actor,
     pub poller: PollerOptions,
+    /// Polls while the selected VM is on the host.
     pub refresh: Duration,
+    /// Polls otherwise (`[dashboard] host_refresh_seconds`).
+    pub host_refresh: Duration,
 }
 
 /// The runtime's handle on one host task.
@@ -140,6 +143,7 @@ async fn run(
         invalidate_rx,
         poll_now,
         ctx.refresh,
+        Some(ctx.host_refresh),
     );
     let mut memory = tokio::time::interval(MEMORY_EVERY);
     memory.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);

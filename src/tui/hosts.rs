@@ -73,8 +73,13 @@ impl HostPane {
 
     /// Why it is not live, with the age (`no answer for 12s`), for the strip.
     pub fn problem(&self, now: DateTime<Utc>) -> Option<String> {
-        let age =
-            |at: DateTime<Utc>| crate::lifecycle::ttl::format_duration((now - at).num_seconds());
+        // Five-second steps under a minute: the strip redraws every 5 s, not every second,
+        // while a host is in trouble.
+        let age = |at: DateTime<Utc>| {
+            let secs = (now - at).num_seconds().max(0);
+            let secs = if secs < 60 { secs / 5 * 5 } else { secs };
+            crate::lifecycle::ttl::format_duration(secs)
+        };
         if let Some(at) = self.waiting_since {
             return Some(format!("no answer for {}", age(at)));
         }

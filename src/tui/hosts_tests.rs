@@ -138,7 +138,7 @@ fn a_hung_host_is_stale_while_the_others_refresh() {
     assert_eq!(s.hosts[2].health(), "STALE");
     assert_eq!(
         s.hosts[2].problem(s.now).as_deref(),
-        Some("no answer for 12s")
+        Some("no answer for 10s")
     );
     // Another host's snapshot does not clear it, nor wait for it.
     update(

@@ -43,17 +43,19 @@ pub fn spawn_poller(
     mut invalidate: mpsc::UnboundedReceiver<Uuid>,
     poll_now: Arc<Notify>,
     refresh: Duration,
+    unfocused: Option<Duration>,
 ) {
     tokio::spawn(async move {
         let mut poller = Some(poller);
         let mut warmups = 0u32;
         loop {
             let Some(mut p) = poller.take() else { break };
-            let asked = {
+            let (asked, focused) = {
                 let v = view.borrow_and_update();
+                let focused = v.focus.is_some();
                 p.set_focus(v.focus.clone());
                 p.set_view(v.rows.clone());
-                v.rows.iter().cloned().collect::<HashSet<Uuid>>()
+                (v.rows.iter().cloned().collect::<HashSet<Uuid>>(), focused)
             };
             while let Ok(uuid) = invalidate.try_recv() {
                 p.invalidate(&uuid);
@@ -140,7 +142,11 @@ pub fn spawn_poller(
                     .min(refresh)
             } else {
                 warmups = 0;
-                refresh
+                // Another host's, while the selected VM is not on it: its slower cadence.
+                match unfocused {
+                    Some(slow) if !focused => slow,
+                    _ => refresh,
+                }
             };
             poller = Some(p);
             if rows_waiting {
@@ -150,20 +156,24 @@ pub fn spawn_poller(
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = poll_now.notified() => {}
-                _ = new_rows(&mut view, &asked) => {}
+                _ = new_rows(&mut view, &asked, focused) => {}
             }
         }
     });
 }
 
 /// Resolves once rows not in `asked` have come into view, and stayed a moment.
-async fn new_rows(view: &mut watch::Receiver<InView>, asked: &HashSet<Uuid>) {
+/// Also once the selected VM comes onto this host (`focused` says whether it was).
+async fn new_rows(view: &mut watch::Receiver<InView>, asked: &HashSet<Uuid>, focused: bool) {
     loop {
         if view.changed().await.is_err() {
             // The dashboard is gone: the poll loop ends with the next send.
             std::future::pending::<()>().await;
         }
-        let fresh = has_new_rows(&view.borrow().rows, asked);
+        let fresh = {
+            let v = view.borrow();
+            has_new_rows(&v.rows, asked) || (!focused && v.focus.is_some())
+        };
         if fresh {
             settle(asked).await;
             return;
