@@ -24,7 +24,7 @@ use super::fleet::{Context as FleetContext, RemoteHost, RemoteLink};
 use super::host_link::HostLink;
 use super::hosts::HostPane;
 use super::keymap::Keymap;
-use super::poll_task::spawn_poller;
+use super::poll_task::{spawn_poller, Cadence};
 use super::services::Services;
 use super::state::State;
 use super::theme::Theme;
@@ -156,8 +156,10 @@ async fn run_async(
         view_rx,
         invalidate_rx,
         poll_now.clone(),
-        refresh,
-        None,
+        Cadence {
+            refresh,
+            unfocused: None,
+        },
     );
 
     let (results_tx, mut results_rx) = mpsc::unbounded_channel::<ExecResult>();

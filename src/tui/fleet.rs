@@ -142,8 +142,10 @@ async fn run(
         view,
         invalidate_rx,
         poll_now,
-        ctx.refresh,
-        Some(ctx.host_refresh),
+        super::poll_task::Cadence {
+            refresh: ctx.refresh,
+            unfocused: Some(ctx.host_refresh),
+        },
     );
     let mut memory = tokio::time::interval(MEMORY_EVERY);
     memory.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);

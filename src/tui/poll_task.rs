@@ -32,6 +32,16 @@ const WARMUP_MARGIN: Duration = Duration::from_millis(25);
 /// it asks for their figures: a held key scrolls many rows, and one poll serves them all.
 const SETTLE: Duration = Duration::from_millis(150);
 
+/// How often a host is polled.
+#[derive(Debug, Clone, Copy)]
+pub struct Cadence {
+    /// Every refresh (`[dashboard] refresh_seconds`)…
+    pub refresh: Duration,
+    /// …or this (`host_refresh_seconds`) while the selected VM is not on the host
+    /// (`None`: always every refresh, host 0).
+    pub unfocused: Option<Duration>,
+}
+
 /// Polls off the UI task, one poll in flight at a time, every `refresh`, at once when an
 /// action asks for it, and soon after new rows come into view. Between polls, the XML of
 /// VMs not read yet is read in chunks (those in view first), each chunk a snapshot.
@@ -42,9 +52,9 @@ pub fn spawn_poller(
     mut view: watch::Receiver<InView>,
     mut invalidate: mpsc::UnboundedReceiver<Uuid>,
     poll_now: Arc<Notify>,
-    refresh: Duration,
-    unfocused: Option<Duration>,
+    cadence: Cadence,
 ) {
+    let Cadence { refresh, unfocused } = cadence;
     tokio::spawn(async move {
         let mut poller = Some(poller);
         let mut warmups = 0u32;
