@@ -145,7 +145,7 @@ window() {
   local label=$1 line t0 c0 t1 c1
   line=$(($(wc -l <"$LOG") + 1))
   c0=$(perf_ticks "$PID"); t0=$(perf_now)
-  if [ -n "${PERF_RECORD:-}" ] && [ "$label" = idle ]; then
+  if [ -n "${PERF_RECORD:-}" ] && [ "$label" = "${PERF_WINDOW:-idle}" ]; then
     perf record -q -F 499 -g -p "$PID" -o "$PERF_RECORD" -- sleep "$DURATION" 2>/dev/null
   else
     sleep "$DURATION"
