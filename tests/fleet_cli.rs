@@ -210,6 +210,36 @@ fn plan_runs_per_host() {
     assert!(out.contains("== host hv2 ("), "{out}");
     let (code, _, err) = f.run(&["--host", "hv1,hv2", "autostart"]);
     assert_eq!(code, 2, "{err}");
+    // A real cleanup is one host's; its dry run shows every host's.
+    let (code, _, err) = f.run(&["--host", "hv1,hv2", "cleanup", "--yes"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cleans up one host"), "{err}");
+    let (code, out, err) = f.run(&["--host", "hv1,hv2", "cleanup", "--dry-run"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("== host hv2 ("), "{out}");
+}
+
+#[test]
+fn a_read_only_entry_refuses_changes() {
+    let f = fleet();
+    let config = f.home.path().join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap().replacen(
+        "name = \"hv2\"\n",
+        "name = \"hv2\"\nreadonly = true\n",
+        1,
+    );
+    std::fs::write(&config, text).unwrap();
+    let (code, _, err) = f.run(&["--host", "hv2", "set", "ci-7", "--ttl-hours", "8"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("set changes metadata and hv2 is read-only"),
+        "{err}"
+    );
+    let (code, _, err) = f.run(&["--host", "hv1,hv2", "set", "ci-7", "--ttl-hours", "8"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("hv2 is read-only"), "{err}");
+    let (code, _, err) = f.run(&["--host", "hv2", "ls"]);
+    assert_eq!(code, 0, "{err}");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! be opened, or whose part of the command fails, gets one line on stderr
 //! (`vmlife: error: host hv3 (URI): …`); the others are still printed, and the exit
 //! code is 1. `ls` polls the hosts in parallel and prints one table with a HOST column
-//! (JSON: one array, each object with its `host`); `plan`, `cleanup` and
+//! (JSON: one array, each object with its `host`); `plan`, `cleanup --dry-run` and
 //! `autostart --dry-run` run host after host under a `== host NAME (URI) ==` line
 //! (`plan --json`: one array, each entry with its `host`); `show` and `set` act on the
 //! one host the domain is on, and refuse a name found on several hosts.
@@ -22,7 +22,8 @@ use crate::session::{Error, Options, Plan, Session, StateDir};
 fn many_hosts_ok(command: &Command) -> bool {
     match command {
         Command::Ls { .. } | Command::Show { .. } | Command::Set(_) | Command::Plan(_) => true,
-        Command::Cleanup(a) => a.domains.is_empty(),
+        // A real cleanup of a host is its engine's (its daemon); one host at a time.
+        Command::Cleanup(a) => a.dry_run && a.domains.is_empty(),
         Command::Autostart(a) => a.dry_run && a.domains.is_empty(),
         _ => false,
     }
@@ -91,6 +92,9 @@ pub fn run(plan: Plan, opts: &Options, command: &Command, now: DateTime<Utc>) ->
             Command::Autostart(a) if !a.dry_run => {
                 format!("`vmlife {name}` starts VMs in order on one host (--dry-run shows every host's order)")
             }
+            Command::Cleanup(a) if !a.dry_run => {
+                format!("`vmlife {name}` cleans up one host (--dry-run shows every host's round)")
+            }
             Command::Cleanup(_) | Command::Autostart(_) => {
                 format!("`vmlife {name} DOMAIN…` names VMs of one host")
             }
@@ -137,6 +141,10 @@ pub fn run(plan: Plan, opts: &Options, command: &Command, now: DateTime<Utc>) ->
         Command::Set(args) => {
             let dir = StateDir::resolve(opts)?;
             match pick(&sessions, &args.domain, &mut failures, true) {
+                Ok(s) if s.hv.is_readonly() && !opts.readonly => {
+                    super::refuse_readonly(command, &format!("{} is read-only", s.host))
+                        .map_err(RunError::from)
+                }
                 Ok(s) => set::run(s, dir.path(), now, args, &mut out),
                 Err(e) => Err(e.into()),
             }
@@ -174,8 +182,12 @@ pub fn run(plan: Plan, opts: &Options, command: &Command, now: DateTime<Utc>) ->
     for s in sessions {
         s.end();
     }
-    super::report(result)?;
-    failures.result()
+    match super::report(result) {
+        // A closed pipe (`| head`) is not an error of its own; a failed host still is.
+        Err(e) if e.code == 0 => failures.result().or(Err(e)),
+        Err(e) => Err(e),
+        Ok(()) => failures.result(),
+    }
 }
 
 /// `ls` of every host: the polls in parallel, one table (or one JSON array).

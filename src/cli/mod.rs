@@ -147,29 +147,7 @@ pub fn run(opts: &Options, command: &Command) -> Result<(), Error> {
     let now = chrono::Utc::now();
     // Refuse a mutating command on a read-only connection before connecting.
     if opts.readonly {
-        match command {
-            Command::Set(a) if !a.dry_run => {
-                return Err(Error::new(
-                    "set changes metadata and --readonly was given (try --dry-run)",
-                ))
-            }
-            Command::Limits(a) if a.apply && !a.dry_run => {
-                return Err(Error::new(
-                    "limits --apply changes VMs and --readonly was given (try --dry-run)",
-                ))
-            }
-            Command::Cleanup(a) if !a.dry_run => {
-                return Err(Error::new(
-                    "cleanup changes VMs and --readonly was given (try --dry-run)",
-                ))
-            }
-            Command::Daemon => {
-                return Err(Error::new(
-                    "the daemon acts on VMs; it cannot run with --readonly",
-                ))
-            }
-            _ => {}
-        }
+        refuse_readonly(command, "--readonly was given")?;
     }
     // Commands that need no connection, or must take the engine lock before one.
     match command {
@@ -185,7 +163,10 @@ pub fn run(opts: &Options, command: &Command) -> Result<(), Error> {
         _ => {}
     }
     // The host hooks run on the host itself: not on the fleet of [[connections]].
-    let plan = if matches!(command, Command::HostShutdown(_) | Command::HostBoot(_)) {
+    let plan = if matches!(
+        command,
+        Command::HostShutdown(_) | Command::HostBoot(_) | Command::Recover(_)
+    ) {
         Plan::resolve_local(opts, now.timestamp())?
     } else {
         Plan::resolve(opts, now.timestamp())?
@@ -198,6 +179,9 @@ pub fn run(opts: &Options, command: &Command) -> Result<(), Error> {
         .into_iter()
         .next()
         .unwrap_or_else(|| Err(Error::new("no connection to open")))?;
+    if session.hv.is_readonly() && !opts.readonly {
+        refuse_readonly(command, &format!("{} is read-only", session.host))?;
+    }
     let mut out = std::io::stdout().lock();
     let result = match command {
         Command::Ls { json } => {
@@ -261,6 +245,35 @@ pub fn run(opts: &Options, command: &Command) -> Result<(), Error> {
     drop(out);
     session.end();
     report(result)
+}
+
+/// A mutating command on a read-only connection (`--readonly`, or the host's
+/// `readonly = true` entry) is refused, naming the way out.
+pub(crate) fn refuse_readonly(command: &Command, why: &str) -> Result<(), Error> {
+    match command {
+        Command::Set(a) if !a.dry_run => {
+            return Err(Error::new(format!(
+                "set changes metadata and {why} (try --dry-run)"
+            )))
+        }
+        Command::Limits(a) if a.apply && !a.dry_run => {
+            return Err(Error::new(format!(
+                "limits --apply changes VMs and {why} (try --dry-run)"
+            )))
+        }
+        Command::Cleanup(a) if !a.dry_run => {
+            return Err(Error::new(format!(
+                "cleanup changes VMs and {why} (try --dry-run)"
+            )))
+        }
+        Command::Daemon => {
+            return Err(Error::new(format!(
+                "the daemon acts on VMs; it cannot run read-only ({why})"
+            )))
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// A command's result as the process reports it.

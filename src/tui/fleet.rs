@@ -150,6 +150,7 @@ async fn run(
     let mut memory = tokio::time::interval(MEMORY_EVERY);
     memory.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let threshold = ctx.config.pressure.memory_available_percent;
+    let reading = Arc::new(std::sync::atomic::AtomicBool::new(false));
     loop {
         let msg = tokio::select! {
             c = commands.recv() => {
@@ -173,11 +174,16 @@ async fn run(
                 Msg::Event(index, e)
             }
             _ = memory.tick() => {
-                let hv = hv.clone();
-                let Ok(msg) = tokio::task::spawn_blocking(move || memory_msg(index, &*hv, threshold)).await else {
-                    break;
-                };
-                msg
+                // Off this loop: a host that hangs must not hold its commands and events
+                // behind a memory read; one read at a time.
+                if !reading.swap(true, std::sync::atomic::Ordering::AcqRel) {
+                    let (hv, tx, reading) = (hv.clone(), tx.clone(), reading.clone());
+                    tokio::task::spawn_blocking(move || {
+                        let _ = tx.send(memory_msg(index, &*hv, threshold));
+                        reading.store(false, std::sync::atomic::Ordering::Release);
+                    });
+                }
+                continue;
             }
         };
         if tx.send(msg).is_err() {

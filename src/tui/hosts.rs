@@ -59,7 +59,7 @@ impl HostPane {
     /// Its health in one word: `live`, `STALE`, `DOWN` or `connecting`.
     pub fn health(&self) -> &'static str {
         match (&self.conn, self.waiting_since) {
-            (ConnState::Connecting, _) => "connecting",
+            (ConnState::Connecting, None) => "connecting",
             (ConnState::Disconnected(_) | ConnState::Down(_), _) => "DOWN",
             (ConnState::Stale(_), _) | (_, Some(_)) => "STALE",
             (ConnState::Live, None) => "live",
@@ -117,6 +117,13 @@ pub fn merged(hosts: &[HostPane]) -> Arc<[Vm]> {
         .flat_map(|h| h.vms.iter().cloned())
         .collect::<Vec<_>>()
         .into()
+}
+
+/// The host of a key made by [`key_of`] (0 for a plain UUID).
+pub fn host_of_key(key: &str) -> u16 {
+    key.rsplit_once('@')
+        .and_then(|(_, n)| n.parse().ok())
+        .unwrap_or(0)
 }
 
 /// The identity of a VM of host `host` (see [`Vm::key`]).

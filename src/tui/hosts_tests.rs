@@ -309,3 +309,39 @@ fn a_refreshed_figure_of_another_host_is_taken() {
         .unwrap();
     assert_eq!(db.freshness.addresses, crate::poll::Age::Until(until));
 }
+
+#[test]
+fn keys_carry_their_host_and_a_gone_vm_polls_its_own() {
+    assert_eq!(host_of_key(&key_of("u-1", 3)), 3);
+    assert_eq!(host_of_key("00000000-0000-4000-8000-000000000001"), 0);
+    let mut s = three_hosts();
+    // The VM was undefined: no row any more, and still its host is polled.
+    let step = update(
+        &mut s,
+        Msg::ActionFinished {
+            vm_id: key_of("gone", 2),
+            action: "undefine".into(),
+            status: crate::tui::state::ActivityStatus::Ok,
+            text: "undefined".into(),
+        },
+    );
+    assert_eq!(step.effects, vec![Effect::PollNow(2)]);
+}
+
+#[test]
+fn confirmations_name_the_host_and_a_read_only_first_host_refuses_rounds() {
+    let mut s = three_hosts();
+    select(&mut s, "build-9");
+    press(&mut s, "D");
+    match &s.popup {
+        Some(crate::tui::state::Popup::Confirm(c)) => {
+            assert_eq!(c.title, "DESTROY build-9 on hv2?");
+            assert!(c.lines[0].contains("on hv2)"), "{:?}", c.lines);
+        }
+        other => panic!("{other:?}"),
+    }
+    press(&mut s, "n");
+    s.hosts[0].readonly = true;
+    assert!(press(&mut s, "C").is_empty());
+    assert!(s.flash.as_ref().unwrap().0.starts_with("hv1 is read-only"));
+}

@@ -178,9 +178,27 @@ pub fn command(vm: &Vm, op: Op) -> Command {
 }
 
 /// A confirmation's title and lines for running `op` on `vm`.
+/// With several hosts, the title and the VM's line name its host.
 pub fn words(s: &State, vm: &Vm, op: &Op) -> (String, Vec<String>) {
+    let (title, lines) = words_on(s, vm, op);
+    if !s.many_hosts() {
+        return (title, lines);
+    }
+    let host = s.host_name(vm.host);
+    let title = match title.strip_suffix('?') {
+        Some(t) => format!("{t} on {host}?"),
+        None => format!("{title} on {host}"),
+    };
+    (title, lines)
+}
+
+fn words_on(s: &State, vm: &Vm, op: &Op) -> (String, Vec<String>) {
     let name = &vm.snapshot.vm_name;
-    let who = format!("{name} ({})", vm.uuid);
+    let who = if s.many_hosts() {
+        format!("{name} ({}, on {})", vm.uuid, s.host_name(vm.host))
+    } else {
+        format!("{name} ({})", vm.uuid)
+    };
     match op {
         Op::Shutdown => (
             format!("Shut down {name}?"),

@@ -57,6 +57,12 @@ pub fn apply(s: &mut State, a: Action) -> Vec<Effect> {
         s.flash("read-only connection: actions are disabled".into());
         return Vec::new();
     }
+    // The host-wide actions (cleanup round, confirmations, autostart) are host 0's.
+    if !a.spec().on_vm && a.is_mutating() && s.hosts[0].readonly {
+        let host = s.hosts[0].name.clone();
+        s.flash(format!("{host} is read-only: {} is refused", a.label()));
+        return Vec::new();
+    }
     if a.spec().on_vm {
         return vm_action(s, a);
     }

@@ -250,7 +250,8 @@ fn react(s: &mut State, msg: Msg) -> Vec<Effect> {
             text,
         } => {
             on_finished(s, &vm_id, &action, status, text);
-            let host = s.vms.iter().find(|v| v.key == vm_id).map_or(0, |v| v.host);
+            // From the key: the VM may be gone from the list (undefined).
+            let host = super::hosts::host_of_key(&vm_id);
             vec![Effect::PollNow(host)]
         }
         Msg::Event(host, e) => on_event(s, host, e),

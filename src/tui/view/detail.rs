@@ -236,7 +236,7 @@ pub fn lines(s: &State, v: &Vm) -> Vec<Line<'static>> {
                     "on failure",
                     format!("{} (max {})", a.on_start_failure, a.max_start_retries),
                 ));
-                out.push(kv("depends on", dependency_chain(s, &snap.vm_name)));
+                out.push(kv("depends on", dependency_chain(s, v.host, &snap.vm_name)));
             }
             None => out.push(Line::from(Span::styled("not configured", t.dim()))),
         }
@@ -273,7 +273,8 @@ pub fn lines(s: &State, v: &Vm) -> Vec<Line<'static>> {
 }
 
 /// `app-1 ← db-1`: the VM's dependencies, transitively, as the autostart order needs them.
-fn dependency_chain(s: &State, name: &str) -> String {
+/// (Dependencies are by name within the VM's own host.)
+fn dependency_chain(s: &State, host: u16, name: &str) -> String {
     let mut chain = Vec::new();
     let mut current = name.to_string();
     let mut seen = vec![current.clone()];
@@ -281,7 +282,7 @@ fn dependency_chain(s: &State, name: &str) -> String {
         let deps = s
             .vms
             .iter()
-            .find(|v| v.snapshot.vm_name == current)
+            .find(|v| v.host == host && v.snapshot.vm_name == current)
             .and_then(|v| v.meta.as_ref().ok())
             .and_then(|m| m.autostart.as_ref())
             .map(|a| a.depends_on.clone())
