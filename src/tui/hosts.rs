@@ -119,6 +119,36 @@ pub fn merged(hosts: &[HostPane]) -> Arc<[Vm]> {
         .into()
 }
 
+/// Put host `host`'s new VMs into `all` (the merged list) where its old ones were,
+/// copying only that host's: true when it could (the list is not shared, and the host
+/// has the same VMs in the same order as before); else the caller merges anew.
+pub fn replace_in_place(all: &mut Arc<[Vm]>, hosts: &[HostPane], host: u16) -> bool {
+    let h = usize::from(host);
+    let (Some(pane), true) = (hosts.get(h), hosts.len() > 1) else {
+        return false;
+    };
+    let total: usize = hosts.iter().map(|p| p.vms.len()).sum();
+    let start: usize = hosts[..h].iter().map(|p| p.vms.len()).sum();
+    let Some(all) = Arc::get_mut(all) else {
+        return false;
+    };
+    if all.len() != total {
+        return false;
+    }
+    let Some(segment) = all.get_mut(start..start + pane.vms.len()) else {
+        return false;
+    };
+    if segment
+        .iter()
+        .zip(pane.vms.iter())
+        .any(|(a, b)| a.key != b.key)
+    {
+        return false;
+    }
+    segment.clone_from_slice(&pane.vms);
+    true
+}
+
 /// The host of a key made by [`key_of`] (0 for a plain UUID).
 pub fn host_of_key(key: &str) -> u16 {
     key.rsplit_once('@')

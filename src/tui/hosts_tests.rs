@@ -345,3 +345,51 @@ fn confirmations_name_the_host_and_a_read_only_first_host_refuses_rounds() {
     assert!(press(&mut s, "C").is_empty());
     assert!(s.flash.as_ref().unwrap().0.starts_with("hv1 is read-only"));
 }
+
+#[test]
+fn a_host_with_the_same_vms_is_updated_in_place_else_merged_anew() {
+    let mut s = three_hosts();
+    let before = s.vms.len();
+    let mut vms = vec![
+        vm(1, "db-1", VmState::Running, permanent()),
+        vm(40, "build-9", VmState::Running, temporary(7200, 4.0)),
+        vm(41, "old-3", VmState::Stopped, temporary(7200, 1.0)),
+    ];
+    vms[1].snapshot.cpu_usage_percent = Some(99.0);
+    let at = now() + Duration::seconds(10);
+    let snapshot = |vms| Msg::Snapshot {
+        host: 1,
+        vms,
+        at,
+        rtt_ms: Some(3),
+    };
+    let list = Arc::as_ptr(&s.vms).cast::<u8>();
+    update(&mut s, snapshot(vms.clone()));
+    assert_eq!(s.vms.len(), before);
+    assert_eq!(
+        Arc::as_ptr(&s.vms).cast::<u8>(),
+        list,
+        "the same list, updated in place"
+    );
+    let cpu = |s: &crate::tui::state::State, name: &str| {
+        s.vms
+            .iter()
+            .find(|v| v.host == 1 && v.snapshot.vm_name == name)
+            .and_then(|v| v.snapshot.cpu_usage_percent)
+    };
+    assert_eq!(cpu(&s, "build-9"), Some(99.0));
+    // Sorted by CPU, it moves to the top.
+    s.sort = SortKey::Cpu;
+    s.refresh_rows();
+    assert_eq!(s.vms[s.rows[0]].snapshot.vm_name, "build-9");
+    // One VM more: merged anew, every row there.
+    vms.push(vm(42, "new-4", VmState::Running, permanent()));
+    update(&mut s, snapshot(vms));
+    assert_eq!(s.vms.len(), before + 1);
+    assert_eq!(s.rows.len(), before + 1);
+    assert!(s
+        .vms
+        .iter()
+        .any(|v| v.host == 1 && v.snapshot.vm_name == "new-4"));
+    assert_eq!(s.vms.iter().filter(|v| v.host == 2).count(), 1);
+}

@@ -477,6 +477,11 @@ fn on_snapshot(s: &mut State, host: u16, mut vms: Vec<Vm>, at: DateTime<Utc>, rt
     }
     let pane = &mut s.hosts[usize::from(host)];
     pane.vms = vms.into();
+    if super::hosts::replace_in_place(&mut s.vms, &s.hosts, host) {
+        // Same VMs in the same places: only the order may have moved (a figure sorted on).
+        s.refresh_rows();
+        return;
+    }
     let merged = super::hosts::merged(&s.hosts);
     s.set_vms(merged);
 }
