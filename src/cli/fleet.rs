@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use super::{autostart, cleanup, ls, plan, set, show, Command, RunError};
 use crate::format::escape;
 use crate::hypervisor::HvErrorKind;
-use crate::session::{Error, Options, Plan, Session, StateDir};
+use crate::session::{in_parallel, Error, Options, Plan, Session, StateDir};
 
 /// The commands that take several hosts.
 fn many_hosts_ok(command: &Command) -> bool {
@@ -204,19 +204,11 @@ fn ls_many(
             ls::run(s, dir, now, true, buf)
         });
     }
-    let polls: Vec<Result<Vec<crate::poll::Vm>, RunError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = sessions
-            .iter()
-            .map(|s| scope.spawn(move || ls::poll_once(s, now)))
-            .collect();
-        handles
+    let polls: Vec<Result<Vec<crate::poll::Vm>, RunError>> =
+        in_parallel(sessions, |s| ls::poll_once(s, now))
             .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(Error::new("the poll panicked").into()))
-            })
-            .collect()
-    });
+            .map(|r| r.unwrap_or_else(|| Err(Error::new("the poll panicked").into())))
+            .collect();
     let mut hosts: Vec<(&str, Vec<crate::poll::Vm>)> = Vec::new();
     for (s, poll) in sessions.iter().zip(polls) {
         match poll {
@@ -243,25 +235,13 @@ fn json_many<F>(
 where
     F: Fn(&Session, &mut Vec<u8>) -> Result<(), RunError> + Sync,
 {
-    let outputs: Vec<Result<Vec<u8>, RunError>> = std::thread::scope(|scope| {
-        let run = &run;
-        let handles: Vec<_> = sessions
-            .iter()
-            .map(|s| {
-                scope.spawn(move || {
-                    let mut buf = Vec::new();
-                    run(s, &mut buf).map(|()| buf)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(Error::new("the command panicked").into()))
-            })
-            .collect()
-    });
+    let outputs: Vec<Result<Vec<u8>, RunError>> = in_parallel(sessions, |s| {
+        let mut buf = Vec::new();
+        run(s, &mut buf).map(|()| buf)
+    })
+    .into_iter()
+    .map(|r| r.unwrap_or_else(|| Err(Error::new("the command panicked").into())))
+    .collect();
     let mut all = Vec::new();
     for (s, output) in sessions.iter().zip(outputs) {
         let parsed = output.and_then(|buf| {
@@ -317,20 +297,14 @@ fn pick<'a>(
     failures: &mut Failures,
     strict: bool,
 ) -> Result<&'a Session, Error> {
-    let lookups: Vec<_> = std::thread::scope(|scope| {
-        let handles: Vec<_> = sessions
-            .iter()
-            .map(|s| scope.spawn(move || s.hv.lookup(domain)))
-            .collect();
-        handles.into_iter().map(|h| h.join()).collect()
-    });
+    let lookups = in_parallel(sessions, |s| s.hv.lookup(domain));
     let mut found = Vec::new();
     for (s, lookup) in sessions.iter().zip(lookups) {
         match lookup {
-            Ok(Ok(_)) => found.push(s),
-            Ok(Err(e)) if e.kind == HvErrorKind::NoDomain => {}
-            Ok(Err(e)) => failures.report(&s.host, &s.uri, &e.message),
-            Err(_) => failures.report(&s.host, &s.uri, "the lookup panicked"),
+            Some(Ok(_)) => found.push(s),
+            Some(Err(e)) if e.kind == HvErrorKind::NoDomain => {}
+            Some(Err(e)) => failures.report(&s.host, &s.uri, &e.message),
+            None => failures.report(&s.host, &s.uri, "the lookup panicked"),
         }
     }
     let hosts = |list: &[&Session]| {

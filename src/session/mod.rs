@@ -169,19 +169,10 @@ impl Plan {
         let out = if hosts.len() == 1 {
             hosts.iter().map(open).collect()
         } else {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = hosts
-                    .iter()
-                    .map(|spec| scope.spawn(move || open(spec)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| {
-                        h.join()
-                            .unwrap_or_else(|_| Err(Error::new("opening the connection panicked")))
-                    })
-                    .collect()
-            })
+            in_parallel(&hosts, open)
+                .into_iter()
+                .map(|r| r.unwrap_or_else(|| Err(Error::new("opening the connection panicked"))))
+                .collect()
         };
         // The test driver read the node file when the connection opened: remove it now,
         // so not even a killed demo leaves it behind.
@@ -212,17 +203,32 @@ impl Session {
     }
 }
 
+/// `f` of each of `items`, each on its own thread, in the order of `items`; `None`
+/// for one whose thread panicked. For one call per host that must not wait for another.
+pub fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<Option<R>> {
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items.iter().map(|i| scope.spawn(move || f(i))).collect();
+        handles.into_iter().map(|h| h.join().ok()).collect()
+    })
+}
+
+/// The journal of `state_dir` as host `host`'s actions are written to it: rotated at
+/// [`crate::store::JOURNAL_MAX_BYTES`] after `config`'s cleanup `retention_days`, every
+/// entry stamped with the host.
+pub fn open_journal(state_dir: &Path, config: &Config, host: &str) -> std::io::Result<Journal> {
+    Ok(Journal::open(state_dir)?
+        .with_rotation(
+            crate::store::JOURNAL_MAX_BYTES,
+            Some(config.cleanup.retention_days),
+        )
+        .with_host(host))
+}
+
 impl Session {
-    /// The journal of `state_dir` as this session writes it: rotated at
-    /// [`crate::store::JOURNAL_MAX_BYTES`] after the cleanup policy's `retention_days`,
-    /// every entry stamped with this session's host.
+    /// The journal of `state_dir` as this session writes it ([`open_journal`]).
     pub fn journal(&self, state_dir: &Path) -> std::io::Result<Journal> {
-        Ok(Journal::open(state_dir)?
-            .with_rotation(
-                crate::store::JOURNAL_MAX_BYTES,
-                Some(self.config.cleanup.retention_days),
-            )
-            .with_host(self.host.clone()))
+        open_journal(state_dir, &self.config, &self.host)
     }
 
     /// End a one-shot command's session: the process exits next. A connection to an

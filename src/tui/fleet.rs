@@ -25,7 +25,6 @@ use crate::hypervisor::{DomainEvent, Hypervisor};
 use crate::lifecycle::{Actor, Command};
 use crate::model::Uuid;
 use crate::poll::{Poller, PollerOptions};
-use crate::store::Journal;
 
 /// First wait before a host that could not be connected is tried again; it doubles
 /// up to [`RETRY_MAX`].
@@ -108,13 +107,7 @@ async fn run(
     let Some(hv) = connect(&host, &tx, &mut commands).await else {
         return;
     };
-    let journal = Journal::open(&ctx.state_dir).map(|j| {
-        j.with_rotation(
-            crate::store::JOURNAL_MAX_BYTES,
-            Some(ctx.config.cleanup.retention_days),
-        )
-        .with_host(host.spec.name.clone())
-    });
+    let journal = crate::session::open_journal(&ctx.state_dir, &ctx.config, &host.spec.name);
     let (results_tx, mut results) = mpsc::unbounded_channel::<ExecResult>();
     let exec = match journal {
         Ok(j) => Ok(Executor::with_options(
