@@ -206,7 +206,8 @@ async fn run_async(
         .map(|h| super::fleet::spawn(h, fleet_ctx.clone(), tx.clone()))
         .collect();
     if !remotes.is_empty() {
-        spawn_memory(session.hv.clone(), &session.config, tx.clone());
+        let threshold = session.config.pressure.memory_available_percent;
+        super::fleet::spawn_memory(0, session.hv.clone(), threshold, tx.clone());
     }
     let mut services = Services {
         engine,
@@ -369,32 +370,6 @@ fn spawn_input(tx: mpsc::UnboundedSender<Msg>) {
         };
         if tx.send(msg).is_err() {
             break;
-        }
-    });
-}
-
-/// Host 0's memory for the host strip (several hosts only), every 30 s.
-fn spawn_memory(
-    hv: Arc<dyn crate::hypervisor::Hypervisor>,
-    config: &crate::config::Config,
-    tx: mpsc::UnboundedSender<Msg>,
-) {
-    let threshold = config.pressure.memory_available_percent;
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(30));
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        loop {
-            every.tick().await;
-            let hv = hv.clone();
-            let Ok(msg) =
-                tokio::task::spawn_blocking(move || super::fleet::memory_msg(0, &*hv, threshold))
-                    .await
-            else {
-                break;
-            };
-            if tx.send(msg).is_err() {
-                break;
-            }
         }
     });
 }

@@ -140,10 +140,10 @@ async fn run(
             unfocused: Some(ctx.host_refresh),
         },
     );
-    let mut memory = tokio::time::interval(MEMORY_EVERY);
-    memory.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    // On a task of its own: a host that hangs must not hold its commands and events
+    // behind a memory read.
     let threshold = ctx.config.pressure.memory_available_percent;
-    let reading = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    spawn_memory(index, hv.clone(), threshold, tx.clone());
     loop {
         let msg = tokio::select! {
             c = commands.recv() => {
@@ -165,18 +165,6 @@ async fn run(
                     let _ = invalidate.send(uuid.into());
                 }
                 Msg::Event(index, e)
-            }
-            _ = memory.tick() => {
-                // Off this loop: a host that hangs must not hold its commands and events
-                // behind a memory read; one read at a time.
-                if !reading.swap(true, std::sync::atomic::Ordering::AcqRel) {
-                    let (hv, tx, reading) = (hv.clone(), tx.clone(), reading.clone());
-                    tokio::task::spawn_blocking(move || {
-                        let _ = tx.send(memory_msg(index, &*hv, threshold));
-                        reading.store(false, std::sync::atomic::Ordering::Release);
-                    });
-                }
-                continue;
             }
         };
         if tx.send(msg).is_err() {
@@ -224,6 +212,31 @@ async fn connect(
         }
         wait = (wait * 2).min(RETRY_MAX);
     }
+}
+
+/// Host `index`'s memory for the strip, every [`MEMORY_EVERY`], one read at a time,
+/// until the dashboard is gone.
+pub fn spawn_memory(
+    index: u16,
+    hv: Arc<dyn Hypervisor>,
+    threshold_percent: f64,
+    tx: UnboundedSender<Msg>,
+) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(MEMORY_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            every.tick().await;
+            let hv = hv.clone();
+            let read = move || memory_msg(index, &*hv, threshold_percent);
+            let Ok(msg) = tokio::task::spawn_blocking(read).await else {
+                break;
+            };
+            if tx.send(msg).is_err() {
+                break;
+            }
+        }
+    });
 }
 
 /// Host `index`'s memory for the strip.
