@@ -214,7 +214,7 @@ async fn connect(
     }
 }
 
-/// Host `index`'s memory for the strip, every [`MEMORY_EVERY`], one read at a time,
+/// Host `index`'s memory for the strip, every 30 s, one read at a time,
 /// until the dashboard is gone.
 pub fn spawn_memory(
     index: u16,
