@@ -23,6 +23,7 @@ mod figures;
 pub mod procfs;
 mod tracked;
 mod vm;
+pub use figures::Rows;
 use tracked::{Asked, Awaited, Tracked};
 pub use vm::{Age, Freshness, Vm};
 
@@ -224,13 +225,14 @@ impl Poller {
             cpu_from_proc: false,
         };
         let asked: Vec<Asked> = vec![asked; raws.len()];
-        self.observe(&raws, &asked, now);
+        self.observe(&raws, &asked, now, true);
         self.assemble(&raws, now)
     }
 
     /// Track one poll's records: states, the counters asked (`asked[i]` for `raws[i]`),
-    /// the XML and addresses that are due.
-    fn observe(&mut self, raws: &[RawDomain], asked: &[Asked], now: DateTime<Utc>) {
+    /// the XML and addresses that are due. `complete`: `raws` are every domain (the
+    /// others are gone and forgotten); a light poll's are some.
+    fn observe(&mut self, raws: &[RawDomain], asked: &[Asked], now: DateTime<Utc>, complete: bool) {
         let now_ms = now.timestamp_millis();
         let now_s = now.timestamp();
         self.builds += 1;
@@ -302,7 +304,7 @@ impl Poller {
             }
         }
         // Forget domains that are gone (a marker, not a set of this poll's UUIDs).
-        if self.tracked.len() > distinct {
+        if complete && self.tracked.len() > distinct {
             self.tracked.retain(|_, t| t.seen_in == build);
         }
     }
@@ -408,6 +410,9 @@ pub fn cpu_percent(
     Some(pct.clamp(0.0, 100.0))
 }
 
+#[cfg(test)]
+#[path = "poll/light_tests.rs"]
+mod light_tests;
 #[cfg(test)]
 #[path = "poll_tests.rs"]
 mod tests;

@@ -704,3 +704,15 @@ fn measure_poll_1000_domains() {
     println!("poll(ALL):   {poll_all:?}  {cost_all:?}");
     println!("poll(STATE): {poll_state:?}  {:?}", hv.last_poll_stats());
 }
+
+#[test]
+fn running_count_is_the_number_of_active_domains() {
+    let hv = open_node();
+    let polled = hv.poll(StatsGroups::STATE).unwrap();
+    let active = polled
+        .iter()
+        .filter(|d| d.state.is_some_and(RunState::is_active))
+        .count();
+    assert!(active > 0);
+    assert_eq!(hv.running_count().unwrap(), active);
+}

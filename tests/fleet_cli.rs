@@ -2,25 +2,13 @@
 //! (in-process, one per host) and a host that is down (a socket nobody listens on).
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use assert_cmd::Command;
 
-/// A node file with `names` (UUIDs from `seed`), running, temporary; returns its URI.
+/// A node file of running temporary VMs `names` that expire far ahead.
 fn node(dir: &std::path::Path, file: &str, seed: u8, names: &[&str]) -> String {
-    let mut xml = String::from("<node>\n");
-    for (i, name) in names.iter().enumerate() {
-        xml.push_str(&format!(
-            "<domain type='test'><name>{name}</name>\
-             <uuid>3f2a1c9e-0000-4000-8000-0000000{seed:02x}{i:03x}</uuid>\
-             <memory unit='MiB'>512</memory><os><type>hvm</type></os>\
-             <metadata><vmlife:lifecycle xmlns:vmlife='urn:vmlife:lifecycle:1'>\
-             <vmlife:persistence mode='temporary' ttl_hours='4' created_at_unix='4000000000'/>\
-             </vmlife:lifecycle></metadata></domain>\n"
-        ));
-    }
-    xml.push_str("</node>\n");
-    let path = dir.join(file);
-    std::fs::write(&path, xml).unwrap();
-    format!("test://{}", path.display())
+    common::fleet::node(dir, file, seed, names, 4_000_000_000)
 }
 
 struct Fleet {

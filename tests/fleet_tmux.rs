@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+use common::fleet::strip_line;
 use common::libvirtd::PrivateLibvirtd;
 use common::tmux::*;
 
@@ -46,16 +47,6 @@ fn row_of(screen: &str, name: &str, host: &str) -> Option<String> {
                 .collect();
             cells.first() == Some(&name) && cells.get(1) == Some(&host)
         })
-        .map(str::to_string)
-}
-
-/// The strip's line of `host`.
-fn strip_line(screen: &str, host: &str) -> Option<String> {
-    screen
-        .lines()
-        .skip(2)
-        .take(2)
-        .find(|l| l.trim_start().starts_with(&format!("{host} ")))
         .map(str::to_string)
 }
 

@@ -94,9 +94,10 @@ pub struct DashboardConfig {
     /// Seconds between address look-ups of the running VMs in view (the selected one:
     /// every refresh).
     pub address_refresh_seconds: f64,
-    /// With several hosts: seconds between polls of a host other than the first whose
-    /// VM is not the selected one (the selected VM's host is polled every refresh; any
-    /// host's domain events poll it at once).
+    /// With several hosts: seconds between full polls (every domain's state) of a host
+    /// other than the first while the selected VM is not on it; between them, each
+    /// refresh asks only its running count and its VMs in view (the selected VM's host
+    /// is fully polled every refresh; any host's domain events poll it fully at once).
     pub host_refresh_seconds: f64,
     /// Hours one press of the extend-TTL key adds.
     pub extend_step_hours: f64,
@@ -110,7 +111,7 @@ impl Default for DashboardConfig {
             refresh_seconds: 2.0,
             memory_disk_refresh_seconds: 15.0,
             address_refresh_seconds: 60.0,
-            host_refresh_seconds: 10.0,
+            host_refresh_seconds: 60.0,
             extend_step_hours: 1.0,
         }
     }

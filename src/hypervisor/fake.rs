@@ -344,6 +344,19 @@ impl Hypervisor for FakeHypervisor {
         })
     }
 
+    fn running_count(&self) -> HvResult<usize> {
+        self.with(|s| {
+            s.calls.push("running_count".into());
+            if let Some(e) = &s.fail_poll {
+                return Err(e.clone());
+            }
+            Ok(s.domains
+                .values()
+                .filter(|d| d.raw.state.is_some_and(RunState::is_active))
+                .count())
+        })
+    }
+
     fn lookup(&self, name_or_uuid: &str) -> HvResult<VmRef> {
         self.with(|s| {
             s.domains

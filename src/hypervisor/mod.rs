@@ -64,6 +64,19 @@ pub trait Hypervisor: Send + Sync {
             .collect())
     }
 
+    /// How many domains run (`virConnectNumOfDomains`): one cheap round trip, which
+    /// tells the dashboard that a host answers and whether its running set may have
+    /// moved, between full polls.
+    ///
+    /// The default counts a state poll's active domains.
+    fn running_count(&self) -> HvResult<usize> {
+        Ok(self
+            .poll(StatsGroups::STATE)?
+            .iter()
+            .filter(|r| r.state.is_some_and(RunState::is_active))
+            .count())
+    }
+
     /// Find a domain by name or UUID.
     fn lookup(&self, name_or_uuid: &str) -> HvResult<VmRef>;
 

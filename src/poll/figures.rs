@@ -11,14 +11,122 @@ use super::tracked::{Asked, Cadence, Tracked};
 use super::{Poller, Vm};
 use crate::hypervisor::{HvResult, RawDomain, RunState, StatsGroups, Uuid};
 
+/// What a light poll found ([`Poller::poll_rows`]).
+#[derive(Debug, Default)]
+pub struct Rows {
+    /// The VMs in view of this host with their new figures (none in view: empty).
+    pub vms: Vec<Vm>,
+    /// The host's running domains are not those of the last full poll (their count
+    /// moved, a VM in view changed state or is gone): a full poll is due.
+    pub full_due: bool,
+}
+
+/// What [`Poller::figures`] asked and found.
+#[derive(Debug, Default)]
+struct Figures {
+    /// What was asked of each VM (`asked[i]` for `raws[i]`).
+    asked: Vec<Asked>,
+    /// A VM asked changed state or is gone (a light poll's).
+    moved: bool,
+    /// The error of a stats call that failed.
+    failed: Option<crate::hypervisor::HvError>,
+    /// A stats call went out.
+    called: bool,
+}
+
 impl Poller {
     /// One dashboard poll at `now`.
     pub(super) fn poll_view(&mut self, now: DateTime<Utc>) -> HvResult<Vec<Vm>> {
         let Some(opts) = self.options.view.clone() else {
             return Ok(Vec::new());
         };
-        let now_ms = now.timestamp_millis();
         let mut raws = self.hv.poll(StatsGroups::STATE)?;
+        // A failed stats call is not a failed poll: the figures keep their last values
+        // and go stale.
+        let asked = self.figures(&opts, &mut raws, now, false).asked;
+        if let Some(p) = self.proc.as_mut() {
+            let running: HashSet<&str> = raws
+                .iter()
+                .filter(|r| r.state.is_some_and(RunState::is_active))
+                .map(|r| r.uuid.as_str())
+                .collect();
+            p.retain(|u| running.contains(u.as_str()));
+        }
+        self.observe(&raws, &asked, now, true);
+        let views = self.assemble(&raws, now);
+        self.last = raws;
+        Ok(views)
+    }
+
+    /// A light poll at `now`, between full ones (the dashboard's hosts other than the
+    /// first, while the selected VM is not on them): one `virConnectNumOfDomains` round
+    /// trip (the host answers; its running count), and the figures of its VMs in view,
+    /// their state with them. The other domains keep the last full poll's records;
+    /// their changes come as events, which ask for a full poll.
+    ///
+    /// `count`: ask the running count even when VMs are in view (whose stats call
+    /// already says that the host answers); with none in view it is always asked.
+    pub fn poll_rows(&mut self, now: DateTime<Utc>, count: bool) -> HvResult<Rows> {
+        let Some(opts) = self.options.view.clone() else {
+            return Ok(Rows::default());
+        };
+        let in_view: HashSet<&str> = self.view.iter().map(|u| u.as_str()).collect();
+        let mut raws: Vec<RawDomain> = self
+            .last
+            .iter()
+            .filter(|r| in_view.contains(r.uuid.as_str()))
+            .cloned()
+            .collect();
+        let known = self
+            .last
+            .iter()
+            .filter(|r| r.state.is_some_and(RunState::is_active))
+            .count();
+        let figures = if raws.is_empty() {
+            Figures::default()
+        } else {
+            self.figures(&opts, &mut raws, now, true)
+        };
+        if let Some(e) = figures.failed {
+            return Err(e);
+        }
+        let mut full_due = figures.moved;
+        // The count when asked, or when no stats call went out (nothing in view that
+        // runs): some round trip must say that the host answers.
+        if count || !figures.called {
+            full_due |= self.hv.running_count()? != known;
+        }
+        if raws.is_empty() {
+            return Ok(Rows {
+                vms: Vec::new(),
+                full_due,
+            });
+        }
+        self.observe(&raws, &figures.asked, now, false);
+        let mut fresh: HashMap<&str, &RawDomain> =
+            raws.iter().map(|r| (r.uuid.as_str(), r)).collect();
+        for r in self.last.iter_mut() {
+            if let Some(n) = fresh.remove(r.uuid.as_str()) {
+                *r = n.clone();
+            }
+        }
+        Ok(Rows {
+            vms: self.assemble(&raws, now),
+            full_due,
+        })
+    }
+
+    /// Ask the figures the VMs in view among `raws` need now and put them in `raws`
+    /// ([`Figures`]). A light poll (`light`) takes the state of the stats call (its
+    /// `raws` are the last full poll's); a full one keeps its own state call's.
+    fn figures(
+        &mut self,
+        opts: &super::ViewOptions,
+        raws: &mut [RawDomain],
+        now: DateTime<Utc>,
+        light: bool,
+    ) -> Figures {
+        let now_ms = now.timestamp_millis();
         let in_view: HashSet<Uuid> = self.view.iter().cloned().collect();
         // Each figure stays current for its cadence plus one refresh (the next poll's
         // lateness).
@@ -89,6 +197,9 @@ impl Poller {
         let (slow, cpu_only): (Vec<_>, Vec<_>) =
             want.iter().partition(|(_, g)| g.balloon || g.block);
         let mut got: HashMap<Uuid, RawDomain> = HashMap::new();
+        let mut moved = false;
+        let mut failed = None;
+        let mut called = false;
         for batch in [slow, cpu_only] {
             if batch.is_empty() {
                 continue;
@@ -99,6 +210,7 @@ impl Poller {
             let uuids: Vec<Uuid> = batch.iter().map(|(i, _)| raws[*i].uuid.clone()).collect();
             // A failed stats call is not a failed poll: the figures keep their last
             // values and go stale.
+            called = true;
             match self.hv.stats_of(&uuids, groups) {
                 Ok(records) => {
                     for (i, _) in &batch {
@@ -107,16 +219,27 @@ impl Poller {
                         a.memory |= groups.balloon;
                         a.disk |= groups.block;
                     }
+                    // A VM asked and not answered is gone.
+                    moved |= light && records.len() < uuids.len();
                     got.extend(records.into_iter().map(|r| (r.uuid.clone(), r)));
                 }
-                Err(e) => tracing::debug!("stats of the VMs in view: {e}"),
+                Err(e) => {
+                    tracing::debug!("stats of the VMs in view: {e}");
+                    failed.get_or_insert(e);
+                }
             }
         }
         for raw in raws.iter_mut() {
             let Some(r) = got.remove(&raw.uuid) else {
                 continue;
             };
-            // The state poll's state stands; the counters are of the same moment.
+            // A full poll's state call stands; a light poll has only this one.
+            if light && (raw.state != r.state || raw.reason != r.reason) {
+                moved = true;
+                raw.state = r.state;
+                raw.reason = r.reason;
+            }
+            // The counters are of the same moment.
             if raw.cpu_time_ns.is_none() {
                 raw.cpu_time_ns = r.cpu_time_ns;
             }
@@ -128,17 +251,11 @@ impl Poller {
             }
             raw.block_allocation_bytes = r.block_allocation_bytes;
         }
-        if let Some(p) = self.proc.as_mut() {
-            let running: HashSet<&str> = raws
-                .iter()
-                .filter(|r| r.state.is_some_and(RunState::is_active))
-                .map(|r| r.uuid.as_str())
-                .collect();
-            p.retain(|u| running.contains(u.as_str()));
+        Figures {
+            asked,
+            moved,
+            failed,
+            called,
         }
-        self.observe(&raws, &asked, now);
-        let views = self.assemble(&raws, now);
-        self.last = raws;
-        Ok(views)
     }
 }

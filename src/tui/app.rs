@@ -120,11 +120,7 @@ async fn run_async(
     for h in &others {
         let mut pane = HostPane::new(h.spec.name.clone(), h.spec.uri.clone());
         pane.readonly = h.readonly;
-        pane.engine = if h.spec.engine_here() {
-            format!("engine: none (this dashboard runs {}'s)", session.host)
-        } else {
-            "engine: daemon on host".into()
-        };
+        pane.engine = super::fleet_engine::label(&h.spec, h.readonly, &session.host);
         state.hosts.push(pane);
     }
 
@@ -184,16 +180,19 @@ async fn run_async(
     host.spawn_recovery(tx.clone());
     let engine = EngineWorker::spawn(engine, tx.clone())
         .map_err(|e| Error::new(format!("cannot start the engine thread: {e}")))?;
-    // The other hosts: every `host_refresh_seconds` unless the selected VM is theirs
-    // (then every refresh); their figures go stale by that slower cadence.
+    // The other hosts: a full poll every `host_refresh_seconds` unless the selected VM
+    // is theirs (then every refresh), light ones between (their VMs in view, every
+    // refresh, so their figures stay as fresh as the first host's).
     let host_refresh = Duration::try_from_secs_f64(dash.host_refresh_seconds)
-        .unwrap_or(Duration::from_secs(10))
+        .unwrap_or(Duration::from_secs(60))
         .max(refresh);
-    let mut remote_options = options;
-    if let Some(v) = remote_options.view.as_mut() {
-        v.refresh_ms = v.refresh_ms.max(seconds_ms(dash.host_refresh_seconds));
-    }
+    let remote_options = options;
+    let (stop_engines, stop) = watch::channel(false);
+    let engines = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let stop_timeout = Duration::from_secs(session.config.engine.stop_timeout_seconds + 1);
     let fleet_ctx = FleetContext {
+        stop,
+        engines: engines.clone(),
         config: Arc::new(session.config.clone()),
         state_dir: dir.clone(),
         actor: Actor::Dashboard(login_name()),
@@ -318,6 +317,16 @@ async fn run_async(
     std::mem::forget(terminal);
     // The engine's queued jobs finish (bounded) and its lock is released.
     let _ = tokio::task::spawn_blocking(move || services.finish()).await;
+    // The engines run for other hosts: no new work; running commands get the engine's
+    // stop timeout, as the daemon's do.
+    let _ = stop_engines.send(true);
+    let running: Vec<_> = std::mem::take(&mut *engines.lock().unwrap_or_else(|e| e.into_inner()));
+    let _ = tokio::time::timeout(stop_timeout, async {
+        for h in running {
+            let _ = h.await;
+        }
+    })
+    .await;
     match draw_error {
         Some(e) => Err(Error::new(format!("cannot draw: {e}"))),
         None => Ok(()),

@@ -4,8 +4,9 @@
 //! with the host's name). Nothing here waits for another host, and the UI task never
 //! waits for any: a host that hangs only makes its own task wait.
 //!
-//! The dashboard runs no automatic action for these hosts: their engine is their own
-//! daemon (see docs/ARCHITECTURE.md, "Many hosts").
+//! The dashboard runs no automatic action for these hosts (their engine is their own
+//! daemon, see docs/ARCHITECTURE.md, "Many hosts") unless a host's entry says
+//! `engine = "dashboard"` ([`super::fleet_engine`]).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -53,8 +54,12 @@ pub struct Context {
     pub poller: PollerOptions,
     /// Polls while the selected VM is on the host.
     pub refresh: Duration,
-    /// Polls otherwise (`[dashboard] host_refresh_seconds`).
+    /// Full polls otherwise (`[dashboard] host_refresh_seconds`).
     pub host_refresh: Duration,
+    /// Becomes true when the dashboard quits: the engines it runs stop.
+    pub stop: watch::Receiver<bool>,
+    /// The engines it runs for hosts other than the first ([`super::fleet_engine`]).
+    pub engines: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
 /// The runtime's handle on one host task.
@@ -107,6 +112,27 @@ async fn run(
     let Some(hv) = connect(&host, &tx, &mut commands).await else {
         return;
     };
+    if super::fleet_engine::runs_here(&host.spec, host.readonly) {
+        let (spec, hv, ctx, tx) = (host.spec.clone(), hv.clone(), ctx.clone(), tx.clone());
+        // Its lock, store and event subscription are blocking calls.
+        tokio::task::spawn_blocking(move || {
+            let started = super::fleet_engine::spawn(
+                index,
+                &spec,
+                hv,
+                &ctx.config,
+                &ctx.state_dir,
+                &tx,
+                ctx.stop.clone(),
+            );
+            if let Some(h) = started {
+                ctx.engines
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(h);
+            }
+        });
+    }
     let journal = crate::session::open_journal(&ctx.state_dir, &ctx.config, &host.spec.name);
     let (results_tx, mut results) = mpsc::unbounded_channel::<ExecResult>();
     let exec = match journal {

@@ -393,3 +393,89 @@ fn a_host_with_the_same_vms_is_updated_in_place_else_merged_anew() {
         .any(|v| v.host == 1 && v.snapshot.vm_name == "new-4"));
     assert_eq!(s.vms.iter().filter(|v| v.host == 2).count(), 1);
 }
+
+#[test]
+fn a_light_poll_updates_its_rows_in_place_and_keeps_the_others() {
+    let mut s = three_hosts();
+    let before = s.vms.len();
+    let list = Arc::as_ptr(&s.vms).cast::<u8>();
+    let db_before = s
+        .vms
+        .iter()
+        .find(|v| v.host == 1 && v.snapshot.vm_name == "db-1")
+        .cloned()
+        .unwrap();
+    let mut build = vm(40, "build-9", VmState::Running, temporary(7200, 4.0));
+    build.snapshot.cpu_usage_percent = Some(77.0);
+    let rows = |vms, rtt| Msg::Rows {
+        host: 1,
+        vms,
+        at: now() + Duration::seconds(2),
+        rtt_ms: Some(rtt),
+    };
+    let step = update(&mut s, rows(vec![build.clone()], 5));
+    assert!(step.redraw);
+    assert_eq!(s.vms.len(), before, "the host's other VMs stay");
+    assert_eq!(Arc::as_ptr(&s.vms).cast::<u8>(), list, "updated in place");
+    let of = |s: &crate::tui::state::State, name: &str| {
+        s.vms
+            .iter()
+            .find(|v| v.host == 1 && v.snapshot.vm_name == name)
+            .map(|v| (v.key.to_string(), v.snapshot.cpu_usage_percent))
+            .unwrap()
+    };
+    assert_eq!(of(&s, "build-9").1, Some(77.0));
+    assert!(of(&s, "build-9").0.ends_with("@1"), "keyed by its host");
+    assert!(s.hosts[1]
+        .vms
+        .iter()
+        .any(|v| v.snapshot.cpu_usage_percent == Some(77.0)));
+    assert_eq!(of(&s, "db-1").1, db_before.snapshot.cpu_usage_percent);
+    assert_eq!(s.hosts[1].rtt_ms, Some(5));
+    // Host 0's VM with the same UUID as hv2's db-1 is not touched.
+    assert!(s
+        .vms
+        .iter()
+        .filter(|v| v.host == 0)
+        .all(|v| v.snapshot.cpu_usage_percent != Some(77.0)));
+
+    // Sorted by CPU: a light poll's figure moves its row.
+    s.sort = SortKey::Cpu;
+    s.refresh_rows();
+    let top = |s: &crate::tui::state::State| {
+        let v = &s.vms[s.rows[0]];
+        (v.host, v.snapshot.vm_name.clone())
+    };
+    assert_eq!(top(&s), (1, "build-9".to_string()));
+    let mut mail = vm(50, "mail-2", VmState::Running, permanent());
+    mail.snapshot.cpu_usage_percent = Some(99.5);
+    update(
+        &mut s,
+        Msg::Rows {
+            host: 2,
+            vms: vec![mail],
+            at: now() + Duration::seconds(2),
+            rtt_ms: Some(4),
+        },
+    );
+    assert_eq!(top(&s), (2, "mail-2".to_string()));
+    s.sort = SortKey::Name;
+    s.refresh_rows();
+
+    // The same again, and no row in view: nothing to draw.
+    assert!(!update(&mut s, rows(vec![build], 6)).redraw);
+    assert!(!update(&mut s, rows(Vec::new(), 7)).redraw);
+    assert_eq!(s.hosts[1].rtt_ms, Some(7));
+
+    // A hung host that answers a light poll is live again (and drawn so).
+    update(
+        &mut s,
+        Msg::PollOverdue {
+            host: 1,
+            since: now(),
+        },
+    );
+    assert!(s.hosts[1].waiting_since.is_some());
+    assert!(update(&mut s, rows(Vec::new(), 8)).redraw);
+    assert!(s.hosts[1].waiting_since.is_none());
+}

@@ -11,6 +11,7 @@ pub mod app;
 pub mod engine_link;
 pub mod engine_worker;
 pub mod fleet;
+pub mod fleet_engine;
 pub mod host_link;
 pub mod hosts;
 pub mod keymap;

@@ -32,13 +32,20 @@ const WARMUP_MARGIN: Duration = Duration::from_millis(25);
 /// it asks for their figures: a held key scrolls many rows, and one poll serves them all.
 const SETTLE: Duration = Duration::from_millis(150);
 
+/// How often a light poll asks a host's running count; also how often a host with
+/// none of its VMs on screen is asked it, to know that it answers (a hang shows as
+/// `STALE` [`super::hosts::STALE_AFTER_MS`] after that).
+const LIVENESS: Duration = Duration::from_secs(10);
+
 /// How often a host is polled.
 #[derive(Debug, Clone, Copy)]
 pub struct Cadence {
-    /// Every refresh (`[dashboard] refresh_seconds`)…
+    /// Every refresh (`[dashboard] refresh_seconds`).
     pub refresh: Duration,
-    /// …or this (`host_refresh_seconds`) while the selected VM is not on the host
-    /// (`None`: always every refresh, host 0).
+    /// While the selected VM is not on the host, its full poll (every domain's state)
+    /// comes this often (`host_refresh_seconds`), and at once on its events and
+    /// actions; the polls between are light: its running count and its VMs in view
+    /// (`None`: every poll is full, host 0).
     pub unfocused: Option<Duration>,
 }
 
@@ -58,6 +65,11 @@ pub fn spawn_poller(
     tokio::spawn(async move {
         let mut poller = Some(poller);
         let mut warmups = 0u32;
+        // When the last full poll answered, and whether the next poll must be one.
+        let mut last_full: Option<Instant> = None;
+        // When a light poll last asked the running count.
+        let mut last_count: Option<Instant> = None;
+        let mut forced = true;
         loop {
             let Some(mut p) = poller.take() else { break };
             let (asked, focused) = {
@@ -70,11 +82,23 @@ pub fn spawn_poller(
             while let Ok(uuid) = invalidate.try_recv() {
                 p.invalidate(&uuid);
             }
+            // Another host's, while the selected VM is not on it: a full poll every
+            // `unfocused`, light ones (its VMs in view, its running count) between.
+            let light = match (unfocused, last_full) {
+                (Some(slow), Some(at)) if !focused && !forced => at.elapsed() < slow,
+                _ => false,
+            };
+            forced = false;
+            let count = last_count.is_none_or(|at| at.elapsed() >= LIVENESS);
             let started = Instant::now();
             let asked_at = Utc::now();
             let mut job = tokio::task::spawn_blocking(move || {
                 let now = Utc::now();
-                let result = p.poll(now);
+                let result = if light {
+                    Answer::Light(p.poll_rows(now, count))
+                } else {
+                    Answer::Full(p.poll(now))
+                };
                 (p, result, now)
             });
             let overdue = refresh + Duration::from_millis(super::hosts::STALE_AFTER_MS as u64);
@@ -90,22 +114,48 @@ pub fn spawn_poller(
             };
             let rtt_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
             let ok = result.is_ok();
-            tracing::debug!(host, rtt_ms, ok, in_view = asked.len(), "poll");
+            tracing::debug!(host, rtt_ms, ok, light, in_view = asked.len(), "poll");
             let msg = match result {
-                Ok(vms) => Msg::Snapshot {
-                    host,
-                    vms,
-                    at,
-                    rtt_ms,
-                },
-                Err(e) => Msg::PollFailed {
+                Answer::Full(Ok(vms)) => {
+                    last_full = Some(started);
+                    Msg::Snapshot {
+                        host,
+                        vms,
+                        at,
+                        rtt_ms,
+                    }
+                }
+                Answer::Full(Err(e)) => Msg::PollFailed {
                     host,
                     error: e.message,
                     at,
                 },
+                Answer::Light(Ok(rows)) => {
+                    if count || asked.is_empty() {
+                        last_count = Some(started);
+                    }
+                    forced = rows.full_due;
+                    Msg::Rows {
+                        host,
+                        vms: rows.vms,
+                        at,
+                        rtt_ms,
+                    }
+                }
+                // A full poll at once says what is wrong, or finds the host well.
+                Answer::Light(Err(_)) => {
+                    poller = Some(p);
+                    forced = true;
+                    continue;
+                }
             };
             if tx.send(msg).is_err() {
                 break;
+            }
+            if forced {
+                // The light poll saw the host's running set move: a full poll now.
+                poller = Some(p);
+                continue;
             }
             // The XML not read yet, in chunks, the rows in view first; rows that came
             // into view meanwhile (the first screen's, once it is drawn) are polled
@@ -150,13 +200,14 @@ pub fn spawn_poller(
                     })
                     .min(WARMUP)
                     .min(refresh)
+            } else if light && asked.is_empty() {
+                // Nothing of this host on screen: only whether it answers (rows that
+                // come into view are polled at once).
+                warmups = 0;
+                refresh.max(LIVENESS)
             } else {
                 warmups = 0;
-                // Another host's, while the selected VM is not on it: its slower cadence.
-                match unfocused {
-                    Some(slow) if !focused => slow,
-                    _ => refresh,
-                }
+                refresh
             };
             poller = Some(p);
             if rows_waiting {
@@ -165,11 +216,27 @@ pub fn spawn_poller(
             }
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
-                _ = poll_now.notified() => {}
+                // An action or an event: the host's whole state.
+                _ = poll_now.notified() => forced = true,
                 _ = new_rows(&mut view, &asked, focused) => {}
             }
         }
     });
+}
+
+/// A poll's answer: full, or light (see [`Cadence::unfocused`]).
+enum Answer {
+    Full(crate::hypervisor::HvResult<Vec<crate::poll::Vm>>),
+    Light(crate::hypervisor::HvResult<crate::poll::Rows>),
+}
+
+impl Answer {
+    fn is_ok(&self) -> bool {
+        match self {
+            Answer::Full(r) => r.is_ok(),
+            Answer::Light(r) => r.is_ok(),
+        }
+    }
 }
 
 /// Resolves once rows not in `asked` have come into view, and stayed a moment.

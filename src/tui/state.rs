@@ -389,6 +389,23 @@ impl State {
     }
 
     /// `vms` filtered and sorted: the table's rows.
+    /// True when each `(old, new)` pair (a new poll of a VM, the same VM before) keeps
+    /// the rows where they are: the new one matches the filter as the old one did and
+    /// sorts level with it.
+    pub fn keeps_order<'a>(&self, mut pairs: impl Iterator<Item = (&'a Vm, &'a Vm)>) -> bool {
+        let terms: Vec<String> = self
+            .filter
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .collect();
+        let now = self.now.timestamp();
+        pairs.all(|(old, new)| {
+            old.key == new.key
+                && matches(old, &terms, &self.hosts) == matches(new, &terms, &self.hosts)
+                && compare(old, new, self.sort, now) == std::cmp::Ordering::Equal
+        })
+    }
+
     fn sorted_rows(&self) -> Vec<usize> {
         let now = self.now.timestamp();
         let terms: Vec<String> = self

@@ -2,6 +2,7 @@
 //! and uses only some of it.
 #![allow(dead_code)]
 
+pub mod fleet;
 pub mod libvirtd;
 pub mod sandbox;
 pub mod tmux;

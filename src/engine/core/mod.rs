@@ -105,6 +105,9 @@ pub struct EngineCore {
     /// Disks whose block threshold fired, per VM: one alert each until the VM stops.
     thresholds: BTreeMap<Uuid, BTreeSet<String>>,
     tail: Option<JournalTail>,
+    /// Only the journal lines of this host are this engine's (an engine of one host
+    /// among several writing one journal); `None`: every line.
+    tail_host: Option<String>,
     last_error: Option<String>,
 }
 
@@ -152,6 +155,7 @@ impl EngineCore {
             new_alerts: Vec::new(),
             thresholds: BTreeMap::new(),
             tail,
+            tail_host: None,
             last_error: None,
         };
         core.data = core.store.load()?;
@@ -407,6 +411,14 @@ impl EngineCore {
         }
     }
 
+    /// Read only `host`'s lines of the journal (the stops others made):
+    /// the engine of one host of a dashboard that writes every host's lines to one
+    /// journal, where the same UUID may be another host's VM.
+    pub fn for_host_lines(mut self, host: &str) -> EngineCore {
+        self.tail_host = Some(host.to_string());
+        self
+    }
+
     /// Stops that other processes made through vmlife (the dashboard beside the daemon)
     /// are in the journal: note them so those stops are not taken for crashes.
     fn read_journal_tail(&mut self) {
@@ -414,6 +426,9 @@ impl EngineCore {
             return;
         };
         for e in tail.read_new() {
+            if self.tail_host.is_some() && e.host != self.tail_host {
+                continue;
+            }
             let stops = matches!(
                 e.action.as_str(),
                 "shutdown" | "destroy" | "managed_save" | "undefine" | "cleanup"

@@ -323,6 +323,10 @@ impl Hypervisor for LibvirtHypervisor {
         self.stats_listed(uuids, groups)
     }
 
+    fn running_count(&self) -> HvResult<usize> {
+        self.count_running()
+    }
+
     fn lookup(&self, name_or_uuid: &str) -> HvResult<VmRef> {
         let conn = self.conn()?;
         let by_uuid = conn.lookup_domain_by_uuid_string(name_or_uuid);

@@ -15,6 +15,14 @@ impl LibvirtHypervisor {
         Ok(node_memory_from(&stats))
     }
 
+    pub(super) fn count_running(&self) -> HvResult<usize> {
+        let conn = self.conn()?;
+        let n = conn
+            .num_of_domains()
+            .map_err(|e| self.conn_error("count of running domains", &e))?;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
     pub(super) fn read_disk_errors(&self, uuid: &str) -> HvResult<Vec<DiskError>> {
         let dom = self.domain("disk errors", uuid)?;
         let raw =

@@ -10,6 +10,7 @@
 
 mod act;
 mod keys;
+mod snapshot;
 
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
@@ -20,8 +21,7 @@ use super::action::Action;
 use super::plan;
 use super::present::cleanup_state_text;
 use super::state::{
-    Activity, ActivityStatus, CleanupView, ConnState, ProgressPane, State, Then, CPU_HISTORY,
-    FLASH_SECONDS,
+    Activity, ActivityStatus, CleanupView, ConnState, ProgressPane, State, Then, FLASH_SECONDS,
 };
 use crate::hypervisor::DomainEvent;
 use crate::lifecycle::autostart::Progress as AutostartProgress;
@@ -44,6 +44,20 @@ pub enum Msg {
         vms: Vec<Vm>,
         at: DateTime<Utc>,
         rtt_ms: Option<u64>,
+    },
+    /// A light poll of host `host` (one other than the first, between its full polls)
+    /// succeeded: its VMs in view with new figures (maybe none); it took `rtt_ms`.
+    Rows {
+        host: u16,
+        vms: Vec<Vm>,
+        at: DateTime<Utc>,
+        rtt_ms: Option<u64>,
+    },
+    /// Who runs host `host`'s engine now (a host whose engine this dashboard runs:
+    /// started, not run, stopped).
+    HostEngine {
+        host: u16,
+        text: String,
     },
     /// A poll of host `host` failed; its last snapshot stays, marked stale.
     PollFailed {
@@ -162,7 +176,7 @@ pub enum Effect {
 pub fn update(s: &mut State, msg: Msg) -> Step {
     let changes = match &msg {
         // Decided once applied (below).
-        Msg::Tick(_) | Msg::Snapshot { .. } => false,
+        Msg::Tick(_) | Msg::Snapshot { .. } | Msg::Rows { .. } => false,
         Msg::Cleanup(c) => s.cleanup.as_ref() != Some(c),
         Msg::Limits(l) => s.limits.view.as_ref() != Some(l),
         Msg::Engine {
@@ -171,12 +185,12 @@ pub fn update(s: &mut State, msg: Msg) -> Step {
         } => s.engine != *status || s.manage_all_vms != *manage_all_vms,
         _ => true,
     };
-    let snapshot = matches!(msg, Msg::Snapshot { .. });
+    let snapshot = matches!(msg, Msg::Snapshot { .. } | Msg::Rows { .. });
     let flash_expires = matches!(msg, Msg::Tick(_)) && s.flash.is_some();
     // What may show another VM in the detail pane, or age its limits.
     let selection = matches!(
         msg,
-        Msg::Key(_) | Msg::Snapshot { .. } | Msg::Tick(_) | Msg::Resize(..)
+        Msg::Key(_) | Msg::Snapshot { .. } | Msg::Rows { .. } | Msg::Tick(_) | Msg::Resize(..)
     );
     let mut effects = react(s, msg);
     if selection {
@@ -210,13 +224,22 @@ fn react(s: &mut State, msg: Msg) -> Vec<Effect> {
             at,
             rtt_ms,
         } => {
-            on_snapshot(s, host, vms, at, rtt_ms);
+            snapshot::on_snapshot(s, host, vms, at, rtt_ms);
             // The engine sees host 0, the one it runs for.
             if host == 0 {
                 vec![Effect::EngineSnapshot]
             } else {
                 Vec::new()
             }
+        }
+        Msg::Rows {
+            host,
+            vms,
+            at,
+            rtt_ms,
+        } => {
+            snapshot::on_rows(s, host, vms, at, rtt_ms);
+            Vec::new()
         }
         Msg::PollFailed { host, error, at: _ } => {
             if let Some(h) = s.hosts.get_mut(usize::from(host)) {
@@ -234,6 +257,12 @@ fn react(s: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::HostDown { host, error } => {
             if let Some(h) = s.hosts.get_mut(usize::from(host)) {
                 h.conn = ConnState::Down(error);
+            }
+            Vec::new()
+        }
+        Msg::HostEngine { host, text } => {
+            if let Some(h) = s.hosts.get_mut(usize::from(host)) {
+                h.engine = text;
             }
             Vec::new()
         }
@@ -418,72 +447,6 @@ fn on_prepared(
     };
     let ask = plan::asks(s, action, None);
     act::gate(s, ask, title, lines, Then::CleanupRound(request))
-}
-
-fn on_snapshot(s: &mut State, host: u16, mut vms: Vec<Vm>, at: DateTime<Utc>, rtt_ms: Option<u64>) {
-    let Some(pane) = s.hosts.get(usize::from(host)) else {
-        return;
-    };
-    for v in &mut vms {
-        v.host = host;
-        if host != 0 && v.key == v.uuid {
-            v.key = super::hosts::key_of(&v.uuid, host);
-        }
-    }
-    let unchanged = pane.conn == ConnState::Live
-        && pane.waiting_since.is_none()
-        && pane.vms.len() == vms.len()
-        && pane.vms.iter().zip(&vms).all(|(a, b)| a.same_content(b));
-    for v in &vms {
-        if let Some(cpu) = v.snapshot.cpu_usage_percent {
-            let h = s.cpu_history.entry(v.key.clone()).or_default();
-            h.push_back(cpu.round() as u64);
-            while h.len() > CPU_HISTORY {
-                h.pop_front();
-            }
-        }
-    }
-    let keys: std::collections::HashSet<&str> = vms.iter().map(|v| v.key.as_str()).collect();
-    // Drop the history of this host's VMs that are gone; other hosts keep theirs.
-    let gone: Vec<crate::model::Uuid> = pane
-        .vms
-        .iter()
-        .filter(|v| !keys.contains(v.key.as_str()))
-        .map(|v| v.key.clone())
-        .collect();
-    for k in gone {
-        s.cpu_history.remove(&k);
-    }
-    let pane = &mut s.hosts[usize::from(host)];
-    pane.conn = ConnState::Live;
-    pane.snapshot_at = Some(at);
-    pane.waiting_since = None;
-    // A snapshot of XML read between polls says nothing of the round trip.
-    if rtt_ms.is_some() {
-        pane.rtt_ms = rtt_ms;
-    }
-    s.snapshot_unchanged = unchanged;
-    // Nothing new to merge: same content and the same moments its figures go stale
-    // (those move for the VMs in view, whose figures were asked again). Host 0's VMs
-    // are the engine's snapshot, so they are always taken.
-    let identical = unchanged
-        && s.hosts[usize::from(host)]
-            .vms
-            .iter()
-            .zip(&vms)
-            .all(|(a, b)| a.freshness == b.freshness);
-    if identical && host != 0 {
-        return;
-    }
-    let pane = &mut s.hosts[usize::from(host)];
-    pane.vms = vms.into();
-    if super::hosts::replace_in_place(&mut s.vms, &s.hosts, host) {
-        // Same VMs in the same places: only the order may have moved (a figure sorted on).
-        s.refresh_rows();
-        return;
-    }
-    let merged = super::hosts::merged(&s.hosts);
-    s.set_vms(merged);
 }
 
 fn on_finished(s: &mut State, vm_id: &str, action: &str, status: ActivityStatus, text: String) {
