@@ -1,8 +1,9 @@
 //! A host other than the first whose entry says `engine = "dashboard"`: the dashboard
 //! runs its engine (an expired temporary VM of that host is cleaned up, journaled with
 //! the host), with a lock and state of its own under `STATE/hosts/`; a host whose entry
-//! says nothing has no engine in the dashboard (its expired VM stays). Three in-process
-//! test-driver hosts, the real binary in tmux (tests/common/tmux.rs).
+//! says nothing has no engine in the dashboard (its expired VM stays). And a first host
+//! that is down at the start: the others are shown, it is `DOWN`. In-process test-driver
+//! hosts, the real binary in tmux (tests/common/tmux.rs).
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -89,6 +90,48 @@ fn the_dashboard_runs_the_engine_of_a_host_whose_entry_says_so() {
     assert_eq!(hosts.len(), 1, "{hosts:?}");
     assert!(hosts[0].join("engine.lock").exists(), "{hosts:?}");
 
+    t.keys(&["q"]);
+    t.wait_ended().assert_terminal_restored();
+}
+
+#[test]
+fn a_first_host_that_is_down_does_not_keep_the_others_away() {
+    let Some(t) = Tmux::new("a_first_host_that_is_down_does_not_keep_the_others_away") else {
+        return;
+    };
+    let dir = t.path("nodes");
+    std::fs::create_dir(&dir).unwrap();
+    let hv2 = node(&dir, "hv2.xml", 2, &["ci-7"], 4_000_000_000);
+    let down = format!(
+        "qemu+unix:///session?socket={}",
+        t.path("nobody/libvirt-sock").display()
+    );
+    let config = t.path("config.toml");
+    write_file(
+        &config,
+        &format!(
+            "[[connections]]\nname = \"hv1\"\nuri = \"{down}\"\n\n\
+             [[connections]]\nname = \"hv2\"\nuri = \"{hv2}\"\n"
+        ),
+    );
+    let state = t.path("state");
+    t.launch(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--connect-timeout",
+        "3",
+    ]);
+    let screen = t.wait_until("hv2 live and hv1 down", |s| {
+        s.contains("ci-7")
+            && strip_line(s, "hv2").is_some_and(|l| l.contains("live"))
+            && strip_line(s, "hv1").is_some_and(|l| l.contains("DOWN"))
+    });
+    assert!(
+        strip_line(&screen, "hv1").unwrap().contains("libvirt-sock"),
+        "the reason is shown: {screen}"
+    );
     t.keys(&["q"]);
     t.wait_ended().assert_terminal_restored();
 }

@@ -142,6 +142,48 @@ impl Plan {
         Ok((first, rest))
     }
 
+    /// [`Plan::open_first`] for the dashboard over several hosts: when the first host
+    /// cannot be opened, the next one that can is the first (its engine, cleanup pane
+    /// and host keys), and those that could not come after it, for their own tasks to
+    /// retry (shown `DOWN` meanwhile). With one host, or when none opens, the first
+    /// host's error.
+    pub fn open_first_reachable(mut self) -> Result<(Session, Vec<HostSpec>), Error> {
+        if self.hosts.len() < 2 {
+            return self.open_first();
+        }
+        let hosts = std::mem::take(&mut self.hosts);
+        let mut first_error: Option<Error> = None;
+        for (i, spec) in hosts.iter().enumerate() {
+            let one = Plan {
+                hosts: vec![spec.clone()],
+                config: self.config.clone(),
+                demo_node: None,
+                demo: self.demo,
+                timeout: self.timeout,
+                readonly: self.readonly,
+            };
+            match one.open_first() {
+                Ok((session, _)) => {
+                    let mut rest = hosts.clone();
+                    rest.remove(i);
+                    if let Some(e) = &first_error {
+                        tracing::warn!(
+                            "{}: {}; {} is the first host",
+                            hosts[0].name,
+                            e.message,
+                            spec.name
+                        );
+                    }
+                    return Ok((session, rest));
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        Err(first_error.unwrap_or_else(|| Error::new("no connection to open")))
+    }
+
     /// Open every host at once (each with its own connect timeout), in the plan's
     /// order; a host that fails is its `Err`, the others still open.
     pub fn open_all(self) -> Vec<Result<Session, Error>> {

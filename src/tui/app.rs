@@ -46,10 +46,11 @@ use crate::store::Journal;
 const CLOCK: Duration = Duration::from_secs(1);
 
 /// Open the dashboard on the hosts of `plan`: the first now (its error, if any, is
-/// reported before the screen opens), the others on their own tasks.
+/// reported before the screen opens; with several hosts, the first that opens), the
+/// others on their own tasks.
 pub fn open(plan: session::Plan, state_dir: StateDir) -> Result<(), Error> {
     let (timeout, readonly) = (plan.connect_timeout(), plan.readonly());
-    let (session, rest) = plan.open_first()?;
+    let (session, rest) = plan.open_first_reachable()?;
     let others = rest
         .into_iter()
         .enumerate()

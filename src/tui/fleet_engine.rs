@@ -17,12 +17,17 @@ use crate::engine::runner::{self, RunnerOptions};
 use crate::engine::{EngineCore, EngineLock, EngineSettings, EngineStore, Role};
 use crate::hypervisor::Hypervisor;
 
+/// The longest directory name [`engine_dir`] makes before it shortens one.
+const NAME_MAX: usize = 96;
+
 /// The state directory of the engine of host `uri` run by a dashboard whose own is
-/// `state_dir`: `STATE_DIR/hosts/URI` with every character other than a letter, digit,
-/// `.` or `-` made `_` (its lock, restart counts and cleanup records; the journal
-/// stays the dashboard's).
+/// `state_dir`: `STATE_DIR/hosts/URI` with every character other than an ASCII letter,
+/// digit, `.` or `-` made `_` (and `_` before a leading `.`), and a long one cut with a hash of the whole URI after
+/// it (its lock, restart counts and cleanup records; the journal stays the
+/// dashboard's). One URI, one directory: two dashboards never run one host's engine
+/// twice.
 pub fn engine_dir(state_dir: &Path, uri: &str) -> PathBuf {
-    let name: String = uri
+    let mut name: String = uri
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
@@ -32,6 +37,18 @@ pub fn engine_dir(state_dir: &Path, uri: &str) -> PathBuf {
             }
         })
         .collect();
+    // Never `.` or `..`, nor hidden.
+    if name.starts_with('.') {
+        name.insert(0, '_');
+    }
+    if name.len() > NAME_MAX {
+        // FNV-1a: stable across builds, unlike std's hasher.
+        let hash = uri.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        name.truncate(NAME_MAX - 17);
+        name = format!("{name}-{hash:016x}");
+    }
     state_dir.join("hosts").join(name)
 }
 
@@ -127,3 +144,7 @@ pub fn spawn(
         }
     }))
 }
+
+#[cfg(test)]
+#[path = "fleet_engine_tests.rs"]
+mod tests;
