@@ -19,6 +19,8 @@ pub struct Rows {
     /// The host's running domains are not those of the last full poll (their count
     /// moved, a VM in view changed state or is gone): a full poll is due.
     pub full_due: bool,
+    /// The running count was asked (when told to, or when no stats call went out).
+    pub counted: bool,
 }
 
 /// What [`Poller::figures`] asked and found.
@@ -77,11 +79,6 @@ impl Poller {
             .filter(|r| in_view.contains(r.uuid.as_str()))
             .cloned()
             .collect();
-        let known = self
-            .last
-            .iter()
-            .filter(|r| r.state.is_some_and(RunState::is_active))
-            .count();
         let figures = if raws.is_empty() {
             Figures::default()
         } else {
@@ -93,13 +90,20 @@ impl Poller {
         let mut full_due = figures.moved;
         // The count when asked, or when no stats call went out (nothing in view that
         // runs): some round trip must say that the host answers.
-        if count || !figures.called {
+        let counted = count || !figures.called;
+        if counted {
+            let known = self
+                .last
+                .iter()
+                .filter(|r| r.state.is_some_and(RunState::is_active))
+                .count();
             full_due |= self.hv.running_count()? != known;
         }
         if raws.is_empty() {
             return Ok(Rows {
                 vms: Vec::new(),
                 full_due,
+                counted,
             });
         }
         self.observe(&raws, &figures.asked, now, false);
@@ -113,6 +117,7 @@ impl Poller {
         Ok(Rows {
             vms: self.assemble(&raws, now),
             full_due,
+            counted,
         })
     }
 

@@ -91,6 +91,7 @@ fn no_row_in_view_costs_one_round_trip() {
     assert_eq!(host_calls(&fake), ["running_count"]);
     assert!(rows.vms.is_empty());
     assert!(!rows.full_due);
+    assert!(rows.counted);
 }
 
 #[test]
@@ -144,6 +145,7 @@ fn without_the_count_the_rows_stats_call_is_the_one_round_trip() {
     let calls = host_calls(&fake);
     assert!(calls.iter().all(|c| c.starts_with("stats")), "{calls:?}");
     assert_eq!(rows.vms.len(), 2);
+    assert!(!rows.counted);
     // A stats call that fails then fails the light poll (the host may be gone).
     fake.fail_polls(Some(crate::hypervisor::HvError::new(
         crate::hypervisor::HvErrorKind::Connection,

@@ -131,7 +131,7 @@ pub fn spawn_poller(
                     at,
                 },
                 Answer::Light(Ok(rows)) => {
-                    if count || asked.is_empty() {
+                    if rows.counted {
                         last_count = Some(started);
                     }
                     forced = rows.full_due;
