@@ -12,6 +12,22 @@ use common::tmux::*;
 
 use std::time::{Duration, Instant};
 
+/// Write `config` and start the dashboard on it with `args`; returns its state dir.
+fn launch(t: &Tmux, config: &str, args: &[&str]) -> std::path::PathBuf {
+    let path = t.path("config.toml");
+    write_file(&path, config);
+    let state = t.path("state");
+    let mut all = vec![
+        "--config",
+        path.to_str().unwrap(),
+        "--state-dir",
+        state.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    t.launch(&all);
+    state
+}
+
 #[test]
 fn the_dashboard_runs_the_engine_of_a_host_whose_entry_says_so() {
     let Some(t) = Tmux::new("the_dashboard_runs_the_engine_of_a_host_whose_entry_says_so") else {
@@ -22,24 +38,17 @@ fn the_dashboard_runs_the_engine_of_a_host_whose_entry_says_so() {
     let hv1 = node(&dir, "hv1.xml", 1, &["web-1"], 4_000_000_000);
     let hv2 = node(&dir, "hv2.xml", 2, &["old-2"], 1_000_000_000);
     let hv3 = node(&dir, "hv3.xml", 3, &["old-3"], 1_000_000_000);
-    let config = t.path("config.toml");
-    write_file(
-        &config,
+    let state = launch(
+        &t,
         &format!(
             "[[connections]]\nname = \"hv1\"\nuri = \"{hv1}\"\n\n\
-             [[connections]]\nname = \"hv2\"\nuri = \"{hv2}\"\nengine = \"dashboard\"\n\n\
-             [[connections]]\nname = \"hv3\"\nuri = \"{hv3}\"\n\n\
-             [engine]\npoll_seconds = 1\n\n\
-             [cleanup]\ncleanup_in_window_only = false\nskip_on_low_resources = false\n"
+         [[connections]]\nname = \"hv2\"\nuri = \"{hv2}\"\nengine = \"dashboard\"\n\n\
+         [[connections]]\nname = \"hv3\"\nuri = \"{hv3}\"\n\n\
+         [engine]\npoll_seconds = 1\n\n\
+         [cleanup]\ncleanup_in_window_only = false\nskip_on_low_resources = false\n"
         ),
+        &[],
     );
-    let state = t.path("state");
-    t.launch(&[
-        "--config",
-        config.to_str().unwrap(),
-        "--state-dir",
-        state.to_str().unwrap(),
-    ]);
     let screen = t.wait_until("hv2's engine running here", |s| {
         strip_line(s, "hv2").is_some_and(|l| l.contains("│ this dashboard │"))
     });
@@ -106,23 +115,14 @@ fn a_first_host_that_is_down_does_not_keep_the_others_away() {
         "qemu+unix:///session?socket={}",
         t.path("nobody/libvirt-sock").display()
     );
-    let config = t.path("config.toml");
-    write_file(
-        &config,
+    launch(
+        &t,
         &format!(
             "[[connections]]\nname = \"hv1\"\nuri = \"{down}\"\n\n\
-             [[connections]]\nname = \"hv2\"\nuri = \"{hv2}\"\n"
+         [[connections]]\nname = \"hv2\"\nuri = \"{hv2}\"\n"
         ),
+        &["--connect-timeout", "3"],
     );
-    let state = t.path("state");
-    t.launch(&[
-        "--config",
-        config.to_str().unwrap(),
-        "--state-dir",
-        state.to_str().unwrap(),
-        "--connect-timeout",
-        "3",
-    ]);
     let screen = t.wait_until("hv2 live and hv1 down", |s| {
         s.contains("ci-7")
             && strip_line(s, "hv2").is_some_and(|l| l.contains("live"))
