@@ -59,6 +59,10 @@ pub struct ViewOptions {
     pub memory_disk_ms: i64,
     /// Read local guests from `/proc` when the URI allows it.
     pub procfs: bool,
+    /// While the selected VM is not on this host (no [`Poller::set_focus`]), the figures
+    /// of its VMs in view come every this many refreshes, and are current that long
+    /// (1: every refresh; the dashboard's other hosts: 2).
+    pub unfocused_every: u32,
 }
 
 impl Default for ViewOptions {
@@ -67,6 +71,7 @@ impl Default for ViewOptions {
             refresh_ms: 2_000,
             memory_disk_ms: 15_000,
             procfs: true,
+            unfocused_every: 1,
         }
     }
 }
@@ -145,6 +150,19 @@ impl Poller {
     /// Keep this domain's addresses fresh on every poll (the selected VM).
     pub fn set_focus(&mut self, uuid: Option<Uuid>) {
         self.focus = uuid;
+    }
+
+    /// How often the figures of the VMs in view are asked, in ms: the refresh, or
+    /// [`ViewOptions::unfocused_every`] refreshes while no VM of this host is selected
+    /// (none without a view).
+    pub fn figures_every_ms(&self) -> Option<i64> {
+        let v = self.options.view.as_ref()?;
+        let every = if self.focus.is_some() {
+            1
+        } else {
+            v.unfocused_every.max(1)
+        };
+        Some(v.refresh_ms.saturating_mul(i64::from(every)))
     }
 
     /// The VMs in view: the dashboard asks figures of these only.

@@ -141,22 +141,41 @@ rtts() {
     }' | sort -n | awk '{ a[NR] = $1 } END { printf "%d %d\n", a[int((NR + 1) / 2)], a[NR] }'
 }
 
+# Context switches of every thread of process $1 (voluntary + involuntary), so far.
+ctxt() {
+  cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ { n += $2 } END { print n + 0 }'
+}
+
+# The same by thread name: "name=N …" (CTXT_BY_NAME=1 logs it around each window).
+ctxt_by_name() {
+  cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^Name:/ { name = $2 } /ctxt_switches/ { n[name] += $2 } END { for (k in n) printf "%s=%d ", k, n[k]; print "" }'
+  local t
+  for t in /proc/"$1"/task/*; do
+    printf '%s %s\n' "$(cat "$t/comm" 2>/dev/null)" "$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "$t/stat" 2>/dev/null)"
+  done | awk '{ n[$1] += $2 } END { printf "cpu ticks:"; for (k in n) printf " %s=%d", k, n[k]; print "" }'
+}
+
 window() {
-  local label=$1 line t0 c0 t1 c1
+  local label=$1 line t0 c0 t1 c1 x0 x1 polls
   line=$(($(wc -l <"$LOG") + 1))
+  x0=$(ctxt "$PID")
+  [ -n "${CTXT_BY_NAME:-}" ] && perf_log "$label: context switches by thread name, so far: $(ctxt_by_name "$PID")"
   c0=$(perf_ticks "$PID"); t0=$(perf_now)
   if [ -n "${PERF_RECORD:-}" ] && [ "$label" = "${PERF_WINDOW:-idle}" ]; then
-    perf record -q -F 499 -g -p "$PID" -o "$PERF_RECORD" -- sleep "$DURATION" 2>/dev/null
+    perf record -q -F "${PERF_FREQ:-499}" ${PERF_CALLGRAPH:--g} -p "$PID" -o "$PERF_RECORD" -- sleep "$DURATION" 2>/dev/null
   else
     sleep "$DURATION"
   fi
   c1=$(perf_ticks "$PID"); t1=$(perf_now)
+  x1=$(ctxt "$PID")
+  [ -n "${CTXT_BY_NAME:-}" ] && perf_log "$label: context switches by thread name, so far: $(ctxt_by_name "$PID")"
+  polls=$(tail -n +"$line" "$LOG" | awk '/ poll/ { if (/light=true/) l++; else f++ } END { printf "%d full, %d light", f, l }')
   local secs pct gap
   secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
   pct=$(perf_pct $((c1 - c0)) "$secs")
   gap=$(gaps "$(seq -s, 1 "$HOSTS")" "$line")
   rtt=$(rtts "$(seq -s, 1 "$HOSTS")" "$line")
-  perf_log "$label: dashboard CPU ${pct}% of a core over ${secs}s; healthy hosts' largest poll gap ${gap}; poll round trip median/max ${rtt} ms"
+  perf_log "$label: dashboard CPU ${pct}% of a core over ${secs}s; healthy hosts' largest poll gap ${gap}; poll round trip median/max ${rtt} ms; $((x1 - x0)) context switches (all threads); polls: $polls"
   eval "${label}_PCT=$pct; ${label}_GAP='$gap'; ${label}_RTT='$rtt'"
 }
 

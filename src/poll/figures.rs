@@ -134,11 +134,12 @@ impl Poller {
         let now_ms = now.timestamp_millis();
         let in_view: HashSet<Uuid> = self.view.iter().cloned().collect();
         // Each figure stays current for its cadence plus one refresh (the next poll's
-        // lateness).
+        // lateness); the refresh of another host's VMs is longer (`unfocused_every`).
+        let refresh_ms = self.figures_every_ms().unwrap_or(opts.refresh_ms);
         let cadence = Cadence {
-            cpu_ms: 2 * opts.refresh_ms,
-            memory_ms: opts.memory_disk_ms + opts.refresh_ms,
-            disk_ms: opts.memory_disk_ms + opts.refresh_ms,
+            cpu_ms: 2 * refresh_ms,
+            memory_ms: opts.memory_disk_ms + refresh_ms,
+            disk_ms: opts.memory_disk_ms + refresh_ms,
         };
         let proc_cadence = Cadence {
             memory_ms: cadence.cpu_ms,

@@ -31,6 +31,7 @@ fn dashboard(fake: &Arc<FakeHypervisor>) -> Poller {
                 refresh_ms: 2_000,
                 memory_disk_ms: 15_000,
                 procfs: false,
+                unfocused_every: 1,
             }),
             ..PollerOptions::default()
         },
@@ -152,4 +153,34 @@ fn without_the_count_the_rows_stats_call_is_the_one_round_trip() {
         "connection reset",
     )));
     assert!(p.poll_rows(at_ms(4_000), false).is_err());
+}
+
+#[test]
+fn another_hosts_figures_stay_current_for_its_longer_cadence() {
+    let fake = host();
+    let mut p = Poller::new(
+        fake.clone(),
+        PollerOptions {
+            view: Some(ViewOptions {
+                refresh_ms: 2_000,
+                memory_disk_ms: 15_000,
+                procfs: false,
+                unfocused_every: 2,
+            }),
+            ..PollerOptions::default()
+        },
+    );
+    p.set_view(vec!["u1".into()]);
+    // No VM of this host selected: every 2 refreshes, and current that long.
+    assert_eq!(p.figures_every_ms(), Some(4_000));
+    let vms = p.poll(at_ms(0)).unwrap();
+    let u1 = vms.iter().find(|v| v.uuid == "u1").unwrap();
+    assert_eq!(u1.freshness.memory, crate::poll::Age::Until(at_ms(19_000)));
+    // Selected: every refresh again.
+    p.set_focus(Some("u1".into()));
+    assert_eq!(p.figures_every_ms(), Some(2_000));
+    p.invalidate("u1");
+    let vms = p.poll(at_ms(30_000)).unwrap();
+    let u1 = vms.iter().find(|v| v.uuid == "u1").unwrap();
+    assert_eq!(u1.freshness.memory, crate::poll::Age::Until(at_ms(47_000)));
 }

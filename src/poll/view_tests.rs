@@ -39,6 +39,7 @@ fn dashboard(fake: &Arc<FakeHypervisor>) -> Poller {
                 refresh_ms: 2_000,
                 memory_disk_ms: 15_000,
                 procfs: false,
+                unfocused_every: 1,
             }),
             ..PollerOptions::default()
         },

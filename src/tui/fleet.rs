@@ -156,7 +156,7 @@ async fn run(
     let (invalidate, invalidate_rx) = mpsc::unbounded_channel::<Uuid>();
     super::poll_task::spawn_poller(
         index,
-        Poller::new(hv.clone(), ctx.poller.clone()),
+        Poller::new(hv.clone(), other_host_options(&ctx.poller)),
         tx.clone(),
         view,
         invalidate_rx,
@@ -242,6 +242,17 @@ async fn connect(
 
 /// Host `index`'s memory for the strip, every 30 s, one read at a time,
 /// until the dashboard is gone.
+/// The poller options of a host other than the first: the figures of its VMs in view
+/// every [`super::poll_task::OTHER_HOST_FIGURES`] refreshes while no VM of it is
+/// selected.
+fn other_host_options(first: &crate::poll::PollerOptions) -> crate::poll::PollerOptions {
+    let mut o = first.clone();
+    if let Some(v) = o.view.as_mut() {
+        v.unfocused_every = super::poll_task::OTHER_HOST_FIGURES;
+    }
+    o
+}
+
 pub fn spawn_memory(
     index: u16,
     hv: Arc<dyn Hypervisor>,
