@@ -24,6 +24,11 @@ fn host() -> Arc<FakeHypervisor> {
 }
 
 fn dashboard(fake: &Arc<FakeHypervisor>) -> Poller {
+    dashboard_every(fake, 1)
+}
+
+/// [`dashboard`] with its figures every `every` refreshes while no VM is selected.
+fn dashboard_every(fake: &Arc<FakeHypervisor>, every: u32) -> Poller {
     let mut p = Poller::new(
         fake.clone(),
         PollerOptions {
@@ -31,7 +36,7 @@ fn dashboard(fake: &Arc<FakeHypervisor>) -> Poller {
                 refresh_ms: 2_000,
                 memory_disk_ms: 15_000,
                 procfs: false,
-                unfocused_every: 1,
+                unfocused_every: every,
             }),
             ..PollerOptions::default()
         },
@@ -158,18 +163,7 @@ fn without_the_count_the_rows_stats_call_is_the_one_round_trip() {
 #[test]
 fn another_hosts_figures_stay_current_for_its_longer_cadence() {
     let fake = host();
-    let mut p = Poller::new(
-        fake.clone(),
-        PollerOptions {
-            view: Some(ViewOptions {
-                refresh_ms: 2_000,
-                memory_disk_ms: 15_000,
-                procfs: false,
-                unfocused_every: 2,
-            }),
-            ..PollerOptions::default()
-        },
-    );
+    let mut p = dashboard_every(&fake, 2);
     p.set_view(vec!["u1".into()]);
     // No VM of this host selected: every 2 refreshes, and current that long.
     assert_eq!(p.figures_every_ms(), Some(4_000));
