@@ -174,22 +174,22 @@ impl Spec {
 pub const SPECS: &[Spec] = &[
     spec(Action::Up, "up", "up")
         .keys(&["k", "up"])
-        .modes(&[M, H]),
+        .modes(&[M, H, C]),
     spec(Action::Down, "down", "down")
         .keys(&["j", "down"])
-        .modes(&[M, H]),
+        .modes(&[M, H, C]),
     spec(Action::PageUp, "page_up", "page up")
         .keys(&["pgup"])
-        .modes(&[M, H]),
+        .modes(&[M, H, C]),
     spec(Action::PageDown, "page_down", "page down")
         .keys(&["pgdn"])
-        .modes(&[M, H]),
+        .modes(&[M, H, C]),
     spec(Action::Top, "top", "top")
         .keys(&["g", "home"])
-        .modes(&[M, H]),
+        .modes(&[M, H, C]),
     spec(Action::Bottom, "bottom", "bottom")
         .keys(&["G", "end"])
-        .modes(&[M, H]),
+        .modes(&[M, H, C]),
     spec(Action::Filter, "filter", "filter")
         .keys(&["/"])
         .hint(3),

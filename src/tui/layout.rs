@@ -118,6 +118,39 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     )
 }
 
+/// Widest a confirmation box gets.
+pub const CONFIRM_WIDTH: u16 = 84;
+
+/// A confirmation at this size: its box, its text wrapped to the box, and how many of
+/// those lines show (a blank line above and below, the yes/no line and the borders take
+/// the rest).
+pub fn confirm_box(size: (u16, u16), lines: &[String]) -> (Rect, Vec<String>, u16) {
+    let area = Rect::new(0, 0, size.0, size.1);
+    // Borders and a column of padding each side.
+    let inner = usize::from(CONFIRM_WIDTH.min(size.0).saturating_sub(4)).max(1);
+    let body: Vec<String> = lines
+        .iter()
+        .flat_map(|l| {
+            let lead = l.len() - l.trim_start().len();
+            super::wrap::wrap(l, inner, lead + 2)
+        })
+        .collect();
+    let want = u16::try_from(body.len())
+        .unwrap_or(u16::MAX)
+        .saturating_add(5);
+    let r = centered(area, CONFIRM_WIDTH, want);
+    let shown = r.height.saturating_sub(5);
+    (r, body, shown)
+}
+
+/// The furthest a confirmation's text scrolls at this size.
+pub fn confirm_max_scroll(size: (u16, u16), lines: &[String]) -> u16 {
+    let (_, body, shown) = confirm_box(size, lines);
+    u16::try_from(body.len())
+        .unwrap_or(u16::MAX)
+        .saturating_sub(shown)
+}
+
 /// Width of the help overlay.
 pub const HELP_WIDTH: u16 = 72;
 

@@ -28,7 +28,10 @@ pub mod theme;
 pub mod update;
 pub mod view;
 pub mod visible;
+pub mod wrap;
 
+#[cfg(test)]
+mod cutoff_tests;
 #[cfg(test)]
 mod quit_tests;
 #[cfg(test)]

@@ -204,6 +204,9 @@ pub struct State {
     pub popup: Option<Popup>,
     /// First line of the help overlay shown (it scrolls).
     pub help_scroll: u16,
+    /// First line of a confirmation's text on screen (a long plan scrolls; its yes/no
+    /// line stays).
+    pub confirm_scroll: u16,
     pub activity: VecDeque<Activity>,
     pub cpu_history: HashMap<Uuid, VecDeque<u64>>,
     /// VMs with an action queued or running.
@@ -261,6 +264,7 @@ impl State {
             activity_scroll: 0,
             popup: None,
             help_scroll: 0,
+            confirm_scroll: 0,
             activity: VecDeque::new(),
             cpu_history: HashMap::new(),
             busy: BTreeSet::new(),

@@ -250,17 +250,23 @@ fn filter_in_use() {
 
 #[test]
 fn stale_banner() {
+    let s = &mut stale("cannot connect to qemu:///system: Connection reset");
+    insta::assert_snapshot!(screen(s, 120, 24));
+}
+
+/// The demo fleet 75 s on, its last poll failed with `error`.
+pub(super) fn stale(error: &str) -> State {
     let mut s = state();
     update(&mut s, Msg::Tick(now() + chrono::Duration::seconds(75)));
     update(
         &mut s,
         Msg::PollFailed {
             host: 0,
-            error: "cannot connect to qemu:///system: Connection reset".into(),
+            error: error.into(),
             at: now(),
         },
     );
-    insta::assert_snapshot!(screen(&mut s, 120, 24));
+    s
 }
 
 #[test]

@@ -91,6 +91,7 @@ pub(super) fn gate(
         return self::then(s, then);
     }
     s.popup = Some(Popup::Confirm(Confirm { title, lines, then }));
+    s.confirm_scroll = 0;
     Vec::new()
 }
 

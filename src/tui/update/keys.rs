@@ -169,6 +169,30 @@ fn on_confirm(s: &mut State, action: Option<Action>) -> Vec<Effect> {
             s.flash(format!("cancelled: {}", c.title));
             Vec::new()
         }
+        // A long plan scrolls; the yes/no line stays.
+        Some(
+            a @ (Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Top
+            | Action::Bottom),
+        ) => {
+            let max = i32::from(crate::tui::layout::confirm_max_scroll(s.size, &c.lines));
+            let page = i32::from(crate::tui::layout::confirm_box(s.size, &c.lines).2.max(1));
+            let by = match a {
+                Action::Up => -1,
+                Action::Down => 1,
+                Action::PageUp => -page,
+                Action::PageDown => page,
+                Action::Top => i32::MIN / 2,
+                _ => i32::MAX / 2,
+            };
+            s.confirm_scroll =
+                (i32::from(s.confirm_scroll).saturating_add(by)).clamp(0, max) as u16;
+            s.popup = Some(Popup::Confirm(c));
+            Vec::new()
+        }
         _ => {
             s.popup = Some(Popup::Confirm(c));
             Vec::new()
@@ -263,7 +287,23 @@ fn scroll(s: &mut State, by: i64) {
                 (i64::from(s.detail_scroll) + by).clamp(0, i64::from(u16::MAX)) as u16;
         }
         Pane::Activity => {
-            let last = s.activity.len().saturating_sub(1) as i64;
+            // By lines: a long entry wraps over several.
+            let width = usize::from(
+                crate::tui::layout::areas(
+                    ratatui::layout::Rect::new(0, 0, s.size.0, s.size.1),
+                    s.show_detail,
+                    s.strip_lines(),
+                )
+                .activity
+                .width
+                .saturating_sub(2),
+            );
+            let lines: usize = s
+                .activity
+                .iter()
+                .map(|a| crate::tui::wrap::activity_pieces(&a.text, width).len())
+                .sum();
+            let last = lines.saturating_sub(1) as i64;
             s.activity_scroll = (s.activity_scroll as i64)
                 .saturating_add(by)
                 .clamp(0, last.max(0)) as usize;

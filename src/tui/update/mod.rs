@@ -449,11 +449,29 @@ fn on_prepared(
     act::gate(s, ask, title, lines, Then::CleanupRound(request))
 }
 
+/// A finished action's activity line: the result, with what was asked in front of it
+/// (its pending text up to the reason: `engine: destroy ci-7`) when the result does not
+/// name the VM, and the `engine:` of an engine's action kept.
+pub(crate) fn finished_text(asked: &str, vm_name: &str, result: &str) -> String {
+    let head = asked.split(" — ").next().unwrap_or(asked).trim_end();
+    let names_vm = !vm_name.is_empty() && result.contains(vm_name);
+    if head.is_empty() || result.starts_with(head) {
+        result.to_string()
+    } else if names_vm {
+        match head.strip_prefix("engine: ") {
+            Some(_) if !result.starts_with("engine:") => format!("engine: {result}"),
+            _ => result.to_string(),
+        }
+    } else {
+        format!("{head}: {result}")
+    }
+}
+
 fn on_finished(s: &mut State, vm_id: &str, action: &str, status: ActivityStatus, text: String) {
-    // With several hosts, the line says which one.
-    let text = match s.vms.iter().find(|v| v.key == vm_id) {
-        Some(v) if s.many_hosts() => format!("{text} on {}", s.host_name(v.host)),
-        _ => text,
+    // With several hosts, the line says which one (a pending line already does).
+    let host = match s.vms.iter().find(|v| v.key == vm_id) {
+        Some(v) if s.many_hosts() => format!(" on {}", s.host_name(v.host)),
+        _ => String::new(),
     };
     // The oldest pending line of this VM and action is the one that finished (the
     // executor runs one command per VM at a time, in order).
@@ -463,8 +481,9 @@ fn on_finished(s: &mut State, vm_id: &str, action: &str, status: ActivityStatus,
         });
     match pending {
         Some(a) => {
+            // What was asked stays on the line (who, what, which VM), then the result.
+            a.text = finished_text(&a.text, &crate::format::escape(&a.vm_name), &text);
             a.status = status;
-            a.text = text;
             a.at = s.now;
         }
         None => {
@@ -474,6 +493,8 @@ fn on_finished(s: &mut State, vm_id: &str, action: &str, status: ActivityStatus,
                 .find(|v| v.key == vm_id)
                 .map(|v| v.snapshot.vm_name.clone())
                 .unwrap_or_default();
+            let asked = format!("{action} {}{host}", crate::format::escape(&vm_name));
+            let text = finished_text(&asked, &crate::format::escape(&vm_name), &text);
             s.push_activity(Activity {
                 at: s.now,
                 vm_id: vm_id.into(),

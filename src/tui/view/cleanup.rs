@@ -11,6 +11,8 @@ use crate::lifecycle::ttl::format_duration;
 use crate::tui::present::cleanup_state_text;
 use crate::tui::state::State;
 
+use crate::tui::wrap::wrap;
+
 /// The pane's clock-driven text, for the redraw check.
 pub fn time_text(s: &State) -> String {
     let Some(c) = &s.cleanup else {
@@ -42,47 +44,42 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         );
         return;
     };
+    let width = usize::from(area.width.saturating_sub(2));
     let mut lines = Vec::new();
-    let mut status = vec![Span::styled(
-        if !c.window_only {
-            "rounds at any hour".to_string()
-        } else if c.window_opens_in_minutes == 0 {
-            format!("window {} open", c.window)
-        } else {
-            format!(
-                "window {} in {}",
-                c.window,
-                format_duration(i64::from(c.window_opens_in_minutes) * 60)
-            )
-        },
-        t.dim(),
-    )];
+    // Every line wraps to the pane (a reason or an alert is never cut off).
+    let push = |lines: &mut Vec<Line<'static>>, text: &str, style, indent| {
+        for piece in wrap(text, width, indent) {
+            lines.push(Line::from(Span::styled(piece, style)));
+        }
+    };
+    // Alerts first: at 80×24 the pane has three lines, and an alert must not be the
+    // one cut off.
+    for (at, vm, action, error) in &c.alerts {
+        let text = format!("ALERT {} {vm} {action}: {error}", at.format("%H:%M"));
+        push(&mut lines, &text, t.error(), 6);
+    }
+    if let Some(why) = &c.held {
+        push(&mut lines, &format!("held: {why}"), t.expiring(), 2);
+    }
+    let mut status = if !c.window_only {
+        "rounds at any hour".to_string()
+    } else if c.window_opens_in_minutes == 0 {
+        format!("window {} open", c.window)
+    } else {
+        format!(
+            "window {} in {}",
+            c.window,
+            format_duration(i64::from(c.window_opens_in_minutes) * 60)
+        )
+    };
     if let Some(at) = c.next_round_at {
         let left = at - s.now.timestamp();
         if left > 0 {
-            status.push(Span::styled(
-                format!(" · next round in {}", format_duration(left)),
-                t.dim(),
-            ));
+            status.push_str(&format!(" · next round in {}", format_duration(left)));
         }
     }
-    if c.dry_run {
-        status.push(Span::raw(" "));
-        status.push(Span::styled(" DRY RUN ", t.badge()));
-    }
-    lines.push(Line::from(status));
-    if let Some(why) = &c.held {
-        lines.push(Line::from(Span::styled(
-            format!("held: {why}"),
-            t.expiring(),
-        )));
-    }
-    for (at, vm, action, error) in &c.alerts {
-        lines.push(Line::from(Span::styled(
-            format!("ALERT {} {vm} {action}: {error}", at.format("%H:%M")),
-            t.error(),
-        )));
-    }
+    push(&mut lines, &status, t.dim(), 2);
+    let dry_run_at = lines.len();
     // What needs attention first, then what merely waits.
     let mut rows: Vec<_> = c
         .lines
@@ -113,10 +110,22 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
             }
             st => (cleanup_state_text(st), t.base()),
         };
-        lines.push(Line::from(vec![
-            Span::raw(format!("{:<16} ", l.vm_name)),
-            Span::styled(text, style),
-        ]));
+        let name = format!("{:<16} ", l.vm_name);
+        let lead = crate::tui::wrap::width(&name);
+        for (i, piece) in wrap(&text, width.saturating_sub(lead).max(8), 0)
+            .into_iter()
+            .enumerate()
+        {
+            let first = if i == 0 {
+                Span::raw(name.clone())
+            } else {
+                Span::raw(" ".repeat(lead))
+            };
+            lines.push(Line::from(vec![first, Span::styled(piece, style)]));
+        }
+    }
+    if c.dry_run {
+        lines.insert(dry_run_at, Line::from(Span::styled(" DRY RUN ", t.badge())));
     }
     if c.lines.is_empty() {
         lines.push(Line::from(Span::styled("no temporary VMs", t.dim())));

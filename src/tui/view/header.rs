@@ -31,6 +31,20 @@ pub fn clock_text(s: &State) -> String {
     format!("{age} · {} UTC", s.now.format("%H:%M"))
 }
 
+/// An error without the URI the header already shows (`cannot connect to URI: why` →
+/// `cannot connect: why`), so the reason is what fits.
+pub fn without_uri(text: &str, uri: &str) -> String {
+    if uri.is_empty() {
+        return text.to_string();
+    }
+    let mut out = text.to_string();
+    for joint in [" to ", " on ", " of ", " at ", " "] {
+        out = out.replace(&format!("{joint}{uri}"), "");
+    }
+    out = out.replace(uri, "").replace(" ()", "");
+    out.trim_start_matches([':', ' ']).to_string()
+}
+
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let t = s.theme;
     let mut first = vec![Span::styled(" vmlife ", t.title())];
@@ -59,16 +73,25 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         ConnState::Stale(err) => {
             first.push(Span::raw(" "));
             first.push(Span::styled(" STALE ", t.badge()));
-            first.push(Span::styled(format!(" last poll failed: {err}"), t.error()));
+            let err = without_uri(err, &s.uri);
+            // Narrow: the badge says the poll failed; the reason is what must fit.
+            let what = if area.width < 120 {
+                ""
+            } else {
+                "last poll failed: "
+            };
+            first.push(Span::styled(format!(" {what}{err}"), t.error()));
         }
         ConnState::Disconnected(why) => {
             first.push(Span::raw(" "));
             first.push(Span::styled(" DISCONNECTED ", t.badge()));
+            let why = without_uri(why, &s.uri);
             first.push(Span::styled(format!(" {why} — reconnecting"), t.error()));
         }
         ConnState::Down(why) => {
             first.push(Span::raw(" "));
             first.push(Span::styled(" DOWN ", t.badge()));
+            let why = without_uri(why, &s.uri);
             first.push(Span::styled(format!(" {why}"), t.error()));
         }
         ConnState::Connecting => first.push(Span::styled(" connecting…", t.dim())),
@@ -95,24 +118,35 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     } else {
         ("running", "permanent", "temporary", "invalid policy")
     };
+    // Under 100 columns the separators lose their spaces, so the age still fits.
+    let dot = if area.width < 100 { "·" } else { " · " };
     let mut second = vec![Span::raw(format!(
-        " {} VMs: {} {run} · {} paused · {} stopped",
+        " {} VMs: {} {run}{dot}{} paused{dot}{} stopped",
         s.vms.len(),
         c.running,
         c.paused,
         c.stopped
     ))];
     if c.error > 0 {
-        second.push(Span::styled(format!(" · {} error", c.error), t.error()));
+        second.push(Span::styled(format!("{dot}{} error", c.error), t.error()));
     }
     second.push(Span::raw(format!(
-        " │ {} {perm} · {} {temp}",
+        " │ {} {perm}{dot}{} {temp}",
         c.permanent, c.temporary
     )));
     if c.invalid > 0 {
-        second.push(Span::styled(format!(" · {} {inv}", c.invalid), t.error()));
+        second.push(Span::styled(format!("{dot}{} {inv}", c.invalid), t.error()));
     }
-    second.push(Span::styled(format!(" │ {}", clock_text(s)), t.dim()));
+    let clock = clock_text(s);
+    let clock = if narrow {
+        clock
+            .replace("snapshot ", "")
+            .replace(" UTC", "")
+            .replace(" hosts live", " live")
+    } else {
+        clock
+    };
+    second.push(Span::styled(format!(" │ {clock}"), t.dim()));
     f.render_widget(
         Paragraph::new(vec![Line::from(first), Line::from(second)]),
         area,

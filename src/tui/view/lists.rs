@@ -10,30 +10,43 @@ use crate::tui::plan::applies;
 use crate::tui::present::footer;
 use crate::tui::state::{ActivityStatus, Pane, State};
 
+use crate::tui::wrap::activity_pieces;
+
+/// The activity pane: newest first, each entry's text wrapped under its time and status
+/// (a failure's reason is never cut off), scrolled by lines.
 pub fn activity(s: &State, f: &mut Frame, area: Rect) {
     let t = s.theme;
     let block = super::pane_block(s, Pane::Activity, "activity");
     let rows = area.height.saturating_sub(2) as usize;
+    let width = usize::from(area.width.saturating_sub(2));
     let lines: Vec<Line> = if s.activity.is_empty() {
         vec![Line::from(Span::styled("no actions yet", t.dim()))]
     } else {
-        s.activity
-            .iter()
+        let mut lines = Vec::new();
+        for a in &s.activity {
+            if lines.len() >= s.activity_scroll + rows {
+                break;
+            }
+            let style = match a.status {
+                ActivityStatus::Failed => t.error(),
+                ActivityStatus::Refused => t.expiring(),
+                ActivityStatus::Ok => t.ok(),
+                ActivityStatus::Pending | ActivityStatus::DryRun => t.dim(),
+            };
+            for (i, piece) in activity_pieces(&a.text, width).into_iter().enumerate() {
+                let mut spans = Vec::new();
+                if i == 0 {
+                    spans.push(Span::styled(a.at.format("%H:%M:%S ").to_string(), t.dim()));
+                    spans.push(Span::styled(format!("{:<7} ", a.status.word()), style));
+                }
+                spans.push(Span::raw(piece));
+                lines.push(Line::from(spans));
+            }
+        }
+        lines
+            .into_iter()
             .skip(s.activity_scroll)
             .take(rows)
-            .map(|a| {
-                let style = match a.status {
-                    ActivityStatus::Failed => t.error(),
-                    ActivityStatus::Refused => t.expiring(),
-                    ActivityStatus::Ok => t.ok(),
-                    ActivityStatus::Pending | ActivityStatus::DryRun => t.dim(),
-                };
-                Line::from(vec![
-                    Span::styled(a.at.format("%H:%M:%S ").to_string(), t.dim()),
-                    Span::styled(format!("{:<7} ", a.status.word()), style),
-                    Span::raw(a.text.clone()),
-                ])
-            })
             .collect()
     };
     f.render_widget(Paragraph::new(lines).block(block), area);

@@ -84,23 +84,52 @@ fn footer_line(s: &State, mode: Mode) -> Line<'static> {
     Line::from(spans)
 }
 
+/// A confirmation: its text (scrolled by `confirm_scroll` when it is longer than the
+/// screen) and, always on screen, the yes/no line with the lines shown.
 pub fn confirm(s: &State, c: &Confirm, f: &mut Frame, area: Rect) {
     let t = s.theme;
-    let mut lines: Vec<Line> = vec![Line::from("")];
-    lines.extend(c.lines.iter().map(|l| Line::from(l.clone())));
-    lines.push(Line::from(""));
-    lines.push(footer_line(s, Mode::Confirm));
-    // Two spare rows: long lines wrap.
-    let title = Span::styled(format!(" {} ", c.title), t.danger());
-    boxed(
-        f,
-        area,
-        84,
-        lines.len() as u16 + 4,
-        title,
-        t.danger(),
-        lines,
-    );
+    let size = (area.width, area.height);
+    let (r, body, shown) = crate::tui::layout::confirm_box(size, &c.lines);
+    let r = Rect::new(r.x + area.x, r.y + area.y, r.width, r.height);
+    let scroll = s
+        .confirm_scroll
+        .min(crate::tui::layout::confirm_max_scroll(size, &c.lines));
+    let mut foot = footer_line(s, Mode::Confirm);
+    if usize::from(shown) < body.len() {
+        let last = (usize::from(scroll) + usize::from(shown)).min(body.len());
+        foot.spans.push(Span::styled(
+            format!(
+                "    {}–{last}/{} {} scroll",
+                scroll + 1,
+                body.len(),
+                s.keymap.keys_text(Action::Down)
+            ),
+            t.dim(),
+        ));
+    }
+    f.render_widget(Clear, r);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .padding(Padding::horizontal(1))
+        .border_style(t.danger())
+        .title(Span::styled(format!(" {} ", c.title), t.danger()));
+    let inner = block.inner(r);
+    f.render_widget(block, r);
+    let [_, text, _, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(shown),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    let lines: Vec<Line> = body
+        .into_iter()
+        .skip(usize::from(scroll))
+        .take(usize::from(shown))
+        .map(Line::from)
+        .collect();
+    f.render_widget(Paragraph::new(lines), text);
+    f.render_widget(Paragraph::new(foot), footer);
 }
 
 /// A centred box of at most `width`×`height`: cleared, bordered, padded, text wrapped.
