@@ -111,7 +111,7 @@ fn cells(v: &Vm, now: i64) -> [String; 10] {
     let s = &v.snapshot;
     [
         format::escape(&s.vm_name).into_owned(),
-        s.vm_state.to_string(),
+        v.state_text(),
         format::mode(v),
         format::ttl(v.ttl(now)),
         format::restarts(v),

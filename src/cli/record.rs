@@ -14,6 +14,10 @@ pub struct VmRecord {
     pub snapshot: VmStateSnapshot,
     pub uuid: Uuid,
     pub uri: String,
+    /// Why a stopped VM is not running, when libvirt says (`saved`, `crashed`,
+    /// `destroyed`, `shut_down`, `failed`, `migrated`, `snapshot`, `daemon`); `null`
+    /// otherwise.
+    pub stop_reason: Option<String>,
     /// The host's name (its `[[connections]]` name, else from the URI).
     pub host: String,
     /// `null` when the VM's policy is invalid (see `policy_error`).
@@ -41,6 +45,7 @@ impl VmRecord {
             snapshot: view.snapshot.clone(),
             uuid: view.uuid.clone(),
             uri: uri.to_string(),
+            stop_reason: view.stop_reason().map(|r| r.replace(' ', "_")),
             host: host.to_string(),
             persistence: view.persistence().cloned(),
             expires_at: ttl

@@ -106,3 +106,50 @@ fn show_prints_out_of_range_times_as_such() {
         "{invalid}"
     );
 }
+
+/// A stopped VM says why in `ls --json` (`stop_reason`) and in the table's STATE.
+#[test]
+fn ls_says_why_a_vm_is_stopped() {
+    use crate::hypervisor::{RunState, ShutoffReason, StateReason};
+    let hv = FakeHypervisor::new();
+    for (uuid, name, reason) in [
+        ("u-1", "saved-1", ShutoffReason::Saved),
+        ("u-2", "down-2", ShutoffReason::Shutdown),
+        ("u-3", "plain-3", ShutoffReason::Unknown),
+    ] {
+        let mut d = running(uuid, name);
+        d.raw.state = Some(RunState::Shutoff);
+        d.raw.reason = StateReason::Shutoff(reason);
+        hv.put(d);
+    }
+    hv.put(running("u-4", "web-4"));
+    let s = session(hv);
+    let mut out = Vec::new();
+    ls::run(&s, None, Utc::now(), true, &mut out).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let reasons: Vec<(String, serde_json::Value)> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["vm_name"].as_str().unwrap().to_string(),
+                r["stop_reason"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            ("down-2".to_string(), serde_json::json!("shut_down")),
+            ("plain-3".to_string(), serde_json::Value::Null),
+            ("saved-1".to_string(), serde_json::json!("saved")),
+            ("web-4".to_string(), serde_json::Value::Null),
+        ]
+    );
+    let mut out = Vec::new();
+    ls::run(&s, None, Utc::now(), false, &mut out).unwrap();
+    let table = String::from_utf8(out).unwrap();
+    assert!(table.contains("stopped: saved"), "{table}");
+    assert!(table.contains("stopped: shut down"), "{table}");
+}

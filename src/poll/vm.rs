@@ -96,6 +96,38 @@ impl Vm {
         }
     }
 
+    /// Why a stopped (or failed) VM is not running, when libvirt says: `saved` (a
+    /// managed save: starting it resumes), `crashed`, `destroyed`, `shut down`,
+    /// `failed` (its QEMU died), `migrated`, `snapshot`, `daemon` (stopped while libvirtd
+    /// was down). `None` for a running VM or an unknown reason.
+    pub fn stop_reason(&self) -> Option<&'static str> {
+        use crate::hypervisor::ShutoffReason as R;
+        match (self.state, self.reason) {
+            (Some(RunState::Crashed), _) => Some("crashed"),
+            (Some(RunState::Shutoff), StateReason::Shutoff(r)) => match r {
+                R::Saved => Some("saved"),
+                R::Crashed => Some("crashed"),
+                R::Destroyed => Some("destroyed"),
+                R::Shutdown => Some("shut down"),
+                R::Failed => Some("failed"),
+                R::Migrated => Some("migrated"),
+                R::FromSnapshot => Some("snapshot"),
+                R::Daemon => Some("daemon"),
+                R::Unknown => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The STATE cell: the contract state, with the stop reason when there is one
+    /// (`stopped: saved`, `error: crashed`).
+    pub fn state_text(&self) -> String {
+        match self.stop_reason() {
+            Some(why) => format!("{}: {why}", self.snapshot.vm_state),
+            None => self.snapshot.vm_state.to_string(),
+        }
+    }
+
     /// The policy error message, if any.
     pub fn policy_error(&self) -> Option<String> {
         self.meta.as_ref().err().map(|e| e.to_string())

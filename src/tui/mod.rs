@@ -39,6 +39,8 @@ mod selection_tests;
 #[cfg(test)]
 mod spec_tests;
 #[cfg(test)]
+mod statuses_tests;
+#[cfg(test)]
 mod step_tests;
 #[cfg(test)]
 mod tests;

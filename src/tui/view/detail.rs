@@ -76,7 +76,7 @@ pub fn lines(s: &State, v: &Vm) -> Vec<Line<'static>> {
             Span::styled(snap.vm_name.clone(), t.title()),
             Span::raw(format!(
                 "  {}  {}",
-                snap.vm_state,
+                v.state_text(),
                 if v.pending {
                     figure::PENDING.to_string()
                 } else {

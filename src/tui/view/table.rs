@@ -36,7 +36,7 @@ const COLUMNS: [Column; 12] = [
     },
     Column {
         title: "STATE",
-        width: 8,
+        width: 9,
         rank: 1,
     },
     Column {
@@ -121,7 +121,8 @@ fn fitting(width: u16, state_width: u16, host_width: u16) -> Vec<(&'static Colum
 
 /// STATE's width: wide enough for the longest pressure status of any VM (so the row
 /// says `suspended: memory pressure` or `paused: disk full (vda)` whole, and the columns
-/// do not move while scrolling); the lower-ranked columns make room. 8 otherwise.
+/// do not move while scrolling); the lower-ranked columns make room. 9 otherwise (the
+/// longest state or stop reason: `destroyed`, `shut down`).
 fn state_width(s: &State) -> u16 {
     s.cleanup.as_ref().map_or(0, |c| {
         c.pressure
@@ -208,15 +209,21 @@ fn cells(s: &State, v: &Vm, shown: &[(&'static Column, u16)]) -> Vec<Cell<'stati
                 Cell::from(name)
             }
             "STATE" => {
-                let style = if snap.vm_state == crate::model::VmState::Error {
+                let failed = matches!(v.stop_reason(), Some("crashed" | "failed"));
+                let style = if snap.vm_state == crate::model::VmState::Error || failed {
                     t.error()
                 } else {
                     t.base()
                 };
+                // A stopped VM says why (`saved`, `destroyed`, `shut down`, `crashed`);
+                // the detail pane and --json have both.
+                let word = v
+                    .stop_reason()
+                    .map_or_else(|| snap.vm_state.to_string(), str::to_string);
                 match s.pressure_of(v) {
                     // STATE is widened for it (`state_width`).
                     Some(p) => Cell::from(Span::styled(p.to_string(), t.error())),
-                    None => Cell::from(Span::styled(snap.vm_state.to_string(), style)),
+                    None => Cell::from(Span::styled(word, style)),
                 }
             }
             "MODE" => {
