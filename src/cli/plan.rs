@@ -311,8 +311,16 @@ fn managed_text(core: &EngineCore, views: &[Vm]) -> String {
     text
 }
 
-/// One temporary VM's state in words.
+/// One temporary VM's state in words; a VM whose last cleanup failed says so first.
 fn state_text(line: &VmCleanupLine, now: i64) -> String {
+    let text = base_state_text(line, now);
+    match &line.last_failure {
+        Some(f) => format!("failed ({} attempts): {}; now {text}", f.attempts, f.error),
+        None => text,
+    }
+}
+
+fn base_state_text(line: &VmCleanupLine, now: i64) -> String {
     let expires_at = line.expires_at;
     match &line.state {
         VmCleanupState::Waiting => {

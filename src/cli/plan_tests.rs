@@ -34,3 +34,22 @@ fn questionable_combinations_are_listed_as_warnings() {
     write_warnings(&views[1..], &mut out).unwrap();
     assert!(out.is_empty());
 }
+
+#[test]
+fn a_planned_retry_says_that_the_last_cleanup_failed() {
+    let line = VmCleanupLine {
+        vm_name: "ci-7".into(),
+        vm_id: "u".into(),
+        expires_at: 0,
+        state: VmCleanupState::Planned,
+        retry_at: None,
+        last_failure: Some(crate::lifecycle::cleanup::LastFailure {
+            attempts: 3,
+            error: "undefine: busy".into(),
+        }),
+    };
+    assert_eq!(
+        state_text(&line, 0),
+        "failed (3 attempts): undefine: busy; now planned in this round"
+    );
+}

@@ -164,6 +164,17 @@ pub struct VmCleanupLine {
     /// A failed VM backing off: unix seconds from which it is retried automatically.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_at: Option<i64>,
+    /// Its last cleanup failed: how often, and why. Kept while it is planned again or
+    /// awaits confirmation, so the line never reads as a first attempt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_failure: Option<LastFailure>,
+}
+
+/// A cleanup that failed, as its record says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LastFailure {
+    pub attempts: u32,
+    pub error: String,
 }
 
 /// The outcome of planning one round.
@@ -310,6 +321,13 @@ pub fn plan_round(
             vm_id: v.uuid.clone(),
             expires_at,
             retry_at: retry.filter(|_| backing_off),
+            last_failure: record
+                .filter(|r| r.cleanup_status == CleanupStatus::Failed)
+                .filter(|_| !matches!(state, VmCleanupState::Failed { .. }))
+                .map(|r| LastFailure {
+                    attempts: r.cleanup_attempts,
+                    error: r.cleanup_error.clone().unwrap_or_default(),
+                }),
             state,
         });
     }

@@ -318,6 +318,19 @@ fn failed_records_show_attempts_and_are_retried() {
         1,
         "retried next round"
     );
+    // Planned again, the line still carries the failure (never a first attempt).
+    let again = plan(&vms, &open_policy(), &inputs, 0);
+    assert_eq!(again.lines[0].state, VmCleanupState::Planned);
+    let f = again.lines[0]
+        .last_failure
+        .as_ref()
+        .expect("the failure is kept");
+    assert_eq!(f.attempts, 2);
+    assert!(f.error.contains("grace"));
+    let json = serde_json::to_value(&again.lines[0]).unwrap();
+    assert_eq!(json["last_failure"]["attempts"], 2);
+    // A failed line itself says it, no second copy.
+    assert!(p.lines[0].last_failure.is_none());
 }
 
 #[test]

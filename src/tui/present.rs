@@ -19,6 +19,22 @@ pub fn cleanup_state_text(st: &VmCleanupState) -> String {
     }
 }
 
+/// A cleanup line's status: its state, after `FAILED n×: why` when its last attempt
+/// failed and it is tried again (`FAILED 2×: busy · retried in this round`).
+pub fn cleanup_line_text(l: &crate::lifecycle::cleanup::VmCleanupLine) -> String {
+    let Some(f) = &l.last_failure else {
+        return cleanup_state_text(&l.state);
+    };
+    let then = match &l.state {
+        VmCleanupState::Planned => "retried in this round".to_string(),
+        VmCleanupState::InProgress => "retrying now".to_string(),
+        VmCleanupState::AwaitingConfirmation => "retry awaits confirmation (y)".to_string(),
+        VmCleanupState::Due { why } => format!("retried later — {why}"),
+        st => cleanup_state_text(st),
+    };
+    format!("FAILED {}×: {} · {then}", f.attempts, f.error)
+}
+
 /// One line of the help overlay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HelpLine {

@@ -59,3 +59,67 @@ fn stop_reasons_by_state() {
     let running = vm(2, "y", VmState::Running, permanent());
     assert_eq!(running.stop_reason(), None);
 }
+
+#[test]
+fn a_failed_cleanup_says_so_while_it_is_retried_and_running_while_it_runs() {
+    use crate::lifecycle::cleanup::{LastFailure, VmCleanupLine, VmCleanupState};
+    use crate::tui::present::cleanup_line_text;
+    let mut l = VmCleanupLine {
+        vm_name: "ci-7".into(),
+        vm_id: "u".into(),
+        expires_at: 0,
+        state: VmCleanupState::Planned,
+        retry_at: None,
+        last_failure: Some(LastFailure {
+            attempts: 2,
+            error: "undefine: busy".into(),
+        }),
+    };
+    assert_eq!(
+        cleanup_line_text(&l),
+        "FAILED 2×: undefine: busy · retried in this round"
+    );
+    l.state = VmCleanupState::AwaitingConfirmation;
+    assert_eq!(
+        cleanup_line_text(&l),
+        "FAILED 2×: undefine: busy · retry awaits confirmation (y)"
+    );
+    l.last_failure = None;
+    assert_eq!(cleanup_line_text(&l), "awaiting confirmation (y)");
+
+    // The CLEANUP column: FAILED after a failure, running while the cleanup runs.
+    let mut s = crate::tui::tests::state();
+    let v = s
+        .vms
+        .iter()
+        .find(|v| v.snapshot.vm_name == "pr-preview-482")
+        .unwrap()
+        .clone();
+    let row = |s: &mut crate::tui::state::State| {
+        screen(s, 160, 45)
+            .lines()
+            .find(|l| l.contains("pr-preview-482"))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(row(&mut s).contains(" due "), "{}", row(&mut s));
+    if let Some(c) = s.cleanup.as_mut() {
+        for l in c.lines.iter_mut().filter(|l| l.vm_id == v.uuid) {
+            l.state = VmCleanupState::Failed {
+                attempts: 1,
+                error: "busy".into(),
+            };
+        }
+    }
+    assert!(row(&mut s).contains(" FAILED "), "{}", row(&mut s));
+    crate::tui::update::update(
+        &mut s,
+        crate::tui::update::Msg::Pending {
+            vm_id: v.key.clone(),
+            vm_name: "pr-preview-482".into(),
+            action: "cleanup".into(),
+            text: "clean up pr-preview-482".into(),
+        },
+    );
+    assert!(row(&mut s).contains(" running "), "{}", row(&mut s));
+}

@@ -19,7 +19,7 @@ pub use keys::apply;
 
 use super::action::Action;
 use super::plan;
-use super::present::cleanup_state_text;
+use super::present::cleanup_line_text;
 use super::state::{
     Activity, ActivityStatus, CleanupView, ConnState, ProgressPane, State, Then, FLASH_SECONDS,
 };
@@ -412,7 +412,7 @@ fn on_prepared(
             .lines
             .iter()
             .filter(|l| !matches!(l.state, VmCleanupState::Waiting))
-            .map(|l| format!("{}: {}", l.vm_name, cleanup_state_text(&l.state)))
+            .map(|l| format!("{}: {}", l.vm_name, cleanup_line_text(l)))
             .collect();
         if !blocked.is_empty() {
             why.push_str(&format!(" ({})", blocked.join("; ")));

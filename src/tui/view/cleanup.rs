@@ -8,7 +8,7 @@ use ratatui::Frame;
 
 use crate::lifecycle::cleanup::VmCleanupState;
 use crate::lifecycle::ttl::format_duration;
-use crate::tui::present::cleanup_state_text;
+use crate::tui::present::{cleanup_line_text, cleanup_state_text};
 use crate::tui::state::State;
 
 use crate::tui::wrap::wrap;
@@ -105,6 +105,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
                 ("due (held)".into(), t.expiring())
             }
             VmCleanupState::Failed { .. } => (cleanup_state_text(&l.state), t.error()),
+            _ if l.last_failure.is_some() => (cleanup_line_text(l), t.error()),
             VmCleanupState::AwaitingConfirmation | VmCleanupState::Planned => {
                 (cleanup_state_text(&l.state), t.expiring())
             }

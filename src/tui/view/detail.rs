@@ -249,10 +249,7 @@ pub fn lines(s: &State, v: &Vm) -> Vec<Line<'static>> {
         .filter(|_| v.host == 0)
         .find(|l| l.vm_id == v.uuid)
     {
-        Some(l) => out.push(kv(
-            "status",
-            crate::tui::present::cleanup_state_text(&l.state),
-        )),
+        Some(l) => out.push(kv("status", crate::tui::present::cleanup_line_text(l))),
         None => {
             let why = match v.persistence() {
                 None => "invalid policy: never cleaned up automatically",

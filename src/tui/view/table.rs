@@ -10,7 +10,7 @@ use crate::format as fmt;
 use crate::lifecycle::status::cleanup_label;
 use crate::lifecycle::TtlStatus;
 use crate::poll::Vm;
-use crate::tui::state::{Pane, State, EXPIRING_SOON};
+use crate::tui::state::{ActivityStatus, Pane, State, EXPIRING_SOON};
 
 use super::figure;
 
@@ -235,7 +235,11 @@ fn cells(s: &State, v: &Vm, shown: &[(&'static Column, u16)]) -> Vec<Cell<'stati
             "RESTART" => policy(Cell::from(fmt::restarts(v))),
             "CPU" => figure_cell(s, fmt::cpu(snap.cpu_usage_percent), fresh.cpu),
             "MEM" => figure_cell(s, fmt::mem_mb(snap.memory_usage_mb), fresh.memory),
-            "CLEANUP" => policy(Cell::from(cleanup_label(v.persistence(), s.ttl(v)))),
+            "CLEANUP" => {
+                let (word, failed) = cleanup_cell(s, v);
+                let style = if failed { t.error() } else { t.base() };
+                policy(Cell::from(Span::styled(word, style)))
+            }
             "DISK" => figure_cell(s, fmt::disk_gb(snap.disk_usage_gb), fresh.disk),
             "IP" => figure_cell(
                 s,
@@ -344,5 +348,33 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         if area.height > 3 {
             f.render_widget(Span::styled(msg, t.dim()), inner);
         }
+    }
+}
+
+/// The CLEANUP cell: what the engine's plan says of the VM when it says more than its
+/// TTL (`running` while a cleanup runs, `FAILED` after a failed one, `confirm?` while
+/// it waits for a person), else the TTL's word. Whether it shows a failure.
+fn cleanup_cell(s: &State, v: &Vm) -> (&'static str, bool) {
+    use crate::lifecycle::cleanup::VmCleanupState as C;
+    let running = s.busy.contains(&v.key)
+        && s.activity.iter().any(|a| {
+            a.vm_id == v.key && a.action == "cleanup" && a.status == ActivityStatus::Pending
+        });
+    if running {
+        return ("running", false);
+    }
+    let line = s
+        .cleanup
+        .iter()
+        .flat_map(|c| c.lines.iter())
+        .filter(|_| v.host == 0)
+        .find(|l| l.vm_id == v.uuid);
+    match line {
+        Some(l) if l.state == C::InProgress => ("running", false),
+        Some(l) if matches!(l.state, C::Failed { .. }) || l.last_failure.is_some() => {
+            ("FAILED", true)
+        }
+        Some(l) if l.state == C::AwaitingConfirmation => ("confirm?", false),
+        _ => (cleanup_label(v.persistence(), s.ttl(v)), false),
     }
 }
