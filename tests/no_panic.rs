@@ -529,6 +529,8 @@ fn run_case(
                 window_opens_in_minutes: plan.window_opens_in_minutes,
                 dry_run: plan.dry_run,
                 next_round_at: core.next_round_at(),
+                round_runs_at: core.next_round_at(),
+                window_start: policy.cleanup_window_start.to_string(),
                 alerts: Vec::new(),
                 pressure_badge: Some("MEMORY PRESSURE (available 1.0 % < 5 %)".into()),
                 pressure: views

@@ -150,6 +150,26 @@ fn write_text(
         Some(n) if n <= at.timestamp() => "due now".to_string(),
         Some(n) => format!("in {}", format_duration(n - at.timestamp())),
     };
+    // A round that falls outside the window cleans nothing up: when the real one is.
+    let due_in = core
+        .next_round_at()
+        .map_or(0, |n| (n - at.timestamp()).max(0));
+    let runs_in = crate::lifecycle::cleanup::round_runs_in(
+        policy.cleanup_window_start,
+        policy.cleanup_window_end,
+        policy.cleanup_in_window_only,
+        local_minute,
+        due_in,
+    );
+    let next = if runs_in > due_in + 60 {
+        format!(
+            "{next} (outside the window: the cleanup runs when it opens, {} local, in {})",
+            policy.cleanup_window_start,
+            format_duration(runs_in)
+        )
+    } else {
+        next
+    };
     writeln!(
         out,
         "  interval       every {}m; last round {}; next {next}",

@@ -84,6 +84,25 @@ pub fn minutes_until_window(start: HhMm, end: HhMm, minute: u16) -> u16 {
     (start.minutes() + DAY_MINUTES - minute % DAY_MINUTES) % DAY_MINUTES
 }
 
+/// Seconds until a round due in `due_in` seconds can clean anything up: then, or,
+/// when rounds run only in the window and it is closed then, when it next opens.
+pub fn round_runs_in(
+    start: HhMm,
+    end: HhMm,
+    window_only: bool,
+    local_minute: u16,
+    due_in: i64,
+) -> i64 {
+    let due_in = due_in.max(0);
+    if !window_only {
+        return due_in;
+    }
+    let then =
+        (i64::from(local_minute % DAY_MINUTES) + due_in / 60).rem_euclid(i64::from(DAY_MINUTES));
+    let then = u16::try_from(then).unwrap_or(0);
+    due_in + i64::from(minutes_until_window(start, end, then)) * 60
+}
+
 /// True when a scheduled round is due: never ran, or `check_interval_minutes` passed.
 pub fn round_due(last_round_unix: Option<i64>, now: i64, check_interval_minutes: u32) -> bool {
     match last_round_unix {

@@ -583,3 +583,23 @@ proptest! {
         prop_assert!(in_window(start, end, (m + wait) % 1440), "open after the wait");
     }
 }
+
+#[test]
+fn a_round_outside_the_window_cleans_up_when_it_opens() {
+    let (start, end) = (HhMm::new(2, 0), HhMm::new(6, 0));
+    // (local minute now, due in s, window only, runs in s)
+    let cases = [
+        (3 * 60, 1800, true, 1800),                            // inside the window
+        (5 * 60 + 50, 1800, true, 1800 + 19 * 3600 + 40 * 60), // 06:20 → 02:00 next day
+        (12 * 60, 60, true, 60 + (14 * 60 - 1) * 60),          // 12:01 → 02:00
+        (12 * 60, 60, false, 60),                              // window not enforced
+        (3 * 60, -5, true, 0),                                 // overdue: now
+    ];
+    for (minute, due_in, only, want) in cases {
+        assert_eq!(
+            round_runs_in(start, end, only, minute, due_in),
+            want,
+            "minute {minute}, due in {due_in}, window only {only}"
+        );
+    }
+}

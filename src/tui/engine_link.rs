@@ -387,6 +387,18 @@ impl EngineLink {
             .core
             .plan(vms, &RoundRequest::default(), self.core.clock(now));
         let policy = &self.core.settings().cleanup;
+        let clock = self.core.clock(now);
+        let next_round_at = self.core.next_round_at();
+        let round_runs_at = next_round_at.map(|at| {
+            clock.now
+                + crate::lifecycle::cleanup::round_runs_in(
+                    policy.cleanup_window_start,
+                    policy.cleanup_window_end,
+                    policy.cleanup_in_window_only,
+                    clock.local_minute,
+                    at - clock.now,
+                )
+        });
         CleanupView {
             lines: plan.lines,
             held: plan.held,
@@ -397,7 +409,9 @@ impl EngineLink {
             window_only: policy.cleanup_in_window_only,
             window_opens_in_minutes: plan.window_opens_in_minutes,
             dry_run: plan.dry_run,
-            next_round_at: self.core.next_round_at(),
+            next_round_at,
+            round_runs_at,
+            window_start: policy.cleanup_window_start.to_string(),
             alerts: self
                 .core
                 .alerts()

@@ -109,6 +109,11 @@ pub struct CleanupView {
     pub dry_run: bool,
     /// Unix seconds of the next scheduled round, when known.
     pub next_round_at: Option<i64>,
+    /// When that round can really clean up: later than `next_round_at` when it falls
+    /// outside the window (then the window's opening, `window_start`).
+    pub round_runs_at: Option<i64>,
+    /// `02:00`: when the window opens.
+    pub window_start: String,
     /// Recent alerts, newest first: (time, VM name, action, error).
     pub alerts: Vec<(DateTime<Utc>, String, String, String)>,
     /// The header's pressure badge (`MEMORY PRESSURE (…)`, `DISK FULL: vm`), if any.

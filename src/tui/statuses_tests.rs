@@ -123,3 +123,30 @@ fn a_failed_cleanup_says_so_while_it_is_retried_and_running_while_it_runs() {
     );
     assert!(row(&mut s).contains(" running "), "{}", row(&mut s));
 }
+
+#[test]
+fn the_pane_says_when_the_next_round_falls_outside_the_window() {
+    let mut s = crate::tui::tests::state();
+    let now = crate::tui::tests::now().timestamp();
+    if let Some(c) = s.cleanup.as_mut() {
+        c.next_round_at = Some(now + 1800);
+        c.round_runs_at = Some(now + 14 * 3600);
+    }
+    let text = screen(&mut s, 160, 45);
+    // The pane's lines, joined (the note wraps).
+    let pane: String = text
+        .lines()
+        .filter_map(|l| l.split('│').nth(3))
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        pane.contains("next round in 30m (outside the window: cleanup at 02:00, in 14h00m)"),
+        "{pane}"
+    );
+    // A round inside the window says nothing more.
+    if let Some(c) = s.cleanup.as_mut() {
+        c.round_runs_at = c.next_round_at;
+    }
+    assert!(!screen(&mut s, 160, 45).contains("outside the window"));
+}

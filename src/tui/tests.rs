@@ -158,6 +158,8 @@ pub(super) fn cleanup_view(vms: &[Vm], policy: &crate::model::VmCleanupPolicy) -
         window_opens_in_minutes: plan.window_opens_in_minutes,
         dry_run: plan.dry_run,
         next_round_at: Some(now().timestamp() + 1800),
+        round_runs_at: Some(now().timestamp() + 1800),
+        window_start: "02:00".into(),
         alerts: vec![(
             now(),
             "app-1".into(),

@@ -77,6 +77,14 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         if left > 0 {
             status.push_str(&format!(" · next round in {}", format_duration(left)));
         }
+        // A round after the window closes cleans nothing up: say when the real one is.
+        if let Some(runs) = c.round_runs_at.filter(|&r| c.window_only && r > at + 60) {
+            status.push_str(&format!(
+                " (outside the window: cleanup at {}, in {})",
+                c.window_start,
+                format_duration(runs - s.now.timestamp())
+            ));
+        }
     }
     push(&mut lines, &status, t.dim(), 2);
     let dry_run_at = lines.len();
