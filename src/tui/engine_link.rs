@@ -349,10 +349,24 @@ impl EngineLink {
     /// Record a person's confirmation of parked cleanups.
     pub fn confirm(&mut self, vms: &[Vm], parked: &[VmRef], now: DateTime<Utc>) -> Vec<Msg> {
         let flash = match self.core.confirm(parked, &self.actor, true, now) {
-            Ok(()) => format!(
-                "confirmed {} cleanup(s): they run in the next round",
-                parked.len()
-            ),
+            Ok(()) => {
+                let plan = self
+                    .core
+                    .plan(vms, &RoundRequest::default(), self.core.clock(now));
+                let policy = &self.core.settings().cleanup;
+                let when = if policy.cleanup_in_window_only && plan.window_opens_in_minutes > 0 {
+                    format!(
+                        "cleaned up when the window opens ({}, in {})",
+                        policy.cleanup_window_start,
+                        crate::lifecycle::ttl::format_duration(
+                            i64::from(plan.window_opens_in_minutes) * 60
+                        )
+                    )
+                } else {
+                    "a round starts now".to_string()
+                };
+                format!("confirmed {} cleanup(s): {when}", parked.len())
+            }
             Err(e) => format!("confirmation not recorded: {e}"),
         };
         vec![Msg::Flash(flash), Msg::Cleanup(self.view(vms, now))]

@@ -89,12 +89,7 @@ fn a_failed_cleanup_says_so_while_it_is_retried_and_running_while_it_runs() {
 
     // The CLEANUP column: FAILED after a failure, running while the cleanup runs.
     let mut s = crate::tui::tests::state();
-    let v = s
-        .vms
-        .iter()
-        .find(|v| v.snapshot.vm_name == "pr-preview-482")
-        .unwrap()
-        .clone();
+    let v = named(&s, "pr-preview-482");
     let row = |s: &mut crate::tui::state::State| {
         screen(s, 160, 45)
             .lines()
@@ -149,4 +144,78 @@ fn the_pane_says_when_the_next_round_falls_outside_the_window() {
         c.round_runs_at = c.next_round_at;
     }
     assert!(!screen(&mut s, 160, 45).contains("outside the window"));
+}
+
+#[test]
+fn c_on_a_vm_awaiting_confirmation_asks_it_and_says_when_it_runs() {
+    use crate::lifecycle::cleanup::{plan_round, Clock, RoundInputs, RoundRequest};
+    use crate::tui::state::{Popup, Then};
+    use crate::tui::update::{update, Msg};
+    let mut s = crate::tui::tests::state();
+    let policy = crate::model::VmCleanupPolicy {
+        require_confirmation: true,
+        cleanup_in_window_only: false,
+        ..Default::default()
+    };
+    let mut view = crate::tui::tests::cleanup_view(&s.vms.clone(), &policy);
+    view.window_only = false;
+    update(&mut s, Msg::Cleanup(view));
+    let v = named(&s, "pr-preview-482");
+    let request = RoundRequest {
+        manual: true,
+        ignore_window: false,
+        only: Some([v.uuid.clone()].into()),
+    };
+    let facts: Vec<_> = s.vms.iter().map(crate::poll::Vm::facts).collect();
+    let clock = Clock {
+        now: crate::tui::tests::now().timestamp(),
+        local_minute: 12 * 60,
+    };
+    let plan = plan_round(&facts, &policy, &RoundInputs::default(), &request, clock);
+    assert!(plan.commands.is_empty(), "parked, not planned");
+    update(
+        &mut s,
+        Msg::CleanupPrepared {
+            title: "Clean up pr-preview-482 now?".into(),
+            plan,
+            request,
+        },
+    );
+    let Some(Popup::Confirm(c)) = &s.popup else {
+        panic!(
+            "c asks the confirmation, not 'nothing is due': {:?}",
+            s.flash
+        )
+    };
+    assert!(matches!(&c.then, Then::ConfirmParked(v) if v.len() == 1));
+    assert!(
+        c.lines[0].contains("a round starts now and cleans them up"),
+        "{:?}",
+        c.lines
+    );
+
+    // With the window closed, the dialog says when they really run.
+    let mut s = crate::tui::tests::state();
+    let mut view = crate::tui::tests::cleanup_view(&s.vms.clone(), &policy);
+    view.window_only = true;
+    view.window_opens_in_minutes = 14 * 60;
+    update(&mut s, Msg::Cleanup(view));
+    crate::tui::tests::press(&mut s, "y");
+    let Some(Popup::Confirm(c)) = &s.popup else {
+        panic!("y lists the parked cleanups")
+    };
+    assert!(
+        c.lines[0].contains("when the window opens (02:00, in 14h00m)"),
+        "{:?}",
+        c.lines
+    );
+}
+
+/// The VM of the demo fleet named `name`.
+fn named(s: &crate::tui::state::State, name: &str) -> crate::poll::Vm {
+    s.vms
+        .iter()
+        .find(|v| v.snapshot.vm_name == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no VM {name}"))
 }

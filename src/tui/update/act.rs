@@ -134,11 +134,31 @@ pub(super) fn quit(s: &mut State) -> Vec<Effect> {
 /// `y`: list the cleanups parked by `require_confirmation` and ask.
 pub(super) fn confirm_parked(s: &mut State) -> Vec<Effect> {
     let parked = plan::parked(s);
+    confirm_these(s, parked)
+}
+
+/// When confirmed cleanups run: a confirmation starts a round at once, which cleans up
+/// only inside the window when rounds keep to it.
+pub(super) fn when_confirmed_runs(s: &State) -> String {
+    match &s.cleanup {
+        Some(c) if c.window_only && c.window_opens_in_minutes > 0 => format!(
+            "they are cleaned up when the window opens ({}, in {})",
+            c.window_start,
+            crate::lifecycle::ttl::format_duration(i64::from(c.window_opens_in_minutes) * 60)
+        ),
+        _ => "a round starts now and cleans them up".to_string(),
+    }
+}
+
+/// The confirmation of parked cleanups (`parked`): what a yes does, and when.
+pub(super) fn confirm_these(s: &mut State, parked: Vec<crate::model::VmRef>) -> Vec<Effect> {
     if parked.is_empty() {
         return refuse(s, "no cleanup is awaiting confirmation".into());
     }
-    let mut lines =
-        vec!["Confirm the cleanup of these expired VMs (they run in the next round):".to_string()];
+    let mut lines = vec![format!(
+        "Confirm the cleanup of these expired VMs ({}):",
+        when_confirmed_runs(s)
+    )];
     lines.extend(parked.iter().map(|v| format!("  {} ({})", v.name, v.uuid)));
     let ask = plan::asks(s, Action::ConfirmCleanups, None);
     gate(

@@ -404,6 +404,17 @@ fn on_prepared(
     request: RoundRequest,
 ) -> Vec<Effect> {
     if plan.commands.is_empty() {
+        // Waiting for a person (require_confirmation): the key asks that confirmation.
+        let parked: Vec<crate::model::VmRef> = plan
+            .lines
+            .iter()
+            .filter(|l| l.state == VmCleanupState::AwaitingConfirmation)
+            .filter(|l| request.only.as_ref().is_some_and(|o| o.contains(&l.vm_id)))
+            .map(|l| crate::model::VmRef::new(l.vm_id.clone(), l.vm_name.clone()))
+            .collect();
+        if !parked.is_empty() {
+            return act::confirm_these(s, parked);
+        }
         let mut why = match &plan.held {
             Some(why) => format!("nothing to clean: {why}"),
             None => "nothing is due for cleanup".into(),
