@@ -272,8 +272,9 @@ pub fn needs_recovery(data: &StoreData) -> bool {
 }
 
 /// Housekeeping at the start of a round: prunes finished records older than
-/// `retention_days` whose VM is gone (and alerts older than that), and drops pending
-/// records and confirmations of VMs that are gone or no longer expired.
+/// `retention_days` whose VM is gone (and alerts older than that, or whose VM is gone),
+/// and drops pending records and confirmations of VMs that are gone or no longer
+/// expired.
 pub fn tidy(data: &mut StoreData, vms: &[VmFacts], now: DateTime<Utc>, retention_days: u32) {
     let now_s = now.timestamp();
     let by_uuid: BTreeMap<&str, &VmFacts> = vms.iter().map(|v| (v.uuid.as_str(), v)).collect();
@@ -291,6 +292,8 @@ pub fn tidy(data: &mut StoreData, vms: &[VmFacts], now: DateTime<Utc>, retention
     data.engine.confirmed.retain(|uuid, _| still_due(uuid));
     let keep_for = chrono::Duration::days(i64::from(retention_days));
     data.engine.alerts.retain(|a| now - a.time <= keep_for);
+    // An alert whose VM is gone (cleaned up, undefined) has no cause left: it clears.
+    data.engine.alerts.retain(|a| existing.contains(&a.vm_id));
     let excess = data.engine.alerts.len().saturating_sub(MAX_ALERTS);
     data.engine.alerts.drain(..excess);
 }

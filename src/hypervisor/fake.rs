@@ -91,6 +91,13 @@ impl FakeHypervisor {
         });
     }
 
+    /// Take a domain away, as if something else undefined it.
+    pub fn remove(&self, uuid: &str) {
+        self.with(|s| {
+            s.domains.remove(uuid);
+        });
+    }
+
     /// Change a domain in place.
     pub fn update(&self, uuid: &str, f: impl FnOnce(&mut FakeDomain)) {
         self.with(|s| {

@@ -41,6 +41,9 @@ pub enum Action {
     ConfirmCleanups,
     Autostart,
     Recover,
+    Alerts,
+    AckAlert,
+    AlertsOfVm,
     CloseHelp,
     Yes,
     No,
@@ -64,15 +67,18 @@ pub enum Mode {
     Input,
     /// The filter being typed.
     Filter,
+    /// The alerts view.
+    Alerts,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 5] = [
+    pub const ALL: [Mode; 6] = [
         Mode::Main,
         Mode::Help,
         Mode::Confirm,
         Mode::Input,
         Mode::Filter,
+        Mode::Alerts,
     ];
 }
 
@@ -120,7 +126,7 @@ pub struct Spec {
     pub hint: Option<u8>,
 }
 
-use Mode::{Confirm as C, Filter as F, Help as H, Input as I, Main as M};
+use Mode::{Alerts as L, Confirm as C, Filter as F, Help as H, Input as I, Main as M};
 
 const fn spec(action: Action, name: &'static str, label: &'static str) -> Spec {
     Spec {
@@ -174,22 +180,22 @@ impl Spec {
 pub const SPECS: &[Spec] = &[
     spec(Action::Up, "up", "up")
         .keys(&["k", "up"])
-        .modes(&[M, H, C]),
+        .modes(&[M, H, C, L]),
     spec(Action::Down, "down", "down")
         .keys(&["j", "down"])
-        .modes(&[M, H, C]),
+        .modes(&[M, H, C, L]),
     spec(Action::PageUp, "page_up", "page up")
         .keys(&["pgup"])
-        .modes(&[M, H, C]),
+        .modes(&[M, H, C, L]),
     spec(Action::PageDown, "page_down", "page down")
         .keys(&["pgdn"])
-        .modes(&[M, H, C]),
+        .modes(&[M, H, C, L]),
     spec(Action::Top, "top", "top")
         .keys(&["g", "home"])
-        .modes(&[M, H, C]),
+        .modes(&[M, H, C, L]),
     spec(Action::Bottom, "bottom", "bottom")
         .keys(&["G", "end"])
-        .modes(&[M, H, C]),
+        .modes(&[M, H, C, L]),
     spec(Action::Filter, "filter", "filter")
         .keys(&["/"])
         .hint(3),
@@ -278,10 +284,23 @@ pub const SPECS: &[Spec] = &[
         .vm()
         .asks(Asks::Always)
         .hint(18),
+    spec(Action::Alerts, "alerts", "alerts")
+        .keys(&["A"])
+        .modes(&[M, L])
+        .hint(22),
+    spec(Action::AckAlert, "ack_alert", "acknowledge")
+        .keys(&["x"])
+        .modes(&[L])
+        .mutating()
+        .hint(1),
+    spec(Action::AlertsOfVm, "alerts_of_vm", "this VM / all")
+        .keys(&["v"])
+        .modes(&[L])
+        .hint(2),
     spec(Action::CloseHelp, "close_help", "close")
         .keys(&["esc", "q", "enter"])
-        .modes(&[H])
-        .hint(2),
+        .modes(&[H, L])
+        .hint(3),
     spec(Action::Yes, "yes", "yes, do it")
         .keys(&["y", "Y"])
         .modes(&[C])

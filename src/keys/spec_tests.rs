@@ -67,6 +67,7 @@ fn main_hints_keep_their_order() {
             Sort,
             ReverseSort,
             FocusNext,
+            Alerts,
         ]
     );
 }

@@ -43,9 +43,6 @@ use crate::model::VmRef;
 use crate::poll::Vm;
 use crate::store::Journal;
 
-/// Alerts shown in the cleanup pane.
-const ALERTS_SHOWN: usize = 5;
-
 /// How often a dashboard that does not run the engine retries the lock: often enough
 /// that automatic actions resume within seconds of the holder quitting, rare enough to
 /// cost nothing (one `flock` try and a small file read).
@@ -372,6 +369,25 @@ impl EngineLink {
         vec![Msg::Flash(flash), Msg::Cleanup(self.view(vms, now))]
     }
 
+    /// Record a person's acknowledgement of an alert (journaled); the pane without it.
+    pub fn acknowledge(
+        &mut self,
+        vms: &[Vm],
+        alert: &crate::engine::state_files::Alert,
+        now: DateTime<Utc>,
+    ) -> Vec<Msg> {
+        let flash = match self.core.acknowledge_alert(alert, &self.actor, now) {
+            Ok(true) => format!(
+                "acknowledged: {} alert of {}",
+                alert.action,
+                crate::format::escape(&alert.vm_name)
+            ),
+            Ok(false) => "that alert is gone already".to_string(),
+            Err(e) => format!("acknowledgement not recorded: {e}"),
+        };
+        vec![Msg::Flash(flash), Msg::Cleanup(self.view(vms, now))]
+    }
+
     /// Hand a planned command to the right executor; the message shows it as pending.
     fn submit(&mut self, p: Planned) -> Msg {
         let who = if p.actor == Actor::Engine {
@@ -426,14 +442,7 @@ impl EngineLink {
             next_round_at,
             round_runs_at,
             window_start: policy.cleanup_window_start.to_string(),
-            alerts: self
-                .core
-                .alerts()
-                .iter()
-                .rev()
-                .take(ALERTS_SHOWN)
-                .map(|a| (a.time, a.vm_name.clone(), a.action.clone(), a.error.clone()))
-                .collect(),
+            alerts: self.core.alerts().iter().rev().cloned().collect(),
             pressure_badge: self.core.pressure_view().and_then(|p| p.badge()),
             pressure: vms
                 .iter()

@@ -256,8 +256,8 @@ fn a_block_threshold_event_is_one_alert_in_the_dashboard_engine() {
         })
         .expect("the pane");
     assert_eq!(pane.alerts.len(), 1, "{:?}", pane.alerts);
-    assert_eq!(pane.alerts[0].2, "disk_threshold");
-    assert!(pane.alerts[0].3.contains("vda"), "{:?}", pane.alerts[0]);
+    assert_eq!(pane.alerts[0].action, "disk_threshold");
+    assert!(pane.alerts[0].error.contains("vda"), "{:?}", pane.alerts[0]);
 }
 
 /// The detail pane's limits: one VM's tunables read on the engine thread, the driver's

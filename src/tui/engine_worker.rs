@@ -46,6 +46,11 @@ pub enum Job {
         vms: Arc<[Vm]>,
         parked: Vec<crate::model::VmRef>,
     },
+    /// Acknowledge an alert (`Effect::AckAlert`).
+    AckAlert {
+        vms: Arc<[Vm]>,
+        alert: crate::engine::state_files::Alert,
+    },
     /// Read and reconcile one VM's limits for the detail pane (`Effect::ReadLimits`).
     Limits {
         vms: Arc<[Vm]>,
@@ -130,6 +135,7 @@ pub fn run(link: &mut EngineLink, job: Job, now: DateTime<Utc>) -> Vec<Msg> {
         }
         Job::RunCleanup { vms, request } => link.run_round(&vms, &request, now),
         Job::ConfirmParked { vms, parked } => link.confirm(&vms, &parked, now),
+        Job::AckAlert { vms, alert } => link.acknowledge(&vms, &alert, now),
         Job::Limits { vms, uuid } => link.read_limits(&vms, &uuid).into_iter().collect(),
         Job::Event(e) => {
             link.on_event(&e, now);

@@ -131,9 +131,9 @@ const CTRL_C: Key = Key::from_chord(KeyChord::CTRL_C);
 pub struct Keymap {
     by_key: HashMap<(Mode, Key), Action>,
     by_action: BTreeMap<Action, Vec<Key>>,
-    /// Under `--readonly`: the main-screen keys of the mutating actions taken out, so
+    /// Under `--readonly`: the keys of the mutating actions taken out, by mode, so
     /// pressing one can say why nothing happens.
-    refused: HashMap<Key, Action>,
+    refused: HashMap<(Mode, Key), Action>,
 }
 
 impl Keymap {
@@ -154,8 +154,12 @@ impl Keymap {
         let mut refused = HashMap::new();
         for (action, chords) in bindings {
             if readonly && action.is_mutating() {
-                if action.spec().works_in(Mode::Main) {
-                    refused.extend(chords.iter().map(|c| (Key::from_chord(*c), *action)));
+                for mode in action.spec().modes {
+                    refused.extend(
+                        chords
+                            .iter()
+                            .map(|c| ((*mode, Key::from_chord(*c)), *action)),
+                    );
                 }
                 continue;
             }
@@ -181,7 +185,7 @@ impl Keymap {
             }
         }
         by_key.insert((Mode::Main, CTRL_C), Action::Quit);
-        refused.retain(|k, _| !by_key.contains_key(&(Mode::Main, *k)));
+        refused.retain(|k, _| !by_key.contains_key(k));
         Ok(Keymap {
             by_key,
             by_action: table,
@@ -194,10 +198,10 @@ impl Keymap {
         self.by_key.get(&(mode, key)).copied()
     }
 
-    /// The mutating action `key` would run on the main screen, had `--readonly` not
-    /// taken it out.
-    pub fn refused(&self, key: Key) -> Option<Action> {
-        self.refused.get(&key).copied()
+    /// The mutating action `key` would run in `mode`, had `--readonly` not taken it
+    /// out.
+    pub fn refused(&self, mode: Mode, key: Key) -> Option<Action> {
+        self.refused.get(&(mode, key)).copied()
     }
 
     /// The keys bound to an action, in config order.

@@ -52,10 +52,17 @@ fn readonly_drops_mutating_actions() {
         assert_eq!(k.keys(a).is_empty(), a.is_mutating(), "{a:?}");
     }
     assert_eq!(k.action(Mode::Main, Key::parse("D").unwrap()), None);
-    assert_eq!(k.refused(Key::parse("D").unwrap()), Some(Action::Destroy));
-    assert_eq!(k.refused(Key::parse("j").unwrap()), None, "still bound");
+    assert_eq!(
+        k.refused(Mode::Main, Key::parse("D").unwrap()),
+        Some(Action::Destroy)
+    );
+    assert_eq!(
+        k.refused(Mode::Main, Key::parse("j").unwrap()),
+        None,
+        "still bound"
+    );
     let rw = Keymap::build(&none(), false).unwrap();
-    assert_eq!(rw.refused(Key::parse("D").unwrap()), None);
+    assert_eq!(rw.refused(Mode::Main, Key::parse("D").unwrap()), None);
 }
 
 #[test]

@@ -31,6 +31,8 @@ pub mod visible;
 pub mod wrap;
 
 #[cfg(test)]
+mod alerts_tests;
+#[cfg(test)]
 mod cutoff_tests;
 #[cfg(test)]
 mod quit_tests;

@@ -70,6 +70,10 @@ impl Services {
                     parked,
                 }
             }
+            Effect::AckAlert(alert) => Job::AckAlert {
+                vms: vms.clone(),
+                alert,
+            },
             Effect::PrepareAutostart => {
                 self.host
                     .spawn_prepare_autostart(vms.clone(), self.tx.clone());

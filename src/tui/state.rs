@@ -39,6 +39,8 @@ pub enum Popup {
     Confirm(Confirm),
     /// A line of text being typed (the new TTL).
     Input(Input),
+    /// The alerts, newest first: read, scroll, acknowledge.
+    Alerts,
 }
 
 /// A one-line prompt.
@@ -114,8 +116,8 @@ pub struct CleanupView {
     pub round_runs_at: Option<i64>,
     /// `02:00`: when the window opens.
     pub window_start: String,
-    /// Recent alerts, newest first: (time, VM name, action, error).
-    pub alerts: Vec<(DateTime<Utc>, String, String, String)>,
+    /// The alerts the engine keeps, newest first (the pane shows the first few).
+    pub alerts: Vec<crate::engine::state_files::Alert>,
     /// The header's pressure badge (`MEMORY PRESSURE (…)`, `DISK FULL: vm`), if any.
     pub pressure_badge: Option<String>,
     /// What vmlife holds on each VM for pressure (`suspended: memory pressure`,
@@ -212,6 +214,10 @@ pub struct State {
     /// First line of a confirmation's text on screen (a long plan scrolls; its yes/no
     /// line stays).
     pub confirm_scroll: u16,
+    /// The alert under the cursor in the alerts view (an index into the alerts shown).
+    pub alerts_cursor: usize,
+    /// The alerts view shows only this VM's (`v`), else every VM's.
+    pub alerts_of_vm: Option<Uuid>,
     pub activity: VecDeque<Activity>,
     pub cpu_history: HashMap<Uuid, VecDeque<u64>>,
     /// VMs with an action queued or running.
@@ -270,6 +276,8 @@ impl State {
             popup: None,
             help_scroll: 0,
             confirm_scroll: 0,
+            alerts_cursor: 0,
+            alerts_of_vm: None,
             activity: VecDeque::new(),
             cpu_history: HashMap::new(),
             busy: BTreeSet::new(),
@@ -292,6 +300,7 @@ impl State {
             Some(Popup::Help) => Mode::Help,
             Some(Popup::Confirm(_)) => Mode::Confirm,
             Some(Popup::Input(_)) => Mode::Input,
+            Some(Popup::Alerts) => Mode::Alerts,
             None if self.filter_editing => Mode::Filter,
             None => Mode::Main,
         }
@@ -489,6 +498,16 @@ impl State {
     /// VM counts by contract state and by mode, for the header.
     pub fn counts(&self) -> Counts {
         Counts::of(&self.vms)
+    }
+
+    /// The alerts the alerts view shows, newest first: every VM's, or the one
+    /// `alerts_of_vm` names.
+    pub fn alerts_shown(&self) -> Vec<&crate::engine::state_files::Alert> {
+        self.cleanup
+            .iter()
+            .flat_map(|c| c.alerts.iter())
+            .filter(|a| self.alerts_of_vm.as_ref().is_none_or(|u| *u == a.vm_id))
+            .collect()
     }
 
     /// True when the dashboard shows several hosts (the HOST column, the host strip).

@@ -160,12 +160,13 @@ pub(super) fn cleanup_view(vms: &[Vm], policy: &crate::model::VmCleanupPolicy) -
         next_round_at: Some(now().timestamp() + 1800),
         round_runs_at: Some(now().timestamp() + 1800),
         window_start: "02:00".into(),
-        alerts: vec![(
-            now(),
-            "app-1".into(),
-            "restart".into(),
-            "gave up after 5 restarts".into(),
-        )],
+        alerts: vec![crate::engine::state_files::Alert {
+            time: now(),
+            vm_name: "app-1".into(),
+            vm_id: "00000000-0000-4000-8000-000000000002".into(),
+            action: "restart".into(),
+            error: "gave up after 5 restarts".into(),
+        }],
         pressure_badge: None,
         pressure: Default::default(),
     }

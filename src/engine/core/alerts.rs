@@ -73,4 +73,39 @@ impl EngineCore {
         );
         self.new_alerts.push(alert);
     }
+
+    /// A person acknowledged `alert` (matched by its time, VM and action): it leaves the
+    /// list, and the journal says who acknowledged it. False when it was gone already.
+    pub fn acknowledge_alert(
+        &mut self,
+        alert: &Alert,
+        by: &Actor,
+        now: DateTime<Utc>,
+    ) -> std::io::Result<bool> {
+        let same =
+            |a: &Alert| a.time == alert.time && a.vm_id == alert.vm_id && a.action == alert.action;
+        let (found, data) = self.store.update(|d| {
+            let before = d.engine.alerts.len();
+            d.engine.alerts.retain(|a| !same(a));
+            d.engine.alerts.len() != before
+        })?;
+        self.data = data;
+        if found {
+            self.journal_line(
+                now,
+                by,
+                &alert.vm_name,
+                &alert.vm_id,
+                "alert_ack",
+                &format!(
+                    "{} alert of {} acknowledged",
+                    alert.action,
+                    alert.time.format("%Y-%m-%d %H:%M UTC")
+                ),
+                "ok".into(),
+                Some(json!({ "alert_for": alert.action, "error": alert.error })),
+            );
+        }
+        Ok(found)
+    }
 }

@@ -19,6 +19,8 @@ use crate::model::{Uuid, VmRef};
 use crate::poll::{Poller, PollerOptions};
 use crate::store::Journal;
 
+mod alerts;
+
 mod managed;
 
 mod backoff;
@@ -433,14 +435,7 @@ fn refused_goes_back_to_pending_and_the_record_goes_when_no_longer_due() {
 
 #[test]
 fn cleanup_failure_raises_an_alert() {
-    let mut b = Bench::new(EngineSettings::default());
-    b.fake.put(expired("a", 60));
-    let p = b.snap(t0());
-    b.finish(
-        &p[0],
-        Outcome::Failed("guest did not shut down".into()),
-        t0() + 2,
-    );
+    let mut b = alerts::alerted();
     let alerts = b.core.take_alerts();
     assert_eq!(alerts.len(), 1);
     assert_eq!(

@@ -25,18 +25,17 @@ pub(super) fn on_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
     let mode = s.mode();
     let action = s.keymap.action(mode, key);
     match mode {
-        Mode::Main => match action {
-            Some(a) => apply(s, a),
-            None => {
-                if let Some(a) = s.keymap.refused(key) {
-                    s.flash(format!(
-                        "read-only connection (--readonly): {} is disabled",
-                        a.label()
-                    ));
-                }
-                Vec::new()
+        Mode::Main | Mode::Alerts if action.is_none() => {
+            if let Some(a) = s.keymap.refused(mode, key) {
+                s.flash(format!(
+                    "read-only connection (--readonly): {} is disabled",
+                    a.label()
+                ));
             }
-        },
+            Vec::new()
+        }
+        Mode::Main => action.map_or_else(Vec::new, |a| apply(s, a)),
+        Mode::Alerts => on_alerts(s, action),
         Mode::Help => {
             on_help(s, action);
             Vec::new()
@@ -128,6 +127,11 @@ pub fn apply(s: &mut State, a: Action) -> Vec<Effect> {
             }];
         }
         Action::ConfirmCleanups => return act::confirm_parked(s),
+        Action::Alerts => {
+            s.popup = Some(Popup::Alerts);
+            s.alerts_cursor = 0;
+            s.alerts_of_vm = None;
+        }
         Action::Autostart => return vec![Effect::PrepareAutostart],
         // Actions of the other modes do nothing here.
         _ => {}
@@ -155,6 +159,50 @@ fn on_help(s: &mut State, action: Option<Action>) {
     };
     let max = i32::from(help_max_scroll(s.size, lines));
     s.help_scroll = (i32::from(s.help_scroll).saturating_add(by)).clamp(0, max) as u16;
+}
+
+/// The alerts view: the moves move the cursor, `x` acknowledges the alert under it,
+/// `v` shows only the selected VM's (or all again), the close keys close it.
+fn on_alerts(s: &mut State, action: Option<Action>) -> Vec<Effect> {
+    let shown = s.alerts_shown().len();
+    let page = i64::from(table_viewport(s.size, false, 0).max(1));
+    let by: i64 = match action {
+        Some(Action::Alerts | Action::CloseHelp) => {
+            s.popup = None;
+            return Vec::new();
+        }
+        Some(Action::AckAlert) => {
+            let Some(a) = s.alerts_shown().get(s.alerts_cursor).map(|a| (*a).clone()) else {
+                s.flash("no alert to acknowledge".into());
+                return Vec::new();
+            };
+            return vec![Effect::AckAlert(a)];
+        }
+        Some(Action::AlertsOfVm) => {
+            s.alerts_of_vm = match (&s.alerts_of_vm, s.selected_vm()) {
+                (Some(_), _) => None,
+                (None, Some(v)) if v.host == 0 => Some(v.uuid.clone()),
+                (None, _) => {
+                    s.flash("select a VM of this host first".into());
+                    None
+                }
+            };
+            s.alerts_cursor = 0;
+            return Vec::new();
+        }
+        Some(Action::Up) => -1,
+        Some(Action::Down) => 1,
+        Some(Action::PageUp) => -page,
+        Some(Action::PageDown) => page,
+        Some(Action::Top) => i64::MIN / 2,
+        Some(Action::Bottom) => i64::MAX / 2,
+        _ => return Vec::new(),
+    };
+    let last = shown.saturating_sub(1) as i64;
+    s.alerts_cursor = (s.alerts_cursor as i64)
+        .saturating_add(by)
+        .clamp(0, last.max(0)) as usize;
+    Vec::new()
 }
 
 /// A confirmation: only the yes key confirms (Enter or a stray key must not destroy a

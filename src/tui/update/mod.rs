@@ -153,6 +153,8 @@ pub enum Effect {
     RunCleanup(RoundRequest),
     /// Record a person's confirmation of parked cleanups (UUID, name).
     ConfirmParked(Vec<VmRef>),
+    /// Acknowledge an alert (journaled) and answer with a fresh `Msg::Cleanup`.
+    AckAlert(crate::engine::state_files::Alert),
     /// Plan the ordered autostart and answer with `Msg::AutostartPrepared`.
     PrepareAutostart,
     /// Run the confirmed ordered autostart; progress comes as `Msg::Progress`.

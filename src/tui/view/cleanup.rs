@@ -13,6 +13,9 @@ use crate::tui::state::State;
 
 use crate::tui::wrap::wrap;
 
+/// Alerts the pane lists (the alerts view, `A`, has them all).
+const ALERTS_SHOWN: usize = 5;
+
 /// The pane's clock-driven text, for the redraw check.
 pub fn time_text(s: &State) -> String {
     let Some(c) = &s.cleanup else {
@@ -54,9 +57,19 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     };
     // Alerts first: at 80×24 the pane has three lines, and an alert must not be the
     // one cut off.
-    for (at, vm, action, error) in &c.alerts {
-        let text = format!("ALERT {} {vm} {action}: {error}", at.format("%H:%M"));
+    for a in c.alerts.iter().take(ALERTS_SHOWN) {
+        let text = format!(
+            "ALERT {} {} {}: {}",
+            a.time.format("%H:%M"),
+            crate::format::escape(&a.vm_name),
+            a.action,
+            crate::format::escape(&a.error)
+        );
         push(&mut lines, &text, t.error(), 6);
+    }
+    if c.alerts.len() > ALERTS_SHOWN {
+        let more = format!("… {} more alerts (A)", c.alerts.len() - ALERTS_SHOWN);
+        push(&mut lines, &more, t.error(), 2);
     }
     if let Some(why) = &c.held {
         push(&mut lines, &format!("held: {why}"), t.expiring(), 2);

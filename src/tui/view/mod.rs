@@ -75,6 +75,7 @@ pub fn view(s: &State, f: &mut Frame) {
         Some(Popup::Help) => popup::help(s, f, area),
         Some(Popup::Confirm(c)) => popup::confirm(s, c, f, area),
         Some(Popup::Input(i)) => popup::input(s, i, f, area),
+        Some(Popup::Alerts) => popup::alerts(s, f, area),
         None => {}
     }
 }

@@ -182,3 +182,73 @@ pub fn input(s: &State, i: &Input, f: &mut Frame, area: Rect) {
         lines,
     );
 }
+
+/// The alerts view: every alert the engine keeps (or the selected VM's), newest first,
+/// each wrapped whole, the one under the cursor marked; the footer says the keys.
+pub fn alerts(s: &State, f: &mut Frame, area: Rect) {
+    let t = s.theme;
+    let shown = s.alerts_shown();
+    let r = centered(area, 120, area.height.saturating_sub(2));
+    let title = match &s.alerts_of_vm {
+        Some(_) => {
+            let name = shown
+                .first()
+                .map(|a| crate::format::escape(&a.vm_name).into_owned())
+                .unwrap_or_default();
+            format!(" alerts of {name} ({}) ", shown.len())
+        }
+        None => format!(" alerts ({}) ", shown.len()),
+    };
+    f.render_widget(Clear, r);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .padding(Padding::horizontal(1))
+        .border_style(t.danger())
+        .title(Span::styled(title, t.danger()));
+    let inner = block.inner(r);
+    f.render_widget(block, r);
+    let [body, footer] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
+    let width = usize::from(body.width).saturating_sub(2).max(8);
+    // Each alert's lines, and where the cursor's start.
+    let mut lines: Vec<Line> = Vec::new();
+    let mut cursor_at = (0, 0);
+    for (i, a) in shown.iter().enumerate() {
+        let text = format!(
+            "{} {} {}: {}",
+            a.time.format("%Y-%m-%d %H:%M"),
+            crate::format::escape(&a.vm_name),
+            a.action,
+            crate::format::escape(&a.error)
+        );
+        let here = i == s.alerts_cursor;
+        let start = lines.len();
+        for (j, piece) in crate::tui::wrap::wrap(&text, width, 2)
+            .into_iter()
+            .enumerate()
+        {
+            let mark = if here && j == 0 { "▶ " } else { "  " };
+            let style = if here { t.selected() } else { t.error() };
+            lines.push(Line::from(vec![
+                Span::raw(mark),
+                Span::styled(piece, style),
+            ]));
+        }
+        if here {
+            cursor_at = (start, lines.len());
+        }
+    }
+    if lines.is_empty() {
+        let none = if s.alerts_of_vm.is_some() {
+            "no alerts for this VM"
+        } else {
+            "no alerts: nothing failed that needs a person"
+        };
+        lines.push(Line::from(Span::styled(none, t.dim())));
+    }
+    // Scrolled so the cursor's alert is whole on screen.
+    let rows = usize::from(body.height);
+    let skip = cursor_at.1.saturating_sub(rows).min(cursor_at.0);
+    let visible: Vec<Line> = lines.into_iter().skip(skip).take(rows).collect();
+    f.render_widget(Paragraph::new(visible), body);
+    f.render_widget(Paragraph::new(footer_line(s, Mode::Alerts)), footer);
+}
