@@ -11,7 +11,7 @@ fn main() -> ExitCode {
     let opts = cli.session_options();
     let result = match &cli.command {
         Some(command) => vmlife::cli::run(&opts, command),
-        None => dashboard(&opts),
+        None => dashboard(&opts, !cli.no_mouse),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -28,7 +28,7 @@ fn main() -> ExitCode {
 
 /// The dashboard on the session `opts` asks for; the state dir (a demo's temp dir)
 /// lives until it exits.
-fn dashboard(opts: &session::Options) -> Result<(), session::Error> {
+fn dashboard(opts: &session::Options, mouse: bool) -> Result<(), session::Error> {
     let plan = session::Plan::resolve(opts, chrono::Utc::now().timestamp())?;
-    vmlife::tui::app::open(plan, StateDir::resolve(opts)?)
+    vmlife::tui::app::open(plan, StateDir::resolve(opts)?, mouse)
 }

@@ -79,11 +79,12 @@ fn navigate_filter_help_destroy_and_quit() {
     t.keys(&["D"]);
     t.wait_text("DESTROY ci-runner-17?");
     t.keys(&["y"]);
-    let s = t.wait_until("the destroy result and the row stopped", |s| {
+    let s = t.wait_until("the destroy result and the row destroyed", |s| {
         let done = s
             .lines()
             .any(|l| l.contains(" ok ") && l.contains("destroyed ci-runner-17"));
-        done && state_of(s, "ci-runner-17").as_deref() == Some("stopped")
+        // A stopped VM says why: destroyed.
+        done && state_of(s, "ci-runner-17").as_deref() == Some("destroyed")
     });
     assert!(
         !s.contains("DESTROY ci-runner-17?"),
@@ -199,17 +200,18 @@ fn destroy_keeps_the_selection_on_the_destroyed_vm() {
     t.keys(&["y"]);
     // The destroyed VM moves in libvirt's list (running domains first), not in the
     // table: the ▶ stays on it after the snapshots that follow the destroy.
-    let s = t.wait_until("ci-runner-18 stopped and still selected", |s| {
+    let s = t.wait_until("ci-runner-18 destroyed and still selected", |s| {
         let done = s
             .lines()
             .any(|l| l.contains(" ok ") && l.contains("destroyed ci-runner-18"));
-        done && state_of(s, "ci-runner-18").as_deref() == Some("stopped")
+        done && state_of(s, "ci-runner-18").as_deref() == Some("destroyed")
     });
     assert_eq!(selected(&s).as_deref(), Some("ci-runner-18"), "{s}");
     // A poll more, then Enter: the detail pane is the destroyed VM's.
     t.keys(&["Enter"]);
     let s = t.wait_until("the detail pane of ci-runner-18", |s| {
-        s.lines().any(|l| l.starts_with("│ci-runner-18  stopped"))
+        s.lines()
+            .any(|l| l.starts_with("│ci-runner-18  stopped: destroyed"))
     });
     assert_eq!(selected(&s).as_deref(), Some("ci-runner-18"), "{s}");
     assert_eq!(

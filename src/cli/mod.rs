@@ -80,6 +80,11 @@ pub struct Cli {
     #[arg(long, global = true, conflicts_with_all = ["connect", "hosts"])]
     pub demo: bool,
 
+    /// Dashboard: leave the mouse to the terminal (so text can be selected) instead of
+    /// clicking rows and panes and scrolling with the wheel.
+    #[arg(long)]
+    pub no_mouse: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

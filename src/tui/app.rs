@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use crossterm::event::{Event, KeyEventKind};
+use crossterm::event::{Event, KeyEventKind, MouseEventKind};
 use tokio::sync::{mpsc, watch, Notify};
 
 use super::engine_link::EngineLink;
@@ -52,7 +52,9 @@ const COALESCE: Duration = Duration::from_millis(30);
 /// Open the dashboard on the hosts of `plan`: the first now (its error, if any, is
 /// reported before the screen opens; with several hosts, the first that opens), the
 /// others on their own tasks.
-pub fn open(plan: session::Plan, state_dir: StateDir) -> Result<(), Error> {
+/// `mouse`: capture the mouse (clicks select, the wheel scrolls; `--no-mouse` leaves it
+/// to the terminal).
+pub fn open(plan: session::Plan, state_dir: StateDir, mouse: bool) -> Result<(), Error> {
     let (timeout, readonly) = (plan.connect_timeout(), plan.readonly());
     let (session, rest) = plan.open_first_reachable()?;
     let others = rest
@@ -65,13 +67,19 @@ pub fn open(plan: session::Plan, state_dir: StateDir) -> Result<(), Error> {
             connect_timeout: timeout,
         })
         .collect();
-    run(session, others, state_dir)
+    run(session, others, state_dir, mouse)
 }
 
 /// Open the dashboard on `session` (host 0) and `others` (opened by their own tasks
 /// once the screen is up) until the person quits. `state_dir` stays alive (a demo's
 /// temp dir) until the dashboard exits.
-pub fn run(session: Session, others: Vec<RemoteHost>, state_dir: StateDir) -> Result<(), Error> {
+pub fn run(
+    session: Session,
+    others: Vec<RemoteHost>,
+    state_dir: StateDir,
+    mouse: bool,
+) -> Result<(), Error> {
+    super::terminal::set_mouse(mouse);
     // Read-only as a whole (the keymap without the mutating keys, the badge) when every
     // host is; a read-only host among others refuses its own VMs' actions.
     let every_host_readonly = session.hv.is_readonly() && others.iter().all(|h| h.readonly);
@@ -395,6 +403,16 @@ fn spawn_input(tx: mpsc::UnboundedSender<Msg>) {
         let msg = match crossterm::event::read() {
             Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => Msg::Key(k),
             Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+            // Clicks and the wheel; motion and drags are not forwarded (no redraws for
+            // a pointer crossing the screen).
+            Ok(Event::Mouse(m))
+                if matches!(
+                    m.kind,
+                    MouseEventKind::Down(_) | MouseEventKind::ScrollUp | MouseEventKind::ScrollDown
+                ) =>
+            {
+                Msg::Mouse(m)
+            }
             Ok(_) => continue,
             Err(_) => break,
         };

@@ -35,6 +35,8 @@ mod alerts_tests;
 #[cfg(test)]
 mod cutoff_tests;
 #[cfg(test)]
+mod mouse_tests;
+#[cfg(test)]
 mod quit_tests;
 #[cfg(test)]
 mod selection_tests;

@@ -21,22 +21,38 @@ pub const LOG_FILE: &str = "dashboard.log";
 /// Exit code after a panic (Rust's own for a panicking main).
 pub const PANIC_EXIT: i32 = 101;
 
-/// Raw mode, the alternate screen, and a terminal drawing to stdout.
+/// Whether the dashboard captures the mouse (`--no-mouse` leaves it to the terminal, so
+/// that text can be selected).
+static MOUSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Capture the mouse from [`enter`] on (or not).
+pub fn set_mouse(on: bool) {
+    MOUSE.store(on, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Raw mode, the alternate screen (and mouse capture, [`set_mouse`]), and a terminal
+/// drawing to stdout.
 pub fn enter() -> std::io::Result<ratatui::DefaultTerminal> {
-    enable_raw_mode()?;
-    crossterm::execute!(std::io::stdout(), EnterAlternateScreen)?;
+    reenter()?;
     ratatui::Terminal::new(CrosstermBackend::new(std::io::stdout()))
 }
 
-/// Raw mode and the alternate screen again (after a stop and `fg`).
+/// Raw mode and the alternate screen again (after a stop and `fg`), and the mouse.
 pub fn reenter() -> std::io::Result<()> {
     enable_raw_mode()?;
-    crossterm::execute!(std::io::stdout(), EnterAlternateScreen)
+    crossterm::execute!(std::io::stdout(), EnterAlternateScreen)?;
+    if MOUSE.load(std::sync::atomic::Ordering::SeqCst) {
+        crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture)?;
+    }
+    Ok(())
 }
 
 /// Back to the shell's terminal: cooked mode, the normal screen, a visible cursor.
 /// Best effort: there is nothing better to do when the terminal is gone.
 pub fn restore() {
+    if MOUSE.load(std::sync::atomic::Ordering::SeqCst) {
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+    }
     let _ = disable_raw_mode();
     let _ = crossterm::execute!(
         std::io::stdout(),

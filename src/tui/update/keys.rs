@@ -320,7 +320,7 @@ fn page(s: &State) -> i64 {
     i64::from(table_viewport(s.size, s.show_detail, s.strip_lines()).max(1))
 }
 
-fn scroll(s: &mut State, by: i64) {
+pub(super) fn scroll(s: &mut State, by: i64) {
     match s.focus {
         Pane::Table => {
             let last = s.rows.len().saturating_sub(1) as i64;

@@ -10,6 +10,7 @@
 
 mod act;
 mod keys;
+mod mouse;
 mod snapshot;
 
 use chrono::{DateTime, Utc};
@@ -35,6 +36,8 @@ use std::collections::HashMap;
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),
+    /// A click or a wheel turn (mouse capture on; motion is not forwarded).
+    Mouse(crossterm::event::MouseEvent),
     Resize(u16, u16),
     /// The clock moved (host time for countdowns).
     Tick(DateTime<Utc>),
@@ -192,7 +195,12 @@ pub fn update(s: &mut State, msg: Msg) -> Step {
     // What may show another VM in the detail pane, or age its limits.
     let selection = matches!(
         msg,
-        Msg::Key(_) | Msg::Snapshot { .. } | Msg::Rows { .. } | Msg::Tick(_) | Msg::Resize(..)
+        Msg::Key(_)
+            | Msg::Mouse(_)
+            | Msg::Snapshot { .. }
+            | Msg::Rows { .. }
+            | Msg::Tick(_)
+            | Msg::Resize(..)
     );
     let mut effects = react(s, msg);
     if selection {
@@ -206,6 +214,10 @@ pub fn update(s: &mut State, msg: Msg) -> Step {
 fn react(s: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(k) => keys::on_key(s, k),
+        Msg::Mouse(m) => {
+            mouse::on_mouse(s, m);
+            Vec::new()
+        }
         Msg::Resize(w, h) => {
             s.size = (w, h);
             Vec::new()
