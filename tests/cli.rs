@@ -59,6 +59,7 @@ fn demo_ls_json_has_every_field_for_every_vm() {
         "restart_count",
         "uuid",
         "uri",
+        "stop_reason",
         "host",
         "persistence",
         "expires_at",

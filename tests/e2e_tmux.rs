@@ -316,3 +316,46 @@ fn ctrl_z_and_fg_restore_raw_mode() {
     });
     assert_eq!(t.format("#{alternate_on}"), "0");
 }
+
+/// Marks and one confirmation (issue 14, point 4): the stopped demo VMs, filtered and
+/// marked with `*`, started with one `u` and one `y`; one result line per VM.
+#[test]
+fn mark_the_stopped_vms_and_start_them_with_one_confirmation() {
+    let Some(t) = Tmux::start("mark_the_stopped_vms_and_start_them", &["--demo"]) else {
+        return;
+    };
+    t.wait_dashboard();
+    t.type_text("/stopped");
+    t.keys(&["Enter"]);
+    let s = t.wait_until("only the stopped rows", |s| {
+        s.contains("filter: stopped") && rows(s).len() >= 2 && !s.contains("enter keep")
+    });
+    let stopped: Vec<String> = rows(&s).into_iter().map(|r| r.1).collect();
+    let n = stopped.len();
+    t.keys(&["*"]);
+    t.wait_text(&format!("{n} marked"));
+    // Clear the filter: the marks stay, and the confirmation lists them all.
+    t.keys(&["Escape"]);
+    t.wait_until("the filter cleared, the marks kept", |s| {
+        s.contains("VMs 12/12") && s.contains(&format!("{n} marked"))
+    });
+    t.keys(&["u"]);
+    let s = t.wait_text(&format!("START {n} VMs?"));
+    assert!(s.contains(&format!("{n} of the {n} marked VMs:")), "{s}");
+    for name in &stopped {
+        assert!(s.contains(&format!("  {name} (")), "{name}: {s}");
+    }
+    t.keys(&["y"]);
+    let s = t.wait_until("one ok line per VM, and every one running", |s| {
+        let oks = s
+            .lines()
+            .filter(|l| l.contains(" ok ") && l.contains("started"))
+            .count();
+        oks == n
+            && stopped
+                .iter()
+                .all(|name| state_of(s, name).as_deref() == Some("running"))
+    });
+    assert!(!s.contains("marked"), "the marks are spent: {s}");
+    t.keys(&["q"]);
+}

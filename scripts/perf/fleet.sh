@@ -19,6 +19,9 @@
 #   scripts/perf/fleet.sh        (VMLIFE=path, HOSTS=20, VMS=200, DURATION=60, RUNS=5)
 #   PERF_RECORD=/tmp/fleet.data  also profiles the idle window (`perf report -i …`)
 #   KEEP_LOG=/tmp/fleet.log      keeps the dashboard's log (RUST_LOG=debug: every poll)
+#   PERF_FREQ=499 PERF_CALLGRAPH="--call-graph dwarf"   perf record's rate and call graphs
+#   CTXT_BY_NAME=1               also logs context switches and CPU ticks per thread name
+# Each window also reports the dashboard's context switches and its full/light polls.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 perf_need virsh tmux awk setpriv

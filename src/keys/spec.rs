@@ -42,6 +42,8 @@ pub enum Action {
     Autostart,
     Recover,
     Alerts,
+    Mark,
+    MarkAll,
     AckAlert,
     AlertsOfVm,
     CloseHelp,
@@ -288,6 +290,8 @@ pub const SPECS: &[Spec] = &[
         .keys(&["A"])
         .modes(&[M, L])
         .hint(22),
+    spec(Action::Mark, "mark", "mark").keys(&["space"]).hint(23),
+    spec(Action::MarkAll, "mark_all", "mark shown").keys(&["*"]),
     spec(Action::AckAlert, "ack_alert", "acknowledge")
         .keys(&["x"])
         .modes(&[L])

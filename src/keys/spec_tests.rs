@@ -68,6 +68,7 @@ fn main_hints_keep_their_order() {
             ReverseSort,
             FocusNext,
             Alerts,
+            Mark,
         ]
     );
 }

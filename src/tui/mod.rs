@@ -33,6 +33,8 @@ pub mod wrap;
 #[cfg(test)]
 mod alerts_tests;
 #[cfg(test)]
+mod bulk_tests;
+#[cfg(test)]
 mod cutoff_tests;
 #[cfg(test)]
 mod mouse_tests;

@@ -72,6 +72,8 @@ pub struct Confirm {
 pub enum Then {
     /// Run one command on host `.0`.
     Execute(u16, Command),
+    /// Run these commands, each on its host (marked VMs); the marks are cleared.
+    ExecuteMany(Vec<(u16, Command)>),
     /// Run a cleanup round now (of chosen VMs, or all) through the engine's records.
     CleanupRound(RoundRequest),
     /// Confirm cleanups parked by `require_confirmation` (UUID, name).
@@ -218,6 +220,9 @@ pub struct State {
     pub alerts_cursor: usize,
     /// The alerts view shows only this VM's (`v`), else every VM's.
     pub alerts_of_vm: Option<Uuid>,
+    /// The marked VMs (their keys, `Space`/`*`): a VM action applies to all of them,
+    /// after one confirmation listing them.
+    pub marks: std::collections::BTreeSet<Uuid>,
     pub activity: VecDeque<Activity>,
     pub cpu_history: HashMap<Uuid, VecDeque<u64>>,
     /// VMs with an action queued or running.
@@ -278,6 +283,7 @@ impl State {
             confirm_scroll: 0,
             alerts_cursor: 0,
             alerts_of_vm: None,
+            marks: Default::default(),
             activity: VecDeque::new(),
             cpu_history: HashMap::new(),
             busy: BTreeSet::new(),
@@ -498,6 +504,31 @@ impl State {
     /// VM counts by contract state and by mode, for the header.
     pub fn counts(&self) -> Counts {
         Counts::of(&self.vms)
+    }
+
+    /// The marked VMs that still exist: in the table's order, then those a filter
+    /// hides.
+    pub fn marked(&self) -> Vec<&Vm> {
+        if self.marks.is_empty() {
+            return Vec::new();
+        }
+        let shown: BTreeSet<usize> = self.rows.iter().copied().collect();
+        let marked = |v: &&Vm| self.marks.contains(&v.key);
+        let mut out: Vec<&Vm> = self
+            .rows
+            .iter()
+            .filter_map(|&i| self.vms.get(i))
+            .filter(marked)
+            .collect();
+        out.extend(
+            self.vms
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !shown.contains(i))
+                .map(|(_, v)| v)
+                .filter(marked),
+        );
+        out
     }
 
     /// The alerts the alerts view shows, newest first: every VM's, or the one

@@ -12,6 +12,9 @@ use crate::tui::state::{Activity, ActivityStatus, Confirm, Input, Popup, State, 
 /// An action on the selected VM: refused with a flash when it does not apply, confirmed
 /// when its spec asks, else performed.
 pub(super) fn vm_action(s: &mut State, a: Action) -> Vec<Effect> {
+    if !s.marked().is_empty() {
+        return super::bulk::action(s, a);
+    }
     let Some(vm) = s.selected_vm().cloned() else {
         return refuse(s, "no VM selected".into());
     };
@@ -99,6 +102,12 @@ pub(super) fn gate(
 pub(super) fn then(s: &mut State, then: Then) -> Vec<Effect> {
     match then {
         Then::Execute(host, cmd) => execute(s, host, cmd),
+        Then::ExecuteMany(cmds) => {
+            s.marks.clear();
+            cmds.into_iter()
+                .flat_map(|(host, cmd)| execute(s, host, cmd))
+                .collect()
+        }
         Then::CleanupRound(request) => vec![Effect::RunCleanup(request)],
         Then::ConfirmParked(vms) => vec![Effect::ConfirmParked(vms)],
         Then::Autostart => vec![Effect::RunAutostart],

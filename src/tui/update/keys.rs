@@ -102,6 +102,8 @@ pub fn apply(s: &mut State, a: Action) -> Vec<Effect> {
             if !s.filter.is_empty() {
                 s.filter.clear();
                 s.refresh_rows();
+            } else if !s.marks.is_empty() {
+                s.marks.clear();
             } else if s.show_detail {
                 s.show_detail = false;
                 s.focus = Pane::Table;
@@ -127,6 +129,8 @@ pub fn apply(s: &mut State, a: Action) -> Vec<Effect> {
             }];
         }
         Action::ConfirmCleanups => return act::confirm_parked(s),
+        Action::Mark => super::bulk::toggle(s),
+        Action::MarkAll => super::bulk::toggle_all(s),
         Action::Alerts => {
             s.popup = Some(Popup::Alerts);
             s.alerts_cursor = 0;

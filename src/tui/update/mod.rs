@@ -9,6 +9,7 @@
 //! [`Popup::Confirm`]: super::state::Popup::Confirm
 
 mod act;
+mod bulk;
 mod keys;
 mod mouse;
 mod snapshot;

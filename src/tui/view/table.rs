@@ -202,7 +202,12 @@ fn cells(s: &State, v: &Vm, shown: &[(&'static Column, u16)]) -> Vec<Cell<'stati
         .iter()
         .map(|(c, _)| match c.title {
             "NAME" => {
-                let mut name = snap.vm_name.clone();
+                // A marked VM (`Space`, `*`): `●` before its name, colour or not.
+                let mut name = if s.marks.contains(&v.key) {
+                    format!("● {}", snap.vm_name)
+                } else {
+                    snap.vm_name.clone()
+                };
                 if s.busy.contains(&v.key) {
                     name.push_str(" …");
                 }
@@ -298,6 +303,13 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
     )];
     if !s.filter.is_empty() || s.filter_editing {
         title.push(Span::raw(format!("filter: {} ", s.filter)));
+    }
+    let marked = s.marked().len();
+    if marked > 0 {
+        title.push(Span::styled(
+            format!("{marked} marked (esc clears) "),
+            t.badge(),
+        ));
     }
     title.push(Span::styled(
         format!("sort: {}{sort_mark} ", s.sort.label()),
