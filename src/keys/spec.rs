@@ -42,6 +42,8 @@ pub enum Action {
     Autostart,
     Recover,
     Alerts,
+    CommandLine,
+    Complete,
     Mark,
     MarkAll,
     AckAlert,
@@ -71,16 +73,19 @@ pub enum Mode {
     Filter,
     /// The alerts view.
     Alerts,
+    /// The `:` command line being typed.
+    Command,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 6] = [
+    pub const ALL: [Mode; 7] = [
         Mode::Main,
         Mode::Help,
         Mode::Confirm,
         Mode::Input,
         Mode::Filter,
         Mode::Alerts,
+        Mode::Command,
     ];
 }
 
@@ -128,7 +133,9 @@ pub struct Spec {
     pub hint: Option<u8>,
 }
 
-use Mode::{Alerts as L, Confirm as C, Filter as F, Help as H, Input as I, Main as M};
+use Mode::{
+    Alerts as L, Command as K, Confirm as C, Filter as F, Help as H, Input as I, Main as M,
+};
 
 const fn spec(action: Action, name: &'static str, label: &'static str) -> Spec {
     Spec {
@@ -290,6 +297,13 @@ pub const SPECS: &[Spec] = &[
         .keys(&["A"])
         .modes(&[M, L])
         .hint(22),
+    spec(Action::CommandLine, "command_line", "command")
+        .keys(&[":"])
+        .hint(24),
+    spec(Action::Complete, "complete", "complete")
+        .keys(&["tab"])
+        .modes(&[K])
+        .hint(3),
     spec(Action::Mark, "mark", "mark").keys(&["space"]).hint(23),
     spec(Action::MarkAll, "mark_all", "mark shown").keys(&["*"]),
     spec(Action::AckAlert, "ack_alert", "acknowledge")
@@ -321,17 +335,17 @@ pub const SPECS: &[Spec] = &[
         .keys(&["esc"])
         .modes(&[F])
         .hint(2),
-    spec(Action::Submit, "submit", "set")
+    spec(Action::Submit, "submit", "ok")
         .keys(&["enter"])
-        .modes(&[I])
+        .modes(&[I, K])
         .hint(1),
     spec(Action::Cancel, "cancel", "cancel")
         .keys(&["esc"])
-        .modes(&[I])
+        .modes(&[I, K])
         .hint(2),
     spec(Action::Erase, "erase", "erase")
         .keys(&["backspace"])
-        .modes(&[I, F]),
+        .modes(&[I, F, K]),
 ];
 
 impl Action {

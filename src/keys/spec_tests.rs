@@ -69,6 +69,7 @@ fn main_hints_keep_their_order() {
             FocusNext,
             Alerts,
             Mark,
+            CommandLine,
         ]
     );
 }

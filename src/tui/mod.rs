@@ -8,6 +8,7 @@
 
 pub mod action;
 pub mod app;
+pub mod command_line;
 pub mod engine_link;
 pub mod engine_worker;
 pub mod fleet;
@@ -23,6 +24,7 @@ pub mod present;
 pub mod services;
 pub mod sort;
 pub mod state;
+pub mod state_views;
 pub mod terminal;
 pub mod theme;
 pub mod update;
@@ -34,6 +36,8 @@ pub mod wrap;
 mod alerts_tests;
 #[cfg(test)]
 mod bulk_tests;
+#[cfg(test)]
+mod command_tests;
 #[cfg(test)]
 mod cutoff_tests;
 #[cfg(test)]

@@ -58,6 +58,12 @@ pub fn help_lines(keymap: &Keymap, readonly: bool) -> Vec<HelpLine> {
     let mut lines = vec![HelpLine::Title(
         "Keys (configurable in [keys] of the config file)",
     )];
+    // First, so it is never scrolled away.
+    if readonly {
+        lines.push(HelpLine::Badge(
+            "Read-only connection: VM actions are disabled.",
+        ));
+    }
     let mut group = |title: &'static str, pick: &dyn Fn(Action) -> bool| {
         let actions: Vec<Action> = keymap.actions().filter(|a| pick(*a)).collect();
         if actions.is_empty() {
@@ -75,16 +81,12 @@ pub fn help_lines(keymap: &Keymap, readonly: bool) -> Vec<HelpLine> {
     let main = |a: Action| a.spec().works_in(Mode::Main);
     group("Navigate and view", &|a| main(a) && !a.is_mutating());
     group("VM actions", &|a| a.is_mutating());
-    group("In popups, the filter and the TTL prompt", &|a| !main(a));
-    if readonly {
-        lines.push(HelpLine::Blank);
-        lines.push(HelpLine::Badge(
-            "Read-only connection: VM actions are disabled.",
-        ));
-    }
+    group("In popups, the filter, the prompts and the alerts", &|a| {
+        !main(a)
+    });
     lines.push(HelpLine::Blank);
     lines.push(HelpLine::Text(
-        "Filter: words match names, or start a state or mode. Esc clears.",
+        "Filter: words match names, or start a state, mode, IP or UUID. Esc clears.",
     ));
     lines
 }

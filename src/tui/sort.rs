@@ -60,9 +60,9 @@ impl SortKey {
     }
 }
 
-/// True when every filter term is part of the VM's name or starts its state or mode
-/// (`temp` finds temporary VMs while it is being typed); `host:NAME` keeps the VMs of
-/// the hosts whose name starts with NAME.
+/// True when every filter term is part of the VM's name or starts its state, stop
+/// reason, mode, one of its addresses or its UUID (`temp` finds temporary VMs while it
+/// is being typed); `host:NAME` keeps the VMs of the hosts whose name starts with NAME.
 pub(super) fn matches(v: &Vm, terms: &[String], hosts: &[super::hosts::HostPane]) -> bool {
     terms.iter().all(|t| {
         if let Some(h) = t.strip_prefix("host:") {
@@ -72,6 +72,10 @@ pub(super) fn matches(v: &Vm, terms: &[String], hosts: &[super::hosts::HostPane]
         }
         v.snapshot.vm_name.to_lowercase().contains(t.as_str())
             || v.snapshot.vm_state.as_str().starts_with(t.as_str())
+            || v.stop_reason().is_some_and(|r| r.starts_with(t.as_str()))
+            // An address or a UUID, from its start (`192.168.122.` finds a subnet).
+            || v.snapshot.ip_addresses.iter().any(|ip| ip.starts_with(t.as_str()))
+            || v.uuid.to_lowercase().starts_with(t.as_str())
             || v.persistence()
                 .map_or("invalid", |p| p.mode.as_str())
                 .starts_with(t.as_str())

@@ -223,6 +223,8 @@ pub struct State {
     /// The marked VMs (their keys, `Space`/`*`): a VM action applies to all of them,
     /// after one confirmation listing them.
     pub marks: std::collections::BTreeSet<Uuid>,
+    /// The `:` command line while it is typed.
+    pub command: Option<super::command_line::Typing>,
     pub activity: VecDeque<Activity>,
     pub cpu_history: HashMap<Uuid, VecDeque<u64>>,
     /// VMs with an action queued or running.
@@ -284,6 +286,7 @@ impl State {
             alerts_cursor: 0,
             alerts_of_vm: None,
             marks: Default::default(),
+            command: None,
             activity: VecDeque::new(),
             cpu_history: HashMap::new(),
             busy: BTreeSet::new(),
@@ -307,6 +310,7 @@ impl State {
             Some(Popup::Confirm(_)) => Mode::Confirm,
             Some(Popup::Input(_)) => Mode::Input,
             Some(Popup::Alerts) => Mode::Alerts,
+            None if self.command.is_some() => Mode::Command,
             None if self.filter_editing => Mode::Filter,
             None => Mode::Main,
         }
@@ -504,41 +508,6 @@ impl State {
     /// VM counts by contract state and by mode, for the header.
     pub fn counts(&self) -> Counts {
         Counts::of(&self.vms)
-    }
-
-    /// The marked VMs that still exist: in the table's order, then those a filter
-    /// hides.
-    pub fn marked(&self) -> Vec<&Vm> {
-        if self.marks.is_empty() {
-            return Vec::new();
-        }
-        let shown: BTreeSet<usize> = self.rows.iter().copied().collect();
-        let marked = |v: &&Vm| self.marks.contains(&v.key);
-        let mut out: Vec<&Vm> = self
-            .rows
-            .iter()
-            .filter_map(|&i| self.vms.get(i))
-            .filter(marked)
-            .collect();
-        out.extend(
-            self.vms
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| !shown.contains(i))
-                .map(|(_, v)| v)
-                .filter(marked),
-        );
-        out
-    }
-
-    /// The alerts the alerts view shows, newest first: every VM's, or the one
-    /// `alerts_of_vm` names.
-    pub fn alerts_shown(&self) -> Vec<&crate::engine::state_files::Alert> {
-        self.cleanup
-            .iter()
-            .flat_map(|c| c.alerts.iter())
-            .filter(|a| self.alerts_of_vm.as_ref().is_none_or(|u| *u == a.vm_id))
-            .collect()
     }
 
     /// True when the dashboard shows several hosts (the HOST column, the host strip).

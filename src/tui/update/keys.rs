@@ -36,6 +36,7 @@ pub(super) fn on_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
         }
         Mode::Main => action.map_or_else(Vec::new, |a| apply(s, a)),
         Mode::Alerts => on_alerts(s, action),
+        Mode::Command => super::command::on_key(s, action, &k),
         Mode::Help => {
             on_help(s, action);
             Vec::new()
@@ -129,6 +130,7 @@ pub fn apply(s: &mut State, a: Action) -> Vec<Effect> {
             }];
         }
         Action::ConfirmCleanups => return act::confirm_parked(s),
+        Action::CommandLine => super::command::open(s),
         Action::Mark => super::bulk::toggle(s),
         Action::MarkAll => super::bulk::toggle_all(s),
         Action::Alerts => {

@@ -10,6 +10,7 @@
 
 mod act;
 mod bulk;
+mod command;
 mod keys;
 mod mouse;
 mod snapshot;

@@ -56,7 +56,28 @@ pub fn activity(s: &State, f: &mut Frame, area: Rect) {
 /// applies now (no "start" on a running VM).
 pub fn hints(s: &State, f: &mut Frame, area: Rect) {
     let t = s.theme;
-    let line = if s.filter_editing {
+    let line = if let Some(c) = &s.command {
+        // The command line: what is typed, then why Enter did not run it or the
+        // completions, else its keys.
+        let after = match &c.note {
+            Some(n) => Span::styled(format!("   {n}"), t.expiring()),
+            None => {
+                let keys: String = footer(&s.keymap, Mode::Command)
+                    .iter()
+                    .map(|(_, keys, label)| format!("{keys} {label} · "))
+                    .collect();
+                Span::styled(
+                    format!("   {keys}start NAME, extend NAME 4h, host NAME, sort ttl"),
+                    t.dim(),
+                )
+            }
+        };
+        Line::from(vec![
+            Span::styled(" :", t.key()),
+            Span::raw(format!("{}█", crate::format::escape(&c.text))),
+            after,
+        ])
+    } else if s.filter_editing {
         let keys: String = footer(&s.keymap, Mode::Filter)
             .iter()
             .map(|(_, keys, label)| format!("{keys} {label} · "))
