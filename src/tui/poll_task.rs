@@ -43,7 +43,7 @@ const LIVENESS: Duration = Duration::from_secs(10);
 /// each (the wakeups, not the work, are most of an idle dashboard's cost).
 static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
 
-/// The schedule's origin ([`ORIGIN`]), fixed on first use.
+/// The schedule's origin (`ORIGIN`), fixed on first use.
 pub fn origin() -> Instant {
     *ORIGIN.get_or_init(Instant::now)
 }
